@@ -1,0 +1,135 @@
+//! The one error type. Every variant knows the annotation title a user sees, a
+//! one-line message, and the detail that says what to change.
+
+use std::path::PathBuf;
+
+/// What an STS call answered when it failed, as far as the SDK could tell.
+#[derive(Debug, Clone, Default)]
+pub struct StsFailure {
+    /// `AssumeRoleWithWebIdentity`, `AssumeRole` or `GetCallerIdentity`.
+    pub operation: &'static str,
+    pub role_arn: Option<String>,
+    /// The STS error code (`AccessDenied`, `InvalidIdentityToken`, …); empty
+    /// when no answer arrived (connection refused, timeout).
+    pub code: String,
+    pub message: String,
+    pub request_id: Option<String>,
+    pub http_status: Option<u16>,
+    /// Why no answer arrived, when none did.
+    pub transport: Option<String>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// A bad input value. Raised before any network call.
+    #[error("Input `{input}`: {problem}")]
+    Input {
+        input: &'static str,
+        problem: String,
+        fix: String,
+    },
+
+    /// The job cannot mint an OIDC token and no other way to get credentials was given.
+    #[error("{}", if *under_act { "act has no OIDC token endpoint" } else { "This job cannot request an OIDC token (ACTIONS_ID_TOKEN_REQUEST_URL is not set)" })]
+    NoIdToken { under_act: bool },
+
+    /// The token endpoint failed or answered something unusable.
+    #[error("The OIDC token request failed: {detail}")]
+    TokenRequest { detail: String, attempts: u32 },
+
+    /// `web-identity-token-file` could not be used.
+    #[error("Input `web-identity-token-file` ({path}): {problem}")]
+    TokenFile { path: PathBuf, problem: String },
+
+    /// STS refused or could not be reached; `cause` and `fix` come from the explainer.
+    #[error("{} failed{}: {}", failure.operation, code_suffix(&failure.code), first_line(&failure.message, failure.transport.as_deref()))]
+    Sts {
+        failure: Box<StsFailure>,
+        cause: String,
+        fix: String,
+    },
+
+    /// The credentials belong to an account outside `allowed-account-ids`.
+    #[error("The credentials belong to account {account}, which is not in `allowed-account-ids`")]
+    AccountNotAllowed {
+        account: String,
+        allowed: Vec<String>,
+    },
+
+    #[error("Input `aws-profile`: {problem}")]
+    Profile { problem: String, fix: String },
+
+    #[error("Could not write the runner file {}: {source}", path.display())]
+    FileCommand {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+
+    #[error("The action did not finish within `action-timeout-s` ({seconds} s)")]
+    Timeout { seconds: u64 },
+
+    #[error("The existing credentials could not be used: {0}")]
+    ExistingCredentials(String),
+
+    #[error("Internal error: {0}")]
+    Internal(String),
+}
+
+fn code_suffix(code: &str) -> String {
+    if code.is_empty() {
+        String::new()
+    } else {
+        format!(" with {code}")
+    }
+}
+
+fn first_line<'a>(message: &'a str, transport: Option<&'a str>) -> &'a str {
+    let text = if message.is_empty() {
+        transport.unwrap_or("no answer")
+    } else {
+        message
+    };
+    text.lines().next().unwrap_or_default()
+}
+
+impl Error {
+    /// The short title of the `::error` annotation.
+    pub fn title(&self) -> &'static str {
+        match self {
+            Error::Input { .. } => "Invalid input",
+            Error::NoIdToken { .. } => "No OIDC token available",
+            Error::TokenRequest { .. } => "OIDC token request failed",
+            Error::TokenFile { .. } => "Web identity token file unusable",
+            Error::Sts { failure, .. } => match failure.operation {
+                "AssumeRoleWithWebIdentity" => "AWS refused the web identity",
+                "AssumeRole" => "AWS refused to assume the role",
+                _ => "AWS STS call failed",
+            },
+            Error::AccountNotAllowed { .. } => "Account not allowed",
+            Error::Profile { .. } => "AWS profile not written",
+            Error::FileCommand { .. } => "Runner file not writable",
+            Error::Timeout { .. } => "Action timed out",
+            Error::ExistingCredentials(_) => "Existing credentials unusable",
+            Error::Internal(_) => "Internal error",
+        }
+    }
+
+    /// What to change, in a few lines, for the `::group::` and step summary.
+    pub fn help(&self) -> String {
+        match self {
+            Error::Input { fix, .. } | Error::Profile { fix, .. } => fix.clone(),
+            Error::NoIdToken { under_act: true } => "act does not emulate GitHub's OIDC token endpoint. Run a token stand-in and pass both variables to act:\n  act --env ACTIONS_ID_TOKEN_REQUEST_URL='http://127.0.0.1:PORT/token?x=1' --env ACTIONS_ID_TOKEN_REQUEST_TOKEN=anything\n(see \"Test it locally with act\" in the README), or use static keys / role-chaining for local runs.".into(),
+            Error::NoIdToken { under_act: false } => "GitHub only lets a job request an OIDC token when:\n  - the workflow or job grants `permissions: id-token: write` (a `permissions:` block that omits it removes it);\n  - the run is not a pull request from a fork (forks never get a token, nor secrets);\n  - the run was not triggered by Dependabot (its runs get a read-only token; use Dependabot secrets or `pull_request_target` carefully);\n  - for a reusable workflow, the calling workflow grants `id-token: write` too (a caller in another organisation must pass it through).\nIf this runner already has AWS credentials (for example an EC2 instance role), set `role-chaining: true`; to use access keys, set `aws-access-key-id` and `aws-secret-access-key`.".into(),
+            Error::TokenRequest { attempts, .. } => format!("The runner's token service did not give a token after {attempts} attempt(s). Re-run the job; if it persists, check https://www.githubstatus.com and that the job's `permissions:` include `id-token: write`."),
+            Error::TokenFile { .. } => "Point `web-identity-token-file` at a readable regular file holding the JWT (a relative path is resolved against GITHUB_WORKSPACE).".into(),
+            Error::Sts { cause, fix, .. } => {
+                if cause.is_empty() { fix.clone() } else { format!("{cause}\n\n{fix}") }
+            }
+            Error::AccountNotAllowed { allowed, .. } => format!("Nothing was exported. The allowed accounts are: {}. Check `role-to-assume` or add the account to `allowed-account-ids`.", allowed.join(", ")),
+            Error::FileCommand { .. } => "Nothing was exported. The runner's GITHUB_ENV/GITHUB_OUTPUT files must be regular, writable files (this action refuses symlinks).".into(),
+            Error::Timeout { .. } => "Nothing was exported. Raise `action-timeout-s`, or check why STS or the token endpoint is slow (proxy settings, network).".into(),
+            Error::ExistingCredentials(_) => "Check the AWS_* variables set by earlier steps, or remove `role-chaining`.".into(),
+            Error::Internal(_) => "This is a bug in the action; please report it with the log above.".into(),
+        }
+    }
+}

@@ -1,0 +1,85 @@
+//! Reads the claims of an OIDC token without verifying it. The claims are not
+//! secret (the signature is what makes the token valuable, and the whole token
+//! is masked), and showing them is the fastest way to see why a trust policy
+//! did not match.
+
+use base64::Engine;
+use serde::Deserialize;
+
+/// The GitHub OIDC claims a trust policy is usually written against.
+#[derive(Debug, Default, Deserialize, Clone, PartialEq)]
+#[serde(default)]
+pub struct Claims {
+    pub sub: Option<String>,
+    #[serde(deserialize_with = "string_or_list")]
+    pub aud: Vec<String>,
+    pub iss: Option<String>,
+    pub repository: Option<String>,
+    pub repository_owner: Option<String>,
+    #[serde(rename = "ref")]
+    pub git_ref: Option<String>,
+    pub environment: Option<String>,
+    pub job_workflow_ref: Option<String>,
+    pub event_name: Option<String>,
+    pub exp: Option<i64>,
+}
+
+fn string_or_list<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Vec<String>, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum OneOrMany {
+        One(String),
+        Many(Vec<String>),
+    }
+    Ok(match Option::<OneOrMany>::deserialize(d)? {
+        None => Vec::new(),
+        Some(OneOrMany::One(s)) => vec![s],
+        Some(OneOrMany::Many(v)) => v,
+    })
+}
+
+/// Tokens larger than this are not decoded; GitHub's are around 1 KiB.
+const MAX_TOKEN_LEN: usize = 16 * 1024;
+
+/// Decodes the payload of a compact JWT, or `None` when it is not one.
+pub fn decode_claims(token: &str) -> Option<Claims> {
+    if token.len() > MAX_TOKEN_LEN {
+        return None;
+    }
+    let mut parts = token.trim().split('.');
+    let (_header, payload) = (parts.next()?, parts.next()?);
+    parts.next()?;
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(payload.trim_end_matches('='))
+        .ok()?;
+    serde_json::from_slice(&bytes).ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn token(payload: &str) -> String {
+        let enc = |s: &str| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(s);
+        format!("{}.{}.sig", enc(r#"{"alg":"RS256"}"#), enc(payload))
+    }
+
+    #[test]
+    fn decodes_github_claims() {
+        let c = decode_claims(&token(r#"{"sub":"repo:o/r:ref:refs/heads/main","aud":"sts.amazonaws.com","ref":"refs/heads/main","environment":null}"#)).unwrap();
+        assert_eq!(c.sub.as_deref(), Some("repo:o/r:ref:refs/heads/main"));
+        assert_eq!(c.aud, ["sts.amazonaws.com"]);
+        assert_eq!(c.git_ref.as_deref(), Some("refs/heads/main"));
+        assert_eq!(
+            decode_claims(&token(r#"{"aud":["a","b"]}"#)).unwrap().aud,
+            ["a", "b"]
+        );
+    }
+
+    #[test]
+    fn rejects_garbage() {
+        for bad in ["", "a.b", "a.!!!.c", "a.b.c.d", &token("[1]")] {
+            assert!(decode_claims(bad).is_none(), "{bad}");
+        }
+    }
+}

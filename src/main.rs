@@ -1,0 +1,186 @@
+//! keyless-aws: a GitHub Action that turns a workflow's OIDC token into
+//! short-lived, masked AWS credentials.
+//!
+//! `main` only wires things together: read the environment, validate it into a
+//! plan (no network), run the plan under a deadline and signal handlers, report.
+
+mod error;
+mod explain;
+mod inputs;
+mod jwt;
+mod oidc;
+mod post;
+mod profile;
+mod redact;
+mod report;
+mod retry;
+mod run;
+mod secret;
+mod setup;
+mod sts;
+mod tags;
+mod workflow;
+
+use error::Error;
+use std::collections::HashMap;
+use std::process::ExitCode;
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().collect();
+    let program = args.first().map(String::as_str).unwrap_or_default();
+    // The image ships `/keyless-aws-post` as a link to the same binary: the
+    // runner gives the post step its own entrypoint but the same arguments.
+    if program.ends_with("-post") || args.get(1).map(String::as_str) == Some("post") {
+        return post_step();
+    }
+    match args.get(1).map(String::as_str) {
+        Some("setup") => match setup::parse(&args[2..]) {
+            Ok(s) => {
+                print!("{}", setup::render(&s));
+                ExitCode::SUCCESS
+            }
+            Err(problem) => {
+                if !problem.is_empty() {
+                    eprintln!("keyless-aws setup: {problem}\n");
+                }
+                eprintln!("{}", setup::USAGE);
+                ExitCode::from(if problem.is_empty() { 0 } else { 2 })
+            }
+        },
+        Some("--version" | "-V") => {
+            println!("keyless-aws {}", env!("CARGO_PKG_VERSION"));
+            ExitCode::SUCCESS
+        }
+        Some(other) => {
+            eprintln!("keyless-aws: unknown command {other:?}; run without arguments as a GitHub Action step, or `keyless-aws setup --help`");
+            ExitCode::from(2)
+        }
+        None => action(),
+    }
+}
+
+/// The environment as text; variables that are not UTF-8 are skipped rather
+/// than aborting the run.
+fn environment() -> HashMap<String, String> {
+    std::env::vars_os()
+        .filter_map(|(k, v)| Some((k.into_string().ok()?, v.into_string().ok()?)))
+        .collect()
+}
+
+fn init_logging(env: &HashMap<String, String>) {
+    let debug = env
+        .get("ACTIONS_STEP_DEBUG")
+        .is_some_and(|v| v.eq_ignore_ascii_case("true"))
+        || env.get("RUNNER_DEBUG").map(String::as_str) == Some("1");
+    let filter = match env.get("RUST_LOG").filter(|v| !v.is_empty()) {
+        Some(directives) => tracing_subscriber::EnvFilter::new(directives),
+        None if debug => tracing_subscriber::EnvFilter::new("keyless_aws=debug,aws_config=info"),
+        None => tracing_subscriber::EnvFilter::new("off"),
+    };
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_ansi(false)
+        .with_target(true)
+        .with_writer(redact::RedactingWriter::default)
+        .init();
+}
+
+fn install_panic_hook() {
+    // The default hook prints the panic payload, which could hold anything; say
+    // only where it happened. Nothing has been exported at that point.
+    std::panic::set_hook(Box::new(|info| {
+        let place = info
+            .location()
+            .map(|l| format!("{}:{}", l.file(), l.line()))
+            .unwrap_or_default();
+        workflow::error("Internal error", &format!("the action stopped unexpectedly at {place}; nothing was exported. Please report this."));
+    }));
+}
+
+fn runtime() -> tokio::runtime::Runtime {
+    // Two HTTP round trips do not need a thread pool.
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("tokio runtime")
+}
+
+fn action() -> ExitCode {
+    install_panic_hook();
+    let env = environment();
+    init_logging(&env);
+    let plan = match inputs::RawInputs::from_env(&env).and_then(|raw| inputs::plan(&raw, &env)) {
+        Ok(plan) => plan,
+        Err(err) => return fail(&err),
+    };
+    tracing::debug!(?plan, "plan");
+    apply_proxy(&plan);
+    let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
+
+    let result = runtime().block_on(async {
+        let work = run::run(&plan, &env);
+        let bounded = async {
+            match plan.action_timeout {
+                Some(limit) => tokio::time::timeout(limit, work).await.unwrap_or(Err(Error::Timeout { seconds: limit.as_secs() })),
+                None => work.await,
+            }
+        };
+        // A signal while waiting on the network ends the run before anything is
+        // written; the writes themselves have no await point, so they cannot be
+        // cut in half by a signal handled here.
+        tokio::select! {
+            result = bounded => result,
+            name = signals() => Err(Error::Internal(format!("stopped by {name}; nothing was exported"))),
+        }
+    });
+    match result {
+        Ok(identity) => {
+            report::success(&identity, &plan.region, plan.mask_account_id);
+            ExitCode::SUCCESS
+        }
+        Err(err) => fail(&err),
+    }
+}
+
+async fn signals() -> &'static str {
+    use tokio::signal::unix::{signal, SignalKind};
+    let (Ok(mut term), Ok(mut int), Ok(mut hup)) = (
+        signal(SignalKind::terminate()),
+        signal(SignalKind::interrupt()),
+        signal(SignalKind::hangup()),
+    ) else {
+        return std::future::pending().await;
+    };
+    tokio::select! {
+        _ = term.recv() => "SIGTERM",
+        _ = int.recv() => "SIGINT",
+        _ = hup.recv() => "SIGHUP",
+    }
+}
+
+/// `http-proxy`/`no-proxy` become the standard variables before any client
+/// exists, so the token request and the SDK use the same proxy settings.
+fn apply_proxy(plan: &inputs::Plan) {
+    if let Some(proxy) = &plan.http_proxy {
+        for name in ["HTTPS_PROXY", "https_proxy", "HTTP_PROXY", "http_proxy"] {
+            std::env::set_var(name, proxy);
+        }
+    }
+    if let Some(no_proxy) = &plan.no_proxy {
+        std::env::set_var("NO_PROXY", no_proxy);
+        std::env::set_var("no_proxy", no_proxy);
+    }
+}
+
+fn fail(err: &Error) -> ExitCode {
+    report::failure(err);
+    ExitCode::FAILURE
+}
+
+fn post_step() -> ExitCode {
+    let env = environment();
+    match post::run(&env) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => fail(&err),
+    }
+}

@@ -1,0 +1,170 @@
+//! The GitHub OIDC token request: `GET $ACTIONS_ID_TOKEN_REQUEST_URL&audience=…`
+//! with `Authorization: bearer $ACTIONS_ID_TOKEN_REQUEST_TOKEN`, answered with
+//! `{"value": "<jwt>"}`.
+
+use crate::error::Error;
+use crate::retry;
+use crate::secret::Secret;
+use std::time::Duration;
+
+/// Time for one token request, connection included.
+pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
+pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+/// The token service's answer is ~1 KiB; anything far larger is not a token.
+const MAX_BODY: usize = 64 * 1024;
+
+/// Adds `audience` to the URL the runner gave, which already has a query string.
+pub fn token_url(request_url: &str, audience: &str) -> Result<url::Url, Error> {
+    let mut url = url::Url::parse(request_url).map_err(|e| Error::TokenRequest {
+        detail: format!("ACTIONS_ID_TOKEN_REQUEST_URL is not a URL ({e})"),
+        attempts: 0,
+    })?;
+    url.query_pairs_mut().append_pair("audience", audience);
+    Ok(url)
+}
+
+enum Failure {
+    Retryable(String),
+    Final(String),
+}
+
+/// Requests the token, retrying only what can succeed on a second try (the
+/// service's 5xx and 429, connection errors, timeouts), at most `max_attempts` times.
+pub async fn request_token(
+    request_url: &str,
+    bearer: &Secret,
+    audience: &str,
+    max_attempts: u32,
+) -> Result<Secret, Error> {
+    let url = token_url(request_url, audience)?;
+    let client = reqwest::Client::builder()
+        .timeout(REQUEST_TIMEOUT)
+        .connect_timeout(CONNECT_TIMEOUT)
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .map_err(|e| Error::Internal(format!("HTTP client: {e}")))?;
+    let max_attempts = max_attempts.clamp(1, retry::TOKEN_MAX_ATTEMPTS);
+    let mut attempt = 1;
+    loop {
+        tracing::debug!(
+            attempt,
+            host = url.host_str().unwrap_or(""),
+            "requesting OIDC token"
+        );
+        match fetch_once(&client, url.clone(), bearer).await {
+            Ok(token) => return Ok(token),
+            Err(Failure::Final(detail)) => {
+                return Err(Error::TokenRequest {
+                    detail,
+                    attempts: attempt,
+                })
+            }
+            Err(Failure::Retryable(detail)) if attempt >= max_attempts => {
+                return Err(Error::TokenRequest {
+                    detail,
+                    attempts: attempt,
+                })
+            }
+            Err(Failure::Retryable(detail)) => {
+                let wait = retry::backoff(attempt);
+                tracing::info!(
+                    "token request failed ({detail}); retrying in {} ms",
+                    wait.as_millis()
+                );
+                tokio::time::sleep(wait).await;
+                attempt += 1;
+            }
+        }
+    }
+}
+
+async fn fetch_once(
+    client: &reqwest::Client,
+    url: url::Url,
+    bearer: &Secret,
+) -> Result<Secret, Failure> {
+    let mut response = client
+        .get(url)
+        .header("Authorization", format!("bearer {}", bearer.expose()))
+        .header("Accept", "application/json")
+        .send()
+        .await
+        .map_err(|e| Failure::Retryable(describe(&e)))?;
+    let status = response.status();
+    let mut body = Vec::new();
+    loop {
+        match response.chunk().await {
+            Ok(Some(chunk)) => {
+                body.extend_from_slice(&chunk);
+                if body.len() > MAX_BODY {
+                    return Err(Failure::Final(format!(
+                        "the answer is larger than {MAX_BODY} bytes"
+                    )));
+                }
+            }
+            Ok(None) => break,
+            Err(e) => return Err(Failure::Retryable(describe(&e))),
+        }
+    }
+    if status.is_server_error() || status.as_u16() == 429 {
+        return Err(Failure::Retryable(format!("HTTP {status}")));
+    }
+    if !status.is_success() {
+        let hint = match status.as_u16() {
+            401 | 403 => " (the request token was refused: is `id-token: write` granted?)",
+            _ => "",
+        };
+        return Err(Failure::Final(format!("HTTP {status}{hint}")));
+    }
+    #[derive(serde::Deserialize)]
+    struct Answer {
+        value: Option<String>,
+    }
+    let answer: Answer = serde_json::from_slice(&body).map_err(|_| {
+        Failure::Final("the answer is not JSON of the form {\"value\": \"…\"}".into())
+    })?;
+    match answer.value {
+        Some(v) if !v.trim().is_empty() => Ok(Secret::new(v.trim())),
+        _ => Err(Failure::Final("the answer has no `value`".into())),
+    }
+}
+
+/// Describes a transport error without the URL (which carries a runner-issued query).
+fn describe(err: &reqwest::Error) -> String {
+    let kind = if err.is_timeout() {
+        "timed out"
+    } else if err.is_connect() {
+        "could not connect"
+    } else {
+        "transport error"
+    };
+    let mut source = std::error::Error::source(err);
+    let mut root = String::new();
+    while let Some(s) = source {
+        root = s.to_string();
+        source = s.source();
+    }
+    if root.is_empty() {
+        kind.to_owned()
+    } else {
+        format!("{kind}: {root}")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn audience_is_appended_and_encoded() {
+        let url = token_url(
+            "https://host/path?api-version=2.0&x=1",
+            "sts.amazonaws.com/a b&c",
+        )
+        .unwrap();
+        assert_eq!(
+            url.as_str(),
+            "https://host/path?api-version=2.0&x=1&audience=sts.amazonaws.com%2Fa+b%26c"
+        );
+    }
+}

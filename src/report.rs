@@ -1,0 +1,71 @@
+//! What the user reads at the end of a run: the log line and step summary on
+//! success, the annotation, details group and summary section on failure.
+
+use crate::error::Error;
+use crate::run::Identity;
+use crate::workflow;
+
+pub fn success(identity: &Identity, region: &str, masked_account: bool) {
+    let account = if masked_account {
+        "***"
+    } else {
+        identity.account.as_str()
+    };
+    let arn = if masked_account {
+        "***".to_owned()
+    } else {
+        identity.arn.clone()
+    };
+    let mut line = format!(
+        "Authenticated as {arn} (account {account}, region {region}, via {})",
+        identity.how
+    );
+    if let Some(exp) = &identity.expiration {
+        line.push_str(&format!("; credentials expire at {exp}"));
+    }
+    workflow::info(&line);
+    let mut md = String::from("### AWS credentials configured\n\n| | |\n|---|---|\n");
+    md.push_str(&format!(
+        "| Identity | `{}` |\n| Account | `{}` |\n| Region | `{}` |\n| Obtained via | {} |\n",
+        cell(&arn),
+        cell(account),
+        cell(region),
+        identity.how
+    ));
+    if let Some(session) = &identity.session_name {
+        md.push_str(&format!("| Session name | `{}` |\n", cell(session)));
+    }
+    if let Some(exp) = &identity.expiration {
+        md.push_str(&format!("| Expires | `{}` |\n", cell(exp)));
+    }
+    md.push('\n');
+    workflow::append_summary(&md);
+}
+
+pub fn failure(error: &Error) {
+    let message = error.to_string();
+    let help = error.help();
+    workflow::error(error.title(), &message);
+    workflow::group("Why and how to fix it", &help);
+    let md = format!(
+        "### AWS credentials: {}\n\n{}\n\n```text\n{}\n```\n\nNothing was exported.\n\n",
+        error.title(),
+        text(&message),
+        help.replace("```", "'''")
+    );
+    workflow::append_summary(&md);
+}
+
+/// Text from outside kept inside a table cell's code span.
+fn cell(value: &str) -> String {
+    value.replace(['`', '|', '\n', '\r'], " ")
+}
+
+/// Text from outside shown as Markdown: HTML and links are not interpreted.
+fn text(value: &str) -> String {
+    value
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('[', "\\[")
+        .replace(']', "\\]")
+}

@@ -1,0 +1,346 @@
+//! STS calls through the AWS SDK: signing, endpoints (China and GovCloud
+//! included), retries and timeouts are the SDK's, configured once here.
+
+use crate::error::StsFailure;
+use crate::inputs::RetryPolicy;
+use crate::retry;
+use crate::secret::{Credentials, Secret};
+use crate::tags::Tag;
+use aws_credential_types::provider::SharedCredentialsProvider;
+use aws_sdk_sts::config::retry::{ClassifyRetry, RetryAction, RetryConfig};
+use aws_sdk_sts::config::timeout::TimeoutConfig;
+use aws_sdk_sts::config::{BehaviorVersion, Region};
+use aws_sdk_sts::error::{ProvideErrorMetadata, SdkError};
+use aws_sdk_sts::operation::RequestId;
+use aws_smithy_runtime_api::client::interceptors::context::InterceptorContext;
+use aws_smithy_runtime_api::client::retries::classifiers::RetryReason;
+use aws_smithy_types::retry::ErrorKind;
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::Arc;
+
+/// How the STS client is set up for one run.
+pub struct ClientSettings<'a> {
+    pub region: &'a str,
+    pub endpoint: Option<&'a str>,
+    pub retry: RetryPolicy,
+    /// Signing credentials; `None` for the unsigned `AssumeRoleWithWebIdentity`.
+    pub credentials: Option<SharedCredentialsProvider>,
+    /// The signing credentials were issued moments ago (role chaining), so an
+    /// `InvalidClientTokenId` may be IAM propagation and is retried briefly.
+    pub fresh_credentials: bool,
+}
+
+pub fn client(settings: ClientSettings<'_>) -> aws_sdk_sts::Client {
+    let mut builder = aws_sdk_sts::Config::builder()
+        .behavior_version(BehaviorVersion::latest())
+        .region(Region::new(settings.region.to_owned()))
+        .retry_config(
+            RetryConfig::standard()
+                .with_max_attempts(settings.retry.max_attempts)
+                .with_initial_backoff(retry::INITIAL_BACKOFF)
+                .with_max_backoff(retry::MAX_BACKOFF),
+        )
+        .timeout_config(
+            TimeoutConfig::builder()
+                .connect_timeout(retry::STS_CONNECT_TIMEOUT)
+                .operation_attempt_timeout(retry::STS_ATTEMPT_TIMEOUT)
+                .operation_timeout(retry::STS_OPERATION_TIMEOUT)
+                .build(),
+        )
+        .retry_classifier(StsErrorCodes {
+            propagation_retries_left: Arc::new(AtomicU32::new(if settings.fresh_credentials {
+                PROPAGATION_RETRIES
+            } else {
+                0
+            })),
+        });
+    if let Some(endpoint) = settings.endpoint {
+        builder = builder.endpoint_url(endpoint);
+    }
+    if let Some(credentials) = settings.credentials {
+        builder = builder.credentials_provider(credentials);
+    }
+    aws_sdk_sts::Client::from_conf(builder.build())
+}
+
+/// How many times an `InvalidClientTokenId` right after a role was assumed is retried.
+const PROPAGATION_RETRIES: u32 = 2;
+
+/// Adds the STS error codes worth a second try to the SDK's own classifiers
+/// (throttling, 5xx, timeouts and connection errors are already covered there).
+#[derive(Debug)]
+struct StsErrorCodes {
+    propagation_retries_left: Arc<AtomicU32>,
+}
+
+impl ClassifyRetry for StsErrorCodes {
+    fn classify_retry(&self, ctx: &InterceptorContext) -> RetryAction {
+        let Some(Err(error)) = ctx.output_or_error() else {
+            return RetryAction::NoActionIndicated;
+        };
+        let Some(error) = error.as_operation_error() else {
+            return RetryAction::NoActionIndicated;
+        };
+        let code = error
+            .downcast_ref::<aws_sdk_sts::operation::assume_role_with_web_identity::AssumeRoleWithWebIdentityError>()
+            .and_then(|e| e.code())
+            .or_else(|| error.downcast_ref::<aws_sdk_sts::operation::assume_role::AssumeRoleError>().and_then(|e| e.code()))
+            .or_else(|| error.downcast_ref::<aws_sdk_sts::operation::get_caller_identity::GetCallerIdentityError>().and_then(|e| e.code()));
+        let transient = RetryAction::RetryIndicated(RetryReason::RetryableError {
+            kind: ErrorKind::TransientError,
+            retry_after: None,
+        });
+        match code {
+            Some("IDPCommunicationError") => transient,
+            Some("InvalidClientTokenId")
+                if self
+                    .propagation_retries_left
+                    .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
+                    .is_ok() =>
+            {
+                transient
+            }
+            _ => RetryAction::NoActionIndicated,
+        }
+    }
+
+    fn name(&self) -> &'static str {
+        "STS error codes"
+    }
+}
+
+/// What a successful assume call returned.
+#[derive(Debug)]
+pub struct Assumed {
+    pub credentials: Credentials,
+    /// `arn:aws:sts::123456789012:assumed-role/NAME/SESSION`
+    pub assumed_role_arn: String,
+}
+
+impl Assumed {
+    /// The account id, read from the assumed-role ARN (no extra round trip).
+    pub fn account_id(&self) -> Option<&str> {
+        account_from_arn(&self.assumed_role_arn)
+    }
+}
+
+pub fn account_from_arn(arn: &str) -> Option<&str> {
+    arn.split(':')
+        .nth(4)
+        .filter(|a| a.len() == 12 && a.chars().all(|c| c.is_ascii_digit()))
+}
+
+fn convert(
+    creds: Option<&aws_sdk_sts::types::Credentials>,
+    arn: Option<&str>,
+    operation: &'static str,
+) -> Result<Assumed, Box<StsFailure>> {
+    let (Some(c), Some(arn)) = (creds, arn) else {
+        return Err(Box::new(StsFailure {
+            operation,
+            message: "STS answered without credentials or assumed-role ARN".into(),
+            ..Default::default()
+        }));
+    };
+    let expiration = c
+        .expiration()
+        .fmt(aws_smithy_types::date_time::Format::DateTime)
+        .map_err(|e| {
+            Box::new(StsFailure {
+                operation,
+                message: format!("unreadable expiration: {e}"),
+                ..Default::default()
+            })
+        })?;
+    Ok(Assumed {
+        credentials: Credentials {
+            access_key_id: Secret::new(c.access_key_id()),
+            secret_access_key: Secret::new(c.secret_access_key()),
+            session_token: Some(Secret::new(c.session_token())),
+            expiration: Some(expiration),
+        },
+        assumed_role_arn: arn.to_owned(),
+    })
+}
+
+/// Turns any SDK error into what the explainer needs, without ever including
+/// the request (which may carry a token).
+fn failure<E>(
+    operation: &'static str,
+    role_arn: Option<&str>,
+    err: SdkError<E, aws_smithy_runtime_api::http::Response>,
+) -> Box<StsFailure>
+where
+    E: ProvideErrorMetadata + std::error::Error + 'static,
+{
+    let mut failure = StsFailure {
+        operation,
+        role_arn: role_arn.map(str::to_owned),
+        ..Default::default()
+    };
+    match &err {
+        SdkError::ServiceError(ctx) => {
+            let e = ctx.err();
+            failure.code = e.code().unwrap_or_default().to_owned();
+            failure.message = e.message().unwrap_or_default().to_owned();
+            failure.request_id = e.meta().request_id().map(str::to_owned);
+            failure.http_status = Some(ctx.raw().status().as_u16());
+        }
+        SdkError::TimeoutError(_) => {
+            failure.transport = Some(format!(
+                "timed out (each attempt {} s, all attempts {} s)",
+                retry::STS_ATTEMPT_TIMEOUT.as_secs(),
+                retry::STS_OPERATION_TIMEOUT.as_secs()
+            ));
+        }
+        SdkError::ResponseError(ctx) => {
+            failure.http_status = Some(ctx.raw().status().as_u16());
+            failure.transport = Some(format!(
+                "unreadable answer (HTTP {}): {}",
+                ctx.raw().status().as_u16(),
+                root_cause(&err)
+            ));
+        }
+        _ => failure.transport = Some(root_cause(&err)),
+    }
+    Box::new(failure)
+}
+
+fn root_cause(err: &dyn std::error::Error) -> String {
+    let mut text = err.to_string();
+    let mut source = err.source();
+    while let Some(s) = source {
+        text = s.to_string();
+        source = s.source();
+    }
+    text
+}
+
+pub async fn assume_role_with_web_identity(
+    client: &aws_sdk_sts::Client,
+    role_arn: &str,
+    session_name: &str,
+    duration: i32,
+    token: &Secret,
+    policy: Option<&str>,
+    policy_arns: &[String],
+) -> Result<Assumed, Box<StsFailure>> {
+    const OP: &str = "AssumeRoleWithWebIdentity";
+    let out = client
+        .assume_role_with_web_identity()
+        .role_arn(role_arn)
+        .role_session_name(session_name)
+        .duration_seconds(duration)
+        .web_identity_token(token.expose())
+        .set_policy(policy.map(str::to_owned))
+        .set_policy_arns(policy_descriptors(policy_arns))
+        .send()
+        .await
+        .map_err(|e| failure(OP, Some(role_arn), e))?;
+    convert(
+        out.credentials(),
+        out.assumed_role_user().map(|u| u.arn()),
+        OP,
+    )
+}
+
+pub struct AssumeRoleParams<'a> {
+    pub role_arn: &'a str,
+    pub session_name: &'a str,
+    pub duration: i32,
+    pub external_id: Option<&'a str>,
+    pub policy: Option<&'a str>,
+    pub policy_arns: &'a [String],
+    pub tags: Option<&'a [Tag]>,
+    pub transitive_tag_keys: &'a [String],
+}
+
+pub async fn assume_role(
+    client: &aws_sdk_sts::Client,
+    p: &AssumeRoleParams<'_>,
+) -> Result<Assumed, Box<StsFailure>> {
+    const OP: &str = "AssumeRole";
+    let tags = p.tags.map(|tags| {
+        tags.iter()
+            .filter_map(|t| {
+                aws_sdk_sts::types::Tag::builder()
+                    .key(&t.key)
+                    .value(&t.value)
+                    .build()
+                    .ok()
+            })
+            .collect::<Vec<_>>()
+    });
+    let transitive = if p.tags.is_some() && !p.transitive_tag_keys.is_empty() {
+        Some(p.transitive_tag_keys.to_vec())
+    } else {
+        None
+    };
+    let out = client
+        .assume_role()
+        .role_arn(p.role_arn)
+        .role_session_name(p.session_name)
+        .duration_seconds(p.duration)
+        .set_external_id(p.external_id.map(str::to_owned))
+        .set_policy(p.policy.map(str::to_owned))
+        .set_policy_arns(policy_descriptors(p.policy_arns))
+        .set_tags(tags)
+        .set_transitive_tag_keys(transitive)
+        .send()
+        .await
+        .map_err(|e| failure(OP, Some(p.role_arn), e))?;
+    convert(
+        out.credentials(),
+        out.assumed_role_user().map(|u| u.arn()),
+        OP,
+    )
+}
+
+/// `(account, arn)` of whoever signs with the client's credentials.
+pub async fn get_caller_identity(
+    client: &aws_sdk_sts::Client,
+) -> Result<(String, String), Box<StsFailure>> {
+    const OP: &str = "GetCallerIdentity";
+    let out = client
+        .get_caller_identity()
+        .send()
+        .await
+        .map_err(|e| failure(OP, None, e))?;
+    Ok((
+        out.account().unwrap_or_default().to_owned(),
+        out.arn().unwrap_or_default().to_owned(),
+    ))
+}
+
+fn policy_descriptors(arns: &[String]) -> Option<Vec<aws_sdk_sts::types::PolicyDescriptorType>> {
+    if arns.is_empty() {
+        return None;
+    }
+    Some(
+        arns.iter()
+            .map(|a| {
+                aws_sdk_sts::types::PolicyDescriptorType::builder()
+                    .arn(a)
+                    .build()
+            })
+            .collect(),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn account_comes_from_the_assumed_role_arn() {
+        assert_eq!(
+            account_from_arn("arn:aws:sts::123456789012:assumed-role/deploy/GitHubActions"),
+            Some("123456789012")
+        );
+        assert_eq!(
+            account_from_arn("arn:aws-cn:sts::210987654321:assumed-role/r/s"),
+            Some("210987654321")
+        );
+        assert_eq!(account_from_arn("garbage"), None);
+    }
+}

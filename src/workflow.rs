@@ -1,0 +1,271 @@
+//! Everything this action writes to the runner: workflow commands on stdout and
+//! the `GITHUB_ENV`, `GITHUB_OUTPUT` and `GITHUB_STEP_SUMMARY` files.
+//!
+//! Two rules are enforced here so the rest of the program cannot get them wrong:
+//! values from outside (STS messages, token claims, input text) are escaped so
+//! they cannot start a workflow command of their own, and the env/output files
+//! are written in one append each, only at the very end, or not at all.
+
+use crate::error::Error;
+use crate::secret::Secret;
+use rand::Rng;
+use std::fs::{File, OpenOptions};
+use std::io::{self, Write};
+use std::os::unix::fs::OpenOptionsExt;
+use std::path::{Path, PathBuf};
+
+/// Escapes a workflow command's data (the part after `::`): the runner undoes
+/// exactly this, and a raw newline could otherwise begin a new command line.
+pub fn escape_data(value: &str) -> String {
+    value
+        .replace('%', "%25")
+        .replace('\r', "%0D")
+        .replace('\n', "%0A")
+}
+
+/// Escapes a workflow command property value (`title=…`), which additionally
+/// must not contain the `:` and `,` that separate properties.
+pub fn escape_property(value: &str) -> String {
+    escape_data(value).replace(':', "%3A").replace(',', "%2C")
+}
+
+/// Writes one line to stdout, flushed at once so that the ordering against the
+/// runner's reading of `::add-mask::` lines is exactly the program order.
+fn emit(line: &str) {
+    let mut out = io::stdout().lock();
+    // A closed stdout leaves nothing to report to; the exit code still tells.
+    let _ = writeln!(out, "{line}");
+    let _ = out.flush();
+}
+
+/// Registers a secret with the runner's log masker. Must happen before anything
+/// that could print the value runs.
+pub fn add_mask(secret: &Secret) {
+    crate::redact::register(secret.expose());
+    if !secret.expose().is_empty() {
+        emit(&format!("::add-mask::{}", escape_data(secret.expose())));
+    }
+}
+
+/// Masks a value that is not secret in itself but that the user asked to hide
+/// (`mask-aws-account-id`).
+pub fn add_mask_plain(value: &str) {
+    if !value.is_empty() {
+        emit(&format!("::add-mask::{}", escape_data(value)));
+    }
+}
+
+/// A human-readable log line. Every line is escaped like command data, so an
+/// embedded newline in a value from outside cannot start a command line.
+pub fn info(message: &str) {
+    for line in message.lines() {
+        emit(&escape_data(line));
+    }
+}
+
+pub fn warning(title: &str, message: &str) {
+    emit(&format!(
+        "::warning title={}::{}",
+        escape_property(title),
+        escape_data(message)
+    ));
+}
+
+pub fn error(title: &str, message: &str) {
+    emit(&format!(
+        "::error title={}::{}",
+        escape_property(title),
+        escape_data(message)
+    ));
+}
+
+/// A collapsible block of details; each line escaped like any other log line.
+pub fn group(name: &str, body: &str) {
+    emit(&format!("::group::{}", escape_data(name)));
+    info(body);
+    emit("::endgroup::");
+}
+
+/// The env variables and outputs a successful run exports, gathered while the
+/// run proceeds and written by [`Export::commit`] once nothing can fail anymore.
+#[derive(Default, Debug)]
+pub struct Export {
+    pub env: Vec<(String, Secret)>,
+    pub outputs: Vec<(String, Secret)>,
+    /// Values handed to the post step (`GITHUB_STATE`).
+    pub state: Vec<(String, Secret)>,
+}
+
+impl Export {
+    pub fn env(&mut self, name: &str, value: impl Into<String>) {
+        self.env.push((name.to_owned(), Secret::new(value)));
+    }
+
+    pub fn output(&mut self, name: &str, value: impl Into<String>) {
+        self.outputs.push((name.to_owned(), Secret::new(value)));
+    }
+
+    pub fn state(&mut self, name: &str, value: impl Into<String>) {
+        self.state.push((name.to_owned(), Secret::new(value)));
+    }
+
+    /// Appends all env entries to `env_file`, all outputs to `output_file` and the
+    /// state to `state_file`, each in a single write. If a later file cannot be
+    /// written, the earlier ones are truncated back to their previous length, so
+    /// either every file carries the whole set or all are as they were.
+    pub fn commit(
+        &self,
+        env_file: &Path,
+        output_file: &Path,
+        state_file: Option<&Path>,
+    ) -> Result<(), Error> {
+        let env_block = render_file_commands(&self.env, is_env_name)?;
+        let output_block = render_file_commands(&self.outputs, is_output_name)?;
+        let mut files = vec![(env_file, env_block), (output_file, output_block)];
+        if let Some(state_file) = state_file {
+            files.push((state_file, render_file_commands(&self.state, is_env_name)?));
+        }
+        let mut written: Vec<(File, u64, PathBuf)> = Vec::new();
+        for (path, block) in files {
+            if block.is_empty() {
+                continue;
+            }
+            match append_once(path, block.as_bytes()) {
+                Ok(done) => written.push((done.0, done.1, path.to_owned())),
+                Err(source) => {
+                    for (file, len, _) in &written {
+                        let _ = file.set_len(*len);
+                    }
+                    return Err(Error::FileCommand {
+                        path: path.to_owned(),
+                        source,
+                    });
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Opens a runner file for appending without following a symlink planted in its
+/// place, writes `bytes` at once, and returns the file and its length before.
+fn append_once(path: &Path, bytes: &[u8]) -> io::Result<(File, u64)> {
+    let mut file = OpenOptions::new()
+        .append(true)
+        .custom_flags(libc::O_NOFOLLOW)
+        .open(path)?;
+    let before = file.metadata()?.len();
+    if let Err(err) = file.write_all(bytes).and_then(|_| file.flush()) {
+        let _ = file.set_len(before);
+        return Err(err);
+    }
+    Ok((file, before))
+}
+
+pub fn is_env_name(name: &str) -> bool {
+    let mut chars = name.chars();
+    matches!(chars.next(), Some(c) if c.is_ascii_alphabetic() || c == '_')
+        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
+}
+
+fn is_output_name(name: &str) -> bool {
+    !name.is_empty()
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+}
+
+/// Renders `NAME<<DELIM\nvalue\nDELIM\n` entries. The delimiter is random and
+/// checked against the value, so no value can close its entry early and smuggle
+/// in another variable.
+pub fn render_file_commands(
+    entries: &[(String, Secret)],
+    valid_name: fn(&str) -> bool,
+) -> Result<String, Error> {
+    let mut out = String::new();
+    for (name, value) in entries {
+        if !valid_name(name) {
+            return Err(Error::Internal(format!(
+                "refusing to export the invalid name {name:?}"
+            )));
+        }
+        let value = value.expose();
+        let delimiter = (0..8)
+            .map(|_| format!("ghadelimiter_{:032x}", rand::rng().random::<u128>()))
+            .find(|d| !value.contains(d.as_str()) && !name.contains(d.as_str()))
+            .ok_or_else(|| Error::Internal("could not pick a delimiter".into()))?;
+        out.push_str(&format!("{name}<<{delimiter}\n{value}\n{delimiter}\n"));
+    }
+    Ok(out)
+}
+
+/// Appends Markdown to the step summary. The summary is informative only, so a
+/// failure to write it is reported as a warning and does not fail the run.
+pub fn append_summary(markdown: &str) {
+    let Some(path) = std::env::var_os("GITHUB_STEP_SUMMARY").filter(|p| !p.is_empty()) else {
+        return;
+    };
+    if let Err(err) = append_once(Path::new(&path), markdown.as_bytes()) {
+        warning("Step summary not written", &format!("{err}"));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn data_escaping_blocks_new_command_lines() {
+        let hostile = "x\n::set-env name=A::b\r\n::add-mask::%";
+        let escaped = escape_data(hostile);
+        assert!(!escaped.contains('\n') && !escaped.contains('\r'));
+        assert_eq!(escaped, "x%0A::set-env name=A::b%0D%0A::add-mask::%25");
+        assert_eq!(escape_property("a:b,c\n"), "a%3Ab%2Cc%0A");
+    }
+
+    #[test]
+    fn file_commands_use_a_delimiter_absent_from_the_value() {
+        let entries = vec![("AWS_REGION".to_owned(), Secret::new("eu-west-1\nEVIL<<x"))];
+        let text = render_file_commands(&entries, is_env_name).unwrap();
+        let mut lines = text.lines();
+        let head = lines.next().unwrap();
+        let delim = head.strip_prefix("AWS_REGION<<").unwrap();
+        assert!(delim.starts_with("ghadelimiter_"));
+        assert_eq!(lines.next(), Some("eu-west-1"));
+        assert_eq!(lines.next(), Some("EVIL<<x"));
+        assert_eq!(lines.next(), Some(delim));
+    }
+
+    #[test]
+    fn invalid_names_are_refused() {
+        let entries = vec![("BAD NAME".to_owned(), Secret::new("v"))];
+        assert!(render_file_commands(&entries, is_env_name).is_err());
+        assert!(is_env_name("AWS_SESSION_TOKEN") && !is_env_name("1X") && !is_env_name("A-B"));
+    }
+
+    #[test]
+    fn commit_is_all_or_nothing() {
+        let dir = tempfile::tempdir().unwrap();
+        let env = dir.path().join("env");
+        std::fs::write(&env, "KEEP=1\n").unwrap();
+        let missing = dir.path().join("no-such-dir/output");
+        let mut export = Export::default();
+        export.env("AWS_REGION", "eu-west-1");
+        export.output("aws-account-id", "123456789012");
+        assert!(export.commit(&env, &missing, None).is_err());
+        assert_eq!(std::fs::read_to_string(&env).unwrap(), "KEEP=1\n");
+    }
+
+    #[test]
+    fn commit_refuses_symlinks() {
+        let dir = tempfile::tempdir().unwrap();
+        let target = dir.path().join("target");
+        std::fs::write(&target, "").unwrap();
+        let link = dir.path().join("env");
+        std::os::unix::fs::symlink(&target, &link).unwrap();
+        let mut export = Export::default();
+        export.env("AWS_REGION", "eu-west-1");
+        assert!(export.commit(&link, &target, None).is_err());
+        assert_eq!(std::fs::read_to_string(&target).unwrap(), "");
+    }
+}
