@@ -4,24 +4,8 @@
 //! `main` only wires things together: read the environment, validate it into a
 //! plan (no network), run the plan under a deadline and signal handlers, report.
 
-mod error;
-mod explain;
-mod inputs;
-mod jwt;
-mod oidc;
-mod post;
-mod profile;
-mod redact;
-mod report;
-mod retry;
-mod run;
-mod secret;
-mod setup;
-mod sts;
-mod tags;
-mod workflow;
-
-use error::Error;
+use keyless_aws::error::Error;
+use keyless_aws::{inputs, post, redact, report, run, setup, workflow};
 use std::collections::HashMap;
 use std::process::ExitCode;
 
