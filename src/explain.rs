@@ -113,7 +113,11 @@ fn access_denied_web(ctx: &Context<'_>) -> String {
     let Some(claims) = ctx.claims else {
         return "The role's trust policy does not admit this token. Check that it allows `sts:AssumeRoleWithWebIdentity` for the OIDC provider, and that its `aud` and `sub` conditions match the token.".into();
     };
-    let show = |v: &Option<String>| v.clone().unwrap_or_else(|| "(absent)".into());
+    let show = |v: &Option<String>| {
+        v.as_deref()
+            .map(crate::workflow::one_line)
+            .unwrap_or_else(|| "(absent)".into())
+    };
     let issuer_host = claims
         .iss
         .as_deref()
@@ -130,7 +134,7 @@ fn access_denied_web(ctx: &Context<'_>) -> String {
     let mut out = String::from("The role's trust policy did not match this token. The token's claims (decoded without verification; they are not secret):\n");
     for (name, value) in [
         ("sub", sub.clone()),
-        ("aud", claims.aud.join(", ")),
+        ("aud", crate::workflow::one_line(&claims.aud.join(", "))),
         ("iss", show(&claims.iss)),
         ("repository", show(&claims.repository)),
         ("ref", show(&claims.git_ref)),
@@ -143,11 +147,11 @@ fn access_denied_web(ctx: &Context<'_>) -> String {
     out.push_str(&format!(
         "\nA trust-policy Condition that admits exactly this token:\n  \"Condition\": {{\n    \"StringEquals\": {{\n      \"{issuer_host}:aud\": \"{aud}\",\n      \"{issuer_host}:sub\": \"{sub}\"\n    }}\n  }}\n"
     ));
-    if let Some(repo) = &claims.repository {
+    if let Some(repo) = claims.repository.as_deref().map(crate::workflow::one_line) {
         out.push_str(&format!("or, for every branch, tag, environment and pull request of the repository:\n    \"StringLike\": {{ \"{issuer_host}:sub\": \"repo:{repo}:*\" }}\n"));
     }
     out.push_str("\nCommon mismatches:\n");
-    if let Some(env) = &claims.environment {
+    if let Some(env) = claims.environment.as_deref().map(crate::workflow::one_line) {
         out.push_str(&format!("  - This job runs in environment `{env}`, so `sub` names the environment, not the branch: a condition like `repo:O/R:ref:refs/heads/main` never matches it. Match `repo:O/R:environment:{env}`.\n"));
     }
     if claims

@@ -525,8 +525,6 @@ pub fn plan(raw: &RawInputs, env: &HashMap<String, String>) -> Result<Plan, Erro
                 ("role-external-id", &raw.role_external_id),
                 ("inline-session-policy", &raw.inline_session_policy),
                 ("managed-session-policies", &raw.managed_session_policies),
-                ("role-session-name", &raw.role_session_name),
-                ("role-duration-seconds", &raw.role_duration_seconds),
                 ("custom-tags", &raw.custom_tags),
                 ("transitive-tag-keys", &raw.transitive_tag_keys),
             ] {

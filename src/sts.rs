@@ -6,6 +6,7 @@ use crate::inputs::RetryPolicy;
 use crate::retry;
 use crate::secret::{Credentials, Secret};
 use crate::tags::Tag;
+use crate::workflow::one_line;
 use aws_credential_types::provider::SharedCredentialsProvider;
 use aws_sdk_sts::config::retry::{ClassifyRetry, RetryAction, RetryConfig};
 use aws_sdk_sts::config::timeout::TimeoutConfig;
@@ -181,9 +182,14 @@ where
     match &err {
         SdkError::ServiceError(ctx) => {
             let e = ctx.err();
-            failure.code = e.code().unwrap_or_default().to_owned();
-            failure.message = e.message().unwrap_or_default().to_owned();
-            failure.request_id = e.meta().request_id().map(str::to_owned);
+            failure.code = one_line(e.code().unwrap_or_default());
+            failure.message = one_line(e.message().unwrap_or_default());
+            // Query-protocol errors carry the id in a header rather than the body.
+            failure.request_id = e
+                .meta()
+                .request_id()
+                .or_else(|| ctx.raw().headers().get("x-amzn-requestid"))
+                .map(one_line);
             failure.http_status = Some(ctx.raw().status().as_u16());
         }
         SdkError::TimeoutError(_) => {
@@ -201,7 +207,7 @@ where
                 root_cause(&err)
             ));
         }
-        _ => failure.transport = Some(root_cause(&err)),
+        _ => failure.transport = Some(one_line(&root_cause(&err))),
     }
     Box::new(failure)
 }

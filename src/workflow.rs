@@ -59,8 +59,38 @@ pub fn add_mask_plain(value: &str) {
 /// embedded newline in a value from outside cannot start a command line.
 pub fn info(message: &str) {
     for line in message.lines() {
-        emit(&escape_data(line));
+        emit(&neutralize(&escape_data(line)));
     }
+}
+
+/// A log line that would read as a workflow command (`::x::`, legacy `##[x]`)
+/// after the runner trims it gets its marker broken up. Only text from outside
+/// can produce such a line; our own lines never start that way.
+fn neutralize(line: &str) -> String {
+    let trimmed = line.trim_start();
+    if trimmed.starts_with("::") || trimmed.starts_with("##[") {
+        format!(
+            "{}{}",
+            &trimmed[..1],
+            trimmed[1..].replacen(['#', ':'], " ", 1)
+        )
+    } else {
+        line.to_owned()
+    }
+}
+
+/// Text from outside (an STS message, a token claim) reduced to one printable
+/// line of bounded length, before it is placed into any message.
+pub fn one_line(value: &str) -> String {
+    let mut out: String = value
+        .chars()
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .take(2000)
+        .collect();
+    if value.chars().count() > 2000 {
+        out.push('…');
+    }
+    out
 }
 
 pub fn warning(title: &str, message: &str) {
@@ -221,6 +251,10 @@ mod tests {
         assert!(!escaped.contains('\n') && !escaped.contains('\r'));
         assert_eq!(escaped, "x%0A::set-env name=A::b%0D%0A::add-mask::%25");
         assert_eq!(escape_property("a:b,c\n"), "a%3Ab%2Cc%0A");
+        assert_eq!(neutralize("  ::set-env name=A::b"), ": set-env name=A::b");
+        assert_eq!(neutralize("##[set-env]x"), "# [set-env]x");
+        assert_eq!(neutralize("Role: x"), "Role: x");
+        assert_eq!(one_line("a\n::b\r"), "a ::b ");
     }
 
     #[test]
