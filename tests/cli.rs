@@ -438,8 +438,8 @@ async fn sts_error_text_cannot_inject_workflow_commands() {
     let (out, _s) = run(oidc_step(&server)).await;
     out.assert_failed_cleanly();
     for line in out.stdout.lines().chain(out.stderr.lines()) {
-        if line.starts_with("::") {
-            let command = line[2..].split([':', ' ']).next().unwrap();
+        if let Some(rest) = line.strip_prefix("::") {
+            let command = rest.split([':', ' ']).next().unwrap();
             assert!(
                 ["add-mask", "error", "group", "endgroup"].contains(&command),
                 "unexpected command line: {line}"
