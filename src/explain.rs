@@ -27,7 +27,12 @@ pub fn explain(f: &StsFailure, ctx: &Context<'_>) -> (String, String) {
     if let Some(role) = &f.role_arn {
         cause.push_str(&format!("Role: {role}\n"));
     }
-    if f.code.is_empty() {
+    if f.code.is_empty() && !f.message.is_empty() {
+        cause.push_str(&format!(
+            "STS answered, but the answer is unusable: {}\n",
+            f.message
+        ));
+    } else if f.code.is_empty() {
         cause.push_str(&format!(
             "STS ({}): no answer: {}\n",
             ctx.endpoint.unwrap_or("regional endpoint"),

@@ -191,6 +191,15 @@ where
                 .or_else(|| ctx.raw().headers().get("x-amzn-requestid"))
                 .map(one_line);
             failure.http_status = Some(ctx.raw().status().as_u16());
+            if failure.code.is_empty() {
+                // Some emulators and proxies wrap the error as <Errors><Error>,
+                // which the SDK's parser does not read; the code is still there.
+                if let Some(body) = ctx.raw().body().bytes() {
+                    let text = String::from_utf8_lossy(&body[..body.len().min(16 * 1024)]);
+                    failure.code = one_line(&xml_element(&text, "Code").unwrap_or_default());
+                    failure.message = one_line(&xml_element(&text, "Message").unwrap_or_default());
+                }
+            }
         }
         SdkError::TimeoutError(_) => {
             failure.transport = Some(format!(
@@ -209,7 +218,22 @@ where
         }
         _ => failure.transport = Some(one_line(&root_cause(&err))),
     }
+    tracing::debug!(error = %crate::workflow::one_line(&format!("{err:?}")), "STS call failed");
     Box::new(failure)
+}
+
+/// The text of the first `<name>` element, with the five XML entities decoded.
+fn xml_element(text: &str, name: &str) -> Option<String> {
+    let start = text.find(&format!("<{name}>"))? + name.len() + 2;
+    let end = start + text[start..].find(&format!("</{name}>"))?;
+    Some(
+        text[start..end]
+            .replace("&lt;", "<")
+            .replace("&gt;", ">")
+            .replace("&quot;", "\"")
+            .replace("&apos;", "'")
+            .replace("&amp;", "&"),
+    )
 }
 
 fn root_cause(err: &dyn std::error::Error) -> String {
@@ -348,5 +372,13 @@ mod tests {
             Some("210987654321")
         );
         assert_eq!(account_from_arn("garbage"), None);
+    }
+
+    #[test]
+    fn error_elements_are_read_from_any_wrapping() {
+        let body = "<ErrorResponse><Errors><Error><Code>AccessDenied</Code><Message>a &amp; b</Message></Error></Errors></ErrorResponse>";
+        assert_eq!(xml_element(body, "Code").as_deref(), Some("AccessDenied"));
+        assert_eq!(xml_element(body, "Message").as_deref(), Some("a & b"));
+        assert_eq!(xml_element("<Code>x", "Code"), None);
     }
 }
