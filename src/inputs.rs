@@ -48,6 +48,8 @@ pub struct RawInputs {
     pub sts_endpoint: Option<String>,
     pub aws_profile: Option<String>,
     pub overwrite_aws_profile: Option<String>,
+    /// Not for users: action.yml fills it with `host:${{ runner.temp }}` (see profile.rs).
+    pub runner_temp: Option<String>,
 }
 
 impl std::fmt::Debug for RawInputs {
@@ -305,6 +307,15 @@ pub fn is_session_name(value: &str) -> bool {
 }
 
 fn parse_url(input: &'static str, value: &str) -> Result<String, Error> {
+    // The URL parser drops control characters (tabs and newlines anywhere, others at
+    // the ends) that the text kept here would still carry: refuse them instead.
+    if value.trim().chars().any(char::is_control) {
+        return Err(bad(
+            input,
+            format!("{:?} contains control characters", shorten(value)),
+            format!("Set `{input}` to a full URL such as https://host:port."),
+        ));
+    }
     let url = url::Url::parse(value.trim()).map_err(|e| {
         bad(
             input,

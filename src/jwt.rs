@@ -48,7 +48,10 @@ pub fn decode_claims(token: &str) -> Option<Claims> {
     }
     let mut parts = token.trim().split('.');
     let (_header, payload) = (parts.next()?, parts.next()?);
-    parts.next()?;
+    // Exactly three segments: a fourth or fifth (JWE) is not a signed JWT.
+    if parts.next().is_none() || parts.next().is_some() {
+        return None;
+    }
     let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
         .decode(payload.trim_end_matches('='))
         .ok()?;
@@ -78,7 +81,8 @@ mod tests {
 
     #[test]
     fn rejects_garbage() {
-        for bad in ["", "a.b", "a.!!!.c", "a.b.c.d", &token("[1]")] {
+        let four = format!("{}.x", token(r#"{"sub":"s"}"#));
+        for bad in ["", "a.b", "a.!!!.c", "a.b.c.d", &token("[1]"), &four] {
             assert!(decode_claims(bad).is_none(), "{bad}");
         }
     }

@@ -7,6 +7,7 @@
 
 pub mod error;
 pub mod explain;
+pub mod http;
 pub mod inputs;
 pub mod jwt;
 pub mod oidc;

@@ -56,17 +56,20 @@ fn init_logging(env: &HashMap<String, String>) {
         .get("ACTIONS_STEP_DEBUG")
         .is_some_and(|v| v.eq_ignore_ascii_case("true"))
         || env.get("RUNNER_DEBUG").map(String::as_str) == Some("1");
-    let filter = match env.get("RUST_LOG").filter(|v| !v.is_empty()) {
-        Some(directives) => tracing_subscriber::EnvFilter::new(directives),
-        None if debug => tracing_subscriber::EnvFilter::new("keyless_aws=debug,aws_config=info"),
-        None => tracing_subscriber::EnvFilter::new("off"),
+    use tracing_subscriber::filter::Targets;
+    let directives = match env.get("RUST_LOG").filter(|v| !v.is_empty()) {
+        Some(directives) => directives.as_str(),
+        None if debug => "keyless_aws=debug,aws_config=info",
+        None => "off",
     };
-    tracing_subscriber::fmt()
-        .with_env_filter(filter)
+    let filter: Targets = directives.parse().unwrap_or_else(|_| Targets::new());
+    use tracing_subscriber::layer::SubscriberExt;
+    use tracing_subscriber::util::SubscriberInitExt;
+    let fmt = tracing_subscriber::fmt::layer()
         .with_ansi(false)
         .with_target(true)
-        .with_writer(redact::RedactingWriter::default)
-        .init();
+        .with_writer(redact::RedactingWriter::default);
+    tracing_subscriber::registry().with(fmt).with(filter).init();
 }
 
 fn install_panic_hook() {
@@ -99,7 +102,7 @@ fn action() -> ExitCode {
     };
     tracing::debug!(?plan, "plan");
     apply_proxy(&plan);
-    let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
+    let _ = rustls::crypto::ring::default_provider().install_default();
 
     let result = runtime().block_on(async {
         let work = run::run(&plan, &env);

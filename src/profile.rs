@@ -4,8 +4,9 @@
 //! A container action's `HOME` (`/github/home`) is not the runner's `HOME`. The
 //! runner mounts `$RUNNER_TEMP/_github_home` there, so a file written below
 //! `/github/home` is visible to later steps at that host path. `action.yml`
-//! passes the host's `runner.temp` as `KEYLESS_AWS_RUNNER_TEMP=host:<path>` (the
-//! `host:` prefix keeps the runner from translating it into a container path).
+//! passes the host's `runner.temp` as the hidden input `runner-temp`, with the
+//! value `host:<path>` (the prefix keeps the runner from translating it into a
+//! container path; `runs.env` cannot be used, it only sees the `inputs` context).
 //! The exported `AWS_CONFIG_FILE`/`AWS_SHARED_CREDENTIALS_FILE` are host paths.
 //! `$RUNNER_TEMP` is emptied at the end of every job, and the post step removes
 //! the files earlier.
@@ -32,9 +33,9 @@ pub fn profile_dir(env: &HashMap<String, String>) -> Result<ProfileDir, Error> {
     let get = |k: &str| env.get(k).map(String::as_str).filter(|v| !v.is_empty());
     let in_container = get("HOME") == Some("/github/home") && Path::new("/github/home").is_dir();
     if in_container {
-        let host_temp = get("KEYLESS_AWS_RUNNER_TEMP").and_then(|v| v.strip_prefix("host:")).filter(|p| p.starts_with('/')).ok_or_else(|| Error::Profile {
+        let host_temp = get("INPUT_RUNNER-TEMP").and_then(|v| v.strip_prefix("host:")).filter(|p| p.starts_with('/')).ok_or_else(|| Error::Profile {
             problem: "the runner's temp directory is unknown inside the container".into(),
-            fix: "Use this action through its action.yml (it passes KEYLESS_AWS_RUNNER_TEMP=host:${{ runner.temp }}).".into(),
+            fix: "Use this action through its action.yml (its hidden input `runner-temp` passes host:${{ runner.temp }}).".into(),
         })?;
         return Ok(ProfileDir {
             local: Path::new("/github/home").join(DIR_NAME),

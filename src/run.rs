@@ -185,7 +185,10 @@ async fn existing_credentials(plan: &Plan) -> Result<Option<Identity>, Error> {
 /// `role-chaining` or `use-existing-credentials`, never on the OIDC path.
 async fn ambient_provider(plan: &Plan) -> Option<SharedCredentialsProvider> {
     use aws_credential_types::provider::ProvideCredentials;
+    let provider_config = aws_config::provider_config::ProviderConfig::default()
+        .with_http_client(crate::http::sdk_http_client());
     let chain = aws_config::default_provider::credentials::DefaultCredentialsChain::builder()
+        .configure(provider_config)
         .region(aws_config::Region::new(plan.region.clone()))
         .build()
         .await;

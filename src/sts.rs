@@ -34,6 +34,7 @@ pub struct ClientSettings<'a> {
 pub fn client(settings: ClientSettings<'_>) -> aws_sdk_sts::Client {
     let mut builder = aws_sdk_sts::Config::builder()
         .behavior_version(BehaviorVersion::latest())
+        .http_client(crate::http::sdk_http_client())
         .region(Region::new(settings.region.to_owned()))
         .retry_config(
             RetryConfig::standard()
