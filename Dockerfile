@@ -1,0 +1,53 @@
+# keyless-aws container image: one static binary and a CA bundle, nothing else
+# (plus /keyless-aws-post, a symlink to the binary: action.yml's post-entrypoint; the
+# binary tells the post step by its name, because the runner starts the post step with
+# its own entrypoint but the main step's arguments).
+#
+# Two ways to fill the image, one final stage:
+#
+#   * default (no build args): compile from source in a musl builder stage. This is what
+#     the release workflow publishes (linux/amd64 + linux/arm64) and what a GitHub runner
+#     builds for `uses: ./` while action.yml says `image: 'Dockerfile'`.
+#
+#   * --build-arg BINARY_SOURCE=prebuilt, with a build context laid out like the image:
+#     `keyless-aws` (a static binary), `keyless-aws-post -> keyless-aws` and
+#     `etc/ssl/certs/ca-certificates.crt`. No image is pulled and no compiler runs;
+#     scripts/build-image.sh does this for the tests.
+#
+# BuildKit only builds the stages the final stage depends on, so the prebuilt build never
+# resolves the rust image, and the source build never touches the `prebuilt` stage. The
+# legacy builder (and act, which builds through it) runs every stage; `COPY . /out/`
+# below keeps the unused `prebuilt` stage from failing there.
+#
+# There is deliberately no `# syntax=` line: it would make BuildKit pull a frontend image.
+
+ARG BINARY_SOURCE=source
+
+# ---- source: static musl build from the repository ----
+# rust:*-alpine targets x86_64/aarch64-unknown-linux-musl natively; musl binaries are
+# statically linked by default. gcc builds ring's C and assembly parts.
+FROM rust:1.95-alpine3.23 AS source
+RUN apk add --no-cache ca-certificates musl-dev gcc
+WORKDIR /build
+# .dockerignore reduces the context to Cargo.toml, Cargo.lock, src/ and friends.
+COPY . .
+RUN cargo build --release --locked \
+ && if readelf -d target/release/keyless-aws | grep -q NEEDED; then \
+        echo "keyless-aws is not statically linked" >&2; exit 1; \
+    fi \
+ && install -D -m 0755 target/release/keyless-aws /out/keyless-aws \
+ && ln -s keyless-aws /out/keyless-aws-post \
+ && install -D -m 0644 /etc/ssl/certs/ca-certificates.crt /out/etc/ssl/certs/ca-certificates.crt
+
+# ---- prebuilt: the build context is the image's files (see scripts/build-image.sh) ----
+FROM scratch AS prebuilt
+COPY . /out/
+
+FROM ${BINARY_SOURCE} AS binary
+
+# ---- final image ----
+# One directory copy, so the symlink stays a symlink (copying it by name would copy the
+# binary a second time).
+FROM scratch
+COPY --from=binary /out/ /
+ENTRYPOINT ["/keyless-aws"]
