@@ -89,7 +89,15 @@ async fn fetch_once(
         .header("Accept", "application/json")
         .send()
         .await
-        .map_err(|e| Failure::Retryable(describe(&e)))?;
+        .map_err(|e| {
+            // A certificate the trust store rejects will be rejected again.
+            let detail = describe(&e);
+            if detail.contains("certificate") {
+                Failure::Final(detail)
+            } else {
+                Failure::Retryable(detail)
+            }
+        })?;
     let status = response.status();
     let mut body = Vec::new();
     loop {
