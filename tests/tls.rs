@@ -83,7 +83,6 @@ fn token_and_sts_requests_verify_the_server_certificate() {
         "-out",
         "cert.pem",
     ]);
-    let _ = &ca_key;
     let port_file = dir.path().join("port");
     let _server = Server(
         Command::new("python3")
