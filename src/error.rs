@@ -100,6 +100,9 @@ impl Error {
             Error::NoIdToken { .. } => "No OIDC token available",
             Error::TokenRequest { .. } => "OIDC token request failed",
             Error::TokenFile { .. } => "Web identity token file unusable",
+            Error::Sts { failure, .. } if failure.code.is_empty() => {
+                "AWS STS gave no usable answer"
+            }
             Error::Sts { failure, .. } => match failure.operation {
                 "AssumeRoleWithWebIdentity" => "AWS refused the web identity",
                 "AssumeRole" => "AWS refused to assume the role",

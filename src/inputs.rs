@@ -307,30 +307,34 @@ pub fn is_session_name(value: &str) -> bool {
 }
 
 fn parse_url(input: &'static str, value: &str) -> Result<String, Error> {
+    // A proxy URL may carry a password: errors show only what follows the last `@`.
+    let value_shown = value.rsplit_once('@').map_or(value, |(_, host)| host);
     // The URL parser drops control characters (tabs and newlines anywhere, others at
     // the ends) that the text kept here would still carry: refuse them instead.
     if value.trim().chars().any(char::is_control) {
         return Err(bad(
             input,
-            format!("{:?} contains control characters", shorten(value)),
+            format!("{:?} contains control characters", shorten(value_shown)),
             format!("Set `{input}` to a full URL such as https://host:port."),
         ));
     }
     let url = url::Url::parse(value.trim()).map_err(|e| {
         bad(
             input,
-            format!("{:?} is not a URL ({e})", shorten(value)),
+            format!("{:?} is not a URL ({e})", shorten(value_shown)),
             format!("Set `{input}` to a full URL such as https://host:port."),
         )
     })?;
     if !matches!(url.scheme(), "http" | "https") || url.host_str().is_none() {
         return Err(bad(
             input,
-            format!("{:?} is not an http(s) URL", shorten(value)),
+            format!("{:?} is not an http(s) URL", shorten(value_shown)),
             format!("Set `{input}` to a full URL such as https://host:port."),
         ));
     }
-    Ok(value.trim().trim_end_matches('/').to_owned())
+    // The URL as parsed, not as typed: the parser accepts lenient spellings
+    // (`https:/host`, `HTTPS://HOST`) that other URL readers would take differently.
+    Ok(url.as_str().trim_end_matches('/').to_owned())
 }
 
 fn parse_account_ids(value: &str) -> Result<Vec<String>, Error> {

@@ -100,6 +100,7 @@ fn action() -> ExitCode {
         Ok(plan) => plan,
         Err(err) => return fail(&err),
     };
+    mask_proxy_password(&plan);
     tracing::debug!(?plan, "plan");
     apply_proxy(&plan);
     let _ = rustls::crypto::ring::default_provider().install_default();
@@ -142,6 +143,29 @@ async fn signals() -> &'static str {
         _ = term.recv() => "SIGTERM",
         _ = int.recv() => "SIGINT",
         _ = hup.recv() => "SIGHUP",
+    }
+}
+
+/// A password in `http-proxy` is a secret like any other: masked (as written and
+/// percent-decoded) before the plan, which holds the URL, can reach a debug log.
+fn mask_proxy_password(plan: &inputs::Plan) {
+    let Some(url) = plan
+        .http_proxy
+        .as_deref()
+        .and_then(|p| url::Url::parse(p).ok())
+    else {
+        return;
+    };
+    if let Some(password) = url.password() {
+        let decoded =
+            url::form_urlencoded::parse(format!("p={}", password.replace('+', "%2B")).as_bytes())
+                .next()
+                .map(|(_, v)| v.into_owned())
+                .unwrap_or_default();
+        workflow::add_mask(&keyless_aws::secret::Secret::new(password));
+        if decoded != password {
+            workflow::add_mask(&keyless_aws::secret::Secret::new(decoded));
+        }
     }
 }
 

@@ -64,7 +64,11 @@ impl Write for RedactingWriter {
             // outside cannot form a command line on the runner either.
             let mut err = io::stderr().lock();
             for line in text.lines() {
-                writeln!(err, "{}", crate::workflow::escape_data(line))?;
+                writeln!(
+                    err,
+                    "{}",
+                    crate::workflow::neutralize(&crate::workflow::escape_data(line))
+                )?;
             }
         }
         Ok(())

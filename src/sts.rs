@@ -201,6 +201,16 @@ where
                     failure.message = one_line(&xml_element(&text, "Message").unwrap_or_default());
                 }
             }
+            if failure.code.is_empty() && failure.message.is_empty() {
+                // Not an STS answer at all (an HTML error page, a proxy's reply, bad XML).
+                let status = ctx.raw().status().as_u16();
+                let kind = ctx.raw().headers().get("content-type").map(one_line);
+                let len = ctx.raw().body().bytes().map_or(0, <[u8]>::len);
+                failure.message = format!(
+                    "the answer (HTTP {status}, {}, {len} bytes) is not an STS response",
+                    kind.as_deref().unwrap_or("no content type")
+                );
+            }
         }
         SdkError::TimeoutError(_) => {
             failure.transport = Some(format!(

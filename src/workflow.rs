@@ -65,10 +65,11 @@ pub fn info(message: &str) {
 
 /// A log line that would read as a workflow command (`::x::`, legacy `##[x]`)
 /// after the runner trims it gets its marker broken up. Only text from outside
-/// can produce such a line; our own lines never start that way.
-fn neutralize(line: &str) -> String {
+/// can produce such a line; our own lines never start that way. The runner looks
+/// for the legacy `##[` anywhere in a line, so every one of those is broken up.
+pub fn neutralize(line: &str) -> String {
     let trimmed = line.trim_start();
-    if trimmed.starts_with("::") || trimmed.starts_with("##[") {
+    let line = if trimmed.starts_with("::") || trimmed.starts_with("##[") {
         format!(
             "{}{}",
             &trimmed[..1],
@@ -76,6 +77,11 @@ fn neutralize(line: &str) -> String {
         )
     } else {
         line.to_owned()
+    };
+    if line.contains("##[") {
+        line.replace("##[", "# [")
+    } else {
+        line
     }
 }
 
@@ -254,6 +260,10 @@ mod tests {
         assert_eq!(neutralize("  ::set-env name=A::b"), ": set-env name=A::b");
         assert_eq!(neutralize("##[set-env]x"), "# [set-env]x");
         assert_eq!(neutralize("Role: x"), "Role: x");
+        assert_eq!(
+            neutralize("STS: no ##[add-mask]x ##[y]"),
+            "STS: no # [add-mask]x # [y]"
+        );
         assert_eq!(one_line("a\n::b\r"), "a ::b ");
     }
 

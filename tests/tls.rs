@@ -19,9 +19,8 @@ impl Drop for Server {
 #[test]
 fn token_and_sts_requests_verify_the_server_certificate() {
     let dir = tempfile::tempdir().unwrap();
-    let (ca, ca_key, cert, key) = (
+    let (ca, cert, key) = (
         dir.path().join("ca.pem"),
-        dir.path().join("ca.key"),
         dir.path().join("cert.pem"),
         dir.path().join("key.pem"),
     );
