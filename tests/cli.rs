@@ -60,6 +60,18 @@ async fn happy_server(sub: &str) -> (MockServer, String) {
     (server, token)
 }
 
+/// A mock whose token endpoint answers; each test mounts its own STS behaviour.
+async fn token_server() -> MockServer {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(
+            serde_json::json!({ "value": jwt(&github_claims("repo:o/r:ref:refs/heads/main")) }),
+        ))
+        .mount(&server)
+        .await;
+    server
+}
+
 fn oidc_step(server: &MockServer) -> Scenario {
     Scenario::new()
         .oidc(&server.uri())
@@ -407,13 +419,7 @@ async fn token_endpoint_5xx_is_retried_and_4xx_is_not() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn slow_sts_hits_action_timeout_and_exports_nothing() {
-    let server = MockServer::start().await;
-    Mock::given(method("GET"))
-        .respond_with(ResponseTemplate::new(200).set_body_json(
-            serde_json::json!({ "value": jwt(&github_claims("repo:o/r:ref:refs/heads/main")) }),
-        ))
-        .mount(&server)
-        .await;
+    let server = token_server().await;
     Mock::given(method("POST"))
         .respond_with(ResponseTemplate::new(200).set_delay(std::time::Duration::from_secs(6)))
         .mount(&server)
@@ -830,13 +836,7 @@ async fn web_identity_token_file_relative_to_workspace_and_no_symlinks() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn special_characters_workaround_reissues_until_alphanumeric() {
-    let server = MockServer::start().await;
-    Mock::given(method("GET"))
-        .respond_with(ResponseTemplate::new(200).set_body_json(
-            serde_json::json!({ "value": jwt(&github_claims("repo:o/r:ref:refs/heads/main")) }),
-        ))
-        .mount(&server)
-        .await;
+    let server = token_server().await;
     Mock::given(method("POST"))
         .respond_with(ResponseTemplate::new(200).set_body_string(sts_assume_xml(
             "AssumeRoleWithWebIdentity",
