@@ -49,6 +49,7 @@ pub fn client(settings: ClientSettings<'_>) -> aws_sdk_sts::Client {
                 .operation_timeout(retry::STS_OPERATION_TIMEOUT)
                 .build(),
         )
+        .interceptor(CapAnswerSize)
         .retry_classifier(StsErrorCodes {
             propagation_retries_left: Arc::new(AtomicU32::new(if settings.fresh_credentials {
                 PROPAGATION_RETRIES
@@ -63,6 +64,38 @@ pub fn client(settings: ClientSettings<'_>) -> aws_sdk_sts::Client {
         builder = builder.credentials_provider(credentials);
     }
     aws_sdk_sts::Client::from_conf(builder.build())
+}
+
+/// STS answers are a few KiB. A hostile `sts-endpoint` or proxy could otherwise
+/// make the SDK buffer an answer of any size until the attempt timeout.
+pub const MAX_STS_ANSWER: usize = 256 * 1024;
+
+/// Wraps every STS answer's body so that reading more than [`MAX_STS_ANSWER`]
+/// bytes fails, before the SDK reads it.
+#[derive(Debug)]
+struct CapAnswerSize;
+
+impl aws_sdk_sts::config::Intercept for CapAnswerSize {
+    fn name(&self) -> &'static str {
+        "CapAnswerSize"
+    }
+
+    fn modify_before_deserialization(
+        &self,
+        context: &mut aws_sdk_sts::config::interceptors::BeforeDeserializationInterceptorContextMut<
+            '_,
+        >,
+        _components: &aws_sdk_sts::config::RuntimeComponents,
+        _cfg: &mut aws_sdk_sts::config::ConfigBag,
+    ) -> Result<(), aws_smithy_runtime_api::box_error::BoxError> {
+        let body = context.response_mut().body_mut();
+        let whole = std::mem::replace(body, aws_smithy_types::body::SdkBody::taken());
+        *body = aws_smithy_types::body::SdkBody::from_body_1_x(http_body_util::Limited::new(
+            whole,
+            MAX_STS_ANSWER,
+        ));
+        Ok(())
+    }
 }
 
 /// How many times an `InvalidClientTokenId` right after a role was assumed is retried.
