@@ -42,9 +42,7 @@ fn emit(line: &str) {
 /// that could print the value runs.
 pub fn add_mask(secret: &Secret) {
     crate::redact::register(secret.expose());
-    if !secret.expose().is_empty() {
-        emit(&format!("::add-mask::{}", escape_data(secret.expose())));
-    }
+    add_mask_plain(secret.expose());
 }
 
 /// Masks a value that is not secret in itself but that the user asked to hide

@@ -72,6 +72,14 @@ async fn token_server() -> MockServer {
     server
 }
 
+/// Every STS call on `server` fails with this error.
+async fn sts_answers_error(server: &MockServer, status: u16, code: &str, message: &str) {
+    Mock::given(method("POST"))
+        .respond_with(ResponseTemplate::new(status).set_body_string(sts_error_xml(code, message)))
+        .mount(server)
+        .await;
+}
+
 fn oidc_step(server: &MockServer) -> Scenario {
     Scenario::new()
         .oidc(&server.uri())
@@ -317,9 +325,8 @@ async fn access_denied_shows_the_claims_and_the_condition_that_would_match() {
 #[tokio::test(flavor = "multi_thread")]
 async fn missing_provider_and_wrong_audience_are_explained() {
     for (message, expected) in [("No OpenIDConnect provider found in your account for https://token.actions.githubusercontent.com", "aws iam create-open-id-connect-provider --url https://token.actions.githubusercontent.com --client-id-list sts.amazonaws.com"), ("Incorrect token audience", "add-client-id-to-open-id-connect-provider")] {
-        let server = MockServer::start().await;
-        Mock::given(method("GET")).respond_with(ResponseTemplate::new(200).set_body_json(serde_json::json!({ "value": jwt(&github_claims("repo:o/r:ref:refs/heads/main")) }))).mount(&server).await;
-        Mock::given(method("POST")).respond_with(ResponseTemplate::new(400).set_body_string(sts_error_xml("InvalidIdentityToken", message))).mount(&server).await;
+        let server = token_server().await;
+        sts_answers_error(&server, 400, "InvalidIdentityToken", message).await;
         let (out, _s) = run(oidc_step(&server)).await;
         out.assert_failed_cleanly();
         assert_eq!(sts_requests(&server).await.len(), 1, "InvalidIdentityToken is not retried");
@@ -357,20 +364,8 @@ async fn retry_attempts_are_exact_and_disable_retry_means_one() {
         (vec![("retry-max-attempts", "3")], 3),
         (vec![("disable-retry", "true")], 1),
     ] {
-        let server = MockServer::start().await;
-        Mock::given(method("GET"))
-            .respond_with(ResponseTemplate::new(200).set_body_json(
-                serde_json::json!({ "value": jwt(&github_claims("repo:o/r:ref:refs/heads/main")) }),
-            ))
-            .mount(&server)
-            .await;
-        Mock::given(method("POST"))
-            .respond_with(
-                ResponseTemplate::new(500)
-                    .set_body_string(sts_error_xml("InternalFailure", "oops")),
-            )
-            .mount(&server)
-            .await;
+        let server = token_server().await;
+        sts_answers_error(&server, 500, "InternalFailure", "oops").await;
         let mut s = oidc_step(&server);
         for (k, v) in inputs {
             s = s.input(k, v);
@@ -434,13 +429,13 @@ async fn slow_sts_hits_action_timeout_and_exports_nothing() {
 async fn sts_error_text_cannot_inject_workflow_commands() {
     let server = MockServer::start().await;
     Mock::given(method("GET")).respond_with(ResponseTemplate::new(200).set_body_json(serde_json::json!({ "value": jwt(&github_claims("repo:o/r:ref:refs/heads/main\n::set-env name=EVIL::1")) }))).mount(&server).await;
-    Mock::given(method("POST"))
-        .respond_with(ResponseTemplate::new(403).set_body_string(sts_error_xml(
-            "AccessDenied",
-            "denied&#10;::set-env name=EVIL::1&#13;::add-mask::x",
-        )))
-        .mount(&server)
-        .await;
+    sts_answers_error(
+        &server,
+        403,
+        "AccessDenied",
+        "denied&#10;::set-env name=EVIL::1&#13;::add-mask::x",
+    )
+    .await;
     let (out, _s) = run(oidc_step(&server)).await;
     out.assert_failed_cleanly();
     for line in out.stdout.lines().chain(out.stderr.lines()) {
@@ -497,7 +492,7 @@ async fn output_credentials_and_mask_account_id() {
     assert!(!out.summary.contains("123456789012"));
 }
 
-/// STS mock for AssumeRole signed with `expected_key`.
+/// STS mock answering AssumeRole and GetCallerIdentity successfully.
 async fn assume_role_server() -> MockServer {
     let server = MockServer::start().await;
     Mock::given(method("POST"))
@@ -629,13 +624,13 @@ async fn oversized_tags_drop_the_optional_ones_once() {
 #[tokio::test(flavor = "multi_thread")]
 async fn tag_session_denied_is_explained() {
     let server = MockServer::start().await;
-    Mock::given(method("POST"))
-        .respond_with(ResponseTemplate::new(403).set_body_string(sts_error_xml(
-            "AccessDenied",
-            "User is not authorized to perform: sts:TagSession",
-        )))
-        .mount(&server)
-        .await;
+    sts_answers_error(
+        &server,
+        403,
+        "AccessDenied",
+        "User is not authorized to perform: sts:TagSession",
+    )
+    .await;
     let s = Scenario::new()
         .input("aws-access-key-id", INPUT_KEY)
         .input("aws-secret-access-key", INPUT_SECRET)
@@ -676,13 +671,13 @@ async fn tag_session_denied_is_explained() {
 #[tokio::test(flavor = "multi_thread")]
 async fn duration_over_the_role_maximum_is_explained() {
     let server = MockServer::start().await;
-    Mock::given(method("POST"))
-        .respond_with(ResponseTemplate::new(400).set_body_string(sts_error_xml(
-            "ValidationError",
-            "The requested DurationSeconds exceeds the MaxSessionDuration set for this role.",
-        )))
-        .mount(&server)
-        .await;
+    sts_answers_error(
+        &server,
+        400,
+        "ValidationError",
+        "The requested DurationSeconds exceeds the MaxSessionDuration set for this role.",
+    )
+    .await;
     let s = Scenario::new()
         .env("AWS_ACCESS_KEY_ID", "ASIACHAINED000000001")
         .env("AWS_SECRET_ACCESS_KEY", "chainedsecret")
