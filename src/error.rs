@@ -3,20 +3,101 @@
 
 use std::path::PathBuf;
 
+/// The STS call that failed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum StsOperation {
+    AssumeRoleWithWebIdentity,
+    AssumeRole,
+    #[default]
+    GetCallerIdentity,
+}
+
+impl StsOperation {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            StsOperation::AssumeRoleWithWebIdentity => "AssumeRoleWithWebIdentity",
+            StsOperation::AssumeRole => "AssumeRole",
+            StsOperation::GetCallerIdentity => "GetCallerIdentity",
+        }
+    }
+}
+
+impl std::fmt::Display for StsOperation {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// The STS error codes this action treats differently. STS and its emulators
+/// spell some codes two ways (`AccessDenied`/`AccessDeniedException`,
+/// `Throttling`/`ThrottlingException`); both parse to one variant.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum StsCode {
+    AccessDenied,
+    ExpiredToken,
+    IdpCommunicationError,
+    IdpRejectedClaim,
+    InvalidIdentityToken,
+    InvalidClientTokenId,
+    MalformedPolicyDocument,
+    PackedPolicyTooLarge,
+    RegionDisabled,
+    SignatureDoesNotMatch,
+    Throttling,
+    ValidationError,
+    /// Any other code, as sent.
+    Other(String),
+}
+
+impl StsCode {
+    /// `None` for an empty code (no STS answer).
+    pub fn parse(code: &str) -> Option<Self> {
+        let base = code.strip_suffix("Exception").unwrap_or(code);
+        Some(match base {
+            "" => return None,
+            "AccessDenied" => StsCode::AccessDenied,
+            "ExpiredToken" => StsCode::ExpiredToken,
+            "IDPCommunicationError" | "IdpCommunicationError" => StsCode::IdpCommunicationError,
+            "IDPRejectedClaim" | "IdpRejectedClaim" => StsCode::IdpRejectedClaim,
+            "InvalidIdentityToken" => StsCode::InvalidIdentityToken,
+            "InvalidClientTokenId" => StsCode::InvalidClientTokenId,
+            "MalformedPolicyDocument" => StsCode::MalformedPolicyDocument,
+            "PackedPolicyTooLarge" => StsCode::PackedPolicyTooLarge,
+            "RegionDisabled" => StsCode::RegionDisabled,
+            "SignatureDoesNotMatch" => StsCode::SignatureDoesNotMatch,
+            "Throttling" | "RequestLimitExceeded" => StsCode::Throttling,
+            "ValidationError" => StsCode::ValidationError,
+            _ => StsCode::Other(code.to_owned()),
+        })
+    }
+}
+
 /// What an STS call answered when it failed, as far as the SDK could tell.
 #[derive(Debug, Clone, Default)]
 pub struct StsFailure {
-    /// `AssumeRoleWithWebIdentity`, `AssumeRole` or `GetCallerIdentity`.
-    pub operation: &'static str,
+    pub operation: StsOperation,
     pub role_arn: Option<String>,
-    /// The STS error code (`AccessDenied`, `InvalidIdentityToken`, …); empty
-    /// when no answer arrived (connection refused, timeout).
-    pub code: String,
+    /// The error code, typed; `None` when no STS answer arrived (connection
+    /// refused, timeout) or the answer was not an STS error.
+    pub code: Option<StsCode>,
+    /// The code exactly as STS spelled it, for what the user reads.
+    pub code_text: String,
     pub message: String,
     pub request_id: Option<String>,
     pub http_status: Option<u16>,
     /// Why no answer arrived, when none did.
     pub transport: Option<String>,
+}
+
+impl StsFailure {
+    /// The code, or why there was none, in a few words.
+    pub fn short_reason(&self) -> String {
+        if self.code_text.is_empty() {
+            self.transport.clone().unwrap_or_default()
+        } else {
+            self.code_text.clone()
+        }
+    }
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -42,7 +123,7 @@ pub enum Error {
     TokenFile { path: PathBuf, problem: String },
 
     /// STS refused or could not be reached; `cause` and `fix` come from the explainer.
-    #[error("{} failed{}: {}", failure.operation, code_suffix(&failure.code), first_line(&failure.message, failure.transport.as_deref()))]
+    #[error("{} failed{}: {}", failure.operation, code_suffix(&failure.code_text), first_line(&failure.message, failure.transport.as_deref()))]
     Sts {
         failure: Box<StsFailure>,
         cause: String,
@@ -70,6 +151,10 @@ pub enum Error {
 
     #[error("The existing credentials could not be used: {0}")]
     ExistingCredentials(String),
+
+    /// The runner (or a user) stopped the job while the action was waiting.
+    #[error("The action was stopped by {signal} before it finished")]
+    Cancelled { signal: &'static str },
 
     #[error("Internal error: {0}")]
     Internal(String),
@@ -100,19 +185,18 @@ impl Error {
             Error::NoIdToken { .. } => "No OIDC token available",
             Error::TokenRequest { .. } => "OIDC token request failed",
             Error::TokenFile { .. } => "Web identity token file unusable",
-            Error::Sts { failure, .. } if failure.code.is_empty() => {
-                "AWS STS gave no usable answer"
-            }
+            Error::Sts { failure, .. } if failure.code.is_none() => "AWS STS gave no usable answer",
             Error::Sts { failure, .. } => match failure.operation {
-                "AssumeRoleWithWebIdentity" => "AWS refused the web identity",
-                "AssumeRole" => "AWS refused to assume the role",
-                _ => "AWS STS call failed",
+                StsOperation::AssumeRoleWithWebIdentity => "AWS refused the web identity",
+                StsOperation::AssumeRole => "AWS refused to assume the role",
+                StsOperation::GetCallerIdentity => "AWS STS call failed",
             },
             Error::AccountNotAllowed { .. } => "Account not allowed",
             Error::Profile { .. } => "AWS profile not written",
             Error::FileCommand { .. } => "Runner file not writable",
             Error::Timeout { .. } => "Action timed out",
             Error::ExistingCredentials(_) => "Existing credentials unusable",
+            Error::Cancelled { .. } => "Action cancelled",
             Error::Internal(_) => "Internal error",
         }
     }
@@ -132,6 +216,7 @@ impl Error {
             Error::FileCommand { .. } => "Nothing was exported. The runner's GITHUB_ENV/GITHUB_OUTPUT files must be regular, writable files (this action refuses symlinks).".into(),
             Error::Timeout { .. } => "Nothing was exported. Raise `action-timeout-s`, or check why STS or the token endpoint is slow (proxy settings, network).".into(),
             Error::ExistingCredentials(_) => "Check the AWS_* variables set by earlier steps, or remove `role-chaining`.".into(),
+            Error::Cancelled { .. } => "Nothing was exported. The job was cancelled or the runner is shutting down; re-run the job if that was not intended.".into(),
             Error::Internal(_) => "This is a bug in the action; please report it with the log above.".into(),
         }
     }

@@ -2,7 +2,7 @@
 //! people days: a trust policy whose `sub` does not match, a missing OIDC
 //! provider, a wrong audience, a duration over the role's maximum.
 
-use crate::error::StsFailure;
+use crate::error::{StsCode, StsFailure, StsOperation};
 use crate::jwt::Claims;
 
 /// What was sent, so the explanation can compare it with what AWS expected.
@@ -27,12 +27,12 @@ pub fn explain(f: &StsFailure, ctx: &Context<'_>) -> (String, String) {
     if let Some(role) = &f.role_arn {
         cause.push_str(&format!("Role: {role}\n"));
     }
-    if f.code.is_empty() && !f.message.is_empty() {
+    if f.code_text.is_empty() && !f.message.is_empty() {
         cause.push_str(&format!(
             "STS answered, but the answer is unusable: {}\n",
             f.message
         ));
-    } else if f.code.is_empty() {
+    } else if f.code_text.is_empty() {
         cause.push_str(&format!(
             "STS ({}): no answer: {}\n",
             ctx.endpoint.unwrap_or("regional endpoint"),
@@ -41,7 +41,7 @@ pub fn explain(f: &StsFailure, ctx: &Context<'_>) -> (String, String) {
     } else {
         cause.push_str(&format!(
             "STS error: {} (HTTP {}): {}\n",
-            f.code,
+            f.code_text,
             f.http_status.map_or("?".into(), |s| s.to_string()),
             f.message
         ));
@@ -50,31 +50,31 @@ pub fn explain(f: &StsFailure, ctx: &Context<'_>) -> (String, String) {
         cause.push_str(&format!("Request id: {id}\n"));
     }
     let message = f.message.to_ascii_lowercase();
-    let web = f.operation == "AssumeRoleWithWebIdentity";
-    let fix = match f.code.as_str() {
-        "" => format!(
+    let web = f.operation == StsOperation::AssumeRoleWithWebIdentity;
+    let fix = match &f.code {
+        None => format!(
             "STS could not be reached in region `{}` after the retries allowed (see the README's retry numbers). Check the runner's network and proxy (`http-proxy`, HTTPS_PROXY, NO_PROXY), and `sts-endpoint` if you set one.",
             ctx.region
         ),
-        "AccessDenied" if web => access_denied_web(ctx),
-        "AccessDenied" if ctx.tags_sent => format!(
+        Some(StsCode::AccessDenied) if web => access_denied_web(ctx),
+        Some(StsCode::AccessDenied) if ctx.tags_sent => format!(
             "The role's trust policy must also allow `sts:TagSession`, because this action tags the session (Repository, Workflow, Commit, …). Add it to the statement that allows `sts:AssumeRole`:\n{}\nor set `role-skip-session-tagging: true`. If tagging is allowed already, check the trust policy's Principal and any `sts:ExternalId` condition.",
             TAG_SESSION_STATEMENT
         ),
-        "AccessDenied" => "The caller is not allowed to assume this role. Check that the role's trust policy names the caller (the user or role whose keys signed the request) as Principal, that its `sts:ExternalId` condition matches `role-external-id`, and that the caller's own policy allows `sts:AssumeRole` on this role.".into(),
-        "InvalidIdentityToken" if message.contains("no openidconnect provider") => {
+        Some(StsCode::AccessDenied) => "The caller is not allowed to assume this role. Check that the role's trust policy names the caller (the user or role whose keys signed the request) as Principal, that its `sts:ExternalId` condition matches `role-external-id`, and that the caller's own policy allows `sts:AssumeRole` on this role.".into(),
+        Some(StsCode::InvalidIdentityToken) if message.contains("no openidconnect provider") => {
             let issuer = ctx.claims.and_then(|c| c.iss.as_deref()).unwrap_or(GITHUB_ISSUER);
             provider_setup(issuer, ctx.audience.unwrap_or(crate::inputs::DEFAULT_AUDIENCE))
         }
-        "InvalidIdentityToken" if message.contains("audience") => format!(
+        Some(StsCode::InvalidIdentityToken) if message.contains("audience") => format!(
             "The token was issued for audience `{}` (the `audience` input), and the IAM OIDC provider does not list it as a client id. Either set `audience:` to one of the provider's client ids (normally `sts.amazonaws.com`), or add this audience to the provider:\n  aws iam add-client-id-to-open-id-connect-provider --open-id-connect-provider-arn arn:aws:iam::ACCOUNT:oidc-provider/token.actions.githubusercontent.com --client-id {}",
             ctx.audience.unwrap_or("?"),
             ctx.audience.unwrap_or("?")
         ),
-        "InvalidIdentityToken" => "STS rejected the token itself (signature, issuer or expiry). If you pass `web-identity-token-file`, make sure the file holds a fresh token from the issuer your IAM OIDC provider trusts.".into(),
-        "ExpiredTokenException" | "ExpiredToken" => "The token or credentials expired before STS saw them. If this runner's clock is wrong, fix it (NTP): STS allows only a few minutes of skew. For role chaining, re-run the step that produced the credentials; for a token file, refresh it.".into(),
-        "IDPCommunicationError" | "IDPRejectedClaim" => "STS could not reach or was refused by the identity provider; this is usually temporary. Re-run the job.".into(),
-        "ValidationError" if message.contains("duration") => {
+        Some(StsCode::InvalidIdentityToken) => "STS rejected the token itself (signature, issuer or expiry). If you pass `web-identity-token-file`, make sure the file holds a fresh token from the issuer your IAM OIDC provider trusts.".into(),
+        Some(StsCode::ExpiredToken) => "The token or credentials expired before STS saw them. If this runner's clock is wrong, fix it (NTP): STS allows only a few minutes of skew. For role chaining, re-run the step that produced the credentials; for a token file, refresh it.".into(),
+        Some(StsCode::IdpCommunicationError | StsCode::IdpRejectedClaim) => "STS could not reach or was refused by the identity provider; this is usually temporary. Re-run the job.".into(),
+        Some(StsCode::ValidationError) if message.contains("duration") => {
             let mut fix = format!(
                 "`role-duration-seconds` is {} s, more than the role's maximum session duration. Lower `role-duration-seconds`, or raise the role's maximum (up to 43200 s):\n  aws iam update-role --role-name ROLE --max-session-duration {}",
                 ctx.duration_seconds, ctx.duration_seconds
@@ -84,26 +84,26 @@ pub fn explain(f: &StsFailure, ctx: &Context<'_>) -> (String, String) {
             }
             fix
         }
-        "ValidationError" => "STS rejected a parameter. Check the values named in the message above.".into(),
-        "RegionDisabledException" => format!("STS is not activated in region `{}` for this account. Activate it in IAM → Account settings → Security Token Service (STS) endpoints, or use another `aws-region`.", ctx.region),
-        "MalformedPolicyDocument" | "MalformedPolicyDocumentException" => {
+        Some(StsCode::ValidationError) => "STS rejected a parameter. Check the values named in the message above.".into(),
+        Some(StsCode::RegionDisabled) => format!("STS is not activated in region `{}` for this account. Activate it in IAM → Account settings → Security Token Service (STS) endpoints, or use another `aws-region`.", ctx.region),
+        Some(StsCode::MalformedPolicyDocument) => {
             if ctx.inline_policy {
                 "`inline-session-policy` is JSON, but not a valid IAM policy (Version, Statement with Effect/Action/Resource). Validate it with IAM Access Analyzer or `aws accessanalyzer validate-policy`.".into()
             } else {
                 "A session policy is not valid; check `managed-session-policies`.".into()
             }
         }
-        "PackedPolicyTooLarge" | "PackedPolicyTooLargeException" => "The session policies and tags are too large even after dropping the optional tags. Shorten `inline-session-policy`, use fewer `managed-session-policies` or `custom-tags`, or set `role-skip-session-tagging: true`.".into(),
-        "InvalidClientTokenId" => "AWS does not recognise the access key id that signed the request: it was deleted or deactivated, belongs to another partition (China, GovCloud) than `aws-region`, or is a session's key used without its `aws-session-token`.".into(),
-        "SignatureDoesNotMatch" => {
+        Some(StsCode::PackedPolicyTooLarge) => "The session policies and tags are too large even after dropping the optional tags. Shorten `inline-session-policy`, use fewer `managed-session-policies` or `custom-tags`, or set `role-skip-session-tagging: true`.".into(),
+        Some(StsCode::InvalidClientTokenId) => "AWS does not recognise the access key id that signed the request: it was deleted or deactivated, belongs to another partition (China, GovCloud) than `aws-region`, or is a session's key used without its `aws-session-token`.".into(),
+        Some(StsCode::SignatureDoesNotMatch) => {
             if message.contains("expired") {
                 "The request signature expired: this runner's clock is off by more than 5 minutes. Fix the clock (NTP) and re-run.".into()
             } else {
                 "The secret access key does not belong to the access key id. Check `aws-secret-access-key` (copy it again from where it was created, without surrounding spaces).".into()
             }
         }
-        "Throttling" | "ThrottlingException" | "RequestLimitExceeded" => "STS kept throttling after every retry allowed. Spread out jobs that assume roles at the same moment, or raise `retry-max-attempts`.".into(),
-        _ => "See the STS error above; https://docs.aws.amazon.com/STS/latest/APIReference/CommonErrors.html lists what each code means.".into(),
+        Some(StsCode::Throttling) => "STS kept throttling after every retry allowed. Spread out jobs that assume roles at the same moment, or raise `retry-max-attempts`.".into(),
+        Some(StsCode::Other(_)) => "See the STS error above; https://docs.aws.amazon.com/STS/latest/APIReference/CommonErrors.html lists what each code means.".into(),
     };
     (cause.trim_end().to_owned(), fix)
 }
@@ -120,7 +120,7 @@ fn access_denied_web(ctx: &Context<'_>) -> String {
     };
     let show = |v: &Option<String>| {
         v.as_deref()
-            .map(crate::workflow::one_line)
+            .map(crate::text::one_line)
             .unwrap_or_else(|| "(absent)".into())
     };
     let issuer_host = claims
@@ -139,7 +139,7 @@ fn access_denied_web(ctx: &Context<'_>) -> String {
     let mut out = String::from("The role's trust policy did not match this token. The token's claims (decoded without verification; they are not secret):\n");
     for (name, value) in [
         ("sub", sub.clone()),
-        ("aud", crate::workflow::one_line(&claims.aud.join(", "))),
+        ("aud", crate::text::one_line(&claims.aud.join(", "))),
         ("iss", show(&claims.iss)),
         ("repository", show(&claims.repository)),
         ("ref", show(&claims.git_ref)),
@@ -152,11 +152,11 @@ fn access_denied_web(ctx: &Context<'_>) -> String {
     out.push_str(&format!(
         "\nA trust-policy Condition that admits exactly this token:\n  \"Condition\": {{\n    \"StringEquals\": {{\n      \"{issuer_host}:aud\": \"{aud}\",\n      \"{issuer_host}:sub\": \"{sub}\"\n    }}\n  }}\n"
     ));
-    if let Some(repo) = claims.repository.as_deref().map(crate::workflow::one_line) {
+    if let Some(repo) = claims.repository.as_deref().map(crate::text::one_line) {
         out.push_str(&format!("or, for every branch, tag, environment and pull request of the repository:\n    \"StringLike\": {{ \"{issuer_host}:sub\": \"repo:{repo}:*\" }}\n"));
     }
     out.push_str("\nCommon mismatches:\n");
-    if let Some(env) = claims.environment.as_deref().map(crate::workflow::one_line) {
+    if let Some(env) = claims.environment.as_deref().map(crate::text::one_line) {
         out.push_str(&format!("  - This job runs in environment `{env}`, so `sub` names the environment, not the branch: a condition like `repo:O/R:ref:refs/heads/main` never matches it. Match `repo:O/R:environment:{env}`.\n"));
     }
     if claims
@@ -192,10 +192,11 @@ pub fn provider_setup(issuer: &str, audience: &str) -> String {
 mod tests {
     use super::*;
 
-    fn failure(op: &'static str, code: &str, message: &str) -> StsFailure {
+    fn failure(op: StsOperation, code: &str, message: &str) -> StsFailure {
         StsFailure {
             operation: op,
-            code: code.into(),
+            code: StsCode::parse(code),
+            code_text: code.into(),
             message: message.into(),
             role_arn: Some("arn:aws:iam::123456789012:role/r".into()),
             request_id: Some("req-1".into()),
@@ -222,7 +223,7 @@ mod tests {
         };
         let (cause, fix) = explain(
             &failure(
-                "AssumeRoleWithWebIdentity",
+                StsOperation::AssumeRoleWithWebIdentity,
                 "AccessDenied",
                 "Not authorized",
             ),
@@ -251,12 +252,12 @@ mod tests {
             ..Default::default()
         };
         let cases = [
-            ("AssumeRoleWithWebIdentity", "InvalidIdentityToken", "No OpenIDConnect provider found in your account for https://token.actions.githubusercontent.com", "create-open-id-connect-provider"),
-            ("AssumeRoleWithWebIdentity", "InvalidIdentityToken", "Incorrect token audience", "add-client-id-to-open-id-connect-provider"),
-            ("AssumeRole", "ValidationError", "The requested DurationSeconds exceeds the MaxSessionDuration set for this role.", "3600 s"),
-            ("AssumeRole", "AccessDenied", "not authorized to perform: sts:TagSession", "sts:TagSession"),
-            ("AssumeRole", "RegionDisabledException", "STS is not activated", "Security Token Service"),
-            ("AssumeRole", "ExpiredToken", "expired", "clock"),
+            (StsOperation::AssumeRoleWithWebIdentity, "InvalidIdentityToken", "No OpenIDConnect provider found in your account for https://token.actions.githubusercontent.com", "create-open-id-connect-provider"),
+            (StsOperation::AssumeRoleWithWebIdentity, "InvalidIdentityToken", "Incorrect token audience", "add-client-id-to-open-id-connect-provider"),
+            (StsOperation::AssumeRole, "ValidationError", "The requested DurationSeconds exceeds the MaxSessionDuration set for this role.", "3600 s"),
+            (StsOperation::AssumeRole, "AccessDenied", "not authorized to perform: sts:TagSession", "sts:TagSession"),
+            (StsOperation::AssumeRole, "RegionDisabledException", "STS is not activated", "Security Token Service"),
+            (StsOperation::AssumeRole, "ExpiredToken", "expired", "clock"),
         ];
         for (op, code, message, expected) in cases {
             let (_, fix) = explain(&failure(op, code, message), &ctx);

@@ -1,16 +1,20 @@
 //! keyless-aws as a library: the binary in `main.rs` is a thin shell around
 //! these modules, and the fuzz targets and benchmarks call them directly.
 //!
-//! Reading order: `inputs` (raw `INPUT_*` → validated `Plan`), `run` (the plan
-//! executed), `oidc` and `sts` (the two network calls), `workflow` (everything
-//! written to the runner), `explain` and `report` (what a failure tells the user).
+//! Reading order: `inputs` (raw `INPUT_*` → a validated `plan::Plan`, with
+//! `aws_names` for every AWS name), `run` (the plan executed; it reads no
+//! environment), `oidc` and `sts` (the network calls), `profile` and `workflow`
+//! (everything written for later steps and the runner, `text` for escaping),
+//! `explain` and `report` (what a failure tells the user).
 
+pub mod aws_names;
 pub mod error;
 pub mod explain;
 pub mod http;
 pub mod inputs;
 pub mod jwt;
 pub mod oidc;
+pub mod plan;
 pub mod post;
 pub mod profile;
 pub mod redact;
@@ -21,4 +25,5 @@ pub mod secret;
 pub mod setup;
 pub mod sts;
 pub mod tags;
+pub mod text;
 pub mod workflow;

@@ -5,8 +5,10 @@
 //! plan (no network), run the plan under a deadline and signal handlers, report.
 
 use keyless_aws::error::Error;
+use keyless_aws::plan::Proxy;
 use keyless_aws::{inputs, post, redact, report, run, setup, workflow};
 use std::collections::HashMap;
+use std::path::Path;
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
@@ -98,18 +100,24 @@ fn action() -> ExitCode {
     init_logging(&env);
     let plan = match inputs::RawInputs::from_env(&env).and_then(|raw| inputs::plan(&raw, &env)) {
         Ok(plan) => plan,
-        Err(err) => return fail(&err),
+        Err(err) => return fail(&err, summary_without_plan(&env)),
     };
-    mask_proxy_password(&plan);
+    mask_proxy_passwords(&plan.network.proxy);
     tracing::debug!(?plan, "plan");
-    apply_proxy(&plan);
     let _ = rustls::crypto::ring::default_provider().install_default();
+    let summary = plan.runner.step_summary.as_deref();
 
     let result = runtime().block_on(async {
-        let work = run::run(&plan, &env);
+        let work = run::run(&plan);
         let bounded = async {
-            match plan.action_timeout {
-                Some(limit) => tokio::time::timeout(limit, work).await.unwrap_or(Err(Error::Timeout { seconds: limit.as_secs() })),
+            match plan.network.action_timeout {
+                Some(limit) => {
+                    tokio::time::timeout(limit, work)
+                        .await
+                        .unwrap_or(Err(Error::Timeout {
+                            seconds: limit.as_secs(),
+                        }))
+                }
                 None => work.await,
             }
         };
@@ -118,15 +126,15 @@ fn action() -> ExitCode {
         // cut in half by a signal handled here.
         tokio::select! {
             result = bounded => result,
-            name = signals() => Err(Error::Internal(format!("stopped by {name}; nothing was exported"))),
+            signal = signals() => Err(Error::Cancelled { signal }),
         }
     });
     match result {
         Ok(identity) => {
-            report::success(&identity, &plan.region, plan.mask_account_id);
+            report::success(&identity, plan.region.as_str(), plan.account.mask, summary);
             ExitCode::SUCCESS
         }
-        Err(err) => fail(&err),
+        Err(err) => fail(&err, summary),
     }
 }
 
@@ -146,17 +154,13 @@ async fn signals() -> &'static str {
     }
 }
 
-/// A password in `http-proxy` is a secret like any other: masked (as written and
+/// A password in a proxy URL is a secret like any other: masked (as written and
 /// percent-decoded) before the plan, which holds the URL, can reach a debug log.
-fn mask_proxy_password(plan: &inputs::Plan) {
-    let Some(url) = plan
-        .http_proxy
-        .as_deref()
-        .and_then(|p| url::Url::parse(p).ok())
-    else {
-        return;
-    };
-    if let Some(password) = url.password() {
+fn mask_proxy_passwords(proxy: &Proxy) {
+    for url in [&proxy.https, &proxy.http].into_iter().flatten() {
+        let Some(password) = url.password() else {
+            continue;
+        };
         let decoded =
             url::form_urlencoded::parse(format!("p={}", password.replace('+', "%2B")).as_bytes())
                 .next()
@@ -169,22 +173,17 @@ fn mask_proxy_password(plan: &inputs::Plan) {
     }
 }
 
-/// `http-proxy`/`no-proxy` become the standard variables before any client
-/// exists, so the token request and the SDK use the same proxy settings.
-fn apply_proxy(plan: &inputs::Plan) {
-    if let Some(proxy) = &plan.http_proxy {
-        for name in ["HTTPS_PROXY", "https_proxy", "HTTP_PROXY", "http_proxy"] {
-            std::env::set_var(name, proxy);
-        }
-    }
-    if let Some(no_proxy) = &plan.no_proxy {
-        std::env::set_var("NO_PROXY", no_proxy);
-        std::env::set_var("no_proxy", no_proxy);
-    }
+/// Where a failure is summarised when no plan could be built (or in the post
+/// step, which has none): the one place the summary path is read from the
+/// environment directly.
+fn summary_without_plan(env: &HashMap<String, String>) -> Option<&Path> {
+    env.get("GITHUB_STEP_SUMMARY")
+        .filter(|p| !p.is_empty())
+        .map(Path::new)
 }
 
-fn fail(err: &Error) -> ExitCode {
-    report::failure(err);
+fn fail(err: &Error, summary: Option<&Path>) -> ExitCode {
+    report::failure(err, summary);
     ExitCode::FAILURE
 }
 
@@ -192,6 +191,6 @@ fn post_step() -> ExitCode {
     let env = environment();
     match post::run(&env) {
         Ok(()) => ExitCode::SUCCESS,
-        Err(err) => fail(&err),
+        Err(err) => fail(&err, summary_without_plan(&env)),
     }
 }

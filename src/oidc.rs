@@ -3,6 +3,7 @@
 //! `{"value": "<jwt>"}`.
 
 use crate::error::Error;
+use crate::plan::Proxy;
 use crate::retry;
 use crate::secret::Secret;
 use std::time::Duration;
@@ -23,6 +24,39 @@ pub fn token_url(request_url: &str, audience: &str) -> Result<url::Url, Error> {
     Ok(url)
 }
 
+/// The token client: no redirects (the bearer must not follow one), bounded
+/// times, and the plan's proxy settings instead of the environment's.
+fn client(proxy: &Proxy) -> Result<reqwest::Client, Error> {
+    let no_proxy = proxy
+        .no_proxy
+        .as_deref()
+        .and_then(reqwest::NoProxy::from_string);
+    let mut builder = reqwest::Client::builder()
+        .timeout(REQUEST_TIMEOUT)
+        .connect_timeout(CONNECT_TIMEOUT)
+        .redirect(reqwest::redirect::Policy::none())
+        .no_proxy();
+    for (scheme, url) in [("https", &proxy.https), ("http", &proxy.http)] {
+        if let Some(url) = url {
+            let made = if scheme == "https" {
+                reqwest::Proxy::https(url.clone())
+            } else {
+                reqwest::Proxy::http(url.clone())
+            };
+            // The error could quote the URL, password included: not shown.
+            let p = made.map_err(|_| Error::TokenRequest {
+                detail: format!("the {scheme} proxy URL is not usable"),
+                attempts: 0,
+            })?;
+            builder = builder.proxy(p.no_proxy(no_proxy.clone()));
+        }
+    }
+    builder.build().map_err(|e| Error::TokenRequest {
+        detail: format!("the HTTP client could not be built ({e})"),
+        attempts: 0,
+    })
+}
+
 enum Failure {
     Retryable(String),
     Final(String),
@@ -31,18 +65,12 @@ enum Failure {
 /// Requests the token, retrying only what can succeed on a second try (the
 /// service's 5xx and 429, connection errors, timeouts), at most `max_attempts` times.
 pub async fn request_token(
-    request_url: &str,
+    url: &url::Url,
     bearer: &Secret,
-    audience: &str,
     max_attempts: u32,
+    proxy: &Proxy,
 ) -> Result<Secret, Error> {
-    let url = token_url(request_url, audience)?;
-    let client = reqwest::Client::builder()
-        .timeout(REQUEST_TIMEOUT)
-        .connect_timeout(CONNECT_TIMEOUT)
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .map_err(|e| Error::Internal(format!("HTTP client: {e}")))?;
+    let client = client(proxy)?;
     let max_attempts = max_attempts.clamp(1, retry::TOKEN_MAX_ATTEMPTS);
     let mut attempt = 1;
     loop {

@@ -1,62 +1,44 @@
 //! `aws-profile`: writes the credentials as a named profile into INI files that
 //! the job's later steps read.
 //!
-//! A container action's `HOME` (`/github/home`) is not the runner's `HOME`. The
-//! runner mounts `$RUNNER_TEMP/_github_home` there, so a file written below
-//! `/github/home` is visible to later steps at that host path. `action.yml`
-//! passes the host's `runner.temp` as the hidden input `runner-temp`, with the
-//! value `host:<path>` (the prefix keeps the runner from translating it into a
-//! container path; `runs.env` cannot be used, it only sees the `inputs` context).
+//! Where the directory is (a container action writes below `/github/home`, which
+//! later steps see under `$RUNNER_TEMP/_github_home`) is decided while planning.
 //! The exported `AWS_CONFIG_FILE`/`AWS_SHARED_CREDENTIALS_FILE` are host paths.
 //! `$RUNNER_TEMP` is emptied at the end of every job, and the post step removes
 //! the files earlier.
+//!
+//! Later steps may run as another user than this process: on GitHub-hosted
+//! runners a container action runs as root and `run:` steps as uid 1001. The
+//! directory (0700) and files (0600) are therefore given to the runner's user
+//! (the owner of its file-command files), or later steps could not read them.
 
+use crate::aws_names::{ProfileName, Region};
 use crate::error::Error;
+use crate::plan::FileOwner;
 use crate::secret::Credentials;
-use std::collections::HashMap;
 use std::fs::OpenOptions;
 use std::io::Write;
-use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
+use std::os::unix::fs::{DirBuilderExt, MetadataExt, OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 
-const DIR_NAME: &str = ".keyless-aws";
+/// The directory's name, wherever it is placed; the post step only removes
+/// files directly inside a directory of this name.
+pub const DIR_NAME: &str = ".keyless-aws";
 
-/// Where this process writes, and where later steps will find the same files.
+/// Where this process writes, and where later steps will find the same files
+/// (decided while planning, see `inputs::runner::profile_dir`).
 #[derive(Debug, Clone, PartialEq)]
 pub struct ProfileDir {
     pub local: PathBuf,
     pub for_later_steps: PathBuf,
 }
 
-/// Decides the directory for profile files from the runner's environment.
-pub fn profile_dir(env: &HashMap<String, String>) -> Result<ProfileDir, Error> {
-    let get = |k: &str| env.get(k).map(String::as_str).filter(|v| !v.is_empty());
-    let in_container = get("HOME") == Some("/github/home") && Path::new("/github/home").is_dir();
-    if in_container {
-        let host_temp = get("INPUT_RUNNER-TEMP").and_then(|v| v.strip_prefix("host:")).filter(|p| p.starts_with('/')).ok_or_else(|| Error::Profile {
-            problem: "the runner's temp directory is unknown inside the container".into(),
-            fix: "Use this action through its action.yml (its hidden input `runner-temp` passes host:${{ runner.temp }}).".into(),
-        })?;
-        return Ok(ProfileDir {
-            local: Path::new("/github/home").join(DIR_NAME),
-            for_later_steps: Path::new(host_temp).join("_github_home").join(DIR_NAME),
-        });
-    }
-    let temp = get("RUNNER_TEMP").ok_or_else(|| Error::Profile {
-        problem: "RUNNER_TEMP is not set".into(),
-        fix: "Run inside a GitHub Actions job, or set RUNNER_TEMP to a private directory.".into(),
-    })?;
-    let dir = Path::new(temp).join(DIR_NAME);
-    Ok(ProfileDir {
-        local: dir.clone(),
-        for_later_steps: dir,
-    })
-}
-
 /// The two files as they were before this run, to put back if the export fails.
 #[derive(Debug)]
 pub struct Written {
     pub files: Vec<(PathBuf, Option<Vec<u8>>)>,
+    /// Who the files must belong to, also when rolled back.
+    pub owner: Option<FileOwner>,
     /// Paths as later steps see them: (AWS_CONFIG_FILE, AWS_SHARED_CREDENTIALS_FILE).
     pub config_for_later: PathBuf,
     pub credentials_for_later: PathBuf,
@@ -68,7 +50,7 @@ impl Written {
         for (path, before) in &self.files {
             match before {
                 Some(bytes) => {
-                    let _ = replace_file(path, bytes);
+                    let _ = replace_file(path, bytes, self.owner);
                 }
                 None => {
                     let _ = std::fs::remove_file(path);
@@ -82,19 +64,17 @@ impl Written {
 /// replace an existing profile unless `overwrite`.
 pub fn write_profile(
     dir: &ProfileDir,
-    name: &str,
-    region: &str,
+    name: &ProfileName,
+    region: &Region,
     creds: &Credentials,
     overwrite: bool,
+    owner: Option<FileOwner>,
 ) -> Result<Written, Error> {
-    std::fs::DirBuilder::new()
-        .recursive(true)
-        .mode(0o700)
-        .create(&dir.local)
-        .map_err(|e| Error::Profile {
-            problem: format!("cannot create {}: {e}", dir.local.display()),
-            fix: "Check that the runner's temp directory is writable.".into(),
-        })?;
+    let name = name.as_str();
+    make_private_dir(&dir.local, owner).map_err(|e| Error::Profile {
+        problem: format!("cannot create {}: {e}", dir.local.display()),
+        fix: "Check that the runner's temp directory is writable.".into(),
+    })?;
     let config = dir.local.join("config");
     let credentials = dir.local.join("credentials");
     let config_section = format!("profile {name}");
@@ -137,11 +117,12 @@ pub fn write_profile(
     }
     let written = Written {
         files,
+        owner,
         config_for_later: dir.for_later_steps.join("config"),
         credentials_for_later: dir.for_later_steps.join("credentials"),
     };
     for (path, text) in plans {
-        if let Err(e) = replace_file(&path, text.as_bytes()) {
+        if let Err(e) = replace_file(&path, text.as_bytes(), owner) {
             written.roll_back();
             return Err(Error::Profile {
                 problem: format!("cannot write {}: {e}", path.display()),
@@ -170,9 +151,28 @@ fn read_no_follow(path: &Path) -> Result<Option<Vec<u8>>, Error> {
     }
 }
 
+/// Creates the directory 0700 (or tightens an existing one) and gives it to `owner`.
+fn make_private_dir(dir: &Path, owner: Option<FileOwner>) -> std::io::Result<()> {
+    std::fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(dir)?;
+    let meta = std::fs::symlink_metadata(dir)?;
+    if !meta.is_dir() {
+        return Err(std::io::Error::other("not a directory (a symlink?)"));
+    }
+    if meta.permissions().mode() & 0o777 != 0o700 {
+        std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700))?;
+    }
+    if let Some(owner) = owner.filter(|o| o.uid != meta.uid() || o.gid != meta.gid()) {
+        std::os::unix::fs::lchown(dir, Some(owner.uid), Some(owner.gid))?;
+    }
+    Ok(())
+}
+
 /// Replaces a file atomically: a new 0600 file created beside it (never through
-/// a link), then renamed over it.
-fn replace_file(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+/// a link), given to `owner`, then renamed over it.
+fn replace_file(path: &Path, bytes: &[u8], owner: Option<FileOwner>) -> std::io::Result<()> {
     let tmp = path.with_extension(format!("tmp{}", std::process::id()));
     let _ = std::fs::remove_file(&tmp);
     let mut file = OpenOptions::new()
@@ -181,6 +181,12 @@ fn replace_file(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
         .mode(0o600)
         .custom_flags(libc::O_NOFOLLOW)
         .open(&tmp)?;
+    if let Some(owner) = owner {
+        let meta = file.metadata()?;
+        if owner.uid != meta.uid() || owner.gid != meta.gid() {
+            std::os::unix::fs::fchown(&file, Some(owner.uid), Some(owner.gid))?;
+        }
+    }
     file.write_all(bytes)?;
     file.sync_all()?;
     std::fs::rename(&tmp, path)
@@ -247,11 +253,25 @@ mod tests {
             local: tmp.path().join(DIR_NAME),
             for_later_steps: PathBuf::from("/host/x"),
         };
-        let written = write_profile(&dir, "deploy", "eu-west-1", &creds(), false).unwrap();
+        let name = |n: &str| ProfileName::parse(n).unwrap();
+        let region = |r: &str| Region::parse(r).unwrap();
+        let meta = std::fs::metadata(tmp.path()).unwrap();
+        let me = Some(FileOwner {
+            uid: meta.uid(),
+            gid: meta.gid(),
+        });
+        let written = write_profile(
+            &dir,
+            &name("deploy"),
+            &region("eu-west-1"),
+            &creds(),
+            false,
+            me,
+        )
+        .unwrap();
         assert_eq!(written.config_for_later, PathBuf::from("/host/x/config"));
         let text = std::fs::read_to_string(dir.local.join("credentials")).unwrap();
         assert!(text.starts_with("[deploy]\naws_access_key_id = ASIAEXAMPLE\n"));
-        use std::os::unix::fs::PermissionsExt;
         assert_eq!(
             std::fs::metadata(dir.local.join("credentials"))
                 .unwrap()
@@ -260,9 +280,37 @@ mod tests {
                 & 0o777,
             0o600
         );
-        assert!(write_profile(&dir, "deploy", "eu-west-1", &creds(), false).is_err());
-        write_profile(&dir, "other", "eu-west-1", &creds(), false).unwrap();
-        let again = write_profile(&dir, "deploy", "us-east-1", &creds(), true).unwrap();
+        assert_eq!(
+            std::fs::metadata(&dir.local).unwrap().permissions().mode() & 0o777,
+            0o700
+        );
+        assert!(write_profile(
+            &dir,
+            &name("deploy"),
+            &region("eu-west-1"),
+            &creds(),
+            false,
+            me
+        )
+        .is_err());
+        write_profile(
+            &dir,
+            &name("other"),
+            &region("eu-west-1"),
+            &creds(),
+            false,
+            None,
+        )
+        .unwrap();
+        let again = write_profile(
+            &dir,
+            &name("deploy"),
+            &region("us-east-1"),
+            &creds(),
+            true,
+            me,
+        )
+        .unwrap();
         let config = std::fs::read_to_string(dir.local.join("config")).unwrap();
         assert_eq!(config.matches("[profile deploy]").count(), 1);
         assert!(config.contains("[profile other]") && config.contains("us-east-1"));

@@ -67,7 +67,7 @@ impl Write for RedactingWriter {
                 writeln!(
                     err,
                     "{}",
-                    crate::workflow::neutralize(&crate::workflow::escape_data(line))
+                    crate::text::neutralize(&crate::text::escape_data(line))
                 )?;
             }
         }

@@ -4,8 +4,10 @@
 use crate::error::Error;
 use crate::run::Identity;
 use crate::workflow;
+use std::path::Path;
 
-pub fn success(identity: &Identity, region: &str, masked_account: bool) {
+/// `summary` is the step summary file (`GITHUB_STEP_SUMMARY`), if any.
+pub fn success(identity: &Identity, region: &str, masked_account: bool, summary: Option<&Path>) {
     let account = if masked_account {
         "***"
     } else {
@@ -39,10 +41,10 @@ pub fn success(identity: &Identity, region: &str, masked_account: bool) {
         md.push_str(&format!("| Expires | `{}` |\n", cell(exp)));
     }
     md.push('\n');
-    workflow::append_summary(&md);
+    workflow::append_summary(summary, &md);
 }
 
-pub fn failure(error: &Error) {
+pub fn failure(error: &Error, summary: Option<&Path>) {
     let message = error.to_string();
     let help = error.help();
     workflow::error(error.title(), &message);
@@ -53,7 +55,7 @@ pub fn failure(error: &Error) {
         text(&message),
         help.replace("```", "'''")
     );
-    workflow::append_summary(&md);
+    workflow::append_summary(summary, &md);
 }
 
 /// Text from outside kept inside a table cell's code span.

@@ -5,18 +5,21 @@
 //! happens before anything is written; the env, output and state files are
 //! written in one go at the very end.
 
-use crate::error::{Error, StsFailure};
+use crate::aws_names::AccountId;
+use crate::error::{Error, StsCode, StsFailure, StsOperation};
 use crate::explain::{self, Context};
-use crate::inputs::{Plan, RoleRequest, RoleTarget, Source};
 use crate::jwt::{self, Claims};
+use crate::plan::{
+    Chain, CredentialPlan, CredentialSource, Delivery, Plan, ProfileDelivery, RoleHop, RoleTarget,
+    SessionOptions, TokenSource, WebIdentity,
+};
 use crate::profile;
 use crate::secret::{Credentials, Secret};
 use crate::sts::{self, AssumeRoleParams, Assumed, ClientSettings};
 use crate::tags;
 use crate::workflow::{self, Export};
 use aws_credential_types::provider::SharedCredentialsProvider;
-use std::collections::HashMap;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 /// What the run did, for the log line and the step summary.
 #[derive(Debug)]
@@ -30,46 +33,63 @@ pub struct Identity {
 
 /// The result of the credential phase, before anything is exported.
 struct Obtained {
+    /// `None` when existing credentials are kept: nothing to export.
     credentials: Option<Credentials>,
     identity: Identity,
 }
 
-pub async fn run(plan: &Plan, env: &HashMap<String, String>) -> Result<Identity, Error> {
-    // Input secrets first: nothing below may print them, but the runner should know them.
-    if let Source::Keys(keys) = &plan.source {
-        keys.secrets().for_each(workflow::add_mask);
-    }
-    if let Source::Oidc { request_token, .. } = &plan.source {
-        workflow::add_mask(request_token);
-    }
-
-    let obtained = match existing_credentials(plan).await? {
-        Some(identity) => Obtained {
-            credentials: None,
-            identity,
-        },
-        None => obtain(plan, env).await?,
-    };
+pub async fn run(plan: &Plan) -> Result<Identity, Error> {
+    mask_inputs(plan);
     let Obtained {
         credentials,
         identity,
-    } = obtained;
+    } = obtain(plan).await?;
+    check_account(plan, &identity)?;
+    deliver(plan, credentials.as_ref(), &identity)?;
+    Ok(identity)
+}
 
-    if plan.mask_account_id {
+/// Input secrets first: nothing below may print them, but the runner should know them.
+fn mask_inputs(plan: &Plan) {
+    let chains = match &plan.credentials {
+        CredentialPlan::Obtain(chain) => Some(chain),
+        CredentialPlan::KeepExisting { fallback } => fallback.as_ref(),
+    };
+    match chains.map(|c| &c.source) {
+        Some(CredentialSource::Keys(keys)) => keys.secrets().for_each(workflow::add_mask),
+        Some(CredentialSource::WebIdentity(WebIdentity {
+            token: TokenSource::Request { bearer, .. },
+            ..
+        })) => workflow::add_mask(bearer),
+        _ => {}
+    }
+}
+
+fn check_account(plan: &Plan, identity: &Identity) -> Result<(), Error> {
+    if plan.account.mask {
         workflow::add_mask_plain(&identity.account);
         workflow::add_mask_plain(&identity.arn);
     }
-    if !plan.allowed_account_ids.is_empty() && !plan.allowed_account_ids.contains(&identity.account)
-    {
+    let allowed = &plan.account.allowed;
+    if !allowed.is_empty() && !allowed.iter().any(|a| a.as_str() == identity.account) {
         return Err(Error::AccountNotAllowed {
             account: identity.account.clone(),
-            allowed: plan.allowed_account_ids.clone(),
+            allowed: allowed.iter().map(AccountId::to_string).collect(),
         });
     }
+    Ok(())
+}
 
+/// Everything for later steps, gathered and then written in one go; profile
+/// files are rolled back if the runner files cannot be written.
+fn deliver(
+    plan: &Plan,
+    credentials: Option<&Credentials>,
+    identity: &Identity,
+) -> Result<(), Error> {
     let mut export = Export::default();
     let mut profile_written = None;
-    if let Some(creds) = &credentials {
+    if let Some(creds) = credentials {
         if plan.unset_current_credentials {
             for name in [
                 "AWS_ACCESS_KEY_ID",
@@ -79,44 +99,25 @@ pub async fn run(plan: &Plan, env: &HashMap<String, String>) -> Result<Identity,
                 export.env(name, "");
             }
         }
-        if let Some(request) = &plan.profile {
-            let dir = profile::profile_dir(env)?;
-            let written = profile::write_profile(
-                &dir,
-                &request.name,
-                &plan.region,
-                creds,
-                request.overwrite,
-            )?;
-            export.env(
-                "AWS_CONFIG_FILE",
-                written.config_for_later.to_string_lossy(),
-            );
-            export.env(
-                "AWS_SHARED_CREDENTIALS_FILE",
-                written.credentials_for_later.to_string_lossy(),
-            );
-            export.env("AWS_PROFILE", request.name.as_str());
-            let local: Vec<String> = written
-                .files
-                .iter()
-                .map(|(p, _)| p.to_string_lossy().into_owned())
-                .collect();
-            export.state("profile_files", local.join("\n"));
-            profile_written = Some(written);
-        } else if plan.output_env_credentials {
-            export.env("AWS_ACCESS_KEY_ID", creds.access_key_id.expose());
-            export.env("AWS_SECRET_ACCESS_KEY", creds.secret_access_key.expose());
-            // An empty value clears a token left by an earlier step, which would
-            // otherwise be sent with keys it does not belong to.
-            export.env(
-                "AWS_SESSION_TOKEN",
-                creds
-                    .session_token
-                    .as_ref()
-                    .map(Secret::expose)
-                    .unwrap_or(""),
-            );
+        match &plan.delivery {
+            Delivery::ProfileFiles(profile) => {
+                profile_written = Some(write_profile(plan, profile, creds, &mut export)?);
+            }
+            Delivery::EnvVars => {
+                export.env("AWS_ACCESS_KEY_ID", creds.access_key_id.expose());
+                export.env("AWS_SECRET_ACCESS_KEY", creds.secret_access_key.expose());
+                // An empty value clears a token left by an earlier step, which would
+                // otherwise be sent with keys it does not belong to.
+                export.env(
+                    "AWS_SESSION_TOKEN",
+                    creds
+                        .session_token
+                        .as_ref()
+                        .map(Secret::expose)
+                        .unwrap_or(""),
+                );
+            }
+            Delivery::OutputsOnly => {}
         }
         if plan.output_credentials {
             export.output("aws-access-key-id", creds.access_key_id.expose());
@@ -129,7 +130,7 @@ pub async fn run(plan: &Plan, env: &HashMap<String, String>) -> Result<Identity,
             }
         }
     }
-    if plan.output_env_credentials || plan.profile.is_some() {
+    if plan.delivery.exports_region() {
         export.env("AWS_REGION", plan.region.as_str());
         export.env("AWS_DEFAULT_REGION", plan.region.as_str());
     }
@@ -137,45 +138,93 @@ pub async fn run(plan: &Plan, env: &HashMap<String, String>) -> Result<Identity,
     export.output("authenticated-arn", identity.arn.as_str());
     export.state("exported", if credentials.is_some() { "1" } else { "0" });
 
-    let state_file = env
-        .get("GITHUB_STATE")
-        .filter(|v| !v.is_empty())
-        .map(PathBuf::from);
-    if let Err(err) = export.commit(&plan.env_file, &plan.output_file, state_file.as_deref()) {
+    let runner = &plan.runner;
+    let committed = export.commit(
+        &runner.env_file,
+        &runner.output_file,
+        runner.state_file.as_deref(),
+    );
+    if committed.is_err() {
         if let Some(written) = profile_written {
             written.roll_back();
         }
-        return Err(err);
     }
-    Ok(identity)
+    committed
+}
+
+fn write_profile(
+    plan: &Plan,
+    profile: &ProfileDelivery,
+    creds: &Credentials,
+    export: &mut Export,
+) -> Result<profile::Written, Error> {
+    let written = profile::write_profile(
+        &profile.dir,
+        &profile.name,
+        &plan.region,
+        creds,
+        profile.overwrite,
+        plan.runner.owner,
+    )?;
+    export.env(
+        "AWS_CONFIG_FILE",
+        written.config_for_later.to_string_lossy(),
+    );
+    export.env(
+        "AWS_SHARED_CREDENTIALS_FILE",
+        written.credentials_for_later.to_string_lossy(),
+    );
+    export.env("AWS_PROFILE", profile.name.as_str());
+    let local: Vec<String> = written
+        .files
+        .iter()
+        .map(|(p, _)| p.to_string_lossy().into_owned())
+        .collect();
+    export.state("profile_files", local.join("\n"));
+    Ok(written)
+}
+
+async fn obtain(plan: &Plan) -> Result<Obtained, Error> {
+    match &plan.credentials {
+        CredentialPlan::Obtain(chain) => run_chain(plan, chain).await,
+        CredentialPlan::KeepExisting { fallback } => {
+            if let Some(identity) = existing_credentials(plan).await {
+                return Ok(Obtained {
+                    credentials: None,
+                    identity,
+                });
+            }
+            match fallback {
+                Some(chain) => run_chain(plan, chain).await,
+                None => Err(Error::ExistingCredentials("the environment's credentials did not work, and no `role-to-assume` or keys were given to get new ones".into())),
+            }
+        }
+    }
 }
 
 /// `use-existing-credentials`: keep what the environment already has when it works.
-async fn existing_credentials(plan: &Plan) -> Result<Option<Identity>, Error> {
-    if !plan.use_existing_credentials {
-        return Ok(None);
-    }
-    let Some(provider) = ambient_provider(plan).await else {
+async fn existing_credentials(plan: &Plan) -> Option<Identity> {
+    let Some(creds) = ambient_credentials(plan).await else {
         workflow::info(
             "use-existing-credentials: no credentials in the environment; getting new ones.",
         );
-        return Ok(None);
+        return None;
     };
-    let client = sts_client(plan, Some(provider), false);
+    let client = sts_client(plan, Some(&creds), false);
     match sts::get_caller_identity(&client).await {
         Ok((account, arn)) => {
             workflow::info(&format!("use-existing-credentials: the environment's credentials work ({arn}); keeping them."));
-            Ok(Some(Identity {
+            Some(Identity {
                 how: "existing credentials",
                 arn,
                 account,
                 session_name: None,
                 expiration: None,
-            }))
+            })
         }
         Err(f) => {
-            workflow::info(&format!("use-existing-credentials: the environment's credentials do not work ({}); getting new ones.", if f.code.is_empty() { f.transport.clone().unwrap_or_default() } else { f.code.clone() }));
-            Ok(None)
+            workflow::info(&format!("use-existing-credentials: the environment's credentials do not work ({}); getting new ones.", f.short_reason()));
+            None
         }
     }
 }
@@ -183,23 +232,27 @@ async fn existing_credentials(plan: &Plan) -> Result<Option<Identity>, Error> {
 /// Credentials from the environment, the profile files and the instance
 /// metadata service, as any AWS SDK would find them. Only used with
 /// `role-chaining` or `use-existing-credentials`, never on the OIDC path.
-async fn ambient_provider(plan: &Plan) -> Option<SharedCredentialsProvider> {
+async fn ambient_credentials(plan: &Plan) -> Option<Credentials> {
     use aws_credential_types::provider::ProvideCredentials;
-    let provider_config = aws_config::provider_config::ProviderConfig::default()
-        .with_http_client(crate::http::sdk_http_client());
+    let network = &plan.network;
+    let provider_config = aws_config::provider_config::ProviderConfig::default().with_http_client(
+        sts::http_client(network.sts_endpoint.as_ref(), &network.proxy),
+    );
     let chain = aws_config::default_provider::credentials::DefaultCredentialsChain::builder()
         .configure(provider_config)
-        .region(aws_config::Region::new(plan.region.clone()))
+        .region(aws_config::Region::new(plan.region.as_str().to_owned()))
         .build()
         .await;
     match chain.provide_credentials().await {
         Ok(creds) => {
-            workflow::add_mask(&Secret::new(creds.access_key_id()));
-            workflow::add_mask(&Secret::new(creds.secret_access_key()));
-            if let Some(token) = creds.session_token() {
-                workflow::add_mask(&Secret::new(token));
-            }
-            Some(SharedCredentialsProvider::new(creds))
+            let creds = Credentials {
+                access_key_id: Secret::new(creds.access_key_id()),
+                secret_access_key: Secret::new(creds.secret_access_key()),
+                session_token: creds.session_token().map(Secret::new),
+                expiration: None,
+            };
+            creds.secrets().for_each(workflow::add_mask);
+            Some(creds)
         }
         Err(err) => {
             tracing::debug!("no ambient credentials: {err}");
@@ -208,52 +261,144 @@ async fn ambient_provider(plan: &Plan) -> Option<SharedCredentialsProvider> {
     }
 }
 
-fn sts_client(
-    plan: &Plan,
-    credentials: Option<SharedCredentialsProvider>,
-    fresh: bool,
-) -> aws_sdk_sts::Client {
+fn sts_client(plan: &Plan, signer: Option<&Credentials>, fresh: bool) -> aws_sdk_sts::Client {
     sts::client(ClientSettings {
         region: &plan.region,
-        endpoint: plan.endpoint.as_deref(),
-        retry: plan.retry,
-        credentials,
+        endpoint: plan.network.sts_endpoint.as_ref(),
+        proxy: &plan.network.proxy,
+        retry: plan.network.retry,
+        credentials: signer.map(|c| SharedCredentialsProvider::new(c.to_sdk())),
         fresh_credentials: fresh,
     })
 }
 
-async fn obtain(plan: &Plan, env: &HashMap<String, String>) -> Result<Obtained, Error> {
-    match (&plan.source, &plan.role) {
-        (Source::NoToken { under_act }, _) => Err(Error::NoIdToken { under_act: *under_act }),
-        (Source::Oidc { request_url, request_token, audience }, Some(role)) => {
+/// Credentials together with who they are.
+struct Session {
+    credentials: Credentials,
+    identity: Identity,
+}
+
+impl From<Session> for Obtained {
+    fn from(s: Session) -> Self {
+        Obtained {
+            credentials: Some(s.credentials),
+            identity: s.identity,
+        }
+    }
+}
+
+/// The source's credentials, then one `AssumeRole` per hop, each signed by the
+/// credentials before it. With no hops, keys and ambient credentials are
+/// delivered as they are (after `GetCallerIdentity` says whose they are).
+async fn run_chain(plan: &Plan, chain: &Chain) -> Result<Obtained, Error> {
+    let lone = chain.hops.is_empty();
+    let (mut signer, mut fresh, mut last, how, lone_how) = match &chain.source {
+        CredentialSource::WebIdentity(web) => {
+            let session = web_identity(plan, web).await?;
+            let creds = session.credentials.clone();
+            (creds, true, Some(session), "role chaining", "")
+        }
+        CredentialSource::Keys(keys) => {
+            workflow::info(if lone {
+                "Exporting the access keys given as inputs"
+            } else {
+                "Assuming the role with the access keys given as inputs"
+            });
+            let fresh = keys.session_token.is_some();
+            (
+                keys.clone(),
+                fresh,
+                None,
+                "access keys → AssumeRole",
+                "access keys",
+            )
+        }
+        CredentialSource::Ambient => {
+            workflow::info(if lone {
+                "Exporting the credentials already in the environment"
+            } else {
+                "Role chaining: assuming the role with the credentials already in the environment"
+            });
+            let creds = ambient_credentials(plan).await.ok_or_else(|| Error::ExistingCredentials("no AWS credentials were found in the environment (AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, profiles or instance metadata)".into()))?;
+            (creds, true, None, "role chaining", "existing credentials")
+        }
+    };
+    for hop in &chain.hops {
+        let session = assume_role(plan, hop, &signer, fresh, how).await?;
+        signer = session.credentials.clone();
+        fresh = true;
+        last = Some(session);
+    }
+    let session = match last {
+        Some(session) => session,
+        None => as_they_are(plan, signer, lone_how).await?,
+    };
+    Ok(session.into())
+}
+
+/// Credentials delivered unchanged; `GetCallerIdentity` checks them and says whose they are.
+async fn as_they_are(
+    plan: &Plan,
+    credentials: Credentials,
+    how: &'static str,
+) -> Result<Session, Error> {
+    let client = sts_client(plan, Some(&credentials), false);
+    let (account, arn) = sts::get_caller_identity(&client)
+        .await
+        .map_err(|f| sts_error(f, plan, None, None, false))?;
+    Ok(Session {
+        credentials,
+        identity: Identity {
+            how,
+            arn,
+            account,
+            session_name: None,
+            expiration: None,
+        },
+    })
+}
+
+async fn web_identity(plan: &Plan, web: &WebIdentity) -> Result<Session, Error> {
+    let (token, audience, how) = match &web.token {
+        TokenSource::Unavailable { under_act } => {
+            return Err(Error::NoIdToken {
+                under_act: *under_act,
+            })
+        }
+        TokenSource::Request {
+            url,
+            bearer,
+            audience,
+        } => {
             workflow::info(&format!("Requesting an OIDC token for audience {audience}"));
-            let token = crate::oidc::request_token(request_url, request_token, audience, plan.retry.max_attempts).await?;
-            workflow::add_mask(&token);
-            web_identity(plan, role, &token, Some(audience), "OIDC").await
+            let network = &plan.network;
+            let token =
+                crate::oidc::request_token(url, bearer, network.retry.max_attempts, &network.proxy)
+                    .await?;
+            (token, Some(audience.as_str()), "OIDC")
         }
-        (Source::TokenFile { path }, Some(role)) => {
-            let token = read_token_file(path, env)?;
-            workflow::add_mask(&token);
-            web_identity(plan, role, &token, None, "web identity token file").await
+        TokenSource::File(path) => (read_token_file(path)?, None, "web identity token file"),
+    };
+    workflow::add_mask(&token);
+    let session = &web.session;
+    workflow::info(&format!(
+        "Assuming {} with AssumeRoleWithWebIdentity (session {}, {} s)",
+        web.role, session.name, session.duration_seconds
+    ));
+    let client = sts_client(plan, None, false);
+    let claims = jwt::decode_claims(token.expose());
+    let mut attempts = 0;
+    loop {
+        attempts += 1;
+        let assumed = sts::assume_role_with_web_identity(&client, &web.role, session, &token)
+            .await
+            .map_err(|f| {
+                let claims = claims.as_ref().map(|c| (c, audience));
+                sts_error(f, plan, Some((session, false)), claims, false)
+            })?;
+        if let Some(done) = accept(plan, session, assumed, attempts, how) {
+            return Ok(done);
         }
-        (Source::Keys(keys), Some(role)) => {
-            workflow::info("Assuming the role with the access keys given as inputs");
-            let provider = SharedCredentialsProvider::new(keys.to_sdk());
-            assume_role(plan, role, provider, keys.session_token.is_some(), "access keys → AssumeRole").await
-        }
-        (Source::Keys(keys), None) => {
-            workflow::info("Exporting the access keys given as inputs");
-            let client = sts_client(plan, Some(SharedCredentialsProvider::new(keys.to_sdk())), false);
-            let (account, arn) = sts::get_caller_identity(&client).await.map_err(|f| sts_error(f, plan, None, None, false))?;
-            Ok(Obtained { credentials: Some(keys.clone()), identity: Identity { how: "access keys", arn, account, session_name: None, expiration: None } })
-        }
-        (Source::Ambient, Some(role)) => {
-            workflow::info("Role chaining: assuming the role with the credentials already in the environment");
-            let provider = ambient_provider(plan).await.ok_or_else(|| Error::ExistingCredentials("no AWS credentials were found in the environment (AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, profiles or instance metadata)".into()))?;
-            assume_role(plan, role, provider, true, "role chaining").await
-        }
-        (Source::Ambient, None) => Err(Error::ExistingCredentials("the environment's credentials did not work, and no `role-to-assume` or keys were given to get new ones".into())),
-        (_, None) => Err(Error::Internal("web identity without a role".into())),
     }
 }
 
@@ -262,38 +407,27 @@ async fn obtain(plan: &Plan, env: &HashMap<String, String>) -> Result<Obtained, 
 const PROJECTED_TOKEN_DIRS: &[&str] = &["/var/run/secrets/", "/run/secrets/"];
 const MAX_TOKEN_FILE: u64 = 16 * 1024;
 
-fn read_token_file(path: &Path, env: &HashMap<String, String>) -> Result<Secret, Error> {
-    let full = if path.is_absolute() {
-        path.to_owned()
-    } else {
-        let workspace = env
-            .get("GITHUB_WORKSPACE")
-            .filter(|w| !w.is_empty())
-            .ok_or_else(|| Error::TokenFile {
-                path: path.to_owned(),
-                problem: "is relative and GITHUB_WORKSPACE is not set".into(),
-            })?;
-        Path::new(workspace).join(path)
-    };
+/// Reads the token file (an absolute path, resolved while planning): a
+/// regular file, or a link only where Kubernetes projects its tokens.
+fn read_token_file(full: &Path) -> Result<Secret, Error> {
     let fail = |problem: String| Error::TokenFile {
-        path: full.clone(),
+        path: full.to_owned(),
         problem,
     };
-    let meta =
-        std::fs::symlink_metadata(&full).map_err(|e| fail(format!("cannot be read: {e}")))?;
+    let meta = std::fs::symlink_metadata(full).map_err(|e| fail(format!("cannot be read: {e}")))?;
     if meta.file_type().is_symlink() {
         let projected = PROJECTED_TOKEN_DIRS.iter().any(|d| full.starts_with(d));
         if !projected {
             return Err(fail("is a symlink; only Kubernetes projected service-account tokens (under /var/run/secrets/) may be links".into()));
         }
     }
-    let meta = std::fs::metadata(&full).map_err(|e| fail(format!("cannot be read: {e}")))?;
+    let meta = std::fs::metadata(full).map_err(|e| fail(format!("cannot be read: {e}")))?;
     if !meta.is_file() || meta.len() > MAX_TOKEN_FILE {
         return Err(fail(format!(
             "is not a regular file of at most {MAX_TOKEN_FILE} bytes"
         )));
     }
-    let text = std::fs::read_to_string(&full).map_err(|e| fail(format!("cannot be read: {e}")))?;
+    let text = std::fs::read_to_string(full).map_err(|e| fail(format!("cannot be read: {e}")))?;
     let token = text.trim();
     if token.is_empty() {
         return Err(fail("is empty".into()));
@@ -301,75 +435,31 @@ fn read_token_file(path: &Path, env: &HashMap<String, String>) -> Result<Secret,
     Ok(Secret::new(token))
 }
 
-async fn web_identity(
-    plan: &Plan,
-    role: &RoleRequest,
-    token: &Secret,
-    audience: Option<&str>,
-    how: &'static str,
-) -> Result<Obtained, Error> {
-    let RoleTarget::Arn(arn) = &role.target else {
-        return Err(Error::Internal("bare role name with a web identity".into()));
-    };
-    workflow::info(&format!(
-        "Assuming {arn} with AssumeRoleWithWebIdentity (session {}, {} s)",
-        role.session_name, role.duration_seconds
-    ));
-    let client = sts_client(plan, None, false);
-    let claims = jwt::decode_claims(token.expose());
-    let mut attempts = 0;
-    loop {
-        attempts += 1;
-        let assumed = sts::assume_role_with_web_identity(
-            &client,
-            arn,
-            &role.session_name,
-            role.duration_seconds,
-            token,
-            role.inline_policy.as_deref(),
-            &role.managed_policies,
-        )
-        .await
-        .map_err(|f| {
-            sts_error(
-                f,
-                plan,
-                Some(role),
-                claims.as_ref().map(|c| (c, audience)),
-                false,
-            )
-        })?;
-        if let Some(done) = accept(plan, role, assumed, attempts, how) {
-            return Ok(done);
-        }
-    }
-}
-
 async fn assume_role(
     plan: &Plan,
-    role: &RoleRequest,
-    provider: SharedCredentialsProvider,
+    hop: &RoleHop,
+    signer: &Credentials,
     chained: bool,
     how: &'static str,
-) -> Result<Obtained, Error> {
-    let client = sts_client(plan, Some(provider), chained);
-    let arn = match &role.target {
+) -> Result<Session, Error> {
+    let client = sts_client(plan, Some(signer), chained);
+    let session = &hop.session;
+    let tags_sent = hop.tags.is_some();
+    let fail = |f| sts_error(f, plan, Some((session, tags_sent)), None, chained);
+    let arn = match &hop.target {
         RoleTarget::Arn(arn) => arn.clone(),
         RoleTarget::Name(name) => {
             // The caller's own ARN gives both the account and the partition
             // (aws, aws-cn, aws-us-gov, …), so China and GovCloud work too.
-            let (account, caller) = sts::get_caller_identity(&client)
-                .await
-                .map_err(|f| sts_error(f, plan, Some(role), None, chained))?;
-            let partition = caller.split(':').nth(1).unwrap_or("aws");
-            format!("arn:{partition}:iam::{account}:role/{name}")
+            let (account, caller) = sts::get_caller_identity(&client).await.map_err(fail)?;
+            sts::role_in_callers_account(name, &account, &caller).map_err(fail)?
         }
     };
     workflow::info(&format!(
         "Assuming {arn} with AssumeRole (session {}, {} s)",
-        role.session_name, role.duration_seconds
+        session.name, session.duration_seconds
     ));
-    let mut tags = role.tags.clone();
+    let mut tags = hop.tags.clone();
     if let Some(t) = &tags {
         let keys: Vec<&str> = t.iter().map(|t| t.key.as_str()).collect();
         workflow::info(&format!("Session tags: {}", keys.join(", ")));
@@ -380,22 +470,19 @@ async fn assume_role(
         attempts += 1;
         let params = AssumeRoleParams {
             role_arn: &arn,
-            session_name: &role.session_name,
-            duration: role.duration_seconds,
-            external_id: role.external_id.as_deref(),
-            policy: role.inline_policy.as_deref(),
-            policy_arns: &role.managed_policies,
+            session,
+            external_id: hop.external_id.as_deref(),
             tags: tags.as_deref(),
-            transitive_tag_keys: &role.transitive_tag_keys,
+            transitive_tag_keys: &hop.transitive_tag_keys,
         };
         match sts::assume_role(&client, &params).await {
             Ok(assumed) => {
-                if let Some(done) = accept(plan, role, assumed, attempts, how) {
+                if let Some(done) = accept(plan, session, assumed, attempts, how) {
                     return Ok(done);
                 }
             }
             Err(f)
-                if f.code.starts_with("PackedPolicyTooLarge")
+                if f.code == Some(StsCode::PackedPolicyTooLarge)
                     && !dropped_optional
                     && tags.as_ref().is_some_and(|t| t.iter().any(|t| t.optional)) =>
             {
@@ -408,7 +495,7 @@ async fn assume_role(
                 ));
                 tags = Some(kept);
             }
-            Err(f) => return Err(sts_error(f, plan, Some(role), None, chained)),
+            Err(f) => return Err(fail(f)),
         }
     }
 }
@@ -420,11 +507,11 @@ pub const SPECIAL_CHARACTERS_ATTEMPTS: u32 = 10;
 /// `special-characters-workaround` wants a secret of letters and digits only.
 fn accept(
     plan: &Plan,
-    role: &RoleRequest,
+    session: &SessionOptions,
     assumed: Assumed,
     attempts: u32,
     how: &'static str,
-) -> Option<Obtained> {
+) -> Option<Session> {
     assumed.credentials.secrets().for_each(workflow::add_mask);
     if plan.special_characters_workaround
         && attempts < SPECIAL_CHARACTERS_ATTEMPTS
@@ -438,36 +525,47 @@ fn accept(
         workflow::info("special-characters-workaround: the secret key has special characters; asking for new credentials");
         return None;
     }
-    let account = assumed.account_id().unwrap_or_default().to_owned();
+    let account = assumed
+        .account_id()
+        .map(|a| a.to_string())
+        .unwrap_or_default();
     let identity = Identity {
         how,
         arn: assumed.assumed_role_arn.clone(),
         account,
-        session_name: Some(role.session_name.clone()),
+        session_name: Some(session.name.to_string()),
         expiration: assumed.credentials.expiration.clone(),
     };
-    Some(Obtained {
-        credentials: Some(assumed.credentials),
+    Some(Session {
+        credentials: assumed.credentials,
         identity,
     })
 }
 
+/// What STS said, explained with what was sent: `session` is the session
+/// asked for and whether tags were sent with it.
 fn sts_error(
     failure: Box<StsFailure>,
     plan: &Plan,
-    role: Option<&RoleRequest>,
+    session: Option<(&SessionOptions, bool)>,
     claims: Option<(&Claims, Option<&str>)>,
     chained: bool,
 ) -> Error {
+    let endpoint = plan
+        .network
+        .sts_endpoint
+        .as_ref()
+        .map(|u| u.as_str().trim_end_matches('/'));
     let ctx = Context {
         claims: claims.map(|(c, _)| c),
         audience: claims.and_then(|(_, a)| a),
-        duration_seconds: role.map_or(0, |r| r.duration_seconds),
-        tags_sent: failure.operation == "AssumeRole" && role.is_some_and(|r| r.tags.is_some()),
+        duration_seconds: session.map_or(0, |(s, _)| s.duration_seconds),
+        tags_sent: failure.operation == StsOperation::AssumeRole
+            && session.is_some_and(|(_, tags)| tags),
         chained,
-        inline_policy: role.is_some_and(|r| r.inline_policy.is_some()),
-        endpoint: plan.endpoint.as_deref(),
-        region: &plan.region,
+        inline_policy: session.is_some_and(|(s, _)| s.inline_policy.is_some()),
+        endpoint,
+        region: plan.region.as_str(),
     };
     let (cause, fix) = explain::explain(&failure, &ctx);
     Error::Sts {

@@ -1,12 +1,15 @@
 //! STS calls through the AWS SDK: signing, endpoints (China and GovCloud
 //! included), retries and timeouts are the SDK's, configured once here.
 
-use crate::error::StsFailure;
-use crate::inputs::RetryPolicy;
+use crate::aws_names::Region as AwsRegion;
+use crate::aws_names::{AccountId, Partition, RoleArn, RoleName};
+use crate::error::{StsCode, StsFailure, StsOperation};
+use crate::plan::SessionOptions;
+use crate::plan::{Proxy, RetryPolicy};
 use crate::retry;
 use crate::secret::{Credentials, Secret};
 use crate::tags::Tag;
-use crate::workflow::one_line;
+use crate::text::one_line;
 use aws_credential_types::provider::SharedCredentialsProvider;
 use aws_sdk_sts::config::retry::{ClassifyRetry, RetryAction, RetryConfig};
 use aws_sdk_sts::config::timeout::TimeoutConfig;
@@ -21,8 +24,9 @@ use std::sync::Arc;
 
 /// How the STS client is set up for one run.
 pub struct ClientSettings<'a> {
-    pub region: &'a str,
-    pub endpoint: Option<&'a str>,
+    pub region: &'a AwsRegion,
+    pub endpoint: Option<&'a url::Url>,
+    pub proxy: &'a Proxy,
     pub retry: RetryPolicy,
     /// Signing credentials; `None` for the unsigned `AssumeRoleWithWebIdentity`.
     pub credentials: Option<SharedCredentialsProvider>,
@@ -34,8 +38,8 @@ pub struct ClientSettings<'a> {
 pub fn client(settings: ClientSettings<'_>) -> aws_sdk_sts::Client {
     let mut builder = aws_sdk_sts::Config::builder()
         .behavior_version(BehaviorVersion::latest())
-        .http_client(crate::http::sdk_http_client())
-        .region(Region::new(settings.region.to_owned()))
+        .http_client(http_client(settings.endpoint, settings.proxy))
+        .region(Region::new(settings.region.as_str().to_owned()))
         .retry_config(
             RetryConfig::standard()
                 .with_max_attempts(settings.retry.max_attempts)
@@ -58,12 +62,22 @@ pub fn client(settings: ClientSettings<'_>) -> aws_sdk_sts::Client {
             })),
         });
     if let Some(endpoint) = settings.endpoint {
-        builder = builder.endpoint_url(endpoint);
+        builder = builder.endpoint_url(endpoint.as_str().trim_end_matches('/'));
     }
     if let Some(credentials) = settings.credentials {
         builder = builder.credentials_provider(credentials);
     }
     aws_sdk_sts::Client::from_conf(builder.build())
+}
+
+/// The SDK's HTTP client with the proxy for the endpoint's scheme (regional
+/// endpoints are https).
+pub fn http_client(
+    endpoint: Option<&url::Url>,
+    proxy: &Proxy,
+) -> aws_smithy_runtime_api::client::http::SharedHttpClient {
+    let scheme = endpoint.map_or("https", url::Url::scheme);
+    crate::http::sdk_http_client(proxy.for_scheme(scheme), proxy.no_proxy.as_deref())
 }
 
 /// STS answers are a few KiB. A hostile `sts-endpoint` or proxy could otherwise
@@ -125,9 +139,9 @@ impl ClassifyRetry for StsErrorCodes {
             kind: ErrorKind::TransientError,
             retry_after: None,
         });
-        match code {
-            Some("IDPCommunicationError") => transient,
-            Some("InvalidClientTokenId")
+        match code.and_then(StsCode::parse) {
+            Some(StsCode::IdpCommunicationError) => transient,
+            Some(StsCode::InvalidClientTokenId)
                 if self
                     .propagation_retries_left
                     .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
@@ -154,21 +168,36 @@ pub struct Assumed {
 
 impl Assumed {
     /// The account id, read from the assumed-role ARN (no extra round trip).
-    pub fn account_id(&self) -> Option<&str> {
-        account_from_arn(&self.assumed_role_arn)
+    pub fn account_id(&self) -> Option<AccountId> {
+        AccountId::from_arn(&self.assumed_role_arn)
     }
 }
 
-pub fn account_from_arn(arn: &str) -> Option<&str> {
-    arn.split(':')
-        .nth(4)
-        .filter(|a| a.len() == 12 && a.chars().all(|c| c.is_ascii_digit()))
+/// Completes a bare role name with the caller's account and partition (from
+/// `GetCallerIdentity`), so China and GovCloud callers get their own ARNs.
+pub fn role_in_callers_account(
+    name: &RoleName,
+    account: &str,
+    caller_arn: &str,
+) -> Result<RoleArn, Box<StsFailure>> {
+    let partition = caller_arn
+        .split(':')
+        .nth(1)
+        .and_then(|p| Partition::parse(p).ok());
+    match (AccountId::parse(account), partition) {
+        (Ok(account), Some(partition)) => Ok(RoleArn::new(partition, &account, name)),
+        _ => Err(Box::new(StsFailure {
+            operation: StsOperation::GetCallerIdentity,
+            message: "STS answered with a caller account or ARN that is not valid".into(),
+            ..Default::default()
+        })),
+    }
 }
 
 fn convert(
     creds: Option<&aws_sdk_sts::types::Credentials>,
     arn: Option<&str>,
-    operation: &'static str,
+    operation: StsOperation,
 ) -> Result<Assumed, Box<StsFailure>> {
     let (Some(c), Some(arn)) = (creds, arn) else {
         return Err(Box::new(StsFailure {
@@ -201,22 +230,24 @@ fn convert(
 /// Turns any SDK error into what the explainer needs, without ever including
 /// the request (which may carry a token).
 fn failure<E>(
-    operation: &'static str,
-    role_arn: Option<&str>,
+    operation: StsOperation,
+    role_arn: Option<&RoleArn>,
     err: SdkError<E, aws_smithy_runtime_api::http::Response>,
+    typed: fn(&E) -> Option<StsCode>,
 ) -> Box<StsFailure>
 where
     E: ProvideErrorMetadata + std::error::Error + 'static,
 {
     let mut failure = StsFailure {
         operation,
-        role_arn: role_arn.map(str::to_owned),
+        role_arn: role_arn.map(RoleArn::to_string),
         ..Default::default()
     };
     match &err {
         SdkError::ServiceError(ctx) => {
             let e = ctx.err();
-            failure.code = one_line(e.code().unwrap_or_default());
+            failure.code = typed(e);
+            failure.code_text = one_line(e.code().unwrap_or_default());
             failure.message = one_line(e.message().unwrap_or_default());
             // Query-protocol errors carry the id in a header rather than the body.
             failure.request_id = e
@@ -225,16 +256,19 @@ where
                 .or_else(|| ctx.raw().headers().get("x-amzn-requestid"))
                 .map(one_line);
             failure.http_status = Some(ctx.raw().status().as_u16());
-            if failure.code.is_empty() {
+            if failure.code_text.is_empty() {
                 // Some emulators and proxies wrap the error as <Errors><Error>,
                 // which the SDK's parser does not read; the code is still there.
                 if let Some(body) = ctx.raw().body().bytes() {
                     let text = String::from_utf8_lossy(&body[..body.len().min(16 * 1024)]);
-                    failure.code = one_line(&xml_element(&text, "Code").unwrap_or_default());
+                    failure.code_text = one_line(&xml_element(&text, "Code").unwrap_or_default());
                     failure.message = one_line(&xml_element(&text, "Message").unwrap_or_default());
                 }
             }
-            if failure.code.is_empty() && failure.message.is_empty() {
+            if failure.code.is_none() {
+                failure.code = StsCode::parse(&failure.code_text);
+            }
+            if failure.code_text.is_empty() && failure.message.is_empty() {
                 // Not an STS answer at all (an HTML error page, a proxy's reply, bad XML).
                 let status = ctx.raw().status().as_u16();
                 let kind = ctx.raw().headers().get("content-type").map(one_line);
@@ -262,7 +296,7 @@ where
         }
         _ => failure.transport = Some(one_line(&root_cause(&err))),
     }
-    tracing::debug!(error = %crate::workflow::one_line(&format!("{err:?}")), "STS call failed");
+    tracing::debug!(error = %crate::text::one_line(&format!("{err:?}")), "STS call failed");
     Box::new(failure)
 }
 
@@ -292,25 +326,34 @@ fn root_cause(err: &dyn std::error::Error) -> String {
 
 pub async fn assume_role_with_web_identity(
     client: &aws_sdk_sts::Client,
-    role_arn: &str,
-    session_name: &str,
-    duration: i32,
+    role: &RoleArn,
+    session: &SessionOptions,
     token: &Secret,
-    policy: Option<&str>,
-    policy_arns: &[String],
 ) -> Result<Assumed, Box<StsFailure>> {
-    const OP: &str = "AssumeRoleWithWebIdentity";
+    use aws_sdk_sts::operation::assume_role_with_web_identity::AssumeRoleWithWebIdentityError as E;
+    const OP: StsOperation = StsOperation::AssumeRoleWithWebIdentity;
     let out = client
         .assume_role_with_web_identity()
-        .role_arn(role_arn)
-        .role_session_name(session_name)
-        .duration_seconds(duration)
+        .role_arn(role.as_str())
+        .role_session_name(session.name.as_str())
+        .duration_seconds(session.duration_seconds)
         .web_identity_token(token.expose())
-        .set_policy(policy.map(str::to_owned))
-        .set_policy_arns(policy_descriptors(policy_arns))
+        .set_policy(session.inline_policy.clone())
+        .set_policy_arns(policy_descriptors(&session.managed_policies))
         .send()
         .await
-        .map_err(|e| failure(OP, Some(role_arn), e))?;
+        .map_err(|e| {
+            failure(OP, Some(role), e, |e| match e {
+                E::ExpiredTokenException(_) => Some(StsCode::ExpiredToken),
+                E::IdpCommunicationErrorException(_) => Some(StsCode::IdpCommunicationError),
+                E::IdpRejectedClaimException(_) => Some(StsCode::IdpRejectedClaim),
+                E::InvalidIdentityTokenException(_) => Some(StsCode::InvalidIdentityToken),
+                E::MalformedPolicyDocumentException(_) => Some(StsCode::MalformedPolicyDocument),
+                E::PackedPolicyTooLargeException(_) => Some(StsCode::PackedPolicyTooLarge),
+                E::RegionDisabledException(_) => Some(StsCode::RegionDisabled),
+                _ => e.code().and_then(StsCode::parse),
+            })
+        })?;
     convert(
         out.credentials(),
         out.assumed_role_user().map(|u| u.arn()),
@@ -319,12 +362,9 @@ pub async fn assume_role_with_web_identity(
 }
 
 pub struct AssumeRoleParams<'a> {
-    pub role_arn: &'a str,
-    pub session_name: &'a str,
-    pub duration: i32,
+    pub role_arn: &'a RoleArn,
+    pub session: &'a SessionOptions,
     pub external_id: Option<&'a str>,
-    pub policy: Option<&'a str>,
-    pub policy_arns: &'a [String],
     pub tags: Option<&'a [Tag]>,
     pub transitive_tag_keys: &'a [String],
 }
@@ -333,7 +373,8 @@ pub async fn assume_role(
     client: &aws_sdk_sts::Client,
     p: &AssumeRoleParams<'_>,
 ) -> Result<Assumed, Box<StsFailure>> {
-    const OP: &str = "AssumeRole";
+    use aws_sdk_sts::operation::assume_role::AssumeRoleError as E;
+    const OP: StsOperation = StsOperation::AssumeRole;
     let tags = p.tags.map(|tags| {
         tags.iter()
             .filter_map(|t| {
@@ -352,17 +393,25 @@ pub async fn assume_role(
     };
     let out = client
         .assume_role()
-        .role_arn(p.role_arn)
-        .role_session_name(p.session_name)
-        .duration_seconds(p.duration)
+        .role_arn(p.role_arn.as_str())
+        .role_session_name(p.session.name.as_str())
+        .duration_seconds(p.session.duration_seconds)
         .set_external_id(p.external_id.map(str::to_owned))
-        .set_policy(p.policy.map(str::to_owned))
-        .set_policy_arns(policy_descriptors(p.policy_arns))
+        .set_policy(p.session.inline_policy.clone())
+        .set_policy_arns(policy_descriptors(&p.session.managed_policies))
         .set_tags(tags)
         .set_transitive_tag_keys(transitive)
         .send()
         .await
-        .map_err(|e| failure(OP, Some(p.role_arn), e))?;
+        .map_err(|e| {
+            failure(OP, Some(p.role_arn), e, |e| match e {
+                E::ExpiredTokenException(_) => Some(StsCode::ExpiredToken),
+                E::MalformedPolicyDocumentException(_) => Some(StsCode::MalformedPolicyDocument),
+                E::PackedPolicyTooLargeException(_) => Some(StsCode::PackedPolicyTooLarge),
+                E::RegionDisabledException(_) => Some(StsCode::RegionDisabled),
+                _ => e.code().and_then(StsCode::parse),
+            })
+        })?;
     convert(
         out.credentials(),
         out.assumed_role_user().map(|u| u.arn()),
@@ -374,12 +423,12 @@ pub async fn assume_role(
 pub async fn get_caller_identity(
     client: &aws_sdk_sts::Client,
 ) -> Result<(String, String), Box<StsFailure>> {
-    const OP: &str = "GetCallerIdentity";
+    const OP: StsOperation = StsOperation::GetCallerIdentity;
     let out = client
         .get_caller_identity()
         .send()
         .await
-        .map_err(|e| failure(OP, None, e))?;
+        .map_err(|e| failure(OP, None, e, |e| e.code().and_then(StsCode::parse)))?;
     Ok((
         out.account().unwrap_or_default().to_owned(),
         out.arn().unwrap_or_default().to_owned(),
@@ -406,16 +455,13 @@ mod tests {
     use super::*;
 
     #[test]
-    fn account_comes_from_the_assumed_role_arn() {
-        assert_eq!(
-            account_from_arn("arn:aws:sts::123456789012:assumed-role/deploy/GitHubActions"),
-            Some("123456789012")
-        );
-        assert_eq!(
-            account_from_arn("arn:aws-cn:sts::210987654321:assumed-role/r/s"),
-            Some("210987654321")
-        );
-        assert_eq!(account_from_arn("garbage"), None);
+    fn bare_names_take_the_callers_partition() {
+        let name = RoleName::parse("deploy").unwrap();
+        let arn =
+            role_in_callers_account(&name, "210987654321", "arn:aws-cn:iam::210987654321:user/u")
+                .unwrap();
+        assert_eq!(arn.as_str(), "arn:aws-cn:iam::210987654321:role/deploy");
+        assert!(role_in_callers_account(&name, "x", "arn:aws:iam::1:user/u").is_err());
     }
 
     #[test]

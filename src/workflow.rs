@@ -8,26 +8,12 @@
 
 use crate::error::Error;
 use crate::secret::Secret;
+use crate::text::{escape_data, escape_property, neutralize};
 use rand::Rng;
 use std::fs::{File, OpenOptions};
 use std::io::{self, Write};
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
-
-/// Escapes a workflow command's data (the part after `::`): the runner undoes
-/// exactly this, and a raw newline could otherwise begin a new command line.
-pub fn escape_data(value: &str) -> String {
-    value
-        .replace('%', "%25")
-        .replace('\r', "%0D")
-        .replace('\n', "%0A")
-}
-
-/// Escapes a workflow command property value (`title=…`), which additionally
-/// must not contain the `:` and `,` that separate properties.
-pub fn escape_property(value: &str) -> String {
-    escape_data(value).replace(':', "%3A").replace(',', "%2C")
-}
 
 /// Writes one line to stdout, flushed at once so that the ordering against the
 /// runner's reading of `::add-mask::` lines is exactly the program order.
@@ -59,42 +45,6 @@ pub fn info(message: &str) {
     for line in message.lines() {
         emit(&neutralize(&escape_data(line)));
     }
-}
-
-/// A log line that would read as a workflow command (`::x::`, legacy `##[x]`)
-/// after the runner trims it gets its marker broken up. Only text from outside
-/// can produce such a line; our own lines never start that way. The runner looks
-/// for the legacy `##[` anywhere in a line, so every one of those is broken up.
-pub fn neutralize(line: &str) -> String {
-    let trimmed = line.trim_start();
-    let line = if trimmed.starts_with("::") || trimmed.starts_with("##[") {
-        format!(
-            "{}{}",
-            &trimmed[..1],
-            trimmed[1..].replacen(['#', ':'], " ", 1)
-        )
-    } else {
-        line.to_owned()
-    };
-    if line.contains("##[") {
-        line.replace("##[", "# [")
-    } else {
-        line
-    }
-}
-
-/// Text from outside (an STS message, a token claim) reduced to one printable
-/// line of bounded length, before it is placed into any message.
-pub fn one_line(value: &str) -> String {
-    let mut out: String = value
-        .chars()
-        .map(|c| if c.is_control() { ' ' } else { c })
-        .take(2000)
-        .collect();
-    if value.chars().count() > 2000 {
-        out.push('…');
-    }
-    out
 }
 
 pub fn warning(title: &str, message: &str) {
@@ -235,11 +185,13 @@ pub fn render_file_commands(
 
 /// Appends Markdown to the step summary. The summary is informative only, so a
 /// failure to write it is reported as a warning and does not fail the run.
-pub fn append_summary(markdown: &str) {
-    let Some(path) = std::env::var_os("GITHUB_STEP_SUMMARY").filter(|p| !p.is_empty()) else {
+/// `path` is `GITHUB_STEP_SUMMARY`, from the plan (or, when no plan could be
+/// built, read once by the caller); `None` outside a runner.
+pub fn append_summary(path: Option<&Path>, markdown: &str) {
+    let Some(path) = path else {
         return;
     };
-    if let Err(err) = append_once(Path::new(&path), markdown.as_bytes()) {
+    if let Err(err) = append_once(path, markdown.as_bytes()) {
         warning("Step summary not written", &format!("{err}"));
     }
 }
@@ -247,23 +199,6 @@ pub fn append_summary(markdown: &str) {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn data_escaping_blocks_new_command_lines() {
-        let hostile = "x\n::set-env name=A::b\r\n::add-mask::%";
-        let escaped = escape_data(hostile);
-        assert!(!escaped.contains('\n') && !escaped.contains('\r'));
-        assert_eq!(escaped, "x%0A::set-env name=A::b%0D%0A::add-mask::%25");
-        assert_eq!(escape_property("a:b,c\n"), "a%3Ab%2Cc%0A");
-        assert_eq!(neutralize("  ::set-env name=A::b"), ": set-env name=A::b");
-        assert_eq!(neutralize("##[set-env]x"), "# [set-env]x");
-        assert_eq!(neutralize("Role: x"), "Role: x");
-        assert_eq!(
-            neutralize("STS: no ##[add-mask]x ##[y]"),
-            "STS: no # [add-mask]x # [y]"
-        );
-        assert_eq!(one_line("a\n::b\r"), "a ::b ");
-    }
 
     #[test]
     fn file_commands_use_a_delimiter_absent_from_the_value() {

@@ -9,7 +9,7 @@ use arbitrary::Arbitrary;
 use keyless_aws::error::{Error, StsFailure};
 use keyless_aws::explain::{explain, Context};
 use keyless_aws::jwt::Claims;
-use keyless_aws::workflow::escape_data;
+use keyless_aws::text::escape_data;
 use libfuzzer_sys::fuzz_target;
 
 const OPERATIONS: &[&str] = &[

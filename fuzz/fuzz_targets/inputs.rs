@@ -8,7 +8,9 @@
 #![no_main]
 
 use arbitrary::Arbitrary;
-use keyless_aws::inputs::{self, RawInputs, Source};
+use keyless_aws::aws_names::{AccountId, SessionName};
+use keyless_aws::inputs::{self, RawInputs};
+use keyless_aws::plan::{CredentialPlan, CredentialSource, Delivery, SessionOptions, TokenSource};
 use libfuzzer_sys::fuzz_target;
 use std::collections::HashMap;
 
@@ -288,76 +290,68 @@ fuzz_target!(|case: Case| {
     };
     check_shown("Plan Debug", &format!("{plan:?} {plan:#?}"));
 
-    assert!(inputs::is_region(&plan.region), "region {:?}", plan.region);
-    assert!((1..=100).contains(&plan.retry.max_attempts));
-    if let Some(t) = plan.action_timeout {
+    // Typed names: parsing the text again gives the same value.
+    assert!(keyless_aws::aws_names::Region::parse(plan.region.as_str()).is_ok());
+    assert!((1..=100).contains(&plan.network.retry.max_attempts));
+    if let Some(t) = plan.network.action_timeout {
         assert!((1..=3600).contains(&t.as_secs()));
     }
-    for url in plan.endpoint.iter().chain(&plan.http_proxy) {
+    let proxy = &plan.network.proxy;
+    for url in plan
+        .network
+        .sts_endpoint
+        .iter()
+        .chain(&proxy.https)
+        .chain(&proxy.http)
+    {
         assert!(
-            is_http_url(url),
-            "endpoint/proxy {url:?} is not an http(s) URL"
+            matches!(url.scheme(), "http" | "https") && url.host_str().is_some(),
+            "endpoint/proxy {url} is not an http(s) URL"
         );
         assert!(
-            !url.chars().any(char::is_control),
-            "endpoint/proxy {url:?} has control characters"
+            !url.as_str().chars().any(char::is_control),
+            "endpoint/proxy has control characters"
         );
     }
-    for id in &plan.allowed_account_ids {
-        assert!(
-            id.len() == 12 && id.bytes().all(|b| b.is_ascii_digit()),
-            "{id:?}"
-        );
+    for id in &plan.account.allowed {
+        assert!(AccountId::parse(id.as_str()).is_ok(), "{id:?}");
     }
-    if let Some(p) = &plan.profile {
-        assert!(!p.name.is_empty() && p.name.len() <= 64);
+    if let Delivery::ProfileFiles(p) = &plan.delivery {
+        assert!(!p.name.as_str().is_empty() && p.name.as_str().len() <= 64);
     }
-    let web_identity = matches!(
-        plan.source,
-        Source::Oidc { .. } | Source::TokenFile { .. } | Source::NoToken { .. }
-    );
-    if let Source::Oidc { audience, .. } = &plan.source {
-        assert!(audience.len() <= 256 && !audience.chars().any(char::is_control));
-    }
-    if let Some(role) = &plan.role {
-        assert!(
-            inputs::is_session_name(&role.session_name),
-            "{:?}",
-            role.session_name
-        );
-        assert!((900..=43200).contains(&role.duration_seconds));
-        assert!(role.managed_policies.len() <= 10);
-        if let Some(policy) = &role.inline_policy {
-            let v: serde_json::Value = serde_json::from_str(policy).expect("inline policy is JSON");
-            assert!(v.is_object());
-        }
-        if web_identity {
-            assert!(role.tags.is_none() && role.external_id.is_none());
-            assert!(
-                matches!(role.target, inputs::RoleTarget::Arn(_)),
-                "bare name with a web identity"
-            );
-        }
-        if let Some(tags) = &role.tags {
-            assert!(tags.len() <= keyless_aws::tags::MAX_TAGS);
-            for tag in tags {
-                assert!(!tag.key.is_empty() && tag.key.chars().count() <= 128);
-                assert!(tag.value.chars().count() <= 256);
-            }
-            for key in &role.transitive_tag_keys {
-                assert!(tags.iter().any(|t| &t.key == key));
+    let chains = match &plan.credentials {
+        CredentialPlan::Obtain(chain) => vec![chain],
+        CredentialPlan::KeepExisting { fallback } => fallback.iter().collect(),
+    };
+    for chain in chains {
+        if let CredentialSource::WebIdentity(web) = &chain.source {
+            check_session(&web.session);
+            if let TokenSource::Request { audience, .. } = &web.token {
+                assert!(audience.len() <= 256 && !audience.chars().any(char::is_control));
             }
         }
-    } else {
-        assert!(!matches!(
-            plan.source,
-            Source::Oidc { .. } | Source::TokenFile { .. }
-        ));
+        for hop in &chain.hops {
+            check_session(&hop.session);
+            if let Some(tags) = &hop.tags {
+                assert!(tags.len() <= keyless_aws::tags::MAX_TAGS);
+                for tag in tags {
+                    assert!(!tag.key.is_empty() && tag.key.chars().count() <= 128);
+                    assert!(tag.value.chars().count() <= 256);
+                }
+                for key in &hop.transitive_tag_keys {
+                    assert!(tags.iter().any(|t| &t.key == key));
+                }
+            }
+        }
     }
 });
 
-fn is_http_url(url: &str) -> bool {
-    // The plan keeps the text; a client later parses it the same way.
-    let lower = url.to_ascii_lowercase();
-    lower.starts_with("http://") || lower.starts_with("https://")
+fn check_session(session: &SessionOptions) {
+    assert!(SessionName::parse(session.name.as_str()).is_ok());
+    assert!((900..=43200).contains(&session.duration_seconds));
+    assert!(session.managed_policies.len() <= 10);
+    if let Some(policy) = &session.inline_policy {
+        let v: serde_json::Value = serde_json::from_str(policy).expect("inline policy is JSON");
+        assert!(v.is_object());
+    }
 }

@@ -11,7 +11,8 @@
 
 use arbitrary::Arbitrary;
 use keyless_aws::secret::Secret;
-use keyless_aws::workflow::{escape_data, escape_property, is_env_name, render_file_commands};
+use keyless_aws::text::{escape_data, escape_property};
+use keyless_aws::workflow::{is_env_name, render_file_commands};
 use libfuzzer_sys::fuzz_target;
 
 #[derive(Arbitrary, Debug)]

@@ -1,0 +1,381 @@
+//! AWS names as types, each with exactly one validator. A value of one of these
+//! types has been checked, so code that receives a `RoleArn` or an `AccountId`
+//! never checks it again (the 12-digit account test used to exist four times).
+//!
+//! Each `parse` returns the problem as a short phrase ("is not 12 digits"); the
+//! caller knows which input or flag it came from and adds the fix.
+
+use std::fmt;
+
+/// Cuts a value for display in an error, so a pasted secret or a huge value
+/// does not end up whole in the log.
+pub fn shorten(value: &str) -> String {
+    let mut s: String = value.chars().take(40).collect();
+    if value.chars().count() > 40 {
+        s.push('…');
+    }
+    s
+}
+
+macro_rules! text_type {
+    ($name:ident) => {
+        impl $name {
+            pub fn as_str(&self) -> &str {
+                &self.0
+            }
+        }
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(&self.0)
+            }
+        }
+        impl AsRef<str> for $name {
+            fn as_ref(&self) -> &str {
+                &self.0
+            }
+        }
+    };
+}
+
+/// An AWS region name: `us-east-1`, `cn-north-1`, `us-gov-west-1`,
+/// `us-isob-east-1`, `eusc-de-east-1`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Region(String);
+text_type!(Region);
+
+impl Region {
+    pub fn parse(value: &str) -> Result<Self, String> {
+        let parts: Vec<&str> = value.split('-').collect();
+        let ok = parts.len() >= 3
+            && parts.len() <= 5
+            && parts[..parts.len() - 1]
+                .iter()
+                .all(|p| !p.is_empty() && p.chars().all(|c| c.is_ascii_lowercase()))
+            && parts[0].len() >= 2
+            && parts.last().is_some_and(|p| {
+                !p.is_empty() && p.len() <= 2 && p.chars().all(|c| c.is_ascii_digit())
+            });
+        if ok {
+            Ok(Region(value.to_owned()))
+        } else {
+            Err(format!("{:?} is not an AWS region name", shorten(value)))
+        }
+    }
+
+    /// The partition the region belongs to; it decides the ARN prefix of a role.
+    pub fn partition(&self) -> Partition {
+        let r = self.0.as_str();
+        if r.starts_with("cn-") {
+            Partition::AwsCn
+        } else if r.starts_with("us-gov-") {
+            Partition::AwsUsGov
+        } else if r.starts_with("us-isob-") {
+            Partition::AwsIsoB
+        } else if r.starts_with("us-isof-") || r.starts_with("eu-isof-") {
+            Partition::AwsIsoF
+        } else if r.starts_with("eu-isoe-") {
+            Partition::AwsIsoE
+        } else if r.starts_with("us-iso-") {
+            Partition::AwsIso
+        } else if r.starts_with("eusc-") {
+            Partition::AwsEusc
+        } else {
+            Partition::Aws
+        }
+    }
+}
+
+/// An AWS partition: the second field of every ARN.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Partition {
+    Aws,
+    AwsCn,
+    AwsUsGov,
+    AwsIso,
+    AwsIsoB,
+    AwsIsoE,
+    AwsIsoF,
+    AwsEusc,
+}
+
+impl Partition {
+    pub const ALL: [Partition; 8] = [
+        Partition::Aws,
+        Partition::AwsCn,
+        Partition::AwsUsGov,
+        Partition::AwsIso,
+        Partition::AwsIsoB,
+        Partition::AwsIsoE,
+        Partition::AwsIsoF,
+        Partition::AwsEusc,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Partition::Aws => "aws",
+            Partition::AwsCn => "aws-cn",
+            Partition::AwsUsGov => "aws-us-gov",
+            Partition::AwsIso => "aws-iso",
+            Partition::AwsIsoB => "aws-iso-b",
+            Partition::AwsIsoE => "aws-iso-e",
+            Partition::AwsIsoF => "aws-iso-f",
+            Partition::AwsEusc => "aws-eusc",
+        }
+    }
+
+    pub fn parse(value: &str) -> Result<Self, String> {
+        Self::ALL
+            .into_iter()
+            .find(|p| p.as_str() == value)
+            .ok_or_else(|| format!("has an unknown partition {:?}", shorten(value)))
+    }
+}
+
+impl fmt::Display for Partition {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A 12-digit AWS account id.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AccountId(String);
+text_type!(AccountId);
+
+impl AccountId {
+    pub fn parse(value: &str) -> Result<Self, String> {
+        if value.len() == 12 && value.bytes().all(|b| b.is_ascii_digit()) {
+            Ok(AccountId(value.to_owned()))
+        } else {
+            Err(format!("{:?} is not a 12-digit account id", shorten(value)))
+        }
+    }
+
+    /// The account field of any ARN (`arn:PARTITION:SERVICE:REGION:ACCOUNT:…`).
+    pub fn from_arn(arn: &str) -> Option<Self> {
+        arn.split(':').nth(4).and_then(|a| Self::parse(a).ok())
+    }
+}
+
+/// A role name without path: 1–64 of letters, digits and `+=,.@_-`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RoleName(String);
+text_type!(RoleName);
+
+impl RoleName {
+    pub fn parse(value: &str) -> Result<Self, String> {
+        let ok = (1..=64).contains(&value.len())
+            && value
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || "+=,.@_-".contains(c));
+        if ok {
+            Ok(RoleName(value.to_owned()))
+        } else {
+            Err(format!("{:?} is not a role name", shorten(value)))
+        }
+    }
+}
+
+/// A role ARN: `arn:PARTITION:iam::ACCOUNT:role/[PATH/]NAME`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RoleArn {
+    text: String,
+    partition: Partition,
+    account: AccountId,
+}
+
+impl RoleArn {
+    pub fn parse(value: &str) -> Result<Self, String> {
+        let parts: Vec<&str> = value.splitn(6, ':').collect();
+        if parts.len() != 6 || parts[0] != "arn" {
+            return Err("is not an ARN (expected arn:aws:iam::123456789012:role/NAME)".into());
+        }
+        let partition = Partition::parse(parts[1])?;
+        if parts[2] != "iam" || !parts[3].is_empty() {
+            return Err(
+                "is not an IAM role ARN (expected arn:PARTITION:iam::ACCOUNT:role/NAME)".into(),
+            );
+        }
+        let account =
+            AccountId::parse(parts[4]).map_err(|_| "has an account id that is not 12 digits")?;
+        let Some(name) = parts[5].strip_prefix("role/") else {
+            return Err("does not name a role (expected …:role/NAME)".into());
+        };
+        let name_ok = !name.is_empty()
+            && name.len() <= 512
+            && !name.ends_with('/')
+            && name
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || "+=,.@_-/".contains(c));
+        if !name_ok {
+            return Err("has an invalid role name (letters, digits and +=,.@_- only)".into());
+        }
+        Ok(RoleArn {
+            text: value.to_owned(),
+            partition,
+            account,
+        })
+    }
+
+    /// The ARN of role `name` in `account`, in `partition`.
+    pub fn new(partition: Partition, account: &AccountId, name: &RoleName) -> Self {
+        RoleArn {
+            text: format!("arn:{partition}:iam::{account}:role/{name}"),
+            partition,
+            account: account.clone(),
+        }
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.text
+    }
+
+    pub fn partition(&self) -> Partition {
+        self.partition
+    }
+
+    pub fn account(&self) -> &AccountId {
+        &self.account
+    }
+}
+
+impl fmt::Display for RoleArn {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.text)
+    }
+}
+
+/// `role-session-name`: 2–64 of `[\w+=,.@-]`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SessionName(String);
+text_type!(SessionName);
+
+impl SessionName {
+    pub fn parse(value: &str) -> Result<Self, String> {
+        let ok = (2..=64).contains(&value.len())
+            && value
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || "_+=,.@-".contains(c));
+        if ok {
+            Ok(SessionName(value.to_owned()))
+        } else {
+            Err(format!(
+                "{:?} is not 2–64 of letters, digits and _+=,.@-",
+                shorten(value)
+            ))
+        }
+    }
+}
+
+/// An AWS CLI/SDK profile name as this action writes it: 1–64 of letters,
+/// digits, `_`, `.` and `-` (nothing that could break an INI section header).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProfileName(String);
+text_type!(ProfileName);
+
+impl ProfileName {
+    pub fn parse(value: &str) -> Result<Self, String> {
+        let ok = !value.is_empty()
+            && value.len() <= 64
+            && value
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || "_.-".contains(c));
+        if ok {
+            Ok(ProfileName(value.to_owned()))
+        } else {
+            Err(format!("{:?} is not a valid profile name", shorten(value)))
+        }
+    }
+}
+
+/// An access key id (`AKIA…`, `ASIA…`): 16–128 letters and digits. Not secret
+/// on its own, but masked like one, because it identifies the key.
+pub fn check_access_key_id(value: &str) -> Result<(), String> {
+    if (16..=128).contains(&value.len()) && value.chars().all(|c| c.is_ascii_alphanumeric()) {
+        Ok(())
+    } else {
+        Err("is not an access key id (16–128 letters and digits)".into())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn regions() {
+        for ok in [
+            "us-east-1",
+            "eu-west-1",
+            "cn-north-1",
+            "us-gov-west-1",
+            "us-isob-east-1",
+            "ap-southeast-5",
+            "eusc-de-east-1",
+        ] {
+            assert!(Region::parse(ok).is_ok(), "{ok}");
+        }
+        for bad in [
+            "",
+            "us-east",
+            "US-EAST-1",
+            "us_east_1",
+            "useast1",
+            "us-east-1a",
+            "us-east-1 ",
+            "-us-east-1",
+        ] {
+            assert!(Region::parse(bad).is_err(), "{bad}");
+        }
+        let p = |r: &str| Region::parse(r).unwrap().partition();
+        assert_eq!(p("cn-northwest-1"), Partition::AwsCn);
+        assert_eq!(p("us-gov-east-1"), Partition::AwsUsGov);
+        assert_eq!(p("eu-central-1"), Partition::Aws);
+        assert_eq!(p("us-isob-east-1").as_str(), "aws-iso-b");
+    }
+
+    #[test]
+    fn role_arns() {
+        let arn = RoleArn::parse("arn:aws:iam::123456789012:role/deploy").unwrap();
+        assert_eq!(arn.account().as_str(), "123456789012");
+        assert_eq!(arn.partition(), Partition::Aws);
+        assert!(RoleArn::parse("arn:aws-cn:iam::123456789012:role/path/to/deploy").is_ok());
+        assert!(RoleArn::parse("arn:aws:iam::12345678901:role/deploy").is_err());
+        assert!(RoleArn::parse("arn:aws:iam::123456789012:user/deploy").is_err());
+        assert!(RoleArn::parse("arn:aws:s3:::bucket").is_err());
+        assert!(RoleArn::parse("arn:evil:iam::123456789012:role/x").is_err());
+        let built = RoleArn::new(
+            Partition::AwsUsGov,
+            &AccountId::parse("210987654321").unwrap(),
+            &RoleName::parse("r").unwrap(),
+        );
+        assert_eq!(built.as_str(), "arn:aws-us-gov:iam::210987654321:role/r");
+    }
+
+    #[test]
+    fn accounts() {
+        assert!(AccountId::parse("123456789012").is_ok());
+        for bad in ["12345678901", "1234567890123", "12345678901a", ""] {
+            assert!(AccountId::parse(bad).is_err(), "{bad}");
+        }
+        assert_eq!(
+            AccountId::from_arn("arn:aws-cn:sts::210987654321:assumed-role/r/s")
+                .unwrap()
+                .as_str(),
+            "210987654321"
+        );
+        assert!(AccountId::from_arn("garbage").is_none());
+    }
+
+    #[test]
+    fn session_and_profile_names() {
+        assert!(SessionName::parse("GitHubActions").is_ok());
+        assert!(SessionName::parse("a_b+c=d,e.f@g-h").is_ok());
+        assert!(SessionName::parse("a").is_err());
+        assert!(SessionName::parse("has space").is_err());
+        assert!(SessionName::parse(&"x".repeat(65)).is_err());
+        assert!(ProfileName::parse("deploy-1.prod").is_ok());
+        assert!(ProfileName::parse("a]b").is_err());
+        assert!(RoleName::parse("deploy").is_ok() && RoleName::parse("a/b").is_err());
+    }
+}

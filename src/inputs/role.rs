@@ -1,0 +1,269 @@
+//! The role inputs: `role-to-assume` and everything that shapes the session
+//! (name, duration, policies, external id, tags). Which of them are allowed
+//! depends on how the role is assumed: a web identity carries neither tags nor
+//! an external id, and cannot complete a bare role name.
+
+use super::raw::RawInputs;
+use super::values::{bad, list, parse_int, set};
+use crate::aws_names::{shorten, Region, RoleArn, RoleName, SessionName};
+use crate::error::Error;
+use crate::plan::{RoleHop, RoleTarget, SessionOptions};
+use crate::tags::{self, Tag};
+use std::collections::HashMap;
+
+pub const DEFAULT_SESSION_NAME: &str = "GitHubActions";
+pub const DEFAULT_DURATION: i32 = 3600;
+
+const ARN_FIX: &str = "Use the role's full ARN, e.g. `arn:aws:iam::123456789012:role/deploy`.";
+
+/// How a role is assumed; it decides which role inputs are allowed.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Call {
+    /// `AssumeRoleWithWebIdentity` (OIDC or a token file).
+    WebIdentity,
+    /// `AssumeRole` signed by earlier credentials.
+    AssumeRole { skip_tagging: bool },
+}
+
+/// `role-to-assume` as a target: a full ARN in the region's partition, or a
+/// bare name (only where a signing caller can complete it).
+pub fn target(role: &str, region: &Region, call: Call) -> Result<RoleTarget, Error> {
+    if role.starts_with("arn:") {
+        let arn = RoleArn::parse(role).map_err(|p| {
+            bad(
+                "role-to-assume",
+                format!("{:?} {p}", shorten(role)),
+                ARN_FIX,
+            )
+        })?;
+        let expected = region.partition();
+        if arn.partition() != expected {
+            return Err(bad(
+                "role-to-assume",
+                format!(
+                    "is in partition `{}`, but region `{region}` is in `{expected}`",
+                    arn.partition()
+                ),
+                format!("Use an `arn:{expected}:iam::…` role, or the matching `aws-region`."),
+            ));
+        }
+        return Ok(RoleTarget::Arn(arn));
+    }
+    match RoleName::parse(role) {
+        Ok(_) if call == Call::WebIdentity => Err(bad(
+            "role-to-assume",
+            format!(
+                "{:?} is a bare role name; with a web identity there is no caller account to complete it",
+                shorten(role)
+            ),
+            ARN_FIX,
+        )),
+        Ok(name) => Ok(RoleTarget::Name(name)),
+        Err(_) => Err(bad(
+            "role-to-assume",
+            format!("{:?} is neither a role ARN nor a role name", shorten(role)),
+            ARN_FIX,
+        )),
+    }
+}
+
+/// The role of a web identity: always a full ARN.
+pub fn web_identity_role(role: &str, region: &Region) -> Result<RoleArn, Error> {
+    match target(role, region, Call::WebIdentity)? {
+        RoleTarget::Arn(arn) => Ok(arn),
+        // `target` refuses bare names for a web identity.
+        RoleTarget::Name(_) => Err(bad("role-to-assume", "is not a role ARN", ARN_FIX)),
+    }
+}
+
+pub fn session_name(raw: &RawInputs) -> Result<SessionName, Error> {
+    let name = set(&raw.role_session_name)
+        .map(str::trim)
+        .unwrap_or(DEFAULT_SESSION_NAME);
+    SessionName::parse(name).map_err(|problem| {
+        bad(
+            "role-session-name",
+            problem,
+            "Use 2–64 characters from A–Z, a–z, 0–9 and _+=,.@- (no spaces or slashes).",
+        )
+    })
+}
+
+pub fn session_options(raw: &RawInputs) -> Result<SessionOptions, Error> {
+    Ok(SessionOptions {
+        name: session_name(raw)?,
+        duration_seconds: match set(&raw.role_duration_seconds) {
+            None => DEFAULT_DURATION,
+            Some(v) => parse_int("role-duration-seconds", v, 900, 43200)? as i32,
+        },
+        inline_policy: inline_policy(raw)?,
+        managed_policies: managed_policies(raw)?,
+    })
+}
+
+fn inline_policy(raw: &RawInputs) -> Result<Option<String>, Error> {
+    let Some(p) = set(&raw.inline_session_policy) else {
+        return Ok(None);
+    };
+    let parsed: serde_json::Value = serde_json::from_str(p).map_err(|e| {
+        bad(
+            "inline-session-policy",
+            format!("is not valid JSON ({e})"),
+            "Pass a JSON policy document, e.g. using a YAML block scalar `|`.",
+        )
+    })?;
+    if !parsed.is_object() {
+        return Err(bad(
+            "inline-session-policy",
+            "is not a JSON object",
+            "Pass a policy document: {\"Version\":\"2012-10-17\",\"Statement\":[…]}.",
+        ));
+    }
+    // Sent minified: STS counts the packed size.
+    Ok(Some(parsed.to_string()))
+}
+
+fn managed_policies(raw: &RawInputs) -> Result<Vec<String>, Error> {
+    let Some(text) = set(&raw.managed_session_policies) else {
+        return Ok(Vec::new());
+    };
+    let arns: Vec<String> = list(text, &['\n']).map(str::to_owned).collect();
+    for arn in &arns {
+        let ok = arn.starts_with("arn:")
+            && arn.split(':').nth(2) == Some("iam")
+            && arn.contains(":policy/");
+        if !ok {
+            return Err(bad(
+                "managed-session-policies",
+                format!("{:?} is not a managed policy ARN", shorten(arn)),
+                "List policy ARNs one per line, e.g. `arn:aws:iam::aws:policy/ReadOnlyAccess`.",
+            ));
+        }
+    }
+    if arns.len() > 10 {
+        return Err(bad(
+            "managed-session-policies",
+            format!("lists {} policies; STS accepts at most 10", arns.len()),
+            "Combine policies or use `inline-session-policy`.",
+        ));
+    }
+    Ok(arns)
+}
+
+pub fn external_id(raw: &RawInputs, call: Call) -> Result<Option<String>, Error> {
+    let Some(id) = set(&raw.role_external_id).map(str::trim) else {
+        return Ok(None);
+    };
+    let ok = (2..=1224).contains(&id.len())
+        && id
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "_+=,.@:/-".contains(c));
+    if !ok {
+        return Err(bad(
+            "role-external-id",
+            "must be 2–1224 of letters, digits and _+=,.@:/-",
+            "Use the external id from the role's trust policy exactly.",
+        ));
+    }
+    if call == Call::WebIdentity {
+        return Err(bad(
+            "role-external-id",
+            "cannot be sent with a web identity (AssumeRoleWithWebIdentity has no ExternalId)",
+            "Remove `role-external-id`, or assume the role with access keys or role-chaining.",
+        ));
+    }
+    Ok(Some(id.to_owned()))
+}
+
+/// Session tags and transitive keys; `None` when no tags may be sent.
+pub fn session_tags(
+    raw: &RawInputs,
+    call: Call,
+    env: &HashMap<String, String>,
+) -> Result<(Option<Vec<Tag>>, Vec<String>), Error> {
+    let custom = set(&raw.custom_tags)
+        .map(tags::parse_custom_tags)
+        .transpose()?
+        .unwrap_or_default();
+    let transitive: Vec<String> = set(&raw.transitive_tag_keys)
+        .map(|v| list(v, &[',', '\n']).map(str::to_owned).collect())
+        .unwrap_or_default();
+    let why_not = match call {
+        Call::WebIdentity => {
+            Some("session tags cannot be sent with a web identity (OIDC or token file)")
+        }
+        Call::AssumeRole { skip_tagging: true } => Some("`role-skip-session-tagging` is true"),
+        Call::AssumeRole {
+            skip_tagging: false,
+        } => None,
+    };
+    if let Some(why) = why_not {
+        // AssumeRoleWithWebIdentity cannot carry tags; the token's claims are the identity.
+        for (name, value) in [
+            ("custom-tags", &raw.custom_tags),
+            ("transitive-tag-keys", &raw.transitive_tag_keys),
+        ] {
+            if set(value).is_some() {
+                return Err(bad(
+                    name,
+                    format!("is set, but {why}"),
+                    format!("Remove `{name}`; tags only apply to AssumeRole with keys or role-chaining."),
+                ));
+            }
+        }
+        return Ok((None, Vec::new()));
+    }
+    let tags = tags::session_tags(env, custom)?;
+    for key in &transitive {
+        if !tags.iter().any(|t| &t.key == key) {
+            return Err(bad(
+                "transitive-tag-keys",
+                format!("{:?} is not one of the session tags sent", shorten(key)),
+                "List keys of tags that are sent (built-in ones such as Repository, or keys from `custom-tags`).",
+            ));
+        }
+    }
+    Ok((Some(tags), transitive))
+}
+
+/// An `AssumeRole` hop for `role-to-assume`.
+pub fn hop(
+    raw: &RawInputs,
+    role: &str,
+    region: &Region,
+    skip_tagging: bool,
+    env: &HashMap<String, String>,
+) -> Result<RoleHop, Error> {
+    let call = Call::AssumeRole { skip_tagging };
+    let target = target(role, region, call)?;
+    let session = session_options(raw)?;
+    let external_id = external_id(raw, call)?;
+    let (tags, transitive_tag_keys) = session_tags(raw, call, env)?;
+    Ok(RoleHop {
+        target,
+        session,
+        external_id,
+        tags,
+        transitive_tag_keys,
+    })
+}
+
+/// The inputs that only mean something when a role is assumed.
+pub fn refuse_role_only_inputs(raw: &RawInputs) -> Result<(), Error> {
+    for (name, value) in [
+        ("role-external-id", &raw.role_external_id),
+        ("inline-session-policy", &raw.inline_session_policy),
+        ("managed-session-policies", &raw.managed_session_policies),
+        ("custom-tags", &raw.custom_tags),
+        ("transitive-tag-keys", &raw.transitive_tag_keys),
+    ] {
+        if set(value).is_some() {
+            return Err(bad(
+                name,
+                "only applies when a role is assumed, and `role-to-assume` is not set",
+                format!("Set `role-to-assume`, or remove `{name}`."),
+            ));
+        }
+    }
+    Ok(())
+}

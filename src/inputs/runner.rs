@@ -1,0 +1,156 @@
+//! Facts about the runner, read once while planning: the file-command files,
+//! the step summary, the workspace, the profile directory and who must own
+//! the files later steps read. A missing fact fails the plan, before any
+//! request is made.
+
+use super::values::bad;
+use crate::error::Error;
+use crate::plan::{FileOwner, Runner};
+use crate::profile::{ProfileDir, DIR_NAME};
+use std::collections::HashMap;
+use std::os::unix::fs::MetadataExt;
+use std::path::{Path, PathBuf};
+
+/// `HOME` of a container action; the runner mounts `$RUNNER_TEMP/_github_home` there.
+const CONTAINER_HOME: &str = "/github/home";
+
+fn get<'a>(env: &'a HashMap<String, String>, name: &str) -> Option<&'a str> {
+    env.get(name).map(String::as_str).filter(|v| !v.is_empty())
+}
+
+pub fn runner(env: &HashMap<String, String>) -> Result<Runner, Error> {
+    let required = |var: &'static str| -> Result<PathBuf, Error> {
+        get(env, var).map(PathBuf::from).ok_or_else(|| {
+            bad(
+                "environment",
+                format!("{var} is not set"),
+                "Run this action as a step of a GitHub Actions job (the runner sets GITHUB_ENV and GITHUB_OUTPUT), or set both to writable files for a local run.",
+            )
+        })
+    };
+    let optional = |var: &str| get(env, var).map(PathBuf::from);
+    let env_file = required("GITHUB_ENV")?;
+    let output_file = required("GITHUB_OUTPUT")?;
+    let workspace = optional("GITHUB_WORKSPACE");
+    let owner = owner_of(&env_file).or_else(|| workspace.as_deref().and_then(owner_of));
+    Ok(Runner {
+        env_file,
+        output_file,
+        state_file: optional("GITHUB_STATE"),
+        step_summary: optional("GITHUB_STEP_SUMMARY"),
+        workspace,
+        owner,
+    })
+}
+
+/// The runner creates its file-command files as the user later steps run as,
+/// so their owner is the owner files for later steps must have.
+fn owner_of(path: &Path) -> Option<FileOwner> {
+    let meta = std::fs::metadata(path).ok()?;
+    Some(FileOwner {
+        uid: meta.uid(),
+        gid: meta.gid(),
+    })
+}
+
+/// Decides the directory for profile files.
+///
+/// A container action's `HOME` (`/github/home`) is not the runner's `HOME`. The
+/// runner mounts `$RUNNER_TEMP/_github_home` there, so a file written below
+/// `/github/home` is visible to later steps at that host path. `action.yml`
+/// passes the host's `runner.temp` as the hidden input `runner-temp`, with the
+/// value `host:<path>` (the prefix keeps the runner from translating it into a
+/// container path; `runs.env` cannot be used, it only sees the `inputs` context).
+pub fn profile_dir(
+    env: &HashMap<String, String>,
+    runner_temp_input: Option<&str>,
+) -> Result<ProfileDir, Error> {
+    let in_container =
+        get(env, "HOME") == Some(CONTAINER_HOME) && Path::new(CONTAINER_HOME).is_dir();
+    if in_container {
+        let host_temp = runner_temp_input
+            .and_then(|v| v.strip_prefix("host:"))
+            .filter(|p| p.starts_with('/'))
+            .ok_or_else(|| Error::Profile {
+                problem: "the runner's temp directory is unknown inside the container".into(),
+                fix: "Use this action through its action.yml (its hidden input `runner-temp` passes host:${{ runner.temp }}).".into(),
+            })?;
+        return Ok(ProfileDir {
+            local: Path::new(CONTAINER_HOME).join(DIR_NAME),
+            for_later_steps: Path::new(host_temp).join("_github_home").join(DIR_NAME),
+        });
+    }
+    let temp = get(env, "RUNNER_TEMP").ok_or_else(|| Error::Profile {
+        problem: "RUNNER_TEMP is not set".into(),
+        fix: "Run inside a GitHub Actions job, or set RUNNER_TEMP to a private directory.".into(),
+    })?;
+    let dir = Path::new(temp).join(DIR_NAME);
+    Ok(ProfileDir {
+        local: dir.clone(),
+        for_later_steps: dir,
+    })
+}
+
+/// A relative `web-identity-token-file` is relative to the workspace.
+pub fn token_file_path(path: &str, workspace: Option<&Path>) -> Result<PathBuf, Error> {
+    let path = Path::new(path);
+    if path.is_absolute() {
+        return Ok(path.to_owned());
+    }
+    match workspace {
+        Some(w) => Ok(w.join(path)),
+        None => Err(Error::TokenFile {
+            path: path.to_owned(),
+            problem: "is relative and GITHUB_WORKSPACE is not set".into(),
+        }),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn env(pairs: &[(&str, &str)]) -> HashMap<String, String> {
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    }
+
+    #[test]
+    fn owner_comes_from_the_env_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let env_file = dir.path().join("env");
+        std::fs::write(&env_file, "").unwrap();
+        let e = env(&[
+            ("GITHUB_ENV", env_file.to_str().unwrap()),
+            ("GITHUB_OUTPUT", "/o"),
+        ]);
+        let r = runner(&e).unwrap();
+        let uid = std::fs::metadata(&env_file).unwrap().uid();
+        assert_eq!(r.owner.map(|o| o.uid), Some(uid));
+        assert!(r.state_file.is_none() && r.step_summary.is_none());
+        assert!(runner(&env(&[("GITHUB_ENV", "/e")])).is_err());
+    }
+
+    #[test]
+    fn profile_dir_outside_a_container_is_under_runner_temp() {
+        let d = profile_dir(&env(&[("RUNNER_TEMP", "/rt"), ("HOME", "/home/u")]), None).unwrap();
+        assert_eq!(d.local, PathBuf::from("/rt/.keyless-aws"));
+        assert_eq!(d.local, d.for_later_steps);
+        assert!(profile_dir(&env(&[]), None).is_err());
+    }
+
+    #[test]
+    fn relative_token_files_need_the_workspace() {
+        assert_eq!(
+            token_file_path("t.jwt", Some(Path::new("/w"))).unwrap(),
+            PathBuf::from("/w/t.jwt")
+        );
+        assert!(token_file_path("t.jwt", None).is_err());
+        assert_eq!(
+            token_file_path("/abs", None).unwrap(),
+            PathBuf::from("/abs")
+        );
+    }
+}

@@ -1,0 +1,210 @@
+//! What one run will do, fully decided before any request: where the first
+//! credentials come from, which roles are assumed after them, how the result
+//! is delivered to later steps, and every fact about the runner the run needs.
+//!
+//! The types make combinations the action cannot carry out unrepresentable: a
+//! web identity always names the role it is exchanged for, a bare role name can
+//! only be a hop signed by earlier credentials, and "keep the existing
+//! credentials" carries its own fallback. [`crate::inputs::plan`] builds a plan;
+//! [`crate::run::run`] executes it and reads no environment.
+
+use crate::aws_names::{AccountId, ProfileName, Region, RoleArn, RoleName, SessionName};
+use crate::profile::ProfileDir;
+use crate::secret::{Credentials, Secret};
+use crate::tags::Tag;
+use std::path::PathBuf;
+use std::time::Duration;
+
+/// Everything a run will do, validated.
+#[derive(Debug)]
+pub struct Plan {
+    pub region: Region,
+    pub credentials: CredentialPlan,
+    pub delivery: Delivery,
+    /// `output-credentials`: the keys also become step outputs.
+    pub output_credentials: bool,
+    /// `unset-current-credentials`: clear AWS_* keys left by earlier steps.
+    pub unset_current_credentials: bool,
+    /// `special-characters-workaround`: ask again until the secret key is alphanumeric.
+    pub special_characters_workaround: bool,
+    pub account: AccountChecks,
+    pub network: Network,
+    pub runner: Runner,
+}
+
+/// How the credentials are obtained.
+#[derive(Debug)]
+pub enum CredentialPlan {
+    /// Get new credentials: the source, then each role hop in order.
+    Obtain(Chain),
+    /// `use-existing-credentials`: keep the environment's credentials when they
+    /// work (nothing is exported then); otherwise run the fallback, if any.
+    KeepExisting { fallback: Option<Chain> },
+}
+
+/// A credential source followed by role hops. Each hop is an `AssumeRole`
+/// signed by the credentials before it; with no hops, the source's own
+/// credentials are delivered.
+#[derive(Debug)]
+pub struct Chain {
+    pub source: CredentialSource,
+    pub hops: Vec<RoleHop>,
+}
+
+#[derive(Debug)]
+pub enum CredentialSource {
+    /// A web identity token exchanged for a role (`AssumeRoleWithWebIdentity`).
+    WebIdentity(WebIdentity),
+    /// Keys given as inputs.
+    Keys(Credentials),
+    /// The credentials the environment holds, as any AWS SDK would find them
+    /// (`role-chaining`).
+    Ambient,
+}
+
+#[derive(Debug)]
+pub struct WebIdentity {
+    pub token: TokenSource,
+    /// Always a full ARN: a web identity has no caller account to complete a name.
+    pub role: RoleArn,
+    pub session: SessionOptions,
+}
+
+#[derive(Debug)]
+pub enum TokenSource {
+    /// GitHub's OIDC token endpoint.
+    Request {
+        /// `ACTIONS_ID_TOKEN_REQUEST_URL` with `audience` already appended.
+        url: url::Url,
+        bearer: Secret,
+        audience: String,
+    },
+    /// A JWT in a file; the path is absolute (a relative input was resolved
+    /// against the workspace while planning).
+    File(PathBuf),
+    /// OIDC was the only way, and the job cannot mint a token. Kept in the plan
+    /// (rather than failing it) because `use-existing-credentials` may not need it.
+    Unavailable { under_act: bool },
+}
+
+/// One `AssumeRole`, signed by the credentials obtained before it.
+#[derive(Debug)]
+pub struct RoleHop {
+    pub target: RoleTarget,
+    pub session: SessionOptions,
+    pub external_id: Option<String>,
+    /// Session tags; `None` when tagging is skipped.
+    pub tags: Option<Vec<Tag>>,
+    pub transitive_tag_keys: Vec<String>,
+}
+
+/// The role of a hop: a full ARN, or a bare name completed with the signing
+/// caller's own account and partition.
+#[derive(Debug, Clone, PartialEq)]
+pub enum RoleTarget {
+    Arn(RoleArn),
+    Name(RoleName),
+}
+
+/// What every assumed session carries, whichever call assumes it.
+#[derive(Debug, Clone)]
+pub struct SessionOptions {
+    pub name: SessionName,
+    pub duration_seconds: i32,
+    /// Minified JSON (STS counts the packed size).
+    pub inline_policy: Option<String>,
+    pub managed_policies: Vec<String>,
+}
+
+/// How the credentials reach later steps. Outputs (`output-credentials`,
+/// `aws-account-id`, …) are written whatever the delivery.
+#[derive(Debug)]
+pub enum Delivery {
+    /// `output-env-credentials: false` and no profile: nothing in the job's env.
+    OutputsOnly,
+    /// AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN and the region.
+    EnvVars,
+    /// A named profile in INI files; AWS_PROFILE and the file paths in env.
+    ProfileFiles(ProfileDelivery),
+}
+
+impl Delivery {
+    /// Whether AWS_REGION/AWS_DEFAULT_REGION are exported.
+    pub fn exports_region(&self) -> bool {
+        !matches!(self, Delivery::OutputsOnly)
+    }
+}
+
+#[derive(Debug)]
+pub struct ProfileDelivery {
+    pub name: ProfileName,
+    pub overwrite: bool,
+    pub dir: ProfileDir,
+}
+
+#[derive(Debug, Default)]
+pub struct AccountChecks {
+    /// `allowed-account-ids`; empty means any.
+    pub allowed: Vec<AccountId>,
+    /// `mask-aws-account-id`.
+    pub mask: bool,
+}
+
+#[derive(Debug)]
+pub struct Network {
+    /// `sts-endpoint` (or AWS_ENDPOINT_URL_STS / AWS_ENDPOINT_URL).
+    pub sts_endpoint: Option<url::Url>,
+    pub proxy: Proxy,
+    pub retry: RetryPolicy,
+    pub action_timeout: Option<Duration>,
+}
+
+/// Proxy settings for both HTTP clients (the token request and the SDK),
+/// resolved from `http-proxy`/`no-proxy` or the standard variables.
+#[derive(Debug, Default, Clone)]
+pub struct Proxy {
+    /// For `https://` URLs.
+    pub https: Option<url::Url>,
+    /// For `http://` URLs (a local STS stand-in or token endpoint).
+    pub http: Option<url::Url>,
+    /// NO_PROXY rules, comma-separated.
+    pub no_proxy: Option<String>,
+}
+
+impl Proxy {
+    /// The proxy for a URL with this scheme.
+    pub fn for_scheme(&self, scheme: &str) -> Option<&url::Url> {
+        if scheme == "http" {
+            self.http.as_ref()
+        } else {
+            self.https.as_ref()
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct RetryPolicy {
+    /// Total attempts per call, including the first.
+    pub max_attempts: u32,
+}
+
+/// The runner's files and facts, read once while planning.
+#[derive(Debug, Clone, Default)]
+pub struct Runner {
+    pub env_file: PathBuf,
+    pub output_file: PathBuf,
+    /// `GITHUB_STATE`, for the post step; absent outside a runner.
+    pub state_file: Option<PathBuf>,
+    pub step_summary: Option<PathBuf>,
+    pub workspace: Option<PathBuf>,
+    /// Who must own files written for later steps: the owner of the runner's
+    /// file-command files. On GitHub-hosted runners a container action runs as
+    /// root while later steps run as uid 1001.
+    pub owner: Option<FileOwner>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FileOwner {
+    pub uid: u32,
+    pub gid: u32,
+}
