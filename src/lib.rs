@@ -21,4 +21,5 @@ pub mod secret;
 pub mod setup;
 pub mod sts;
 pub mod tags;
+pub mod trust;
 pub mod workflow;

@@ -1,0 +1,191 @@
+//! Warnings about what a trust policy admits besides the token checked: any
+//! repository, a whole organisation, owners that merely share a prefix, pull
+//! requests, no audience. Breadth is measured by evaluating the policy against
+//! probe tokens (GitHub's claim shapes for repositories nobody named), so a
+//! warning is the evaluator's answer, not a guess from the pattern's text.
+
+use super::claims::{self, GitHubJob, Request, Source};
+use super::eval::{self, Decision, PrincipalMatch};
+use super::policy::{Base, Effect, Policy, SetQualifier};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Risk {
+    AnyRepository,
+    OwnerPrefix,
+    WholeOwner,
+    PullRequests,
+    NoAudience,
+    AbsentKeyPasses,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Warning {
+    pub risk: Risk,
+    pub message: String,
+    pub fix: String,
+}
+
+const PROBE_OWNER: &str = "keyless-probe-owner";
+const PROBE_REPO: &str = "keyless-probe-repo";
+
+/// Does the policy allow a GitHub token of this job, with the checked token's
+/// issuer and audience (so only the repository part differs)?
+fn admits(
+    policy: &Policy,
+    base: &Request,
+    repo: &str,
+    environment: Option<&str>,
+    event: &str,
+) -> Option<String> {
+    let audience = base
+        .claim_str("aud")
+        .unwrap_or_else(|| claims::DEFAULT_AUDIENCE.into());
+    let mut c = claims::synthesise(&GitHubJob {
+        repo: repo.into(),
+        git_ref: None,
+        environment: environment.map(Into::into),
+        event: event.into(),
+        audience,
+    })
+    .ok()?;
+    if let Some(iss) = base.claims.get("iss") {
+        c.insert("iss".into(), iss.clone());
+    }
+    let sub = c.get("sub")?.as_str()?.to_owned();
+    let mut probe = Request::new(c, Source::Synthesised);
+    probe.extra = base.extra.clone();
+    (eval::evaluate(policy, &probe).decision == Decision::Allowed).then_some(sub)
+}
+
+fn any_shape(policy: &Policy, base: &Request, repo: &str) -> Option<String> {
+    admits(policy, base, repo, None, "push")
+        .or_else(|| admits(policy, base, repo, Some("production"), "push"))
+        .or_else(|| admits(policy, base, repo, None, "pull_request"))
+}
+
+/// Owners and repositories named literally at the start of `sub` values
+/// (`repo:OWNER/REPO:…`), to probe around them.
+fn named(policy: &Policy, provider: &str) -> (Vec<String>, Vec<String>) {
+    let sub_key = format!("{}:sub", provider.to_lowercase());
+    let (mut owners, mut repos) = (Vec::new(), Vec::new());
+    for s in &policy.statements {
+        for c in s
+            .conditions
+            .iter()
+            .filter(|c| c.key.to_lowercase() == sub_key)
+        {
+            for v in &c.values {
+                let Some(rest) = v.strip_prefix("repo:") else {
+                    continue;
+                };
+                let end = rest.find(['/', '*', '?', ':']).unwrap_or(rest.len());
+                let owner = &rest[..end];
+                if owner.is_empty() {
+                    continue;
+                }
+                owners.push(owner.to_owned());
+                if rest[end..].starts_with('/') {
+                    let r = &rest[end + 1..];
+                    let rend = r.find(['*', '?', ':']).unwrap_or(r.len());
+                    if rend > 0 && r[rend..].starts_with(':') {
+                        repos.push(format!("{owner}/{}", &r[..rend]));
+                    }
+                }
+            }
+        }
+    }
+    owners.dedup();
+    repos.dedup();
+    (owners, repos)
+}
+
+pub fn lint(policy: &Policy, req: &Request) -> Vec<Warning> {
+    let mut out = Vec::new();
+    let host = req.provider.clone();
+    if req.is_github() {
+        if let Some(sub) = any_shape(policy, req, &format!("{PROBE_OWNER}/{PROBE_REPO}")) {
+            out.push(Warning {
+                risk: Risk::AnyRepository,
+                message: format!("the policy admits tokens from ANY GitHub repository (a token with sub {sub:?} is allowed). Anyone can create a repository and a workflow, so anyone could assume this role"),
+                fix: format!("require your repository: \"StringEquals\": {{\"{host}:sub\": \"repo:OWNER/REPO:ref:refs/heads/main\"}} (or \"StringLike\" with \"repo:OWNER/REPO:*\")"),
+            });
+        } else {
+            let (owners, repos) = named(policy, &req.provider);
+            for owner in &owners {
+                if let Some(sub) =
+                    any_shape(policy, req, &format!("{owner}-keyless-probe/{PROBE_REPO}"))
+                {
+                    out.push(Warning {
+                        risk: Risk::OwnerPrefix,
+                        message: format!("the policy admits owners whose names only START with `{owner}` (sub {sub:?} is allowed); anyone can register such a user or organisation"),
+                        fix: format!("end the owner with a slash: \"repo:{owner}/REPO:…\""),
+                    });
+                } else if let Some(sub) = any_shape(policy, req, &format!("{owner}/{PROBE_REPO}")) {
+                    out.push(Warning {
+                        risk: Risk::WholeOwner,
+                        message: format!("the policy admits every repository of `{owner}` (sub {sub:?} is allowed): whoever can create or push to any repository there, now or later, can assume this role"),
+                        fix: format!("name the repository: \"repo:{owner}/REPO:…\", or pin `repository_id`"),
+                    });
+                }
+            }
+            for repo in &repos {
+                if let Some(sub) = admits(policy, req, repo, None, "pull_request") {
+                    out.push(Warning {
+                        risk: Risk::PullRequests,
+                        message: format!("the policy admits pull-request runs of `{repo}` (sub {sub:?}): code in an unreviewed pull request can assume this role (from forks too, if the repository sends tokens to fork pull requests)"),
+                        fix: format!("match a protected branch (\"repo:{repo}:ref:refs/heads/main\") or an environment with required reviewers (\"repo:{repo}:environment:NAME\") instead of \"repo:{repo}:*\" or \":pull_request\""),
+                    });
+                }
+            }
+        }
+    }
+    let aud_key = format!("{}:aud", host.to_lowercase());
+    for s in &policy.statements {
+        if s.effect != Effect::Allow || !eval::statement_covers_action(s) {
+            continue;
+        }
+        let principal = match &s.principal {
+            super::policy::PrincipalSpec::Principal(p) => eval::principal_matches(p, &req.provider),
+            super::policy::PrincipalSpec::NotPrincipal(_) => PrincipalMatch::No,
+        };
+        if principal == PrincipalMatch::No {
+            continue;
+        }
+        let positive_on = |key: &str| {
+            s.conditions.iter().any(|c| {
+                c.key.to_lowercase() == key
+                    && !c.operator.is_negated()
+                    && matches!(c.operator.base, Base::String { .. })
+                    && !c.operator.if_exists
+                    && c.operator.set != Some(SetQualifier::ForAllValues)
+            })
+        };
+        if !positive_on(&aud_key) {
+            out.push(Warning {
+                risk: Risk::NoAudience,
+                message: format!("{} has no positive condition on `{host}:aud`", s.label()),
+                fix: format!("add \"StringEquals\": {{\"{host}:aud\": \"{}\"}} so tokens minted for other audiences are refused", claims::DEFAULT_AUDIENCE),
+            });
+        }
+        for c in &s.conditions {
+            let k = c.key.to_lowercase();
+            let risky = (k == aud_key || k == format!("{}:sub", host.to_lowercase()))
+                && !c.operator.is_negated()
+                && (c.operator.if_exists || c.operator.set == Some(SetQualifier::ForAllValues));
+            if risky {
+                out.push(Warning {
+                    risk: Risk::AbsentKeyPasses,
+                    message: format!(
+                        "{}: {} \"{}\" also holds when the key is absent",
+                        s.label(),
+                        c.operator.name,
+                        c.key
+                    ),
+                    fix: "use the plain operator (StringEquals / StringLike) for `sub` and `aud`"
+                        .into(),
+                });
+            }
+        }
+    }
+    out
+}
