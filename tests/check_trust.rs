@@ -206,9 +206,7 @@ fn bad_input_exits_2_with_a_clear_message() {
         r#"{{"Version":"2012-10-17","Statement":[{{"Effect":"Allow","Principal":{{"Federated":"{GH}"}},"Action":"sts:AssumeRoleWithWebIdentity","Condition":{{"StringEquals":{{"token.actions.githubusercontent.com:aud":"sts.amazonaws.com"}},"StringEquals":{{"token.actions.githubusercontent.com:sub":"repo:o/r:ref:refs/heads/main"}}}}}}]}}"#
     );
     let permissions = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:GetObject","Resource":"arn:aws:s3:::b/*"}]}"#;
-    let other_action = format!(
-        r#"{{"Version":"2012-10-17","Statement":[{{"Effect":"Allow","Principal":{{"AWS":"arn:aws:iam::123456789012:root"}},"Action":"sts:AssumeRole"}}]}}"#
-    );
+    let other_action = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::123456789012:root"},"Action":"sts:AssumeRole"}]}"#;
     let files = [
         (
             "invalid.json",
@@ -227,7 +225,7 @@ fn bad_input_exits_2_with_a_clear_message() {
         ),
         (
             "assume-role.json",
-            other_action.as_str(),
+            other_action,
             "not a trust policy for OIDC",
         ),
     ];
