@@ -5,8 +5,8 @@
 
 use super::claims::{self, Request};
 use super::policy::{
-    ActionSpec, Base, Compare, Condition, Effect, Policy, PrincipalSpec, Principals, SetQualifier,
-    Statement, Version,
+    ActionSpec, Base, Compare, Condition, Effect, Policy, Principals, SetQualifier, Statement,
+    Version,
 };
 
 pub const ACTION: &str = "sts:AssumeRoleWithWebIdentity";
@@ -296,7 +296,7 @@ pub fn condition(c: &Condition, version: Version, req: &Request) -> ConditionRes
 pub struct StatementResult {
     pub statement: Statement,
     pub principal: PrincipalMatch,
-    /// The statement's principal element selects this request (NotPrincipal inverted).
+    /// The statement's Principal selects this request.
     pub principal_ok: bool,
     pub action_ok: bool,
     pub conditions: Vec<ConditionResult>,
@@ -362,16 +362,8 @@ pub fn evaluate(policy: &Policy, req: &Request) -> Verdict {
         .statements
         .iter()
         .map(|s| {
-            let (principal, principal_ok) = match &s.principal {
-                PrincipalSpec::Principal(p) => {
-                    let m = principal_matches(p, &req.provider);
-                    (m, m != PrincipalMatch::No)
-                }
-                PrincipalSpec::NotPrincipal(p) => {
-                    let m = principal_matches(p, &req.provider);
-                    (m, m == PrincipalMatch::No)
-                }
-            };
+            let principal = principal_matches(&s.principal, &req.provider);
+            let principal_ok = principal != PrincipalMatch::No;
             StatementResult {
                 statement: s.clone(),
                 principal,

@@ -144,10 +144,7 @@ pub fn lint(policy: &Policy, req: &Request) -> Vec<Warning> {
         if s.effect != Effect::Allow || !eval::statement_covers_action(s) {
             continue;
         }
-        let principal = match &s.principal {
-            super::policy::PrincipalSpec::Principal(p) => eval::principal_matches(p, &req.provider),
-            super::policy::PrincipalSpec::NotPrincipal(_) => PrincipalMatch::No,
-        };
+        let principal = eval::principal_matches(&s.principal, &req.provider);
         if principal == PrincipalMatch::No {
             continue;
         }

@@ -1,8 +1,9 @@
 //! A role trust policy, parsed strictly: what IAM would refuse to store is bad
 //! input here too, so a verdict is never given for a document AWS would reject.
 //! Element names and their forms follow the IAM JSON policy element reference
-//! (Version, Statement, Sid, Effect, Principal/NotPrincipal, Action/NotAction,
-//! Condition); Resource belongs to permissions policies, not trust policies.
+//! (Version, Statement, Sid, Effect, Principal, Action/NotAction, Condition);
+//! Resource belongs to permissions policies, and NotPrincipal cannot be used in
+//! a role trust policy (IAM JSON policy elements: NotPrincipal, "Key points").
 
 use super::json::{self, Json};
 
@@ -26,12 +27,6 @@ pub enum Principals {
     Any,
     /// `{ "Federated": [...], "AWS": [...], ... }` in document order.
     Map(Vec<(String, Vec<String>)>),
-}
-
-#[derive(Debug, Clone, PartialEq)]
-pub enum PrincipalSpec {
-    Principal(Principals),
-    NotPrincipal(Principals),
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -95,7 +90,7 @@ pub struct Statement {
     pub index: usize,
     pub sid: Option<String>,
     pub effect: Effect,
-    pub principal: PrincipalSpec,
+    pub principal: Principals,
     pub action: ActionSpec,
     pub conditions: Vec<Condition>,
 }
@@ -204,16 +199,9 @@ fn statement(index: usize, json: &Json) -> Result<Statement, String> {
                     other => return Err(format!("\"Effect\" must be \"Allow\" or \"Deny\" (exactly so written), not {}", show(other))),
                 })
             }
-            "Principal" | "NotPrincipal" => {
-                if principal.is_some() {
-                    return Err("a statement has either \"Principal\" or \"NotPrincipal\", not both".into());
-                }
-                let p = principals(key, value)?;
-                principal = Some(if key == "Principal" {
-                    PrincipalSpec::Principal(p)
-                } else {
-                    PrincipalSpec::NotPrincipal(p)
-                });
+            "Principal" => principal = Some(principals(key, value)?),
+            "NotPrincipal" => {
+                return Err("it has \"NotPrincipal\", which IAM does not accept in a role trust policy (IAM JSON policy elements: NotPrincipal). Name who may assume the role in \"Principal\", and exclude tokens with a Deny statement's Condition".into())
             }
             "Action" | "NotAction" => {
                 if action.is_some() {
@@ -232,7 +220,7 @@ fn statement(index: usize, json: &Json) -> Result<Statement, String> {
                 ))
             }
             "Condition" => conditions = condition_block(value)?,
-            other => return Err(format!("unknown element {other:?}; a statement has Sid, Effect, Principal or NotPrincipal, Action or NotAction, and Condition")),
+            other => return Err(format!("unknown element {other:?}; a trust policy statement has Sid, Effect, Principal, Action or NotAction, and Condition")),
         }
     }
     let effect = effect.ok_or("it has no \"Effect\" (\"Allow\" or \"Deny\")")?;
@@ -469,6 +457,11 @@ mod tests {
             (
                 r#"{"Version":"2012-10-18","Statement":[]}"#,
                 "\"Version\" must be",
+            ),
+            // IAM JSON policy elements: NotPrincipal, "Key points": not in a role trust policy.
+            (
+                r#"{"Statement":[{"Effect":"Deny","NotPrincipal":{"Federated":"x"},"Action":"sts:*"}]}"#,
+                "does not accept in a role trust policy",
             ),
         ] {
             let err = parse(doc).unwrap_err();

@@ -5,7 +5,7 @@ use super::claims::{Request, Source};
 use super::eval::{
     ConditionResult, Decision, KeySource, PrincipalMatch, StatementResult, Verdict, ACTION,
 };
-use super::policy::{Base, Compare, PrincipalSpec};
+use super::policy::{Base, Compare};
 
 pub fn render(verdict: &Verdict, req: &Request) -> String {
     let mut out = String::new();
@@ -40,7 +40,7 @@ pub fn render(verdict: &Verdict, req: &Request) -> String {
             out.push_str(&format!("ALLOWED by {}.\n", by.join(", ")));
             for r in verdict.deciding() {
                 if r.principal == PrincipalMatch::Everyone {
-                    out.push_str(&format!("  note: {} names every principal (\"*\"), not the OIDC provider; IAM requires Principal.Federated for web identity roles in practice — name the provider.\n", r.statement.label()));
+                    out.push_str(&format!("  note: {} names every principal (\"*\"), not the OIDC provider, so tokens of any provider reach its conditions; name the provider in Principal.Federated.\n", r.statement.label()));
                 }
             }
         }
@@ -94,12 +94,7 @@ fn statement_miss(r: &StatementResult, req: &Request) -> String {
         ));
     }
     if !r.principal_ok {
-        let inverted = matches!(r.statement.principal, PrincipalSpec::NotPrincipal(_));
-        if inverted {
-            out.push_str(&format!("    x NotPrincipal lists this token's provider {}, so the statement excludes it.\n      fix: remove it from NotPrincipal (and prefer Principal: IAM advises against NotPrincipal with Allow).\n", req.provider));
-        } else {
-            out.push_str(&format!("    x Principal does not name this token's provider.\n      fix: \"Principal\": {{\"Federated\": \"arn:aws:iam::ACCOUNT:oidc-provider/{}\"}}\n", req.provider));
-        }
+        out.push_str(&format!("    x Principal does not name this token's provider.\n      fix: \"Principal\": {{\"Federated\": \"arn:aws:iam::ACCOUNT:oidc-provider/{}\"}}\n", req.provider));
     }
     for c in r.failed() {
         let (why, fix) = explain(c, req);
