@@ -168,6 +168,19 @@ pub fn action_matches(pattern: &str, action: &str) -> bool {
     matches(&p, action, true)
 }
 
+/// `text` matches `pattern` as StringLike would, without policy variables.
+pub fn like_matches(pattern: &str, text: &str) -> bool {
+    let p: Vec<Tok> = pattern
+        .chars()
+        .map(|c| match c {
+            '*' => Tok::Star,
+            '?' => Tok::One,
+            c => Tok::Lit(c),
+        })
+        .collect();
+    matches(&p, text, false)
+}
+
 pub fn statement_covers_action(s: &Statement) -> bool {
     match &s.action {
         ActionSpec::Action(list) => list.iter().any(|a| action_matches(a, ACTION)),

@@ -121,7 +121,7 @@ fn cases() -> Vec<Case> {
         Case { says: "add \"repo:octo-org/octo-repo:ref:refs/heads/dev\"", ..case("other branch", STRING_OPS, doc(vec![exact(main_sub)]), job("octo-org/octo-repo", Some("dev"), None, "push"), ImplicitDeny) },
         Case { says: "names the environment, not the branch", ..case("environment job against a branch rule", GH_SUB, doc(vec![exact(main_sub)]), prod.clone(), ImplicitDeny) },
         case("StringLike repo:O/R:* admits an environment job", STRING_OPS, doc(vec![allow(json!({"StringLike": {SUB: "repo:octo-org/octo-repo:*"}}))]), prod.clone(), Allowed),
-        Case { says: "change the operator to StringLike", ..case("wildcard under StringEquals is literal", STRING_OPS, doc(vec![exact("repo:octo-org/octo-repo:*")]), main_push(), ImplicitDeny) },
+        Case { says: "into a \"StringLike\" block", ..case("wildcard under StringEquals is literal", STRING_OPS, doc(vec![exact("repo:octo-org/octo-repo:*")]), main_push(), ImplicitDeny) },
         case("? matches one character", STRING_OPS, doc(vec![allow(json!({"StringLike": {SUB: "repo:octo-org/octo-repo:ref:refs/heads/release-v?"}}))]), job("octo-org/octo-repo", Some("release-v1"), None, "push"), Allowed),
         case("? does not match two characters", STRING_OPS, doc(vec![allow(json!({"StringLike": {SUB: "repo:octo-org/octo-repo:ref:refs/heads/release-v?"}}))]), job("octo-org/octo-repo", Some("release-v10"), None, "push"), ImplicitDeny),
         case("several values of one key are OR", COND, doc(vec![allow(json!({"StringEquals": {SUB: ["repo:octo-org/octo-repo:ref:refs/heads/dev", main_sub]}}))]), main_push(), Allowed),

@@ -176,10 +176,13 @@ pub fn explain(c: &ConditionResult, req: &Request) -> (String, String) {
             };
             let mut why = format!("{token:?} is not among the values of {}", op.name);
             let mut fix = format!("add {token:?} to \"{key}\" under {}", op.name);
-            let has_wildcard = cond.values.iter().any(|v| v.contains('*') || v.contains('?'));
-            if compare != Compare::Like && has_wildcard {
-                why.push_str(&format!("; the value(s) contain `*` or `?`, which {} compares literally (only StringLike treats them as wildcards)", op.name));
-                fix = format!("change the operator to StringLike (keep the pattern), or {fix}");
+            let pattern = cond
+                .values
+                .iter()
+                .find(|v| (v.contains('*') || v.contains('?')) && super::eval::like_matches(v, &token));
+            if let (Some(pattern), true) = (pattern, compare != Compare::Like) {
+                why.push_str(&format!("; {pattern:?} would match it as a pattern, but {} compares `*` and `?` literally (only StringLike treats them as wildcards)", op.name));
+                fix = format!("move \"{key}\": {pattern:?} from {} into a \"StringLike\" block", op.name);
             } else if compare == Compare::Equals && cond.values.iter().any(|v| v.eq_ignore_ascii_case(&token)) {
                 why.push_str("; it differs only in upper/lower case, and values are compared case-sensitively");
                 fix = format!("write the value exactly as {token:?}");
