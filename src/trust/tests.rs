@@ -178,6 +178,8 @@ fn cases() -> Vec<Case> {
         case("${*} is a literal asterisk", VARS, doc(vec![allow(json!({"StringLike": {SUB: "repo:octo-org/octo-repo:ref:refs/heads/${*}"}}))]), main_push(), ImplicitDeny),
         Case { says: "--context aws:RequestedRegion=VALUE", ..case("a request key without --context is absent", MISSING, doc(vec![allow(json!({"StringEquals": {"aws:RequestedRegion": "eu-west-1"}}))]), main_push(), ImplicitDeny) },
         Case { context: vec![("aws:RequestedRegion", "eu-west-1")], ..case("a request key given with --context", STRING_OPS, doc(vec![allow(json!({"StringEquals": {"aws:requestedregion": "eu-west-1"}}))]), main_push(), Allowed) },
+        Case { says: "rename the key to \"token.actions.githubusercontent.com:sub\"", ..case("a key without the provider prefix is never present", OIDC_KEYS, doc(vec![allow(json!({"StringEquals": {"sub": main_sub}}))]), main_push(), ImplicitDeny) },
+        Case { says: "assuming GitHub's issuer", ..case("claims without iss are GitHub's", OIDC_KEYS, doc(vec![exact(main_sub)]), json!({"sub": main_sub, "aud": "sts.amazonaws.com"}), Allowed) },
         Case { says: "immutable format", ..case("immutable sub with numeric ids", GH_SUB, doc(vec![exact(main_sub)]), with(main_push(), "sub", json!("repo:octo-org@1/octo-repo@2:ref:refs/heads/main")), ImplicitDeny) },
     ];
     v.shrink_to_fit();

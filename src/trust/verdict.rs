@@ -18,6 +18,9 @@ pub fn render(verdict: &Verdict, req: &Request) -> String {
         "Request: {ACTION} by provider {} ({source})\n",
         req.provider
     ));
+    if !req.claims.contains_key("iss") {
+        out.push_str("  (the claims have no `iss`: assuming GitHub's issuer)\n");
+    }
     for name in ["sub", "aud"] {
         if let Some(v) = req.claims.get(name) {
             out.push_str(&format!(
@@ -131,6 +134,12 @@ pub fn explain(c: &ConditionResult, req: &Request) -> (String, String) {
             return (
                 format!("the key belongs to provider `{ns}`, but this token's issuer is `{}`: IAM names keys after the token's provider", req.provider),
                 format!("rename the key to \"{}\"", claim_key(claim)),
+            );
+        }
+        KeySource::Unknown if !key.contains(':') => {
+            return (
+                format!("`{key}` has no provider prefix: IAM names token claims PROVIDER:CLAIM, so this key is never present"),
+                format!("rename the key to \"{}\"", claim_key(key)),
             );
         }
         KeySource::Unknown if c.request.is_none() => {
