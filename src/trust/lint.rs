@@ -5,7 +5,7 @@
 //! warning is the evaluator's answer, not a guess from the pattern's text.
 
 use super::claims::{self, GitHubJob, Request, Source};
-use super::eval::{self, Decision, PrincipalMatch};
+use super::eval::{self, Decision, KeySource, PrincipalMatch};
 use super::policy::{Base, Effect, Policy, SetQualifier};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -16,6 +16,9 @@ pub enum Risk {
     PullRequests,
     NoAudience,
     AbsentKeyPasses,
+    /// A condition on a key this provider's tokens never have: it either
+    /// always holds (restricts nothing) or never holds (dead statement).
+    KeyNeverPresent,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -137,6 +140,33 @@ pub fn lint(policy: &Policy, req: &Request) -> Vec<Warning> {
                     });
                 }
             }
+        }
+    }
+    for s in &policy.statements {
+        for c in &s.conditions {
+            let r = eval::condition(c, policy.version, req);
+            let never = match &r.source {
+                KeySource::Unexposed(claim) => {
+                    format!("IAM does not expose the `{claim}` claim as a condition key")
+                }
+                KeySource::OtherProvider(ns) => {
+                    format!("`{ns}` is not this token's provider `{host}`")
+                }
+                KeySource::Unknown if !c.key.contains(':') => {
+                    "a key without a PROVIDER: prefix is never present".into()
+                }
+                _ => continue,
+            };
+            let (effect, consequence) = if r.holds {
+                ("always holds", "it restricts nothing")
+            } else {
+                ("never holds", "the statement never applies")
+            };
+            out.push(Warning {
+                risk: Risk::KeyNeverPresent,
+                message: format!("{}: {} \"{}\" {effect} because {never}, so {consequence}", s.label(), c.operator.name, c.key),
+                fix: format!("express it through `{host}:sub` or a key IAM exposes (run check-trust on a token to see which)"),
+            });
         }
     }
     let aud_key = format!("{}:aud", host.to_lowercase());

@@ -272,6 +272,33 @@ fn lint_cases() {
         ),
         [Risk::AbsentKeyPasses]
     );
+    // A condition on a key GitHub tokens never carry restricts nothing (negated)
+    // or kills its statement (positive).
+    let ineffective = doc(vec![allow(
+        json!({"StringEquals": {AUD: "sts.amazonaws.com", SUB: "repo:octo-org/octo-repo:ref:refs/heads/main"}, "StringNotEquals": {"token.actions.githubusercontent.com:event_name": "pull_request"}}),
+    )]);
+    assert_eq!(risks(&ineffective, &m), [Risk::KeyNeverPresent]);
+    let p = policy::parse(&ineffective).unwrap();
+    let w = &lint::lint(&p, &request(&m))[0];
+    assert!(
+        w.message.contains("always holds") && w.message.contains("restricts nothing"),
+        "{}",
+        w.message
+    );
+    let dead_deny = doc(vec![
+        allow(
+            json!({"StringEquals": {AUD: "sts.amazonaws.com", SUB: "repo:octo-org/octo-repo:ref:refs/heads/main"}}),
+        ),
+        json!({"Effect": "Deny", "Principal": "*", "Action": "sts:*", "Condition": {"StringEquals": {"token.actions.githubusercontent.com:event_name": "pull_request"}}}),
+    ]);
+    let p = policy::parse(&dead_deny).unwrap();
+    let w = lint::lint(&p, &request(&m));
+    assert_eq!(w.len(), 1);
+    assert!(
+        w[0].message.contains("statement 2") && w[0].message.contains("never applies"),
+        "{}",
+        w[0].message
+    );
     // Breadth is what the whole policy allows: a Deny on pull requests removes the warning,
     // and pinning repository_id makes a `*` sub safe.
     let deny_pr = json!({"Effect": "Deny", "Principal": {"Federated": GH}, "Action": "sts:AssumeRoleWithWebIdentity", "Condition": {"StringLike": {SUB: "*:pull_request"}}});
