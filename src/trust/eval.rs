@@ -188,6 +188,16 @@ pub fn statement_covers_action(s: &Statement) -> bool {
     }
 }
 
+/// The identity providers IAM knows without an OIDC provider resource; only
+/// these are named bare in `Principal.Federated` (IAM JSON policy elements:
+/// Principal, "OIDC federated principals").
+pub const BUILT_IN_PROVIDERS: [&str; 4] = [
+    "cognito-identity.amazonaws.com",
+    "accounts.google.com",
+    "graph.facebook.com",
+    "www.amazon.com",
+];
+
 /// How a Federated principal names the token's provider: the IAM OIDC provider
 /// ARN `arn:PARTITION:iam::ACCOUNT:oidc-provider/HOST[/PATH]` or, for the
 /// built-in providers, the bare name (`accounts.google.com`). The account is
@@ -197,7 +207,8 @@ pub fn federated_matches(value: &str, provider: &str) -> bool {
     let named = match value.split_once(":oidc-provider/") {
         Some((head, path)) if head.starts_with("arn:aws") && head.contains(":iam::") => path,
         Some(_) => return false,
-        None => value,
+        None if BUILT_IN_PROVIDERS.contains(&norm(value).as_str()) => value,
+        None => return false,
     };
     norm(named) == norm(provider)
 }
@@ -456,5 +467,7 @@ mod tests {
             "accounts.google.com",
             "accounts.google.com"
         ));
+        // Only the built-in providers are named without an ARN.
+        assert!(!federated_matches(p, p));
     }
 }

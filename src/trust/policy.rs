@@ -458,6 +458,12 @@ mod tests {
                 r#"{"Version":"2012-10-18","Statement":[]}"#,
                 "\"Version\" must be",
             ),
+            // Operator names are case-sensitive: IAM answers "MalformedPolicyDocument:
+            // Invalid Condition type : stringEquals".
+            (
+                r#"{"Statement":[{"Effect":"Allow","Principal":"*","Action":"sts:*","Condition":{"stringEquals":{"a":"b"}}}]}"#,
+                "case-sensitive",
+            ),
             // IAM JSON policy elements: NotPrincipal, "Key points": not in a role trust policy.
             (
                 r#"{"Statement":[{"Effect":"Deny","NotPrincipal":{"Federated":"x"},"Action":"sts:*"}]}"#,
