@@ -31,39 +31,83 @@ pub struct Warning {
 const PROBE_OWNER: &str = "keyless-probe-owner";
 const PROBE_REPO: &str = "keyless-probe-repo";
 
-/// Does the policy allow a GitHub token of this job, with the checked token's
-/// issuer and audience (so only the repository part differs)?
-fn admits(
-    policy: &Policy,
-    base: &Request,
-    repo: &str,
-    environment: Option<&str>,
-    event: &str,
-) -> Option<String> {
+/// What follows `repo:OWNER/REPO:` in a GitHub `sub`: `ref:REF`,
+/// `environment:NAME`, `pull_request`, or a customised tail.
+#[derive(Debug, Clone, PartialEq)]
+struct Shape(String);
+
+/// The shapes to probe: GitHub's three defaults, the checked token's, and
+/// those the policy's own `sub` values spell (wildcards filled in), so
+/// `repo:*:ref:refs/heads/release` is probed on the release branch.
+fn shapes(policy: &Policy, base: &Request) -> Vec<Shape> {
+    let mut out: Vec<Shape> = [
+        "ref:refs/heads/main",
+        "environment:production",
+        "pull_request",
+    ]
+    .into_iter()
+    .map(|s| Shape(s.into()))
+    .collect();
+    let tail = |sub: &str| {
+        let rest = sub.strip_prefix("repo:")?;
+        let colon = rest.find(':')?;
+        Some(
+            rest[colon + 1..]
+                .replace('*', "keyless-probe")
+                .replace('?', "k"),
+        )
+    };
+    let sub_key = format!("{}:sub", base.provider.to_lowercase());
+    let values = policy
+        .statements
+        .iter()
+        .flat_map(|s| &s.conditions)
+        .filter(|c| c.key.to_lowercase() == sub_key)
+        .flat_map(|c| c.values.iter().cloned());
+    for sub in base.claim_str("sub").into_iter().chain(values) {
+        if let Some(t) = tail(&sub).filter(|t| !t.is_empty()) {
+            if !out.contains(&Shape(t.clone())) {
+                out.push(Shape(t));
+            }
+        }
+    }
+    out
+}
+
+/// Does the policy allow a GitHub token for `repo` in this shape, with the
+/// checked token's issuer and audience (so only the repository differs)?
+fn admits(policy: &Policy, base: &Request, repo: &str, shape: &Shape) -> Option<String> {
     let audience = base
         .claim_str("aud")
         .unwrap_or_else(|| claims::DEFAULT_AUDIENCE.into());
-    let mut c = claims::synthesise(&GitHubJob {
+    let tail = shape.0.as_str();
+    let job = GitHubJob {
         repo: repo.into(),
-        git_ref: None,
-        environment: environment.map(Into::into),
-        event: event.into(),
+        git_ref: tail.strip_prefix("ref:").map(Into::into),
+        environment: tail.strip_prefix("environment:").map(Into::into),
+        event: if tail == "pull_request" {
+            "pull_request"
+        } else {
+            "push"
+        }
+        .into(),
         audience,
-    })
-    .ok()?;
+    };
+    let mut c = claims::synthesise(&job).ok()?;
+    let sub = format!("repo:{repo}:{tail}");
+    c.insert("sub".into(), sub.clone().into());
     if let Some(iss) = base.claims.get("iss") {
         c.insert("iss".into(), iss.clone());
     }
-    let sub = c.get("sub")?.as_str()?.to_owned();
     let mut probe = Request::new(c, Source::Synthesised);
     probe.extra = base.extra.clone();
     (eval::evaluate(policy, &probe).decision == Decision::Allowed).then_some(sub)
 }
 
 fn any_shape(policy: &Policy, base: &Request, repo: &str) -> Option<String> {
-    admits(policy, base, repo, None, "push")
-        .or_else(|| admits(policy, base, repo, Some("production"), "push"))
-        .or_else(|| admits(policy, base, repo, None, "pull_request"))
+    shapes(policy, base)
+        .iter()
+        .find_map(|shape| admits(policy, base, repo, shape))
 }
 
 /// Owners and repositories named literally at the start of `sub` values
@@ -132,7 +176,7 @@ pub fn lint(policy: &Policy, req: &Request) -> Vec<Warning> {
                 }
             }
             for repo in &repos {
-                if let Some(sub) = admits(policy, req, repo, None, "pull_request") {
+                if let Some(sub) = admits(policy, req, repo, &Shape("pull_request".into())) {
                     out.push(Warning {
                         risk: Risk::PullRequests,
                         message: format!("the policy admits pull-request runs of `{repo}` (sub {sub:?}): code in an unreviewed pull request can assume this role (from forks too, if the repository sends tokens to fork pull requests)"),

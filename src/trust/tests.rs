@@ -240,6 +240,15 @@ fn lint_cases() {
         [Risk::AnyRepository]
     );
     assert_eq!(risks(&like("repo:octo-org/*"), &m), [Risk::WholeOwner]);
+    // Probes take the shapes the policy spells: any repository's release branch.
+    assert_eq!(
+        risks(&like("repo:*:ref:refs/heads/release"), &m),
+        [Risk::AnyRepository]
+    );
+    assert_eq!(
+        risks(&like("repo:octo-org/*:environment:prod*"), &m),
+        [Risk::WholeOwner]
+    );
     assert_eq!(risks(&like("repo:octo-org*"), &m), [Risk::OwnerPrefix]);
     assert_eq!(
         risks(&like("repo:octo-org/octo-repo:*"), &m),
