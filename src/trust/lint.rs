@@ -13,6 +13,7 @@ pub enum Risk {
     AnyRepository,
     OwnerPrefix,
     WholeOwner,
+    RepoPrefix,
     PullRequests,
     NoAudience,
     AbsentKeyPasses,
@@ -130,19 +131,20 @@ fn named(policy: &Policy, provider: &str) -> (Vec<String>, Vec<String>) {
                 if owner.is_empty() {
                     continue;
                 }
-                owners.push(owner.to_owned());
+                if !owners.iter().any(|o| o == owner) {
+                    owners.push(owner.to_owned());
+                }
                 if rest[end..].starts_with('/') {
                     let r = &rest[end + 1..];
                     let rend = r.find(['*', '?', ':']).unwrap_or(r.len());
-                    if rend > 0 && r[rend..].starts_with(':') {
-                        repos.push(format!("{owner}/{}", &r[..rend]));
+                    let repo = format!("{owner}/{}", &r[..rend]);
+                    if rend > 0 && !repos.contains(&repo) {
+                        repos.push(repo);
                     }
                 }
             }
         }
     }
-    owners.dedup();
-    repos.dedup();
     (owners, repos)
 }
 
@@ -176,6 +178,13 @@ pub fn lint(policy: &Policy, req: &Request) -> Vec<Warning> {
                 }
             }
             for repo in &repos {
+                if let Some(sub) = any_shape(policy, req, &format!("{repo}-keyless-probe")) {
+                    out.push(Warning {
+                        risk: Risk::RepoPrefix,
+                        message: format!("the policy admits repositories whose names only START with `{repo}` (sub {sub:?} is allowed); anyone who can create a repository in that account can get such a name"),
+                        fix: format!("end the repository with a colon: \"repo:{repo}:…\""),
+                    });
+                }
                 if let Some(sub) = admits(policy, req, repo, &Shape("pull_request".into())) {
                     out.push(Warning {
                         risk: Risk::PullRequests,

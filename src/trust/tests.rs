@@ -251,6 +251,10 @@ fn lint_cases() {
     );
     assert_eq!(risks(&like("repo:octo-org*"), &m), [Risk::OwnerPrefix]);
     assert_eq!(
+        risks(&like("repo:octo-org/octo-repo*"), &m),
+        [Risk::RepoPrefix, Risk::PullRequests]
+    );
+    assert_eq!(
         risks(&like("repo:octo-org/octo-repo:*"), &m),
         [Risk::PullRequests]
     );
