@@ -20,6 +20,9 @@ pub enum Risk {
     /// A condition on a key this provider's tokens never have: it either
     /// always holds (restricts nothing) or never holds (dead statement).
     KeyNeverPresent,
+    /// A key with several values in this token under an operator without
+    /// ForAnyValue/ForAllValues.
+    MultivaluedWithoutSet,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -198,6 +201,13 @@ pub fn lint(policy: &Policy, req: &Request) -> Vec<Warning> {
     for s in &policy.statements {
         for c in &s.conditions {
             let r = eval::condition(c, policy.version, req);
+            if c.operator.set.is_none() && r.request.as_ref().is_some_and(|v| v.len() > 1) {
+                out.push(Warning {
+                    risk: Risk::MultivaluedWithoutSet,
+                    message: format!("{}: this token has several values for \"{}\", and IAM requires ForAnyValue: or ForAllValues: for a multivalued key (IAM UG, Single-valued vs. multivalued context keys); check-trust evaluated {} as 'some value matches' (negated: 'no value matches')", s.label(), c.key, c.operator.name),
+                    fix: format!("write \"ForAnyValue:{}\" (one value must match) or \"ForAllValues:{}\" (every value must match)", c.operator.name, c.operator.name),
+                });
+            }
             let never = match &r.source {
                 KeySource::Unexposed(claim) => {
                     format!("IAM does not expose the `{claim}` claim as a condition key")

@@ -313,6 +313,17 @@ fn lint_cases() {
         "{}",
         w[0].message
     );
+    // A multivalued aud under a plain operator: IAM wants a set operator.
+    let multi = with(m.clone(), "aud", json!(["sts.amazonaws.com", "other"]));
+    assert_eq!(
+        risks(
+            &doc(vec![allow(
+                json!({"StringEquals": {AUD: "sts.amazonaws.com", SUB: "repo:octo-org/octo-repo:ref:refs/heads/main"}})
+            )]),
+            &multi
+        ),
+        [Risk::MultivaluedWithoutSet]
+    );
     // Breadth is what the whole policy allows: a Deny on pull requests removes the warning,
     // and pinning repository_id makes a `*` sub safe.
     let deny_pr = json!({"Effect": "Deny", "Principal": {"Federated": GH}, "Action": "sts:AssumeRoleWithWebIdentity", "Condition": {"StringLike": {SUB: "*:pull_request"}}});
