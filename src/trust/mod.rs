@@ -119,7 +119,13 @@ fn read(flag: &str, path: &str) -> Result<String, String> {
             meta.len()
         ));
     }
-    std::fs::read_to_string(path).map_err(|e| format!("cannot read {flag} {path:?}: {e}"))
+    let text =
+        std::fs::read_to_string(path).map_err(|e| format!("cannot read {flag} {path:?}: {e}"))?;
+    // Editors on Windows may start the file with a byte-order mark.
+    Ok(text
+        .strip_prefix('\u{feff}')
+        .map(str::to_owned)
+        .unwrap_or(text))
 }
 
 /// The request described by the arguments.
