@@ -162,7 +162,16 @@ pub fn lint(policy: &Policy, req: &Request) -> Vec<Warning> {
                 fix: format!("require your repository: \"StringEquals\": {{\"{host}:sub\": \"repo:OWNER/REPO:ref:refs/heads/main\"}} (or \"StringLike\" with \"repo:OWNER/REPO:*\")"),
             });
         } else {
-            let (owners, repos) = named(policy, &req.provider);
+            let (owners, mut repos) = named(policy, &req.provider);
+            // The checked token's own repository, which the policy may pin by
+            // another key (`repository`, `repository_id`) than `sub`.
+            if let Some(own) = req.claim_str("repository") {
+                if !repos.contains(&own) {
+                    repos.push(own);
+                }
+            }
+            // Owners already reported as wide open: their repositories add nothing.
+            let mut open_owners = Vec::new();
             for owner in &owners {
                 if let Some(sub) =
                     any_shape(policy, req, &format!("{owner}-keyless-probe/{PROBE_REPO}"))
@@ -172,15 +181,23 @@ pub fn lint(policy: &Policy, req: &Request) -> Vec<Warning> {
                         message: format!("the policy admits owners whose names only START with `{owner}` (sub {sub:?} is allowed); anyone can register such a user or organisation"),
                         fix: format!("end the owner with a slash: \"repo:{owner}/REPO:…\""),
                     });
+                    open_owners.push(owner.clone());
                 } else if let Some(sub) = any_shape(policy, req, &format!("{owner}/{PROBE_REPO}")) {
                     out.push(Warning {
                         risk: Risk::WholeOwner,
                         message: format!("the policy admits every repository of `{owner}` (sub {sub:?} is allowed): whoever can create or push to any repository there, now or later, can assume this role"),
                         fix: format!("name the repository: \"repo:{owner}/REPO:…\", or pin `repository_id`"),
                     });
+                    open_owners.push(owner.clone());
                 }
             }
             for repo in &repos {
+                if open_owners
+                    .iter()
+                    .any(|o| repo.split('/').next() == Some(o.as_str()))
+                {
+                    continue;
+                }
                 if let Some(sub) = any_shape(policy, req, &format!("{repo}-keyless-probe")) {
                     out.push(Warning {
                         risk: Risk::RepoPrefix,

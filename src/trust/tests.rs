@@ -324,6 +324,11 @@ fn lint_cases() {
         ),
         [Risk::MultivaluedWithoutSet]
     );
+    // Pull requests are found for the token's repository when `sub` is open.
+    let by_repository = doc(vec![allow(
+        json!({"StringEquals": {AUD: "sts.amazonaws.com", "token.actions.githubusercontent.com:repository": "octo-org/octo-repo"}}),
+    )]);
+    assert_eq!(risks(&by_repository, &m), [Risk::PullRequests]);
     // Breadth is what the whole policy allows: a Deny on pull requests removes the warning,
     // and pinning repository_id makes a `*` sub safe.
     let deny_pr = json!({"Effect": "Deny", "Principal": {"Federated": GH}, "Action": "sts:AssumeRoleWithWebIdentity", "Condition": {"StringLike": {SUB: "*:pull_request"}}});
