@@ -178,7 +178,89 @@ fn access_denied_web(ctx: &Context<'_>) -> String {
     if !aud.is_empty() && ctx.audience.is_some_and(|a| a != aud) {
         out.push_str("  - The token's `aud` differs from the requested audience.\n");
     }
+    out.push_str(&check_trust_command(claims));
     out
+}
+
+/// The `keyless-aws check-trust` command that replays this token's claims
+/// against a saved trust policy, so the fix can be tried before the next run.
+/// The `--repo` form when it reproduces the token's `sub` exactly, else a
+/// claims file (the claims are not secret; the token itself is never shown).
+fn check_trust_command(claims: &Claims) -> String {
+    let mut head =
+        "\nTry a corrected trust policy locally (save it as trust.json) before the next run:\n"
+            .to_owned();
+    if let (Some(repo), Some(sub)) = (claims.repository.as_deref(), claims.sub.as_deref()) {
+        let job = crate::trust::claims::GitHubJob {
+            repo: repo.to_owned(),
+            git_ref: claims.git_ref.clone(),
+            environment: claims.environment.clone(),
+            event: claims.event_name.clone().unwrap_or_else(|| "push".into()),
+            audience: claims.aud.first().cloned().unwrap_or_default(),
+        };
+        let same_sub = crate::trust::claims::synthesise(&job)
+            .ok()
+            .is_some_and(|c| c.get("sub").and_then(|v| v.as_str()) == Some(sub));
+        if same_sub && claims.aud.len() == 1 {
+            let mut cmd = format!(
+                "  keyless-aws check-trust --policy trust.json --repo {}",
+                shell_word(repo)
+            );
+            for (flag, value) in [
+                ("--ref", claims.git_ref.as_deref()),
+                ("--environment", claims.environment.as_deref()),
+                (
+                    "--event",
+                    claims.event_name.as_deref().filter(|e| *e != "push"),
+                ),
+                (
+                    "--audience",
+                    Some(job.audience.as_str()).filter(|a| *a != crate::inputs::DEFAULT_AUDIENCE),
+                ),
+            ] {
+                if let Some(v) = value {
+                    cmd.push_str(&format!(" {flag} {}", shell_word(v)));
+                }
+            }
+            head.push_str(&cmd);
+            head.push('\n');
+            return head;
+        }
+    }
+    let mut json = serde_json::Map::new();
+    for (name, value) in [
+        ("iss", claims.iss.clone()),
+        ("sub", claims.sub.clone()),
+        ("repository", claims.repository.clone()),
+        ("ref", claims.git_ref.clone()),
+        ("environment", claims.environment.clone()),
+        ("job_workflow_ref", claims.job_workflow_ref.clone()),
+    ] {
+        if let Some(v) = value {
+            json.insert(name.into(), serde_json::Value::String(v));
+        }
+    }
+    json.insert("aud".into(), serde_json::json!(claims.aud));
+    let json = serde_json::Value::Object(json).to_string();
+    head.push_str(&format!(
+        "  echo {} > claims.json\n  keyless-aws check-trust --policy trust.json --claims claims.json\n",
+        shell_word(&json)
+    ));
+    head
+}
+
+/// `value` as one POSIX shell word: as is when it has no special characters,
+/// else single-quoted.
+fn shell_word(value: &str) -> String {
+    let plain = !value.is_empty()
+        && value
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "_-./:@%+=,".contains(c));
+    if plain {
+        value.to_owned()
+    } else {
+        format!("'{}'", value.replace('\'', "'\\''"))
+    }
 }
 
 /// The one AWS CLI command and the Terraform block that create the OIDC provider.
@@ -239,6 +321,47 @@ mod tests {
             "{fix}"
         );
         assert!(fix.contains("environment `prod`"));
+        assert!(
+            fix.ends_with(
+                "keyless-aws check-trust --policy trust.json --repo o/r --environment prod\n"
+            ),
+            "{fix}"
+        );
+    }
+
+    #[test]
+    fn check_trust_command_falls_back_to_a_claims_file() {
+        // A customised `sub` cannot be rebuilt from --repo: the claims go in a file.
+        let claims = Claims {
+            sub: Some(
+                "repo:o/r:job_workflow_ref:o/w/.github/workflows/d.yml@refs/heads/main".into(),
+            ),
+            repository: Some("o/r".into()),
+            git_ref: Some("refs/heads/main".into()),
+            aud: vec!["sts.amazonaws.com".into()],
+            iss: Some(GITHUB_ISSUER.into()),
+            ..Default::default()
+        };
+        let out = check_trust_command(&claims);
+        assert!(out.contains("--claims claims.json"), "{out}");
+        let json = out
+            .split("echo '")
+            .nth(1)
+            .unwrap()
+            .split("' > claims.json")
+            .next()
+            .unwrap();
+        let parsed: serde_json::Value = serde_json::from_str(json).unwrap();
+        assert_eq!(parsed["sub"], claims.sub.clone().unwrap());
+        let plain = Claims {
+            sub: Some("repo:o/r:ref:refs/heads/dev branch".into()),
+            repository: Some("o/r".into()),
+            git_ref: Some("refs/heads/dev branch".into()),
+            aud: vec!["sts.amazonaws.com".into()],
+            ..Default::default()
+        };
+        assert!(check_trust_command(&plain).contains("--ref 'refs/heads/dev branch'"));
+        assert_eq!(shell_word("it's"), "'it'\\''s'");
     }
 
     #[test]

@@ -26,4 +26,5 @@ pub mod setup;
 pub mod sts;
 pub mod tags;
 pub mod text;
+pub mod trust;
 pub mod workflow;

@@ -33,6 +33,7 @@ fn main() -> ExitCode {
                 ExitCode::from(if problem.is_empty() { 0 } else { 2 })
             }
         },
+        Some("check-trust") => keyless_aws::trust::main(&args[2..]),
         Some("--version" | "-V") => {
             println!("keyless-aws {}", env!("CARGO_PKG_VERSION"));
             ExitCode::SUCCESS
