@@ -4,7 +4,10 @@
 //! Reading order: `inputs` (raw `INPUT_*` → validated `Plan`), `run` (the plan
 //! executed), `oidc` and `sts` (the two network calls), `workflow` (everything
 //! written to the runner), `explain` and `report` (what a failure tells the user).
+//! The command line (`cli`: `assume`, `setup`) reuses them for every CI `ci` knows.
 
+pub mod ci;
+pub mod cli;
 pub mod error;
 pub mod explain;
 pub mod http;
