@@ -119,8 +119,8 @@ pub fn render(
         Format::GitHub => {
             let path = github_env
                 .ok_or("--format github needs GITHUB_ENV (it runs inside a GitHub Actions step)")?;
-            // Masked before anything else is written, as the action does.
-            creds.secrets().for_each(workflow::add_mask);
+            // The caller has printed `::add-mask::` for every secret already
+            // (assume masks each value the moment it is known).
             let mut export = workflow::Export::default();
             for (k, v) in &vars {
                 export.env(k, v.as_str());
