@@ -311,6 +311,43 @@ mod tests {
     }
 
     #[test]
+    fn other_ci_tokens_get_their_own_condition_keys() {
+        let claims = Claims {
+            sub: Some(
+                "org/O1/project/P1/user/U1/vcs-origin/github.com/o/r/vcs-ref/refs/heads/main"
+                    .into(),
+            ),
+            aud: vec!["O1".into()],
+            iss: Some("https://oidc.circleci.com/org/O1".into()),
+            ..Default::default()
+        };
+        let ctx = Context {
+            claims: Some(&claims),
+            audience: Some("O1"),
+            region: "eu-west-1",
+            ..Default::default()
+        };
+        let (_, fix) = explain(
+            &failure(
+                "AssumeRoleWithWebIdentity",
+                "AccessDenied",
+                "Not authorized",
+            ),
+            &ctx,
+        );
+        assert!(
+            fix.contains("\"oidc.circleci.com/org/O1:aud\": \"O1\""),
+            "{fix}"
+        );
+        assert!(fix.contains("\"StringLike\": { \"oidc.circleci.com/org/O1:sub\": \"org/O1/project/P1/user/*\" }"), "{fix}");
+        assert!(fix.contains("organization id"), "{fix}");
+        assert!(
+            !fix.contains("token.actions.githubusercontent.com") && !fix.contains("repo:"),
+            "{fix}"
+        );
+    }
+
+    #[test]
     fn known_codes_have_specific_fixes() {
         let ctx = Context {
             audience: Some("sts.amazonaws.com"),

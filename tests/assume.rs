@@ -639,3 +639,52 @@ fn credential_process_is_used_by_botocore_as_a_profile() {
         "arn:aws:sts::123456789012:assumed-role/deploy/via-botocore"
     );
 }
+
+/// The conventional command-line surface, as the binary answers it.
+#[test]
+fn help_version_and_unknown_commands() {
+    let run = |args: &[&str]| {
+        let mut r = Run::new();
+        r.args = args.iter().map(|a| a.to_string()).collect();
+        r.run()
+    };
+    for args in [&["--help"][..], &["-h"], &["help"]] {
+        let out = run(args);
+        assert_eq!(out.code, 0, "{args:?}");
+        assert!(
+            out.stdout.contains("keyless-aws assume --role-arn ARN")
+                && out.stdout.contains("keyless-aws setup --ci CI"),
+            "{args:?}"
+        );
+    }
+    for args in [&["-V"][..], &["--version"]] {
+        let out = run(args);
+        assert_eq!(
+            (out.code, out.stdout.as_str()),
+            (0, concat!("keyless-aws ", env!("CARGO_PKG_VERSION"), "\n"))
+        );
+    }
+    for (args, first) in [
+        (&["help", "setup"][..], "Usage: keyless-aws setup"),
+        (&["setup", "--help"], "Usage: keyless-aws setup"),
+        (&["help", "assume"], "Usage: keyless-aws assume"),
+        (&["assume", "-h"], "Usage: keyless-aws assume"),
+    ] {
+        let out = run(args);
+        assert_eq!(out.code, 0, "{args:?}");
+        assert!(out.stdout.starts_with(first), "{args:?}: {}", out.stdout);
+    }
+    let out = run(&["deploy"]);
+    assert_eq!(out.code, 2);
+    assert!(
+        out.stderr
+            .starts_with("keyless-aws: unknown command \"deploy\"\n\nkeyless-aws: short-lived"),
+        "{}",
+        out.stderr
+    );
+    let out = run(&["setup", "--repo=octo-org/octo-repo", "--branch=release"]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert!(out.stdout.contains("\"token.actions.githubusercontent.com:sub\": \"repo:octo-org/octo-repo:ref:refs/heads/release\""));
+    let out = run(&["setup", "--ci", "buildkite", "--organization", "acme"]);
+    assert_eq!((out.code, out.stderr.as_str()), (2, "keyless-aws setup: --ci buildkite needs --pipeline SLUG\nRun `keyless-aws help setup` for the flags.\n"));
+}

@@ -310,9 +310,23 @@ fn run(request: &Request, env: &HashMap<String, String>) -> Result<(), Failure> 
             &[],
         ))
         .map_err(|failure| {
+            // The audience asked for where the job requests its token; else
+            // the token's own (CircleCI's org id, Bitbucket's workspace ARI).
+            let requested = matches!(
+                request.token,
+                TokenSource::GitHubRequest | TokenSource::BuildkiteAgent
+            );
+            let audience = if requested {
+                Some(request.audience.as_str())
+            } else {
+                claims
+                    .as_ref()
+                    .and_then(|c| c.aud.first())
+                    .map(String::as_str)
+            };
             let ctx = Context {
                 claims: claims.as_ref(),
-                audience: None,
+                audience,
                 duration_seconds: request.duration,
                 endpoint: request.endpoint.as_deref(),
                 region: &request.region,
