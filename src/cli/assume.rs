@@ -276,6 +276,26 @@ fn run(request: &Request, env: &HashMap<String, String>) -> Result<(), Failure> 
                 "This is a bug; please report it.",
             )
         })?;
+    // Where `--format github` will write is checked before any request, so
+    // a bad destination costs nothing and leaves no credentials in flight.
+    let github_env = env
+        .get("GITHUB_ENV")
+        .filter(|p| !p.is_empty())
+        .map(PathBuf::from);
+    if request.format == Format::GitHub {
+        let Some(path) = github_env.as_deref() else {
+            return Err(Failure::new(
+                "--format github needs GITHUB_ENV, which the runner sets in every step",
+                "Run it in a GitHub Actions `run:` step, or choose another --format (env, dotenv, json, credential-process).",
+            ));
+        };
+        if let Some(repo) = inside_git_work_tree(path) {
+            return Err(Failure::new(
+                format!("GITHUB_ENV ({}) is inside the git work tree {}", path.display(), repo.display()),
+                "Credentials are never written into a repository. GITHUB_ENV is normally a runner file outside the workspace; check what set it.",
+            ));
+        }
+    }
     let token = runtime.block_on(fetch_token(request, env))?;
     mask(&token, request, env);
     let claims = crate::jwt::decode_claims(token.expose());
@@ -343,21 +363,6 @@ fn run(request: &Request, env: &HashMap<String, String>) -> Result<(), Failure> 
         })?;
     for secret in assumed.credentials.secrets() {
         mask(secret, request, env);
-    }
-    let github_env = env
-        .get("GITHUB_ENV")
-        .filter(|p| !p.is_empty())
-        .map(PathBuf::from);
-    if let Some(path) = github_env
-        .as_deref()
-        .filter(|_| request.format == Format::GitHub)
-    {
-        if let Some(repo) = inside_git_work_tree(path) {
-            return Err(Failure::new(
-                format!("GITHUB_ENV ({}) is inside the git work tree {}", path.display(), repo.display()),
-                "Credentials are never written into a repository. GITHUB_ENV is normally a runner file outside the workspace; check what set it.",
-            ));
-        }
     }
     let region = request.region_given.then_some(request.region.as_str());
     let text = output::render(
