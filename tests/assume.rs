@@ -504,7 +504,11 @@ async fn github_format_masks_then_writes_github_env_outside_the_work_tree() {
         out.stderr
     );
     assert_eq!(std::fs::read_to_string(run.path("repo/env")).unwrap(), "");
-    assert_eq!(sts_requests(&sts).await.len(), 1, "refused before any request");
+    assert_eq!(
+        sts_requests(&sts).await.len(),
+        1,
+        "refused before any request"
+    );
     assert_eq!(out.stdout, "");
 }
 

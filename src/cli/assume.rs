@@ -55,7 +55,8 @@ Without --token-env/--token-file the token is found where the CI puts it:
   Bitbucket       $BITBUCKET_STEP_OIDC_TOKEN (a step with `oidc: true`)
   EKS, SDK-style  $AWS_WEB_IDENTITY_TOKEN_FILE (with $AWS_ROLE_ARN: no flags)
 
-Credentials go to stdout only. Example:
+Credentials go to stdout only. Under GitHub Actions every value is masked
+first (`::add-mask::` on stderr; with --format github, on stdout). Example:
   eval \"$(keyless-aws assume --role-arn arn:aws:iam::123456789012:role/deploy)\"";
 
 /// The validated request.
@@ -250,20 +251,30 @@ fn role_partition(arn: &str) -> Result<&str, String> {
     }
 }
 
-/// Under GitHub Actions the runner reads workflow commands from stderr too:
+/// Under GitHub Actions the runner reads workflow commands from stderr too
+/// (each stream has its own output manager with the command handler):
 /// masking there protects the values without disturbing stdout, which
 /// `eval` or a credential_process reader consumes.
 fn mask(value: &Secret, request: &Request, env: &HashMap<String, String>) {
     crate::redact::register(value.expose());
     if request.format == Format::GitHub {
         crate::workflow::add_mask(value);
-    } else if env.get("GITHUB_ACTIONS").is_some_and(|v| v == "true") {
+    } else if masks_on_stderr(request, env) {
         eprintln!(
             "::add-mask::{}",
             crate::workflow::escape_data(value.expose())
         );
     }
 }
+
+fn masks_on_stderr(request: &Request, env: &HashMap<String, String>) -> bool {
+    request.format != Format::GitHub && env.get("GITHUB_ACTIONS").is_some_and(|v| v == "true")
+}
+
+/// The runner reads stdout and stderr on separate threads, so a mask on
+/// stderr is not ordered before a value on stdout. If stdout goes straight to
+/// the log (no `eval`), this pause lets the runner register the masks first.
+const MASK_SETTLE: Duration = Duration::from_millis(300);
 
 fn run(request: &Request, env: &HashMap<String, String>) -> Result<(), Failure> {
     let _ = rustls::crypto::ring::default_provider().install_default();
@@ -372,6 +383,10 @@ fn run(request: &Request, env: &HashMap<String, String>) -> Result<(), Failure> 
         github_env.as_deref(),
     )
     .map_err(|e| Failure::new(e, "Nothing was written."))?;
+    if masks_on_stderr(request, env) {
+        let _ = std::io::Write::flush(&mut std::io::stderr());
+        std::thread::sleep(MASK_SETTLE);
+    }
     print!("{}", text.expose());
     eprintln!(
         "keyless-aws: credentials for {} (expire {})",
