@@ -412,7 +412,11 @@ const AGENT_TIMEOUT: Duration = Duration::from_secs(30);
 const MAX_TOKEN: usize = 16 * 1024;
 
 async fn fetch_token(request: &Request, env: &HashMap<String, String>) -> Result<Secret, Failure> {
-    let ci_help = || request.ci.map(Ci::missing_token_help).unwrap_or_default();
+    let ci_help = || {
+        request.ci.map(Ci::missing_token_help).unwrap_or_else(|| {
+            "Set that variable to the OIDC token (a JWT) before running this, or pass --token-file FILE.".into()
+        })
+    };
     match &request.token {
         TokenSource::Env(name) => match env.get(name).map(|v| v.trim()).filter(|v| !v.is_empty()) {
             Some(v) => Ok(Secret::new(v)),

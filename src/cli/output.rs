@@ -37,29 +37,26 @@ impl Format {
     }
 }
 
-/// The variables a later command reads, in the order they are written.
-fn variables(creds: &Credentials, region: Option<&str>) -> Vec<(&'static str, String)> {
+/// The variables a later command reads, in the order they are written; held
+/// as [`Secret`]s so the copies are zeroed too.
+fn variables(creds: &Credentials, region: Option<&str>) -> Vec<(&'static str, Secret)> {
     let mut vars = vec![
-        ("AWS_ACCESS_KEY_ID", creds.access_key_id.expose().to_owned()),
-        (
-            "AWS_SECRET_ACCESS_KEY",
-            creds.secret_access_key.expose().to_owned(),
-        ),
+        ("AWS_ACCESS_KEY_ID", creds.access_key_id.clone()),
+        ("AWS_SECRET_ACCESS_KEY", creds.secret_access_key.clone()),
         (
             "AWS_SESSION_TOKEN",
             creds
                 .session_token
-                .as_ref()
-                .map(|t| t.expose().to_owned())
-                .unwrap_or_default(),
+                .clone()
+                .unwrap_or_else(|| Secret::new("")),
         ),
     ];
     if let Some(exp) = &creds.expiration {
-        vars.push(("AWS_CREDENTIAL_EXPIRATION", exp.clone()));
+        vars.push(("AWS_CREDENTIAL_EXPIRATION", Secret::new(exp.as_str())));
     }
     if let Some(region) = region {
-        vars.push(("AWS_REGION", region.to_owned()));
-        vars.push(("AWS_DEFAULT_REGION", region.to_owned()));
+        vars.push(("AWS_REGION", Secret::new(region)));
+        vars.push(("AWS_DEFAULT_REGION", Secret::new(region)));
     }
     vars
 }
@@ -81,7 +78,7 @@ pub fn render(
     let text = match format {
         Format::Env => vars
             .iter()
-            .map(|(k, v)| format!("export {k}={}\n", shell_quote(v)))
+            .map(|(k, v)| format!("export {k}={}\n", shell_quote(v.expose())))
             .collect::<String>(),
         Format::Dotenv => {
             // Unquoted, because `docker --env-file` keeps quotes as part of the
@@ -90,10 +87,12 @@ pub fn render(
                 v.chars()
                     .all(|c| c.is_ascii_alphanumeric() || "/+=:._-".contains(c))
             };
-            if let Some((k, _)) = vars.iter().find(|(_, v)| !safe(v)) {
+            if let Some((k, _)) = vars.iter().find(|(_, v)| !safe(v.expose())) {
                 return Err(format!("{k} holds characters a dotenv file cannot carry unquoted; use --format env or json"));
             }
-            vars.iter().map(|(k, v)| format!("{k}={v}\n")).collect()
+            vars.iter()
+                .map(|(k, v)| format!("{k}={}\n", v.expose()))
+                .collect()
         }
         Format::Json | Format::CredentialProcess => {
             let mut object = serde_json::Map::new();
@@ -123,7 +122,7 @@ pub fn render(
             // (assume masks each value the moment it is known).
             let mut export = workflow::Export::default();
             for (k, v) in &vars {
-                export.env(k, v.as_str());
+                export.env(k, v.expose());
             }
             // Only env entries are set, so the output file is never opened.
             export
