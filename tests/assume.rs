@@ -422,6 +422,7 @@ async fn a_refusal_is_explained_with_the_ci_claim_formats() {
             "\"StringLike\": { \"gitlab.com:sub\": \"project_path:g/p:*\" }",
             "the ref is a bare name (`main`), not `refs/heads/main`",
             "keyless-aws setup --ci gitlab",
+            "note: --audience only applies where this program requests the token (GitHub Actions, Buildkite); the token from $GITLAB_OIDC_TOKEN was issued for aud sts.amazonaws.com",
         ]),
         ("BITBUCKET_STEP_OIDC_TOKEN", bitbucket, vec![
             "oidc-provider/api.bitbucket.org/2.0/workspaces/ws/pipelines-config/identity/oidc",
@@ -439,6 +440,8 @@ async fn a_refusal_is_explained_with_the_ci_claim_formats() {
                 var,
                 "--sts-endpoint",
                 &sts.uri(),
+                "--audience",
+                "wrong-aud",
             ])
             .run_async()
             .await;

@@ -67,6 +67,8 @@ struct Request {
     /// Whether the region was given (then it is exported too).
     region_given: bool,
     audience: String,
+    /// `--audience` was given (not the default).
+    audience_given: bool,
     session_name: String,
     duration: i32,
     token: TokenSource,
@@ -149,6 +151,7 @@ fn parse(args: &[OsString], env: &HashMap<String, String>) -> Result<Option<Requ
         None if partition == "aws" => "us-east-1".into(),
         None => return Err(format!("the role is in partition {partition}: pass --region (e.g. cn-north-1 or us-gov-west-1)")),
     };
+    let audience_given = flags.contains_key("audience");
     let audience = flags
         .remove("audience")
         .unwrap_or_else(|| DEFAULT_AUDIENCE.into());
@@ -206,6 +209,7 @@ fn parse(args: &[OsString], env: &HashMap<String, String>) -> Result<Option<Requ
         region,
         region_given: given_region.is_some(),
         audience,
+        audience_given,
         session_name,
         duration,
         token,
@@ -316,6 +320,18 @@ fn run(request: &Request, env: &HashMap<String, String>) -> Result<(), Failure> 
             "Pass the OIDC token itself (three base64url parts separated by dots), not a file name or a quoted value.",
         ));
     }
+    let requested = matches!(
+        request.token,
+        TokenSource::GitHubRequest | TokenSource::BuildkiteAgent
+    );
+    let token_aud = claims.as_ref().map(|c| c.aud.clone()).unwrap_or_default();
+    if request.audience_given && !requested && !token_aud.contains(&request.audience) {
+        eprintln!(
+            "keyless-aws: note: --audience only applies where this program requests the token (GitHub Actions, Buildkite); the token from {} was issued for aud {}",
+            request.token.describe(),
+            crate::workflow::one_line(&token_aud.join(", "))
+        );
+    }
     eprintln!(
         "keyless-aws: assuming {} (session {}, {} s) with the token from {}",
         request.role_arn,
@@ -343,10 +359,6 @@ fn run(request: &Request, env: &HashMap<String, String>) -> Result<(), Failure> 
         .map_err(|failure| {
             // The audience asked for where the job requests its token; else
             // the token's own (CircleCI's org id, Bitbucket's workspace ARI).
-            let requested = matches!(
-                request.token,
-                TokenSource::GitHubRequest | TokenSource::BuildkiteAgent
-            );
             let audience = if requested {
                 Some(request.audience.as_str())
             } else {
