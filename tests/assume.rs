@@ -256,9 +256,16 @@ async fn each_ci_sends_the_token_it_offers() {
         let json: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
         assert_eq!(json["AccessKeyId"], ACCESS_KEY_ID, "{name}");
         assert_eq!(json["SessionToken"], SESSION_TOKEN, "{name}");
+        // Outside GitHub Actions nothing is masked, so nothing secret may appear on stderr.
+        for secret in [token, ACCESS_KEY_ID, SECRET_KEY, SESSION_TOKEN] {
+            assert!(!out.stderr.contains(secret), "{name}: secret on stderr");
+        }
         assert!(
-            !out.stderr.contains(token) && !out.stderr.contains(SECRET_KEY),
-            "{name}: secret on stderr"
+            out.stderr.starts_with(
+                "keyless-aws: assuming arn:aws:iam::123456789012:role/deploy (session "
+            ),
+            "{name}: {}",
+            out.stderr
         );
         if name == "Buildkite" {
             let args = std::fs::read_to_string(run.path("agent-args")).unwrap();
@@ -398,6 +405,23 @@ fn a_missing_token_names_what_that_ci_needs() {
         .run();
     assert_eq!(out.code, 1);
     assert_eq!(out.stderr, "keyless-aws assume: could not run buildkite-agent: No such file or directory (os error 2)\n\nBuildkite tokens come from `buildkite-agent oidc request-token`, which needs the agent (v3.41 or later) on PATH and the job's BUILDKITE_AGENT_ACCESS_TOKEN in the environment.\n");
+
+    // An agent that refuses: its own words, then what the agent needs.
+    let run = Run::new().env("BUILDKITE", "true").args(&[role]);
+    std::fs::create_dir(run.path("bin")).unwrap();
+    let agent = run.path("bin/buildkite-agent");
+    std::fs::write(
+        &agent,
+        "#!/bin/sh\necho 'fatal: BUILDKITE_AGENT_ACCESS_TOKEN missing' >&2\nexit 1\n",
+    )
+    .unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&agent, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let path = format!("{}:/usr/bin:/bin", run.path("bin").display());
+    let out = run.env("PATH", &path).run();
+    assert_eq!(out.code, 1);
+    assert_eq!(out.stdout, "");
+    assert_eq!(out.stderr, "keyless-aws assume: buildkite-agent oidc request-token failed (exit status: 1): fatal: BUILDKITE_AGENT_ACCESS_TOKEN missing\n\nBuildkite tokens come from `buildkite-agent oidc request-token`, which needs the agent (v3.41 or later) on PATH and the job's BUILDKITE_AGENT_ACCESS_TOKEN in the environment.\n");
 }
 
 #[tokio::test(flavor = "multi_thread")]

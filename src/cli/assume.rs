@@ -56,7 +56,9 @@ Without --token-env/--token-file the token is found where the CI puts it:
   EKS, SDK-style  $AWS_WEB_IDENTITY_TOKEN_FILE (with $AWS_ROLE_ARN: no flags)
 
 Credentials go to stdout only. Under GitHub Actions every value is masked
-first (`::add-mask::` on stderr; with --format github, on stdout). Example:
+first (`::add-mask::` on stderr; with --format github, on stdout).
+Exit status: 0 credentials printed, 1 no token or AWS refused (the reason and
+the fix on stderr), 2 bad flags. Example:
   eval \"$(keyless-aws assume --role-arn arn:aws:iam::123456789012:role/deploy)\"";
 
 /// The validated request.
