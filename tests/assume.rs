@@ -356,7 +356,8 @@ async fn sdk_style_environment_needs_no_flags() {
         .env("AWS_WEB_IDENTITY_TOKEN_FILE", &file)
         .env("AWS_ROLE_SESSION_NAME", "pod-7")
         .env("AWS_REGION", "eu-west-1")
-        .args(&["--sts-endpoint", &sts.uri(), "--format", "dotenv"])
+        .env("AWS_ENDPOINT_URL_STS", &sts.uri())
+        .args(&["--format", "dotenv"])
         .run_async()
         .await;
     assert_eq!(out.code, 0, "{}", out.stderr);

@@ -42,7 +42,8 @@ Exchanges this job's OIDC token for temporary AWS credentials and prints them.
                         json: {AccessKeyId, SecretAccessKey, SessionToken, …}
                         credential-process: the SDKs' credential_process JSON
                         github: ::add-mask:: lines and GITHUB_ENV entries
-  --sts-endpoint URL    another STS endpoint (a VPC endpoint, an emulator)
+  --sts-endpoint URL    another STS endpoint (a VPC endpoint, an emulator;
+                        default: $AWS_ENDPOINT_URL_STS)
   -h, --help            this text
 
 Without --token-env/--token-file the token is found where the CI puts it:
@@ -183,13 +184,17 @@ fn parse(args: &[OsString], env: &HashMap<String, String>) -> Result<Option<Requ
             ))?,
     };
     let format = Format::parse(flags.remove("format").as_deref().unwrap_or("env"))?;
-    let endpoint = match flags.remove("sts-endpoint") {
+    // AWS_ENDPOINT_URL_STS is the SDKs' own name for the same setting.
+    let endpoint = match flags
+        .remove("sts-endpoint")
+        .or_else(|| from_env("AWS_ENDPOINT_URL_STS"))
+    {
         None => None,
         Some(e) => {
             let url = url::Url::parse(&e)
-                .map_err(|err| format!("--sts-endpoint {e:?} is not a URL ({err})"))?;
+                .map_err(|err| format!("STS endpoint {e:?} (--sts-endpoint or AWS_ENDPOINT_URL_STS) is not a URL ({err})"))?;
             if !matches!(url.scheme(), "http" | "https") || url.host_str().is_none() {
-                return Err(format!("--sts-endpoint {e:?} is not an http(s) URL"));
+                return Err(format!("STS endpoint {e:?} (--sts-endpoint or AWS_ENDPOINT_URL_STS) is not an http(s) URL"));
             }
             Some(url.as_str().trim_end_matches('/').to_owned())
         }
