@@ -43,7 +43,7 @@ Exchanges this job's OIDC token for temporary AWS credentials and prints them.
                         credential-process: the SDKs' credential_process JSON
                         github: ::add-mask:: lines and GITHUB_ENV entries
   --sts-endpoint URL    another STS endpoint (a VPC endpoint, an emulator;
-                        default: $AWS_ENDPOINT_URL_STS)
+                        default: $AWS_ENDPOINT_URL_STS, $AWS_ENDPOINT_URL)
   -h, --help            this text
 
 Without --token-env/--token-file the token is found where the CI puts it:
@@ -184,10 +184,11 @@ fn parse(args: &[OsString], env: &HashMap<String, String>) -> Result<Option<Requ
             ))?,
     };
     let format = Format::parse(flags.remove("format").as_deref().unwrap_or("env"))?;
-    // AWS_ENDPOINT_URL_STS is the SDKs' own name for the same setting.
+    // The SDKs' own names for the same setting, as the action reads them.
     let endpoint = match flags
         .remove("sts-endpoint")
         .or_else(|| from_env("AWS_ENDPOINT_URL_STS"))
+        .or_else(|| from_env("AWS_ENDPOINT_URL"))
     {
         None => None,
         Some(e) => {
