@@ -80,6 +80,16 @@ struct Request {
     ci: Option<Ci>,
 }
 
+impl Request {
+    /// Whether this program asks for the token (and so chooses its audience).
+    fn requests_token(&self) -> bool {
+        matches!(
+            self.token,
+            TokenSource::GitHubRequest | TokenSource::BuildkiteAgent
+        )
+    }
+}
+
 /// A failure: the one-line problem and what to do about it.
 struct Failure {
     problem: String,
@@ -299,26 +309,7 @@ fn run(request: &Request, env: &HashMap<String, String>) -> Result<(), Failure> 
                 "This is a bug; please report it.",
             )
         })?;
-    // Where `--format github` will write is checked before any request, so
-    // a bad destination costs nothing and leaves no credentials in flight.
-    let github_env = env
-        .get("GITHUB_ENV")
-        .filter(|p| !p.is_empty())
-        .map(PathBuf::from);
-    if request.format == Format::GitHub {
-        let Some(path) = github_env.as_deref() else {
-            return Err(Failure::new(
-                "--format github needs GITHUB_ENV, which the runner sets in every step",
-                "Run it in a GitHub Actions `run:` step, or choose another --format (env, dotenv, json, credential-process).",
-            ));
-        };
-        if let Some(repo) = inside_git_work_tree(path) {
-            return Err(Failure::new(
-                format!("GITHUB_ENV ({}) is inside the git work tree {}", path.display(), repo.display()),
-                "Credentials are never written into a repository. GITHUB_ENV is normally a runner file outside the workspace; check what set it.",
-            ));
-        }
-    }
+    let github_env = github_env(request, env)?;
     let token = runtime.block_on(fetch_token(request, env))?;
     mask(&token, request, env);
     let claims = crate::jwt::decode_claims(token.expose());
@@ -328,12 +319,9 @@ fn run(request: &Request, env: &HashMap<String, String>) -> Result<(), Failure> 
             "Pass the OIDC token itself (three base64url parts separated by dots), not a file name or a quoted value.",
         ));
     }
-    let requested = matches!(
-        request.token,
-        TokenSource::GitHubRequest | TokenSource::BuildkiteAgent
-    );
     let token_aud = claims.as_ref().map(|c| c.aud.clone()).unwrap_or_default();
-    if request.audience_given && !requested && !token_aud.contains(&request.audience) {
+    if request.audience_given && !request.requests_token() && !token_aud.contains(&request.audience)
+    {
         eprintln!(
             "keyless-aws: note: --audience only applies where this program requests the token (GitHub Actions, Buildkite); the token from {} was issued for aud {}",
             request.token.describe(),
@@ -364,34 +352,7 @@ fn run(request: &Request, env: &HashMap<String, String>) -> Result<(), Failure> 
             None,
             &[],
         ))
-        .map_err(|failure| {
-            // The audience asked for where the job requests its token; else
-            // the token's own (CircleCI's org id, Bitbucket's workspace ARI).
-            let audience = if requested {
-                Some(request.audience.as_str())
-            } else {
-                claims
-                    .as_ref()
-                    .and_then(|c| c.aud.first())
-                    .map(String::as_str)
-            };
-            let ctx = Context {
-                claims: claims.as_ref(),
-                audience,
-                duration_seconds: request.duration,
-                endpoint: request.endpoint.as_deref(),
-                region: &request.region,
-                ..Default::default()
-            };
-            let (cause, fix) = explain::explain(&failure, &ctx);
-            let problem = crate::error::Error::Sts {
-                failure,
-                cause: String::new(),
-                fix: String::new(),
-            }
-            .to_string();
-            Failure::new(problem, format!("{cause}\n\n{fix}"))
-        })?;
+        .map_err(|failure| refused(request, claims.as_ref(), failure))?;
     for secret in assumed.credentials.secrets() {
         mask(secret, request, env);
     }
@@ -414,6 +375,64 @@ fn run(request: &Request, env: &HashMap<String, String>) -> Result<(), Failure> 
         assumed.credentials.expiration.as_deref().unwrap_or("?")
     );
     Ok(())
+}
+
+/// Where `--format github` will write, checked before any request, so a bad
+/// destination costs nothing and leaves no credentials in flight.
+fn github_env(
+    request: &Request,
+    env: &HashMap<String, String>,
+) -> Result<Option<PathBuf>, Failure> {
+    let github_env = env
+        .get("GITHUB_ENV")
+        .filter(|p| !p.is_empty())
+        .map(PathBuf::from);
+    if request.format == Format::GitHub {
+        let Some(path) = github_env.as_deref() else {
+            return Err(Failure::new(
+                "--format github needs GITHUB_ENV, which the runner sets in every step",
+                "Run it in a GitHub Actions `run:` step, or choose another --format (env, dotenv, json, credential-process).",
+            ));
+        };
+        if let Some(repo) = inside_git_work_tree(path) {
+            return Err(Failure::new(
+                format!("GITHUB_ENV ({}) is inside the git work tree {}", path.display(), repo.display()),
+                "Credentials are never written into a repository. GITHUB_ENV is normally a runner file outside the workspace; check what set it.",
+            ));
+        }
+    }
+    Ok(github_env)
+}
+
+/// An STS refusal, explained with the claims of the token that was sent.
+fn refused(
+    request: &Request,
+    claims: Option<&crate::jwt::Claims>,
+    failure: Box<crate::error::StsFailure>,
+) -> Failure {
+    // The audience asked for where the job requests its token; else
+    // the token's own (CircleCI's org id, Bitbucket's workspace ARI).
+    let audience = if request.requests_token() {
+        Some(request.audience.as_str())
+    } else {
+        claims.and_then(|c| c.aud.first()).map(String::as_str)
+    };
+    let ctx = Context {
+        claims,
+        audience,
+        duration_seconds: request.duration,
+        endpoint: request.endpoint.as_deref(),
+        region: &request.region,
+        ..Default::default()
+    };
+    let (cause, fix) = explain::explain(&failure, &ctx);
+    let problem = crate::error::Error::Sts {
+        failure,
+        cause: String::new(),
+        fix: String::new(),
+    }
+    .to_string();
+    Failure::new(problem, format!("{cause}\n\n{fix}"))
 }
 
 /// The closest enclosing directory with a `.git`, if any.
