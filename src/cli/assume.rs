@@ -219,7 +219,7 @@ fn parse(args: &[OsString], env: &HashMap<String, String>) -> Result<Option<Requ
         (None, Some(file)) => TokenSource::File(PathBuf::from(file)),
         (None, None) => match ci::find_token(ci, env) {
             Some(source) => source,
-            None => return Err(missing_token(ci)),
+            None => return Err(missing_token(ci, env)),
         },
     };
     Ok(Some(Request {
@@ -238,9 +238,18 @@ fn parse(args: &[OsString], env: &HashMap<String, String>) -> Result<Option<Requ
 }
 
 /// The error when no token place exists: what this CI needs for one.
-fn missing_token(ci: Option<Ci>) -> String {
+fn missing_token(ci: Option<Ci>, env: &HashMap<String, String>) -> String {
+    // act sets GITHUB_ACTIONS and ACT, but has no token endpoint of its own.
+    if ci == Some(Ci::GitHub) && env.get("ACT").is_some_and(|v| v == "true") {
+        let act = crate::error::Error::NoIdToken { under_act: true };
+        return format!("no OIDC token found: {act}.\n{}", act.help());
+    }
     match ci {
-        Some(ci) => format!("no OIDC token found for {}.\n{}", ci.display_name(), ci.missing_token_help()),
+        Some(ci) => format!(
+            "no OIDC token found for {}.\n{}",
+            ci.display_name(),
+            ci.missing_token_help()
+        ),
         None => "no OIDC token found: this is not a CI this program recognises (GITHUB_ACTIONS, GITLAB_CI, CIRCLECI, BUILDKITE, BITBUCKET_BUILD_NUMBER) and AWS_WEB_IDENTITY_TOKEN_FILE is not set.\nPass the token with --token-env VAR or --token-file FILE.".into(),
     }
 }
@@ -647,6 +656,11 @@ mod tests {
             assert!(err.contains(expected), "{args:?}: {err}");
         }
         let err = parse_with(&[role], &[("GITLAB_CI", "true")]).unwrap_err();
+        let act = parse_with(&[role], &[("GITHUB_ACTIONS", "true"), ("ACT", "true")]).unwrap_err();
+        assert!(
+            act.starts_with("no OIDC token found: act has no OIDC token endpoint."),
+            "{act}"
+        );
         assert!(
             err.contains("id_tokens:") && err.contains("aud: sts.amazonaws.com"),
             "{err}"
