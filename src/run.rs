@@ -216,7 +216,7 @@ fn sts_client(
     sts::client(ClientSettings {
         region: &plan.region,
         endpoint: plan.endpoint.as_deref(),
-        retry: plan.retry,
+        retry: crate::retry::StsSchedule::new(plan.retry.max_attempts, plan.action_timeout),
         credentials,
         fresh_credentials: fresh,
     })
