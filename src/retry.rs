@@ -62,10 +62,15 @@ pub const DEFAULT_THROTTLE_BUDGET: Duration = Duration::from_secs(300);
 pub const STS_ATTEMPT_CEILING: u32 = 200;
 
 /// How long throttled STS calls are retried, from the operation's first
-/// attempt: [`DEFAULT_THROTTLE_BUDGET`], or `action-timeout-s` when that is
-/// shorter (the run could not outlive it anyway).
+/// attempt: [`DEFAULT_THROTTLE_BUDGET`], or less when `action-timeout-s` is
+/// shorter — then it ends a little before the action timeout (a second, or a
+/// quarter of it if that is less), so that the step fails with STS's
+/// `Throttling` and its explanation rather than with a bare timeout.
 pub fn throttle_budget(action_timeout: Option<Duration>) -> Duration {
-    action_timeout.map_or(DEFAULT_THROTTLE_BUDGET, |t| t.min(DEFAULT_THROTTLE_BUDGET))
+    action_timeout.map_or(DEFAULT_THROTTLE_BUDGET, |t| {
+        t.saturating_sub((t / 4).min(Duration::from_secs(1)))
+            .min(DEFAULT_THROTTLE_BUDGET)
+    })
 }
 
 /// Exponential backoff with full jitter.
@@ -340,18 +345,15 @@ mod tests {
 
     #[test]
     fn the_throttle_budget_never_outlives_action_timeout() {
+        let secs = Duration::from_secs;
         assert_eq!(throttle_budget(None), DEFAULT_THROTTLE_BUDGET);
+        assert_eq!(throttle_budget(Some(secs(30))), secs(29));
+        assert_eq!(throttle_budget(Some(secs(5))), secs(4));
+        assert_eq!(throttle_budget(Some(secs(2))), Duration::from_millis(1500));
+        assert_eq!(throttle_budget(Some(secs(3600))), DEFAULT_THROTTLE_BUDGET);
+        let s = StsSchedule::new(12, Some(secs(30)));
         assert_eq!(
-            throttle_budget(Some(Duration::from_secs(30))),
-            Duration::from_secs(30)
-        );
-        assert_eq!(
-            throttle_budget(Some(Duration::from_secs(3600))),
-            DEFAULT_THROTTLE_BUDGET
-        );
-        let s = StsSchedule::new(12, Some(Duration::from_secs(30)));
-        assert_eq!(
-            s.next(ErrorKind::ThrottlingError, 2, Duration::from_secs(30)),
+            s.next(ErrorKind::ThrottlingError, 2, secs(29)),
             Next::GiveUp
         );
     }

@@ -221,3 +221,46 @@ async fn disable_retry_turns_off_throttling_retries_too() {
     assert!(result.expect_err("throttled").starts_with("Throttling"));
     assert_eq!(requests(&server).await, 1);
 }
+
+/// The whole action: with `action-timeout-s: 3`, throttling is retried for a little
+/// under 3 s and the step fails with STS's `Throttling` explained, not a bare timeout;
+/// nothing is exported.
+#[tokio::test(flavor = "multi_thread")]
+async fn action_timeout_bounds_the_throttle_budget_and_the_error_is_throttling() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(
+            serde_json::json!({ "value": jwt(&github_claims("repo:o/r:ref:refs/heads/main")) }),
+        ))
+        .mount(&server)
+        .await;
+    Mock::given(method("POST"))
+        .respond_with(throttled())
+        .mount(&server)
+        .await;
+    let scenario = Scenario::new()
+        .oidc(&server.uri())
+        .input("role-to-assume", ROLE)
+        .input("aws-region", "eu-west-1")
+        .input("sts-endpoint", &server.uri())
+        .input("action-timeout-s", "3");
+
+    let out = tokio::task::spawn_blocking(move || scenario.run())
+        .await
+        .unwrap();
+
+    out.assert_failed_cleanly();
+    let error = out.error_line();
+    assert!(error.contains("Throttling"), "{error}");
+    assert!(!error.contains("did not finish"), "{error}");
+    let sts_calls = server
+        .received_requests()
+        .await
+        .unwrap_or_default()
+        .iter()
+        .filter(|r| r.method.as_str() == "POST")
+        .count();
+    // Waits start at 0.5 s with full jitter: at least the first retry fits in the 2.25 s budget.
+    assert!(sts_calls >= 2, "{sts_calls} STS calls");
+    assert!(out.elapsed < Duration::from_secs(3), "{:?}", out.elapsed);
+}
