@@ -339,8 +339,9 @@ def main():
         ap.error("--env takes KEY=VALUE")
     print(f"storm: {args.jobs} jobs against {args.rate:g} calls/s ...", file=sys.stderr)
     r = run(args)
+    here = os.getcwd() + os.sep
     command = "python3 bench/storm.py " + " ".join(
-        a if not a.startswith("/") else os.path.relpath(a) for a in sys.argv[1:])
+        os.path.relpath(a) if a.startswith(here) else a for a in sys.argv[1:])
     section = report(r, command, os.path.relpath(args.binary))
     print(section)
     if args.json:

@@ -56,8 +56,10 @@ EOF
 else
     [[ -f "$binary" ]] || die "no binary at $binary"
     command -v objcopy >/dev/null || die "objcopy (binutils) is needed to read .dep-v0"
-    objcopy --dump-section ".dep-v0=$tmp/dep-v0" "$binary" "$tmp/copy" 2>"$tmp/objcopy.err" \
-        || die "$binary has no .dep-v0 section: it was not built with cargo auditable ($(head -c 300 "$tmp/objcopy.err"))"
+    # objcopy quietly writes nothing when the section is missing.
+    objcopy --dump-section ".dep-v0=$tmp/dep-v0" "$binary" "$tmp/copy" 2>"$tmp/objcopy.err" || true
+    [[ -s "$tmp/dep-v0" ]] \
+        || die "$binary has no .dep-v0 section: it was not built with cargo auditable $(head -c 300 "$tmp/objcopy.err")"
     python3 - "$tmp/dep-v0" >"$tmp/found" <<'EOF'
 import json, sys, zlib
 data = json.loads(zlib.decompress(open(sys.argv[1], "rb").read()))
@@ -84,12 +86,14 @@ missing="$(comm -23 "$tmp/expected" "$tmp/found")"
 unknown="$(comm -13 "$tmp/lock" "$tmp/found")"
 if [[ -n "$missing" ]]; then
     echo "check-sbom.sh: FAIL: $(wc -l <<<"$missing") crates of the binary are not in the SBOM:" >&2
-    sed 's/^/  /' <<<"$missing" >&2
+    mapfile -t lines <<<"$missing"
+    printf '  %s\n' "${lines[@]}" >&2
     status=1
 fi
 if [[ -n "$unknown" ]]; then
     echo "check-sbom.sh: FAIL: the SBOM names crates that Cargo.lock does not have:" >&2
-    sed 's/^/  /' <<<"$unknown" >&2
+    mapfile -t lines <<<"$unknown"
+    printf '  %s\n' "${lines[@]}" >&2
     status=1
 fi
 if ((status == 0)); then
