@@ -31,8 +31,8 @@ fn fast(max_attempts: u32, throttle_budget: Duration) -> StsSchedule {
             max: Duration::from_millis(4),
         },
         throttling: Backoff {
-            initial: Duration::from_millis(10),
-            max: Duration::from_millis(40),
+            initial: Duration::from_millis(20),
+            max: Duration::from_millis(80),
         },
         transient_budget: Duration::from_secs(20),
     }
@@ -118,7 +118,7 @@ async fn the_time_budget_ends_throttling() {
         .respond_with(throttled())
         .mount(&server)
         .await;
-    let budget = Duration::from_millis(800);
+    let budget = Duration::from_millis(1500);
 
     let started = Instant::now();
     let result = assume(&server, "eu-west-2", fast(12, budget)).await;
@@ -130,12 +130,12 @@ async fn the_time_budget_ends_throttling() {
         "the error is STS's, not a timeout: {error}"
     );
     let n = requests(&server).await;
-    // Waits average at most 20 ms here, so the 800 ms budget allows far more than the
+    // Waits average at most 40 ms here, so the 1.5 s budget allows far more than the
     // old 12 attempts, and ends well before the SDK's retry quota (100) or our ceiling (200).
     assert!(n > OLD_ATTEMPTS && n < 100, "{n} requests");
     // The budget, not something else, ended it: no retry starts a wait past it.
     assert!(
-        took >= budget - Duration::from_millis(80) && took < budget + Duration::from_secs(5),
+        took >= budget - Duration::from_millis(160) && took < budget + Duration::from_secs(5),
         "{took:?}"
     );
 }
@@ -262,5 +262,7 @@ async fn action_timeout_bounds_the_throttle_budget_and_the_error_is_throttling()
         .count();
     // Waits start at 0.5 s with full jitter: at least the first retry fits in the 2.25 s budget.
     assert!(sts_calls >= 2, "{sts_calls} STS calls");
-    assert!(out.elapsed < Duration::from_secs(3), "{:?}", out.elapsed);
+    // Bounded (3 s, plus process start and exit on a busy machine); the error above
+    // shows the budget ended it, not the action timeout.
+    assert!(out.elapsed < Duration::from_secs(10), "{:?}", out.elapsed);
 }
