@@ -13,7 +13,7 @@ use crate::aws_names::{Partition, Region, RoleArn, SessionName};
 use crate::ci::{self, Ci, TokenSource};
 use crate::explain::{self, Context};
 use crate::inputs::DEFAULT_AUDIENCE;
-use crate::plan::{Proxy, RetryPolicy, SessionOptions};
+use crate::plan::{Proxy, SessionOptions};
 use crate::secret::Secret;
 use crate::sts::{self, ClientSettings};
 use lexopt::prelude::*;
@@ -325,7 +325,7 @@ fn run(request: &Request, env: &HashMap<String, String>) -> Result<(), Failure> 
         region: &request.region,
         endpoint: request.endpoint.as_ref(),
         proxy: &Proxy::default(),
-        retry: RetryPolicy { max_attempts: 4 },
+        retry: crate::retry::StsSchedule::new(4, None),
         credentials: None,
         fresh_credentials: false,
     });
