@@ -541,3 +541,8 @@ fn hostile_answers_end_in_a_bounded_clear_error() {
     );
     assert!(failed.is_empty(), "{}", failed.join("\n"));
 }
+
+/// How many hostile answers the test plays (the README's figures block reports it).
+pub(crate) fn case_count() -> usize {
+    cases().len()
+}

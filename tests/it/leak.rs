@@ -50,7 +50,7 @@ const SCENARIO_LIMIT: Duration = Duration::from_secs(40);
 
 /// Text that must never become a workflow command, in every place outside text
 /// reaches the log.
-const PAYLOADS: &[&str] = &[
+pub(crate) const PAYLOADS: &[&str] = &[
     "\n::set-env name=X::y",
     "%0A::add-mask::leak",
     "\r::stop-commands::tok",
@@ -1191,4 +1191,15 @@ fn the_checks_catch_what_they_look_for() {
     assert!(forms(secret)
         .iter()
         .any(|(_, f)| f == "s3cr3t%2Fvalue%2Bwith%3Dchars"));
+}
+
+/// The suite's counts the README's figures block reports: (scenarios without moto,
+/// scenarios against moto, injection payload placements). Builds the lists only.
+pub(crate) fn scenario_counts() -> (usize, usize, usize) {
+    let mocks = Mocks::start();
+    let mut offline = offline_scenarios();
+    offline.extend(injection_scenarios(&mocks));
+    let moto = moto_scenarios(9, 9, "bearer-unused");
+    let placements = offline.iter().chain(&moto).map(|s| s.payloads).sum();
+    (offline.len(), moto.len(), placements)
 }
