@@ -60,7 +60,7 @@ date = datetime.date.today().isoformat()
 rows = [
     ("static release binary (`/keyless-aws` in the test image)", f"{binary:,} bytes"),
     ("CA bundle in the image", f"{ca:,} bytes"),
-    ("test image, uncompressed / `docker save | gzip`", f"{image:,} / {gz:,} bytes"),
+    ("test image, uncompressed / `docker save \\| gzip`", f"{image:,} / {gz:,} bytes"),
     ("leak test: scenarios (offline + against moto)", f"{tot('scenarios')} ({leak['offline']['scenarios']} + {leak['moto']['scenarios']})"),
     ("leak test: bytes scanned, secrets, encoded forms", f"{tot('bytes'):,} bytes, {tot('secrets')} secrets, {tot('forms'):,} forms: 0 leaks"),
     ("injection: payloads × placements", f"{leak['offline']['payloads']} payloads in {tot('placements')} placements: 0 commands injected"),
