@@ -9,6 +9,19 @@
 //!   the token endpoint stand-in script, for tests that run out of process (Docker, act);
 //! * [`runner`]: the image run under Docker exactly as actions/runner runs it;
 //! * [`scan`]: the log and file scanner for secrets and injected workflow commands.
+//!
+//! A new test, typically:
+//!
+//! ```ignore
+//! let sts = StsStandIn::new().github_token("repo:o/r:ref:refs/heads/main").assume(WEB_IDENTITY);
+//! let out = Scenario::oidc_step(&sts).input("role-session-name", "x").run();
+//! out.assert_success();
+//! assert_eq!(out.sts_calls()[0]["RoleSessionName"], "x");
+//! assert_eq!(out.exported_env()["AWS_ACCESS_KEY_ID"], ACCESS_KEY_ID);
+//! ```
+//!
+//! A test that needs Docker, moto or act: `#[ignore = "needs moto: run by
+//! scripts/test.sh"]` and `require(&[Tool::Moto])` as its first line.
 #![allow(dead_code)]
 
 pub mod docker;
