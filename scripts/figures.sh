@@ -4,7 +4,8 @@
 # typed by hand:
 #   * sizes: scripts/build-image.sh --size (static release binary, image, gzip);
 #   * the leak and hostile tests' own counts (cargo test --test it, moto included);
-#   * with --bench: wall time and peak memory from scripts/bench.sh --quick.
+#   * with --bench: wall time and peak memory from scripts/bench.sh --quick (run it on
+#     a quiet machine: 5 runs per row, so other load shows in the medians).
 #
 #   bash scripts/figures.sh [--bench]
 #
