@@ -5,6 +5,7 @@
 //! executed), `oidc` and `sts` (the two network calls), `workflow` (everything
 //! written to the runner), `explain` and `report` (what a failure tells the user).
 
+pub mod dev_token_server;
 pub mod error;
 pub mod explain;
 pub mod http;
