@@ -46,7 +46,7 @@ if [[ $# -gt 0 ]]; then
     server_flags=("$@")
 fi
 [[ -f "$workflow" ]] || die "no workflow file at $workflow"
-for tool in docker act python3; do
+for tool in docker act python3 git; do
     command -v "$tool" >/dev/null || die "$tool is missing; run: bash scripts/setup.sh"
 done
 python3 -c 'import moto.server' 2>/dev/null || die "moto is missing; run: bash scripts/setup.sh"
@@ -97,6 +97,11 @@ mkdir -p "$scratch/action" "$scratch/repo/.github/workflows" "$scratch/config"
 cp "$repo/action.yml" "$scratch/action/action.yml"
 bash "$repo/scripts/pin-image.sh" "$scratch/action/action.yml" "$image"
 cp "$workflow" "$scratch/repo/.github/workflows/$(basename "$workflow")"
+# A one-commit repository, so act finds a ref and a sha (and says nothing about git).
+git -C "$scratch/repo" init -q -b main
+git -C "$scratch/repo" add .
+git -C "$scratch/repo" -c user.name=act-local -c user.email=act-local@localhost.invalid \
+    -c commit.gpgsign=false commit -q -m "workflow under test"
 
 # ---- 4. moto and the dev token server, on 127.0.0.1, bounded in time ----
 moto_port="$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')"
