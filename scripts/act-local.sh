@@ -137,7 +137,7 @@ status=0
         --workflows ".github/workflows/$(basename "$workflow")" \
         -P "ubuntu-latest=$job_image" \
         --pull=false --rebuild=false --action-offline-mode --no-cache-server \
-        --bind --container-daemon-socket - \
+        --bind --container-daemon-socket - --rm \
         --action-cache-path "$scratch/act-cache" \
         --defaultbranch main \
         --local-repository "keyless-aws/keyless-aws@v1=$scratch/action" \
