@@ -309,6 +309,14 @@ fn prints_env_lines_refuses_wrong_bearers_and_signs_what_its_jwks_verifies() {
     let claims = verified_claims(&server, &server.token(None));
     assert_eq!(claims["aud"], "https://github.com/octo-org");
 
+    // An empty or repeated audience is refused, not guessed.
+    let bearer = format!("bearer {}", server.request_token);
+    for query in ["audience=", "audience=a&audience=b", "audience=a%20b"] {
+        let (status, body) = server.get(&format!("/token?api-version=2.0&{query}"), Some(&bearer));
+        assert_eq!(status, 400, "{query}: {body}");
+        assert!(body.get("value").is_none());
+    }
+
     // Other paths and methods, and a malformed request.
     assert_eq!(server.get("/nope", None).0, 404);
     let (status, _) = raw_request(
