@@ -55,6 +55,19 @@ fn the_recipe_is_at_most_three_commands() {
         commands.iter().any(|c| c.contains("scripts/act-local.sh")),
         "{commands:?}"
     );
+    // The section warns that real AWS will not take these tokens.
+    let readme = std::fs::read_to_string(repo_root().join("README.md")).unwrap();
+    let section = readme
+        .split_once(HEADING)
+        .unwrap()
+        .1
+        .split("\n## ")
+        .next()
+        .unwrap();
+    assert!(
+        section.contains("Real AWS rejects these tokens"),
+        "{section}"
+    );
     // Every script it names exists.
     for command in &commands {
         for word in command
