@@ -14,6 +14,7 @@ pub mod oidc;
 pub mod post;
 pub mod profile;
 pub mod redact;
+pub mod refresh;
 pub mod report;
 pub mod retry;
 pub mod run;

@@ -31,6 +31,7 @@ fn main() -> ExitCode {
                 ExitCode::from(if problem.is_empty() { 0 } else { 2 })
             }
         },
+        Some("credential-process") => keyless_aws::refresh::helper_main(&args[2..]),
         Some("--version" | "-V") => {
             println!("keyless-aws {}", env!("CARGO_PKG_VERSION"));
             ExitCode::SUCCESS
