@@ -14,7 +14,9 @@
 
 use keyless_aws::profile::ProfileDir;
 use keyless_aws::refresh::cache::rfc3339;
-use keyless_aws::refresh::description::{Description, WebIdentityRole, DEFAULT_CACHE_FILE, VERSION};
+use keyless_aws::refresh::description::{
+    Description, WebIdentityRole, DEFAULT_CACHE_FILE, VERSION,
+};
 use keyless_aws::refresh::install::{self, Installed};
 use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
@@ -25,7 +27,8 @@ use wiremock::matchers::{header, method, path};
 use wiremock::{Mock, MockServer, Request, Respond, ResponseTemplate};
 
 const BEARER: &str = "runner-request-bearer-token-value";
-const JWT: &str = "eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJyZXBvOm8vcjpyZWY6cmVmcy9oZWFkcy9tYWluIn0.c2lnbmF0dXJl";
+const JWT: &str =
+    "eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJyZXBvOm8vcjpyZWY6cmVmcy9oZWFkcy9tYWluIn0.c2lnbmF0dXJl";
 const ROLE: &str = "arn:aws:iam::123456789012:role/deploy";
 
 #[derive(Default)]
@@ -60,8 +63,9 @@ fn error(status: u16, code: &str, message: &str) -> ResponseTemplate {
 
 impl Respond for Sts {
     fn respond(&self, req: &Request) -> ResponseTemplate {
-        let form: HashMap<String, String> =
-            url::form_urlencoded::parse(&req.body).into_owned().collect();
+        let form: HashMap<String, String> = url::form_urlencoded::parse(&req.body)
+            .into_owned()
+            .collect();
         let mut s = self.0.lock().unwrap();
         let now = SystemTime::now();
         match form.get("Action").map(String::as_str) {
@@ -71,7 +75,11 @@ impl Respond for Sts {
                     return error(400, "InvalidIdentityToken", "bad token");
                 }
                 if s.deny {
-                    return error(403, "AccessDenied", "Not authorized to perform sts:AssumeRoleWithWebIdentity");
+                    return error(
+                        403,
+                        "AccessDenied",
+                        "Not authorized to perform sts:AssumeRoleWithWebIdentity",
+                    );
                 }
                 s.issued += 1;
                 let n = s.issued;
@@ -79,9 +87,13 @@ impl Respond for Sts {
                 let secret = format!("standinSecretKey{n:024}");
                 let token = format!("standinSessionToken{n:030}");
                 // Whole seconds, as STS gives them.
-                let secs = (now + s.lifetime).duration_since(UNIX_EPOCH).unwrap().as_secs();
+                let secs = (now + s.lifetime)
+                    .duration_since(UNIX_EPOCH)
+                    .unwrap()
+                    .as_secs();
                 let expiry = UNIX_EPOCH + Duration::from_secs(secs);
-                s.keys.insert(akid.clone(), (expiry, secret.clone(), token.clone()));
+                s.keys
+                    .insert(akid.clone(), (expiry, secret.clone(), token.clone()));
                 let session = form.get("RoleSessionName").cloned().unwrap_or_default();
                 xml(200, format!(
                     "<AssumeRoleWithWebIdentityResponse xmlns=\"https://sts.amazonaws.com/doc/2011-06-15/\"><AssumeRoleWithWebIdentityResult><Credentials><AccessKeyId>{akid}</AccessKeyId><SecretAccessKey>{secret}</SecretAccessKey><SessionToken>{token}</SessionToken><Expiration>{}</Expiration></Credentials><AssumedRoleUser><Arn>arn:aws:sts::123456789012:assumed-role/deploy/{session}</Arn><AssumedRoleId>AROASTANDIN:{session}</AssumedRoleId></AssumedRoleUser><SubjectFromWebIdentityToken>repo:o/r:ref:refs/heads/main</SubjectFromWebIdentityToken></AssumeRoleWithWebIdentityResult><ResponseMetadata><RequestId>standin-request</RequestId></ResponseMetadata></AssumeRoleWithWebIdentityResponse>",
@@ -108,11 +120,19 @@ impl Respond for Sts {
                     }
                     Some(_) => {
                         s.rejected += 1;
-                        error(403, "ExpiredToken", "The security token included in the request is expired")
+                        error(
+                            403,
+                            "ExpiredToken",
+                            "The security token included in the request is expired",
+                        )
                     }
                     None => {
                         s.rejected += 1;
-                        error(403, "InvalidClientTokenId", "The security token included in the request is invalid.")
+                        error(
+                            403,
+                            "InvalidClientTokenId",
+                            "The security token included in the request is invalid.",
+                        )
                     }
                 }
             }
@@ -140,13 +160,17 @@ impl Rig {
         Mock::given(method("GET"))
             .and(path("/token"))
             .and(header("authorization", format!("bearer {BEARER}").as_str()))
-            .respond_with(ResponseTemplate::new(200).set_body_json(serde_json::json!({ "value": JWT })))
+            .respond_with(
+                ResponseTemplate::new(200).set_body_json(serde_json::json!({ "value": JWT })),
+            )
             .with_priority(1)
             .mount(&server)
             .await;
         Mock::given(method("GET"))
             .and(path("/token"))
-            .respond_with(ResponseTemplate::new(401).set_body_string("{\"message\":\"bad bearer\"}"))
+            .respond_with(
+                ResponseTemplate::new(401).set_body_string("{\"message\":\"bad bearer\"}"),
+            )
             .with_priority(2)
             .mount(&server)
             .await;
@@ -202,23 +226,41 @@ impl Rig {
     /// A later step's environment: the exports, the token request variables,
     /// nothing from this machine's AWS setup, no proxy.
     fn later_step(&self, cmd: &mut Command) {
-        for name in ["HTTPS_PROXY", "https_proxy", "HTTP_PROXY", "http_proxy", "AWS_ROLE_ARN", "AWS_WEB_IDENTITY_TOKEN_FILE", "AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_STS", "RUST_LOG"] {
+        for name in [
+            "HTTPS_PROXY",
+            "https_proxy",
+            "HTTP_PROXY",
+            "http_proxy",
+            "AWS_ROLE_ARN",
+            "AWS_WEB_IDENTITY_TOKEN_FILE",
+            "AWS_ENDPOINT_URL",
+            "AWS_ENDPOINT_URL_STS",
+            "RUST_LOG",
+        ] {
             cmd.env_remove(name);
         }
         for (k, v) in &self.installed.env {
             cmd.env(k, v);
         }
-        cmd.env("ACTIONS_ID_TOKEN_REQUEST_URL", format!("{}/token?api-version=2.0", self.uri))
-            .env("ACTIONS_ID_TOKEN_REQUEST_TOKEN", BEARER)
-            .env("AWS_SHARED_CREDENTIALS_FILE", self.dir.path().join("no-credentials"))
-            .env("AWS_EC2_METADATA_DISABLED", "true")
-            .env("NO_PROXY", "*");
+        cmd.env(
+            "ACTIONS_ID_TOKEN_REQUEST_URL",
+            format!("{}/token?api-version=2.0", self.uri),
+        )
+        .env("ACTIONS_ID_TOKEN_REQUEST_TOKEN", BEARER)
+        .env(
+            "AWS_SHARED_CREDENTIALS_FILE",
+            self.dir.path().join("no-credentials"),
+        )
+        .env("AWS_EC2_METADATA_DISABLED", "true")
+        .env("NO_PROXY", "*");
     }
 
     /// The helper, run the way an SDK runs it.
     fn helper(&self) -> Command {
         let mut cmd = Command::new(self.local().join(install::BINARY));
-        cmd.arg("credential-process").arg("--description").arg(&self.description_path);
+        cmd.arg("credential-process")
+            .arg("--description")
+            .arg(&self.description_path);
         self.later_step(&mut cmd);
         cmd
     }
@@ -275,7 +317,10 @@ fn text(b: &[u8]) -> String {
 
 fn assert_no_secret(stream: &str, secrets: &[String]) {
     for s in secrets {
-        assert!(!stream.contains(s.as_str()), "a secret reached the output: {stream}");
+        assert!(
+            !stream.contains(s.as_str()),
+            "a secret reached the output: {stream}"
+        );
     }
 }
 
@@ -295,7 +340,10 @@ async fn botocore_outlives_several_lifetimes_while_env_keys_expire() {
     }
     control
         .env("AWS_ACCESS_KEY_ID", creds["AccessKeyId"].as_str().unwrap())
-        .env("AWS_SECRET_ACCESS_KEY", creds["SecretAccessKey"].as_str().unwrap())
+        .env(
+            "AWS_SECRET_ACCESS_KEY",
+            creds["SecretAccessKey"].as_str().unwrap(),
+        )
         .env("AWS_SESSION_TOKEN", creds["SessionToken"].as_str().unwrap());
 
     let lifetimes = 3;
@@ -306,15 +354,29 @@ async fn botocore_outlives_several_lifetimes_while_env_keys_expire() {
     );
     let (control, refreshing) = (control.unwrap(), refreshing.unwrap());
 
-    assert!(!control.status.success(), "env keys must stop working at expiry");
-    assert!(text(&control.stderr).contains("ExpiredToken"), "{}", text(&control.stderr));
-    assert!(text(&control.stdout).lines().count() >= 4, "the control worked before expiry");
+    assert!(
+        !control.status.success(),
+        "env keys must stop working at expiry"
+    );
+    assert!(
+        text(&control.stderr).contains("ExpiredToken"),
+        "{}",
+        text(&control.stderr)
+    );
+    assert!(
+        text(&control.stdout).lines().count() >= 4,
+        "the control worked before expiry"
+    );
 
     assert!(refreshing.status.success(), "{}", text(&refreshing.stderr));
     let calls = text(&refreshing.stdout).lines().count();
     let s = rig.state.lock().unwrap();
     // At least one key per lifetime served the profile consumer, none used expired.
-    assert!(s.accepted_keys.len() > lifetimes as usize, "keys seen: {}", s.accepted_keys.len());
+    assert!(
+        s.accepted_keys.len() > lifetimes as usize,
+        "keys seen: {}",
+        s.accepted_keys.len()
+    );
     assert!(calls >= 40, "{calls} calls");
     // The control's failures are the only rejections.
     let control_ok = text(&control.stdout).lines().count() as u32;
@@ -341,7 +403,11 @@ async fn short_lived_consumers_within_one_lifetime_share_one_sts_call() {
         let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
         keys.insert(v["AccessKeyId"].as_str().unwrap().to_owned());
     }
-    assert_eq!(rig.web_identity_calls(), 1, "one STS call for {consumers} consumers and 20 helper runs");
+    assert_eq!(
+        rig.web_identity_calls(),
+        1,
+        "one STS call for {consumers} consumers and 20 helper runs"
+    );
     assert_eq!(keys.len(), 1);
     assert_eq!(rig.state.lock().unwrap().accepted, consumers);
 }
@@ -358,11 +424,16 @@ async fn eight_parallel_callers_at_expiry_cause_one_refresh() {
     let children: Vec<_> = (0..8)
         .map(|_| {
             let mut cmd = rig.helper();
-            cmd.stdout(Stdio::piped()).stderr(Stdio::piped()).stdin(Stdio::null());
+            cmd.stdout(Stdio::piped())
+                .stderr(Stdio::piped())
+                .stdin(Stdio::null());
             cmd.spawn().unwrap()
         })
         .collect();
-    let outputs: Vec<Output> = children.into_iter().map(|c| c.wait_with_output().unwrap()).collect();
+    let outputs: Vec<Output> = children
+        .into_iter()
+        .map(|c| c.wait_with_output().unwrap())
+        .collect();
     let mut keys = HashSet::new();
     for out in &outputs {
         assert!(out.status.success(), "{}", text(&out.stderr));
@@ -384,7 +455,10 @@ async fn cache_is_private_and_errors_explain_without_secrets() {
     let v: serde_json::Value = serde_json::from_slice(&ok.stdout).unwrap();
     assert_eq!(v["Version"], 1);
     let expiration = v["Expiration"].as_str().unwrap();
-    assert!(expiration.ends_with('Z') && expiration.contains('T'), "{expiration}");
+    assert!(
+        expiration.ends_with('Z') && expiration.contains('T'),
+        "{expiration}"
+    );
     let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
     let cache = rig.local().join(DEFAULT_CACHE_FILE);
     assert_eq!(mode(&cache), 0o600);
@@ -399,17 +473,31 @@ async fn cache_is_private_and_errors_explain_without_secrets() {
     let again = run(rig.helper());
     assert!(again.status.success());
     assert_eq!(rig.web_identity_calls(), 2, "the link was not served");
-    assert!(!std::fs::symlink_metadata(&cache).unwrap().file_type().is_symlink());
-    assert_eq!(std::fs::read(&planted).unwrap(), ok.stdout, "the link's target is untouched");
+    assert!(!std::fs::symlink_metadata(&cache)
+        .unwrap()
+        .file_type()
+        .is_symlink());
+    assert_eq!(
+        std::fs::read(&planted).unwrap(),
+        ok.stdout,
+        "the link's target is untouched"
+    );
 
     // Failures: each says what failed and what to do, exits non-zero, leaks nothing.
     std::fs::remove_file(&cache).unwrap();
     let mut no_url = rig.helper();
     no_url.env_remove("ACTIONS_ID_TOKEN_REQUEST_URL");
     let mut bad_bearer = rig.helper();
-    bad_bearer.env("ACTIONS_ID_TOKEN_REQUEST_TOKEN", "expired-request-token-value");
+    bad_bearer.env(
+        "ACTIONS_ID_TOKEN_REQUEST_TOKEN",
+        "expired-request-token-value",
+    );
     let cases: Vec<(&str, Command, &[&str])> = vec![
-        ("no url", no_url, &["ACTIONS_ID_TOKEN_REQUEST_URL", "id-token: write"]),
+        (
+            "no url",
+            no_url,
+            &["ACTIONS_ID_TOKEN_REQUEST_URL", "id-token: write"],
+        ),
         ("401", bad_bearer, &["HTTP 401", "expires"]),
     ];
     for (what, cmd, expected) in cases {
@@ -428,7 +516,10 @@ async fn cache_is_private_and_errors_explain_without_secrets() {
     let denied = run(rig.helper());
     assert_eq!(denied.status.code(), Some(1));
     let err = text(&denied.stderr);
-    assert!(err.contains("AssumeRoleWithWebIdentity failed with AccessDenied"), "{err}");
+    assert!(
+        err.contains("AssumeRoleWithWebIdentity failed with AccessDenied"),
+        "{err}"
+    );
     assert!(err.contains("trust policy"), "{err}");
     assert_no_secret(&err, &rig.secrets());
 
@@ -443,7 +534,10 @@ async fn cache_is_private_and_errors_explain_without_secrets() {
 #[test]
 fn a_missing_or_bad_description_is_a_clear_usage_error() {
     let bin = env!("CARGO_BIN_EXE_keyless-aws");
-    let out = Command::new(bin).arg("credential-process").output().unwrap();
+    let out = Command::new(bin)
+        .arg("credential-process")
+        .output()
+        .unwrap();
     assert_eq!(out.status.code(), Some(2));
     assert!(text(&out.stderr).contains("--description FILE is required"));
     let dir = tempfile::tempdir().unwrap();
@@ -457,7 +551,13 @@ fn a_missing_or_bad_description_is_a_clear_usage_error() {
         .unwrap();
     assert_eq!(out.status.code(), Some(1));
     let err = text(&out.stderr);
-    assert!(err.contains("cannot use the description") && err.contains("missing field"), "{err}");
+    assert!(
+        err.contains("cannot use the description") && err.contains("missing field"),
+        "{err}"
+    );
     assert!(started.elapsed() < Duration::from_secs(5));
-    assert!(!dir.path().join(DEFAULT_CACHE_FILE).exists(), "nothing is written");
+    assert!(
+        !dir.path().join(DEFAULT_CACHE_FILE).exists(),
+        "nothing is written"
+    );
 }

@@ -178,7 +178,11 @@ impl Cache {
     }
 
     /// The cached answer, if it is trustworthy and has more than `min_remaining` left.
-    pub fn read_fresh(&self, now: SystemTime, min_remaining: Duration) -> Result<ProcessOutput, Miss> {
+    pub fn read_fresh(
+        &self,
+        now: SystemTime,
+        min_remaining: Duration,
+    ) -> Result<ProcessOutput, Miss> {
         let file = match OpenOptions::new()
             .read(true)
             .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK | libc::O_CLOEXEC)
@@ -209,8 +213,8 @@ impl Cache {
         file.take(MAX_CACHE_SIZE)
             .read_to_string(&mut text)
             .map_err(|_| Miss::Unreadable)?;
-        let out: ProcessOutput =
-            serde_json::from_str(&text).map_err(|_| Miss::Malformed("not credential_process JSON"))?;
+        let out: ProcessOutput = serde_json::from_str(&text)
+            .map_err(|_| Miss::Malformed("not credential_process JSON"))?;
         out.check_shape().map_err(Miss::Malformed)?;
         if !out.fresh_at(now, min_remaining) {
             return Err(Miss::TooOld);
@@ -247,7 +251,9 @@ impl Cache {
                 return Ok(Lock(file));
             }
             let err = std::io::Error::last_os_error();
-            if err.raw_os_error() != Some(libc::EWOULDBLOCK) && err.raw_os_error() != Some(libc::EINTR) {
+            if err.raw_os_error() != Some(libc::EWOULDBLOCK)
+                && err.raw_os_error() != Some(libc::EINTR)
+            {
                 return Err(LockError::Unavailable(format!(
                     "cannot lock {}: {err}",
                     self.lock_path.display()
@@ -324,7 +330,10 @@ mod tests {
         assert_eq!(cache.read_fresh(now, min).unwrap_err(), Miss::Absent);
 
         cache.write(&answer(3600)).unwrap();
-        let mode = std::fs::metadata(cache.path()).unwrap().permissions().mode();
+        let mode = std::fs::metadata(cache.path())
+            .unwrap()
+            .permissions()
+            .mode();
         assert_eq!(mode & 0o777, 0o600);
         let got = cache.read_fresh(now, min).unwrap();
         assert_eq!(got.access_key_id, "ASIAEXAMPLEEXAMPLE12");
@@ -334,16 +343,25 @@ mod tests {
 
         cache.write(&answer(3600)).unwrap();
         std::fs::set_permissions(cache.path(), std::fs::Permissions::from_mode(0o644)).unwrap();
-        assert!(matches!(cache.read_fresh(now, min), Err(Miss::Untrusted(_))));
+        assert!(matches!(
+            cache.read_fresh(now, min),
+            Err(Miss::Untrusted(_))
+        ));
 
         std::fs::write(cache.path(), "{\"Version\":1}").unwrap();
         std::fs::set_permissions(cache.path(), std::fs::Permissions::from_mode(0o600)).unwrap();
-        assert!(matches!(cache.read_fresh(now, min), Err(Miss::Malformed(_))));
+        assert!(matches!(
+            cache.read_fresh(now, min),
+            Err(Miss::Malformed(_))
+        ));
 
         let mut bad = answer(3600);
         bad.access_key_id = "ASIA\" injected".into();
         std::fs::write(cache.path(), bad.to_json()).unwrap();
-        assert!(matches!(cache.read_fresh(now, min), Err(Miss::Malformed(_))));
+        assert!(matches!(
+            cache.read_fresh(now, min),
+            Err(Miss::Malformed(_))
+        ));
     }
 
     #[test]
@@ -364,7 +382,10 @@ mod tests {
         let mut mine = answer(3600);
         mine.access_key_id = "ASIAMINEMINEMINE1234".into();
         cache.write(&mine).unwrap();
-        assert!(!std::fs::symlink_metadata(cache.path()).unwrap().file_type().is_symlink());
+        assert!(!std::fs::symlink_metadata(cache.path())
+            .unwrap()
+            .file_type()
+            .is_symlink());
         assert_eq!(std::fs::read_to_string(&target).unwrap(), planted.to_json());
     }
 

@@ -97,8 +97,8 @@ impl Description {
         if text.len() as u64 > MAX_SIZE {
             return Err(format!("it is larger than {MAX_SIZE} bytes"));
         }
-        let description: Description =
-            serde_json::from_str(&text).map_err(|e| format!("it is not a valid description: {e}"))?;
+        let description: Description = serde_json::from_str(&text)
+            .map_err(|e| format!("it is not a valid description: {e}"))?;
         description.validate()?;
         Ok(description)
     }
@@ -129,9 +129,7 @@ impl Description {
         }
         let printable = |name: &str, v: &str, max: usize| {
             if v.is_empty() || v.len() > max || v.chars().any(|c| c.is_control()) {
-                Err(format!(
-                    "`{name}` must be 1 to {max} printable characters"
-                ))
+                Err(format!("`{name}` must be 1 to {max} printable characters"))
             } else {
                 Ok(())
             }
@@ -161,14 +159,19 @@ impl Description {
         )?;
         for (i, hop) in self.chain.iter().enumerate() {
             let name = format!("chain[{i}]");
-            role(&name, &hop.role_arn, &hop.session_name, hop.duration_seconds)?;
+            role(
+                &name,
+                &hop.role_arn,
+                &hop.session_name,
+                hop.duration_seconds,
+            )?;
             if let Some(id) = &hop.external_id {
                 printable(&format!("{name}.external-id"), id, 1224)?;
             }
         }
         if let Some(proxy) = &self.proxy.https_proxy {
-            let url =
-                url::Url::parse(proxy).map_err(|e| format!("`proxy.https-proxy` is not a URL ({e})"))?;
+            let url = url::Url::parse(proxy)
+                .map_err(|e| format!("`proxy.https-proxy` is not a URL ({e})"))?;
             if url.password().is_some() {
                 return Err("`proxy.https-proxy` holds a password; a description never holds secrets (give later steps HTTPS_PROXY themselves)".into());
             }
@@ -275,17 +278,33 @@ pub(crate) mod tests {
 
     #[test]
     fn rejects_what_would_fail_later_or_hold_secrets() {
-        let bad: Vec<(&str, Box<dyn Fn(&mut Description)>)> = vec![
+        type Change = Box<dyn Fn(&mut Description)>;
+        let bad: Vec<(&str, Change)> = vec![
             ("version", Box::new(|d| d.version = 2)),
             ("region", Box::new(|d| d.region = "eu west".into())),
             ("cache-file", Box::new(|d| d.cache_file = "../x".into())),
             ("cache-file", Box::new(|d| d.cache_file = ".hidden".into())),
-            ("password", Box::new(|d| d.proxy.https_proxy = Some("http://u:p@proxy:3128".into()))),
-            ("min-remaining", Box::new(|d| d.min_remaining_seconds = 3600)),
-            ("session-name", Box::new(|d| d.web_identity.session_name = "a b".into())),
+            (
+                "password",
+                Box::new(|d| d.proxy.https_proxy = Some("http://u:p@proxy:3128".into())),
+            ),
+            (
+                "min-remaining",
+                Box::new(|d| d.min_remaining_seconds = 3600),
+            ),
+            (
+                "session-name",
+                Box::new(|d| d.web_identity.session_name = "a b".into()),
+            ),
             ("duration", Box::new(|d| d.chain[0].duration_seconds = 60)),
-            ("role-arn", Box::new(|d| d.web_identity.role_arn = "deploy".into())),
-            ("sts-endpoint", Box::new(|d| d.sts_endpoint = Some("ftp://x".into()))),
+            (
+                "role-arn",
+                Box::new(|d| d.web_identity.role_arn = "deploy".into()),
+            ),
+            (
+                "sts-endpoint",
+                Box::new(|d| d.sts_endpoint = Some("ftp://x".into())),
+            ),
         ];
         for (what, change) in bad {
             let mut d = sample();

@@ -32,10 +32,21 @@ const REFRESH_LIMIT: Duration = Duration::from_secs(55);
 #[derive(Debug)]
 pub enum HelperError {
     Usage(String),
-    Description { path: PathBuf, problem: String },
-    NoTokenRequest { missing: &'static str },
-    TokenRequest { detail: String },
-    Sts { failure: Box<StsFailure>, cause: String, fix: String },
+    Description {
+        path: PathBuf,
+        problem: String,
+    },
+    NoTokenRequest {
+        missing: &'static str,
+    },
+    TokenRequest {
+        detail: String,
+    },
+    Sts {
+        failure: Box<StsFailure>,
+        cause: String,
+        fix: String,
+    },
     Lock(String),
     Unusable(&'static str),
     Timeout,
@@ -121,9 +132,10 @@ pub fn parse_args(args: &[String]) -> Result<Option<PathBuf>, HelperError> {
     while let Some(arg) = rest.next() {
         let value = match arg.as_str() {
             "-h" | "--help" => return Ok(None),
-            "--description" | "--config" => rest.next().cloned().ok_or_else(|| {
-                HelperError::Usage(format!("{arg} needs a file"))
-            })?,
+            "--description" | "--config" => rest
+                .next()
+                .cloned()
+                .ok_or_else(|| HelperError::Usage(format!("{arg} needs a file")))?,
             other => match other
                 .strip_prefix("--description=")
                 .or_else(|| other.strip_prefix("--config="))
@@ -226,7 +238,11 @@ fn apply_proxy(d: &Description, env: &dyn Fn(&str) -> Option<String>) {
     }
 }
 
-async fn exchange(d: &Description, url: &str, bearer: &Secret) -> Result<ProcessOutput, HelperError> {
+async fn exchange(
+    d: &Description,
+    url: &str,
+    bearer: &Secret,
+) -> Result<ProcessOutput, HelperError> {
     let token = crate::oidc::request_token(url, bearer, &d.audience, d.retry_max_attempts)
         .await
         .map_err(|e| HelperError::TokenRequest {
@@ -254,7 +270,11 @@ async fn exchange(d: &Description, url: &str, bearer: &Secret) -> Result<Process
             ..Default::default()
         };
         let (cause, fix) = crate::explain::explain(&failure, &ctx);
-        HelperError::Sts { failure, cause, fix }
+        HelperError::Sts {
+            failure,
+            cause,
+            fix,
+        }
     };
     let web = &d.web_identity;
     let mut assumed = crate::sts::assume_role_with_web_identity(
@@ -284,9 +304,10 @@ async fn exchange(d: &Description, url: &str, bearer: &Secret) -> Result<Process
             .await
             .map_err(|f| explain(f, hop.duration_seconds, true))?;
     }
-    let out = ProcessOutput::from_credentials(&assumed.credentials).ok_or(HelperError::Unusable(
-        "the credentials lack a session token, an expiration, or look malformed",
-    ))?;
+    let out =
+        ProcessOutput::from_credentials(&assumed.credentials).ok_or(HelperError::Unusable(
+            "the credentials lack a session token, an expiration, or look malformed",
+        ))?;
     if !out.fresh_at(SystemTime::now(), Duration::ZERO) {
         return Err(HelperError::Unusable("the credentials are already expired"));
     }
@@ -312,8 +333,16 @@ mod tests {
             Some(PathBuf::from("/x"))
         );
         assert_eq!(parse_args(&args(&["--help"])).unwrap(), None);
-        for bad in [&[][..], &["--description"], &["x"], &["--config", "a", "--config", "b"]] {
-            assert!(matches!(parse_args(&args(bad)), Err(HelperError::Usage(_))), "{bad:?}");
+        for bad in [
+            &[][..],
+            &["--description"],
+            &["x"],
+            &["--config", "a", "--config", "b"],
+        ] {
+            assert!(
+                matches!(parse_args(&args(bad)), Err(HelperError::Usage(_))),
+                "{bad:?}"
+            );
         }
     }
 

@@ -95,9 +95,12 @@ fn err(problem: impl Into<String>, fix: impl Into<String>) -> InstallError {
 /// Writes the three files (atomically each) and returns them with the
 /// variables to export. On any failure the files written so far are removed.
 pub fn install(req: &Request<'_>) -> Result<Installed, InstallError> {
-    req.description
-        .validate()
-        .map_err(|p| err(format!("the refresh description is invalid: {p}"), "This is a bug in the action; please report it."))?;
+    req.description.validate().map_err(|p| {
+        err(
+            format!("the refresh description is invalid: {p}"),
+            "This is a bug in the action; please report it.",
+        )
+    })?;
     check_profile_name(req.profile)?;
     let later_binary = req.dir.for_later_steps.join(BINARY);
     let later_description = req.dir.for_later_steps.join(DESCRIPTION);
@@ -119,17 +122,30 @@ pub fn install(req: &Request<'_>) -> Result<Installed, InstallError> {
 
     let mut files = Vec::new();
     let result = (|| {
-        let source = File::open(req.binary)
-            .map_err(|e| err(format!("cannot read its own binary {}: {e}", req.binary.display()), "This is a bug in the action; please report it."))?;
-        files.push(write_file(&req.dir.local.join(BINARY), 0o755, req.owner, |f| {
-            std::io::copy(&mut &source, f).map(|_| ())
-        })?);
-        files.push(write_file(&req.dir.local.join(DESCRIPTION), 0o600, req.owner, |f| {
-            f.write_all(req.description.to_json().as_bytes())
-        })?);
-        files.push(write_file(&req.dir.local.join(CONFIG), 0o600, req.owner, |f| {
-            f.write_all(config.as_bytes())
-        })?);
+        let source = File::open(req.binary).map_err(|e| {
+            err(
+                format!("cannot read its own binary {}: {e}", req.binary.display()),
+                "This is a bug in the action; please report it.",
+            )
+        })?;
+        files.push(write_file(
+            &req.dir.local.join(BINARY),
+            0o755,
+            req.owner,
+            |f| std::io::copy(&mut &source, f).map(|_| ()),
+        )?);
+        files.push(write_file(
+            &req.dir.local.join(DESCRIPTION),
+            0o600,
+            req.owner,
+            |f| f.write_all(req.description.to_json().as_bytes()),
+        )?);
+        files.push(write_file(
+            &req.dir.local.join(CONFIG),
+            0o600,
+            req.owner,
+            |f| f.write_all(config.as_bytes()),
+        )?);
         Ok(())
     })();
     if let Err(e) = result {
@@ -234,7 +250,11 @@ fn make_dir(dir: &Path, owner: Option<Owner>) -> Result<(), InstallError> {
     let expected = owner.map_or(me, |o| o.uid);
     if meta.uid() != expected && meta.uid() != me {
         return Err(err(
-            format!("{} belongs to uid {}, not the runner's user", dir.display(), meta.uid()),
+            format!(
+                "{} belongs to uid {}, not the runner's user",
+                dir.display(),
+                meta.uid()
+            ),
             "Remove the directory; it is recreated on the next run.",
         ));
     }
@@ -323,18 +343,28 @@ mod tests {
         .unwrap();
         assert_eq!(installed.files.len(), 3);
         let mode = |n: &str| {
-            std::fs::metadata(dir.local.join(n)).unwrap().permissions().mode() & 0o777
+            std::fs::metadata(dir.local.join(n))
+                .unwrap()
+                .permissions()
+                .mode()
+                & 0o777
         };
         assert_eq!(mode(BINARY), 0o755);
         assert_eq!(mode(DESCRIPTION), 0o600);
         assert_eq!(mode(CONFIG), 0o600);
-        assert_eq!(std::fs::metadata(&dir.local).unwrap().permissions().mode() & 0o777, 0o700);
+        assert_eq!(
+            std::fs::metadata(&dir.local).unwrap().permissions().mode() & 0o777,
+            0o700
+        );
         let config = std::fs::read_to_string(dir.local.join(CONFIG)).unwrap();
         assert!(config.contains("[profile deploy]\ncredential_process = \"/home/runner/work/_temp/.keyless-aws/keyless-aws\" credential-process --description \"/home/runner/work/_temp/.keyless-aws/refresh.json\"\nregion = eu-west-1\n"), "{config}");
         let back = Description::load(&dir.local.join(DESCRIPTION)).unwrap();
         assert_eq!(back, d);
         let env: std::collections::HashMap<_, _> = installed.env.iter().cloned().collect();
-        assert_eq!(env["AWS_CONFIG_FILE"], "/home/runner/work/_temp/.keyless-aws/refresh-config");
+        assert_eq!(
+            env["AWS_CONFIG_FILE"],
+            "/home/runner/work/_temp/.keyless-aws/refresh-config"
+        );
         assert_eq!(env["AWS_PROFILE"], "deploy");
         assert_eq!(env["AWS_ACCESS_KEY_ID"], "");
 
@@ -350,7 +380,16 @@ mod tests {
 
     #[test]
     fn refuses_paths_and_names_that_would_be_misread() {
-        for bad in ["/tmp/a\"b", "/tmp/$HOME", "/tmp/a`b`", "/tmp/a\\b", "/tmp/a#b", "/tmp/a;b", "/tmp/a\nb", "relative"] {
+        for bad in [
+            "/tmp/a\"b",
+            "/tmp/$HOME",
+            "/tmp/a`b`",
+            "/tmp/a\\b",
+            "/tmp/a#b",
+            "/tmp/a;b",
+            "/tmp/a\nb",
+            "relative",
+        ] {
             assert!(config_word(Path::new(bad)).is_err(), "{bad:?}");
         }
         assert!(config_word(Path::new("/opt/actions runner/_work/_temp")).is_ok());
