@@ -17,7 +17,7 @@ use keyless_aws::refresh::cache::rfc3339;
 use keyless_aws::refresh::description::{
     Description, WebIdentityRole, DEFAULT_CACHE_FILE, VERSION,
 };
-use keyless_aws::refresh::install::{self, Installed};
+use keyless_aws::refresh::install::{self, CommandStyle, Installed};
 use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
@@ -151,7 +151,10 @@ struct Rig {
 }
 
 impl Rig {
-    async fn start(lifetime_secs: u64, min_remaining_secs: u64) -> Rig {
+    /// `style`: with `BesideConfigFile`, later steps see the directory at
+    /// another path (a link standing in for the container's mount), reached
+    /// only through the exported `AWS_CONFIG_FILE`, as in a job container.
+    async fn start(lifetime_secs: u64, min_remaining_secs: u64, style: CommandStyle) -> Rig {
         let server = MockServer::start().await;
         let state = Arc::new(Mutex::new(State {
             lifetime: Duration::from_secs(lifetime_secs),
@@ -180,10 +183,20 @@ impl Rig {
             .await;
         let uri = server.uri();
         let dir = tempfile::tempdir().unwrap();
-        let local = dir.path().join("runner temp").join(".keyless-aws");
+        let host_home = dir.path().join("runner temp").join("_github_home");
+        let local = host_home.join(".keyless-aws");
+        let for_later_steps = match style {
+            CommandStyle::Absolute => local.clone(),
+            CommandStyle::BesideConfigFile => {
+                let view = dir.path().join("container view");
+                std::fs::create_dir_all(&host_home).unwrap();
+                std::os::unix::fs::symlink(&host_home, &view).unwrap();
+                view.join(".keyless-aws")
+            }
+        };
         let profile_dir = ProfileDir {
             local: local.clone(),
-            for_later_steps: local.clone(),
+            for_later_steps: for_later_steps.clone(),
         };
         let description = Description {
             version: VERSION,
@@ -207,13 +220,14 @@ impl Rig {
             profile: "refreshing",
             description: &description,
             binary: Path::new(env!("CARGO_BIN_EXE_keyless-aws")),
+            style,
         })
         .expect("install");
         Rig {
             _server: server,
             uri,
             state,
-            description_path: local.join(install::DESCRIPTION),
+            description_path: for_later_steps.join(install::DESCRIPTION),
             dir,
             installed,
         }
@@ -327,7 +341,7 @@ fn assert_no_secret(stream: &str, secrets: &[String]) {
 #[tokio::test(flavor = "multi_thread")]
 async fn botocore_outlives_several_lifetimes_while_env_keys_expire() {
     let lifetime = 6;
-    let rig = Rig::start(lifetime, 2).await;
+    let rig = Rig::start(lifetime, 2, CommandStyle::BesideConfigFile).await;
 
     // The control: the first answer as plain environment keys, as the
     // one-shot action would have exported them.
@@ -388,7 +402,7 @@ async fn botocore_outlives_several_lifetimes_while_env_keys_expire() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn short_lived_consumers_within_one_lifetime_share_one_sts_call() {
-    let rig = Rig::start(300, 60).await;
+    let rig = Rig::start(300, 60, CommandStyle::Absolute).await;
     let consumers = 5;
     for _ in 0..consumers {
         let out = run(rig.botocore(ONE_SHOT, &[]));
@@ -414,7 +428,7 @@ async fn short_lived_consumers_within_one_lifetime_share_one_sts_call() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn eight_parallel_callers_at_expiry_cause_one_refresh() {
-    let rig = Rig::start(6, 3).await;
+    let rig = Rig::start(6, 3, CommandStyle::Absolute).await;
     let warm = run(rig.helper());
     assert!(warm.status.success(), "{}", text(&warm.stderr));
     let warm: serde_json::Value = serde_json::from_slice(&warm.stdout).unwrap();
@@ -448,7 +462,7 @@ async fn eight_parallel_callers_at_expiry_cause_one_refresh() {
 #[tokio::test(flavor = "multi_thread")]
 async fn cache_is_private_and_errors_explain_without_secrets() {
     use std::os::unix::fs::PermissionsExt;
-    let rig = Rig::start(900, 60).await;
+    let rig = Rig::start(900, 60, CommandStyle::BesideConfigFile).await;
     let ok = run(rig.helper());
     assert!(ok.status.success(), "{}", text(&ok.stderr));
     assert!(ok.stderr.is_empty(), "success is silent on stderr");

@@ -12,11 +12,22 @@
 //!    refresh-cache.json.lock    flock shared by parallel helpers
 //! ```
 //!
-//! Paths in the config are the ones later steps see (`ProfileDir::for_later_steps`),
-//! double-quoted. botocore splits the line with `shlex` (no shell), the Rust,
-//! Go and JS SDKs hand it to `sh -c`: inside double quotes both read the same
-//! words as long as the path holds none of `" \ $ `` ` `` and no control
-//! character, and the INI readers need no `#`/`;` either. Such paths are refused.
+//! Which path later steps see: the runner rewrites every environment value
+//! that starts with a mounted host directory into the container's path for
+//! it (`TranslateToContainerPath`, applied to a job container's `docker exec`
+//! and to a Docker action's `docker run` alike). So `AWS_CONFIG_FILE`,
+//! exported as a host path below `$RUNNER_TEMP`, arrives as `/__w/_temp/…` in
+//! a job container and `/github/runner_temp/…` (or `/github/home/…` for
+//! `$RUNNER_TEMP/_github_home`, mounted by every runner version) in a Docker
+//! action. The config file's *content* is not rewritten, so with
+//! [`CommandStyle::BesideConfigFile`] the command finds the helper through
+//! `$AWS_CONFIG_FILE` itself, and one file serves all three.
+//!
+//! Quoting: botocore splits `credential_process` with `shlex` (no shell);
+//! the Rust, Go and JS SDKs hand it to `sh -c`. Double-quoted paths and a
+//! single-quoted script read the same in both as long as a path holds none of
+//! `" ' \ $ `` ` `` and no control character; the Rust SDK also ends a value
+//! at a `#` or `;` after whitespace. Paths outside a small safe set are refused.
 
 use super::description::Description;
 use crate::profile::ProfileDir;
@@ -36,6 +47,21 @@ pub struct Owner {
     pub gid: u32,
 }
 
+/// How the profile's `credential_process` finds the helper.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum CommandStyle {
+    /// `"/dir/keyless-aws" credential-process --description "/dir/refresh.json"`:
+    /// no shell, but right only where the files are at that very path (the
+    /// host's `run:` steps).
+    Absolute,
+    /// `sh -c 'exec "${AWS_CONFIG_FILE%/*}/keyless-aws" credential-process
+    /// --description "${AWS_CONFIG_FILE%/*}/refresh.json"'`: follows the
+    /// runner's rewriting of `AWS_CONFIG_FILE` into each container's view, so
+    /// host steps, job containers and Docker actions all work. Needs `/bin/sh`
+    /// where the SDK runs (most SDKs run the command through it anyway).
+    BesideConfigFile,
+}
+
 pub struct Request<'a> {
     pub dir: &'a ProfileDir,
     /// `None`: the files keep this process's owner.
@@ -44,6 +70,7 @@ pub struct Request<'a> {
     pub description: &'a Description,
     /// The binary to copy; the action passes `/proc/self/exe`.
     pub binary: &'a Path,
+    pub style: CommandStyle,
 }
 
 /// A file this run created, remembered by identity so the post step removes
@@ -115,8 +142,16 @@ pub fn install(req: &Request<'_>) -> Result<Installed, InstallError> {
     } else {
         format!("profile {}", req.profile)
     };
+    let command = match req.style {
+        CommandStyle::Absolute => format!(
+            "\"{binary_word}\" credential-process --description \"{description_word}\""
+        ),
+        CommandStyle::BesideConfigFile => format!(
+            "sh -c 'exec \"${{AWS_CONFIG_FILE%/*}}/{BINARY}\" credential-process --description \"${{AWS_CONFIG_FILE%/*}}/{DESCRIPTION}\"'"
+        ),
+    };
     let config = format!(
-        "# Written by keyless-aws (refresh-credentials: true); its post step removes it.\n[{section}]\ncredential_process = \"{binary_word}\" credential-process --description \"{description_word}\"\nregion = {}\n",
+        "# Written by keyless-aws (refresh-credentials: true); its post step removes it.\n[{section}]\ncredential_process = {command}\nregion = {}\n",
         req.description.region
     );
 
@@ -218,14 +253,14 @@ pub fn config_word(path: &Path) -> Result<&str, InstallError> {
     let text = path_text(path)?;
     let bad = text
         .chars()
-        .find(|c| !(c.is_ascii_alphanumeric() || " /._-+,=@:~%".contains(*c)));
+        .find(|c| !(c.is_ascii_alphanumeric() || " /._-+,=@:~".contains(*c)));
     match bad {
         None => Ok(text),
         Some(c) => Err(err(
             format!(
                 "the path {text:?} holds {c:?}, which AWS config files and the SDKs' command parsers do not read alike"
             ),
-            "Use a runner work directory whose path has only letters, digits, spaces and / . _ - + , = @ : ~ %.",
+            "Use a runner work directory whose path has only letters, digits, spaces and / . _ - + , = @ : ~",
         )),
     }
 }
@@ -339,6 +374,7 @@ mod tests {
             profile: "deploy",
             description: &d,
             binary: &fake_binary,
+            style: CommandStyle::Absolute,
         })
         .unwrap();
         assert_eq!(installed.files.len(), 3);
@@ -379,6 +415,51 @@ mod tests {
     }
 
     #[test]
+    fn the_portable_command_reads_the_same_in_shlex_and_sh() {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = ProfileDir {
+            local: tmp.path().join("k"),
+            for_later_steps: PathBuf::from("/home/runner/work/_temp/_github_home/.keyless-aws"),
+        };
+        let bin = tmp.path().join("bin");
+        std::fs::write(&bin, b"x").unwrap();
+        install(&Request {
+            dir: &dir,
+            owner: None,
+            profile: "default",
+            description: &sample(),
+            binary: &bin,
+            style: CommandStyle::BesideConfigFile,
+        })
+        .unwrap();
+        let config = std::fs::read_to_string(dir.local.join(CONFIG)).unwrap();
+        let line = config
+            .lines()
+            .find_map(|l| l.strip_prefix("credential_process = "))
+            .unwrap();
+        assert!(config.contains("[default]\n"), "{config}");
+        // What `sh -c LINE` runs, as the Rust, Go and JS SDKs do; botocore's
+        // shlex split gives the same three words (checked in tests/refresh.rs).
+        let out = std::process::Command::new("sh")
+            .arg("-c")
+            .arg(line.replacen("exec ", "echo ", 1))
+            .env(
+                "AWS_CONFIG_FILE",
+                "/__w/_temp/_github_home/.keyless-aws/refresh-config",
+            )
+            .output()
+            .unwrap();
+        assert_eq!(
+            String::from_utf8_lossy(&out.stdout),
+            "/__w/_temp/_github_home/.keyless-aws/keyless-aws credential-process --description /__w/_temp/_github_home/.keyless-aws/refresh.json\n"
+        );
+        assert!(
+            !line.contains(" #") && !line.contains(" ;"),
+            "the Rust SDK would cut the value there"
+        );
+    }
+
+    #[test]
     fn refuses_paths_and_names_that_would_be_misread() {
         for bad in [
             "/tmp/a\"b",
@@ -405,6 +486,7 @@ mod tests {
             profile: "p",
             description: &sample(),
             binary: Path::new("/proc/self/exe"),
+            style: CommandStyle::Absolute,
         })
         .unwrap_err();
         assert!(e.problem.contains("path"), "{e:?}");
