@@ -575,3 +575,40 @@ fn a_missing_or_bad_description_is_a_clear_usage_error() {
         "nothing is written"
     );
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_rust_sdk_outlives_several_lifetimes() {
+    let lifetime = 6;
+    let rig = Rig::start(lifetime, 2, CommandStyle::BesideConfigFile).await;
+    // `cargo test` builds examples, `cargo test --test refresh` does not.
+    let built = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
+        .args(["build", "--quiet", "--example", "refresh_consumer"])
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .status()
+        .expect("cargo runs");
+    assert!(
+        built.success(),
+        "cargo build --example refresh_consumer failed"
+    );
+    let target = std::env::var("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|_| Path::new(env!("CARGO_MANIFEST_DIR")).join("target"));
+    let consumer = target.join("debug/examples/refresh_consumer");
+    let mut cmd = Command::new(consumer);
+    cmd.arg(&rig.uri)
+        .arg((lifetime * 3).to_string())
+        .arg("0.25");
+    rig.later_step(&mut cmd);
+    let out = tokio::task::spawn_blocking(move || run(cmd)).await.unwrap();
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let calls = text(&out.stdout).lines().count();
+    let s = rig.state.lock().unwrap();
+    assert!(calls >= 40, "{calls} calls");
+    assert!(
+        s.accepted_keys.len() > 3,
+        "keys seen: {}",
+        s.accepted_keys.len()
+    );
+    assert_eq!(s.rejected, 0, "no expired key was ever used");
+    assert_eq!(s.accepted as usize, calls);
+}
