@@ -144,6 +144,10 @@ pub enum Miss {
 pub struct Cache {
     path: PathBuf,
     lock_path: PathBuf,
+    /// The directory's owner, when this process is root and someone else owns
+    /// it: a Docker action runs as root, the runner's own steps as the
+    /// runner's user, and both must keep using one cache.
+    owner: Option<(u32, u32)>,
 }
 
 /// Held while one caller refreshes; dropping it closes the file, which releases the lock.
@@ -163,9 +167,24 @@ impl Cache {
     pub fn new(path: PathBuf) -> Cache {
         let mut lock = path.clone().into_os_string();
         lock.push(".lock");
+        // SAFETY: geteuid has no preconditions and cannot fail.
+        let me = unsafe { libc::geteuid() };
+        let owner = path
+            .parent()
+            .and_then(|dir| std::fs::metadata(dir).ok())
+            .map(|m| (m.uid(), m.gid()))
+            .filter(|(uid, _)| me == 0 && *uid != 0);
         Cache {
             path,
             lock_path: PathBuf::from(lock),
+            owner,
+        }
+    }
+
+    /// Gives a file this process created to the directory's owner (root only).
+    fn hand_over(&self, file: &File) {
+        if let Some((uid, gid)) = self.owner {
+            let _ = std::os::unix::fs::fchown(file, Some(uid), Some(gid));
         }
     }
 
@@ -200,7 +219,8 @@ impl Cache {
             return Err(Miss::Untrusted("not a regular file"));
         }
         // SAFETY: geteuid has no preconditions and cannot fail.
-        if meta.uid() != unsafe { libc::geteuid() } {
+        let mine = meta.uid() == unsafe { libc::geteuid() };
+        if !mine && self.owner.map(|(uid, _)| uid) != Some(meta.uid()) {
             return Err(Miss::Untrusted("owned by another user"));
         }
         if meta.mode() & 0o077 != 0 {
@@ -244,6 +264,7 @@ impl Cache {
                 self.lock_path.display()
             )));
         }
+        self.hand_over(&file);
         let deadline = Instant::now() + wait;
         loop {
             // SAFETY: flock on a descriptor we own; the call has no memory effects.
@@ -288,6 +309,7 @@ impl Cache {
                 .mode(0o600)
                 .custom_flags(libc::O_NOFOLLOW | libc::O_CLOEXEC)
                 .open(&tmp)?;
+            self.hand_over(&file);
             let text = zeroize::Zeroizing::new(out.to_json());
             file.write_all(text.as_bytes())?;
             std::fs::rename(&tmp, &self.path)
