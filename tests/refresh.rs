@@ -155,6 +155,15 @@ impl Rig {
     /// another path (a link standing in for the container's mount), reached
     /// only through the exported `AWS_CONFIG_FILE`, as in a job container.
     async fn start(lifetime_secs: u64, min_remaining_secs: u64, style: CommandStyle) -> Rig {
+        Rig::start_owned(lifetime_secs, min_remaining_secs, style, None).await
+    }
+
+    async fn start_owned(
+        lifetime_secs: u64,
+        min_remaining_secs: u64,
+        style: CommandStyle,
+        owner: Option<install::Owner>,
+    ) -> Rig {
         let server = MockServer::start().await;
         let state = Arc::new(Mutex::new(State {
             lifetime: Duration::from_secs(lifetime_secs),
@@ -216,10 +225,11 @@ impl Rig {
         };
         let installed = install::install(&install::Request {
             dir: &profile_dir,
-            owner: None,
             profile: "refreshing",
+            owner,
             description: &description,
             binary: Path::new(env!("CARGO_BIN_EXE_keyless-aws")),
+            ca_bundle: Some(Path::new("/etc/ssl/certs/ca-certificates.crt")),
             style,
         })
         .expect("install");
@@ -611,4 +621,176 @@ async fn the_rust_sdk_outlives_several_lifetimes() {
     );
     assert_eq!(s.rejected, 0, "no expired key was ever used");
     assert_eq!(s.accepted as usize, calls);
+}
+
+/// A job image: static BusyBox in an otherwise empty filesystem (`docker
+/// import`, no registry), made once per BusyBox binary.
+fn busybox_image() -> String {
+    let busybox = Path::new("/bin/busybox");
+    assert!(
+        busybox.exists(),
+        "needs a static busybox (apt-get install busybox-static)"
+    );
+    let tag = "keyless-aws-refresh-job:busybox";
+    let inspect = Command::new("docker")
+        .args(["image", "inspect", tag])
+        .output()
+        .unwrap();
+    if inspect.status.success() {
+        return tag.into();
+    }
+    let root = tempfile::tempdir().unwrap();
+    let bin = root.path().join("bin");
+    std::fs::create_dir_all(&bin).unwrap();
+    std::fs::create_dir_all(root.path().join("tmp")).unwrap();
+    std::fs::copy(busybox, bin.join("busybox")).unwrap();
+    for applet in ["sh", "sed", "cat", "id"] {
+        std::os::unix::fs::symlink("busybox", bin.join(applet)).unwrap();
+    }
+    let tar = root.path().join("rootfs.tar");
+    let ok = Command::new("tar")
+        .arg("-C")
+        .arg(root.path())
+        .args(["--owner=0", "--group=0", "--exclude=./rootfs.tar", "-cf"])
+        .arg(&tar)
+        .arg(".")
+        .status()
+        .unwrap();
+    assert!(ok.success());
+    let ok = Command::new("docker")
+        .args(["import", "--change", "ENV PATH=/bin"])
+        .arg(&tar)
+        .arg(tag)
+        .stdout(Stdio::null())
+        .status()
+        .unwrap();
+    assert!(ok.success(), "docker import");
+    tag.into()
+}
+
+/// The directories of the test binary's shared libraries, mounted read-only
+/// at the same paths: the debug build is dynamically linked, the shipped
+/// binary is static and needs none of this.
+fn library_mounts() -> Vec<String> {
+    let out = Command::new("ldd")
+        .arg(env!("CARGO_BIN_EXE_keyless-aws"))
+        .output()
+        .unwrap();
+    let mut dirs = std::collections::BTreeSet::new();
+    for word in text(&out.stdout).split_whitespace() {
+        if word.starts_with('/') {
+            let real = std::fs::canonicalize(word).unwrap();
+            dirs.insert(Path::new(word).parent().unwrap().to_owned());
+            dirs.insert(real.parent().unwrap().to_owned());
+        }
+    }
+    dirs.into_iter()
+        .flat_map(|d| {
+            let d = d.to_string_lossy().into_owned();
+            [
+                "--mount".to_owned(),
+                format!("type=bind,source={d},target={d},readonly"),
+            ]
+        })
+        .collect()
+}
+
+/// What the Rust, Go and JS SDKs do with the profile: read `credential_process`
+/// from `$AWS_CONFIG_FILE` and run it with `sh -c`, here twice.
+const SDK_IN_SH: &str = r#"line=$(sed -n 's/^credential_process = //p' "$AWS_CONFIG_FILE") && sh -c "$line" && sh -c "$line""#;
+
+#[tokio::test(flavor = "multi_thread")]
+#[ignore = "needs docker and a static busybox: run by scripts/test.sh"]
+async fn one_cache_serves_a_docker_action_as_root_and_a_job_container_as_uid_1001() {
+    let runner = install::Owner {
+        uid: 1001,
+        gid: 1001,
+    };
+    let rig = Rig::start_owned(900, 60, CommandStyle::BesideConfigFile, Some(runner)).await;
+    let image = busybox_image();
+    let host_temp = rig.dir.path().join("runner temp");
+    let host_home = host_temp.join("_github_home");
+    // The runner's mounts and its rewriting of AWS_CONFIG_FILE for each kind of step.
+    let docker = |user: &str, config_file: &str| {
+        let mut cmd = Command::new("docker");
+        cmd.args(["run", "--rm", "--network", "host", "--user", user])
+            .arg("--mount")
+            .arg(format!(
+                "type=bind,source={},target=/__w/_temp",
+                host_temp.display()
+            ))
+            .arg("--mount")
+            .arg(format!(
+                "type=bind,source={},target=/github/home",
+                host_home.display()
+            ))
+            .args(library_mounts())
+            .args(["-e", &format!("AWS_CONFIG_FILE={config_file}")])
+            .args([
+                "-e",
+                &format!(
+                    "ACTIONS_ID_TOKEN_REQUEST_URL={}/token?api-version=2.0",
+                    rig.uri
+                ),
+            ])
+            .args(["-e", &format!("ACTIONS_ID_TOKEN_REQUEST_TOKEN={BEARER}")])
+            .args(["-e", "HOME=/github/home"])
+            .arg(&image)
+            .args(["sh", "-c", SDK_IN_SH]);
+        cmd
+    };
+    let action = run(docker("0:0", "/github/home/.keyless-aws/refresh-config"));
+    assert!(
+        action.status.success(),
+        "Docker action view: {}",
+        text(&action.stderr)
+    );
+    let job = run(docker(
+        "1001:1001",
+        "/__w/_temp/_github_home/.keyless-aws/refresh-config",
+    ));
+    assert!(
+        job.status.success(),
+        "job container view: {}",
+        text(&job.stderr)
+    );
+
+    let keys: HashSet<String> = text(&action.stdout)
+        .lines()
+        .chain(text(&job.stdout).lines())
+        .map(|l| {
+            let v: serde_json::Value = serde_json::from_str(l).unwrap();
+            v["AccessKeyId"].as_str().unwrap().to_owned()
+        })
+        .collect();
+    assert_eq!(keys.len(), 1, "four calls, one answer");
+    assert_eq!(
+        rig.web_identity_calls(),
+        1,
+        "root's refresh served uid 1001 from the cache"
+    );
+    use std::os::unix::fs::MetadataExt;
+    let local = host_home.join(".keyless-aws");
+    for name in [
+        DEFAULT_CACHE_FILE,
+        "refresh-cache.json.lock",
+        install::BINARY,
+        install::CONFIG,
+    ] {
+        let m = std::fs::metadata(local.join(name)).unwrap();
+        assert_eq!(
+            (m.uid(), m.gid()),
+            (1001, 1001),
+            "{name} belongs to the runner's user"
+        );
+    }
+    assert_eq!(
+        std::fs::metadata(local.join(DEFAULT_CACHE_FILE))
+            .unwrap()
+            .mode()
+            & 0o777,
+        0o600
+    );
+    assert_no_secret(&text(&action.stderr), &rig.secrets());
+    assert_no_secret(&text(&job.stderr), &rig.secrets());
 }

@@ -12,7 +12,7 @@ use super::description::Description;
 use crate::error::StsFailure;
 use crate::secret::Secret;
 use aws_credential_types::provider::SharedCredentialsProvider;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::{Duration, SystemTime};
 
@@ -92,6 +92,15 @@ impl HelperError {
 /// Entry point for `keyless-aws credential-process ARGS…` (`args` excludes
 /// the program and the subcommand).
 pub fn helper_main(args: &[String]) -> ExitCode {
+    // The default hook prints the panic's payload, which could hold anything,
+    // and SDKs show this process's stderr: say only where it happened.
+    std::panic::set_hook(Box::new(|info| {
+        let place = info
+            .location()
+            .map(|l| format!("{}:{}", l.file(), l.line()))
+            .unwrap_or_default();
+        eprintln!("keyless-aws credential-process: internal error at {place}; no credentials were printed. Please report it.");
+    }));
     let description_path = match parse_args(args) {
         Ok(Some(path)) => path,
         Ok(None) => {
@@ -166,6 +175,7 @@ pub fn credentials(
             problem,
         })?;
     let cache = Cache::new(description.cache_path(description_path));
+    let dir = description_path.parent().unwrap_or(Path::new("."));
     let min_remaining = Duration::from_secs(description.min_remaining_seconds);
     // Fast path without the lock: writes are atomic renames.
     if let Ok(out) = cache.read_fresh(SystemTime::now(), min_remaining) {
@@ -176,13 +186,13 @@ pub fn credentials(
         Err(LockError::Busy(detail)) => return Err(HelperError::Lock(detail)),
         // A directory this caller cannot write (a uid other than the runner's
         // user): still refresh, only without sharing or caching.
-        Err(LockError::Unavailable(_)) => return refresh(&description, env),
+        Err(LockError::Unavailable(_)) => return refresh(&description, dir, env),
     };
     // Whoever held the lock may have refreshed already.
     if let Ok(out) = cache.read_fresh(SystemTime::now(), min_remaining) {
         return Ok(out);
     }
-    let out = refresh(&description, env)?;
+    let out = refresh(&description, dir, env)?;
     if let Err(e) = cache.write(&out) {
         // Not fatal: the answer is good, the next call will refresh again.
         eprintln!(
@@ -196,6 +206,7 @@ pub fn credentials(
 /// Token request, web identity, then every chained role, under one deadline.
 fn refresh(
     d: &Description,
+    description_dir: &Path,
     env: &dyn Fn(&str) -> Option<String>,
 ) -> Result<ProcessOutput, HelperError> {
     let url = env("ACTIONS_ID_TOKEN_REQUEST_URL").ok_or(HelperError::NoTokenRequest {
@@ -207,6 +218,7 @@ fn refresh(
         },
     )?);
     apply_proxy(d, env);
+    use_ca_bundle(description_dir, env);
     let _ = rustls::crypto::ring::default_provider().install_default();
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
@@ -217,6 +229,16 @@ fn refresh(
             .await
             .unwrap_or(Err(HelperError::Timeout))
     })
+}
+
+/// Trusts the CA bundle the action left beside the helper (the one the
+/// action itself used), unless the caller names one with `SSL_CERT_FILE`: a
+/// job container or Docker action image may have no CA certificates at all.
+fn use_ca_bundle(description_dir: &Path, env: &dyn Fn(&str) -> Option<String>) {
+    let bundle = description_dir.join(super::install::CA_BUNDLE);
+    if env("SSL_CERT_FILE").is_none() && bundle.is_file() {
+        std::env::set_var("SSL_CERT_FILE", bundle);
+    }
 }
 
 /// The description's proxy, unless the caller's environment names one

@@ -7,6 +7,7 @@
 //!  $RUNNER_TEMP/.keyless-aws/          (0700, owned by the runner's user)
 //!    keyless-aws          0755  copy of /proc/self/exe (static)
 //!    refresh.json         0600  description: region, roles, audience; no secret
+//!    ca-certificates.crt  0644  the action's CA bundle (for images without one)
 //!    refresh-config       0600  [profile NAME] credential_process = "…/keyless-aws" credential-process --description "…/refresh.json"
 //!    refresh-cache.json   0600  written later by the helper (the last answer)
 //!    refresh-cache.json.lock    flock shared by parallel helpers
@@ -39,6 +40,8 @@ use std::path::{Path, PathBuf};
 pub const BINARY: &str = "keyless-aws";
 pub const DESCRIPTION: &str = "refresh.json";
 pub const CONFIG: &str = "refresh-config";
+/// The action's CA bundle, for later steps whose container has none.
+pub const CA_BUNDLE: &str = "ca-certificates.crt";
 
 /// The runner's user, who must own everything later steps use.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -70,6 +73,11 @@ pub struct Request<'a> {
     pub description: &'a Description,
     /// The binary to copy; the action passes `/proc/self/exe`.
     pub binary: &'a Path,
+    /// The CA bundle the action itself trusts (its image's
+    /// `/etc/ssl/certs/ca-certificates.crt`), copied beside the helper: a job
+    /// container or Docker action image without CA certificates could not
+    /// verify STS or the token service otherwise.
+    pub ca_bundle: Option<&'a Path>,
     pub style: CommandStyle,
 }
 
@@ -169,6 +177,20 @@ pub fn install(req: &Request<'_>) -> Result<Installed, InstallError> {
             req.owner,
             |f| std::io::copy(&mut &source, f).map(|_| ()),
         )?);
+        if let Some(bundle) = req.ca_bundle {
+            let source = File::open(bundle).map_err(|e| {
+                err(
+                    format!("cannot read the CA bundle {}: {e}", bundle.display()),
+                    "This is a bug in the action's image; please report it.",
+                )
+            })?;
+            files.push(write_file(
+                &req.dir.local.join(CA_BUNDLE),
+                0o644,
+                req.owner,
+                |f| std::io::copy(&mut &source, f).map(|_| ()),
+            )?);
+        }
         files.push(write_file(
             &req.dir.local.join(DESCRIPTION),
             0o600,
@@ -374,6 +396,7 @@ mod tests {
             profile: "deploy",
             description: &d,
             binary: &fake_binary,
+            ca_bundle: None,
             style: CommandStyle::Absolute,
         })
         .unwrap();
@@ -429,6 +452,7 @@ mod tests {
             profile: "default",
             description: &sample(),
             binary: &bin,
+            ca_bundle: Some(&bin),
             style: CommandStyle::BesideConfigFile,
         })
         .unwrap();
@@ -438,6 +462,11 @@ mod tests {
             .find_map(|l| l.strip_prefix("credential_process = "))
             .unwrap();
         assert!(config.contains("[default]\n"), "{config}");
+        let mode = std::fs::metadata(dir.local.join(CA_BUNDLE))
+            .unwrap()
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o777, 0o644);
         // What `sh -c LINE` runs, as the Rust, Go and JS SDKs do; botocore's
         // shlex split gives the same three words (checked in tests/refresh.rs).
         let out = std::process::Command::new("sh")
@@ -486,6 +515,7 @@ mod tests {
             profile: "p",
             description: &sample(),
             binary: Path::new("/proc/self/exe"),
+            ca_bundle: None,
             style: CommandStyle::Absolute,
         })
         .unwrap_err();
