@@ -110,13 +110,17 @@ def main():
         ("cache hit: print the credential_process JSON", hit["helper, cache hit"], hit["cat"], "`cat` of the cache file", 2.0),
         ("refresh: token + AssumeRoleWithWebIdentity + cache write", refresh["helper, refresh"], refresh["one-shot action"], "the one-shot action's exchange", 1.5),
     ]
+    def cpu(r):
+        return (r["user"] + r["system"]) * 1000
+
     lines = [START, "",
-             "| | helper (median) | floor (median) | ratio | target |",
-             "|---|---:|---:|---:|---:|"]
+             "| | helper, wall (median) | floor, wall (median) | ratio | target | CPU user+sys (mean): helper / floor |",
+             "|---|---:|---:|---:|---:|---:|"]
     for label, mine, floor, floor_label, target in rows:
         ratio = mine["median"] / floor["median"]
         lines.append(f"| {label} | {ms(mine):.2f} ms | {ms(floor):.2f} ms ({floor_label}) | "
-                     f"{ratio:.2f}× | ≤ {target}× {'✓' if ratio <= target else '✗'} |")
+                     f"{ratio:.2f}× | ≤ {target}× {'✓' if ratio <= target else '✗'} | "
+                     f"{cpu(mine):.2f} / {cpu(floor):.2f} ms ({cpu(mine) / cpu(floor):.2f}×) |")
     cpu = ""
     try:
         cpu = next(l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo") if l.startswith("model name"))
@@ -126,7 +130,7 @@ def main():
     lines += ["",
               f"*hyperfine -N, {args.runs} runs for the cache hit, {max(args.runs // 3, 30)} for the refresh "
               f"(cache removed before each run); release binary; {os.cpu_count()} CPUs ({cpu}), "
-              f"kernel {platform.release()}; commit {commit}. Means: cache hit "
+              f"kernel {platform.release()}, load average {os.getloadavg()[0]:.1f} at the end; commit {commit}. Means: cache hit "
               f"{ms(hit['helper, cache hit'], 'mean'):.2f} ± {ms(hit['helper, cache hit'], 'stddev'):.2f} ms vs cat "
               f"{ms(hit['cat'], 'mean'):.2f} ± {ms(hit['cat'], 'stddev'):.2f} ms; refresh "
               f"{ms(refresh['helper, refresh'], 'mean'):.2f} ± {ms(refresh['helper, refresh'], 'stddev'):.2f} ms vs action "

@@ -15,7 +15,7 @@
 use keyless_aws::profile::ProfileDir;
 use keyless_aws::refresh::cache::rfc3339;
 use keyless_aws::refresh::description::{
-    Description, WebIdentityRole, DEFAULT_CACHE_FILE, VERSION,
+    ChainedRole, Description, WebIdentityRole, DEFAULT_CACHE_FILE, VERSION,
 };
 use keyless_aws::refresh::install::{self, CommandStyle, Installed};
 use std::collections::{HashMap, HashSet};
@@ -39,6 +39,8 @@ struct State {
     /// access key id → (expiry, secret, session token)
     keys: HashMap<String, (SystemTime, String, String)>,
     web_identity_calls: u32,
+    /// (issued access key id, signer's access key id, ExternalId) per AssumeRole.
+    assume_role: Vec<(String, String, Option<String>)>,
     accepted: u32,
     rejected: u32,
     accepted_keys: HashSet<String>,
@@ -59,6 +61,19 @@ fn error(status: u16, code: &str, message: &str) -> ResponseTemplate {
         status,
         format!("<ErrorResponse><Error><Type>Sender</Type><Code>{code}</Code><Message>{message}</Message></Error><RequestId>standin-request</RequestId></ErrorResponse>"),
     )
+}
+
+/// The access key id in a SigV4 `Authorization` header.
+fn signer_key(req: &Request) -> String {
+    req.headers
+        .get("authorization")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .split("Credential=")
+        .nth(1)
+        .and_then(|r| r.split('/').next())
+        .unwrap_or_default()
+        .to_owned()
 }
 
 impl Respond for Sts {
@@ -97,6 +112,38 @@ impl Respond for Sts {
                 let session = form.get("RoleSessionName").cloned().unwrap_or_default();
                 xml(200, format!(
                     "<AssumeRoleWithWebIdentityResponse xmlns=\"https://sts.amazonaws.com/doc/2011-06-15/\"><AssumeRoleWithWebIdentityResult><Credentials><AccessKeyId>{akid}</AccessKeyId><SecretAccessKey>{secret}</SecretAccessKey><SessionToken>{token}</SessionToken><Expiration>{}</Expiration></Credentials><AssumedRoleUser><Arn>arn:aws:sts::123456789012:assumed-role/deploy/{session}</Arn><AssumedRoleId>AROASTANDIN:{session}</AssumedRoleId></AssumedRoleUser><SubjectFromWebIdentityToken>repo:o/r:ref:refs/heads/main</SubjectFromWebIdentityToken></AssumeRoleWithWebIdentityResult><ResponseMetadata><RequestId>standin-request</RequestId></ResponseMetadata></AssumeRoleWithWebIdentityResponse>",
+                    rfc3339(expiry)
+                ))
+            }
+            Some("AssumeRole") => {
+                let signer = signer_key(req);
+                if !s
+                    .keys
+                    .get(&signer)
+                    .is_some_and(|(expiry, _, _)| now < *expiry)
+                {
+                    return error(
+                        403,
+                        "ExpiredToken",
+                        "The security token included in the request is expired",
+                    );
+                }
+                s.issued += 1;
+                let n = s.issued;
+                let akid = format!("ASIACHAINED{n:09}");
+                let secret = format!("chainedSecretKey{n:024}");
+                let token = format!("chainedSessionToken{n:030}");
+                let secs = (now + s.lifetime)
+                    .duration_since(UNIX_EPOCH)
+                    .unwrap()
+                    .as_secs();
+                let expiry = UNIX_EPOCH + Duration::from_secs(secs);
+                s.keys
+                    .insert(akid.clone(), (expiry, secret.clone(), token.clone()));
+                s.assume_role
+                    .push((akid.clone(), signer, form.get("ExternalId").cloned()));
+                xml(200, format!(
+                    "<AssumeRoleResponse xmlns=\"https://sts.amazonaws.com/doc/2011-06-15/\"><AssumeRoleResult><Credentials><AccessKeyId>{akid}</AccessKeyId><SecretAccessKey>{secret}</SecretAccessKey><SessionToken>{token}</SessionToken><Expiration>{}</Expiration></Credentials><AssumedRoleUser><Arn>arn:aws:sts::210987654321:assumed-role/target/chained</Arn><AssumedRoleId>AROACHAINED:chained</AssumedRoleId></AssumedRoleUser></AssumeRoleResult><ResponseMetadata><RequestId>standin-request</RequestId></ResponseMetadata></AssumeRoleResponse>",
                     rfc3339(expiry)
                 ))
             }
@@ -155,7 +202,7 @@ impl Rig {
     /// another path (a link standing in for the container's mount), reached
     /// only through the exported `AWS_CONFIG_FILE`, as in a job container.
     async fn start(lifetime_secs: u64, min_remaining_secs: u64, style: CommandStyle) -> Rig {
-        Rig::start_owned(lifetime_secs, min_remaining_secs, style, None).await
+        Rig::start_owned(lifetime_secs, min_remaining_secs, style, None, vec![]).await
     }
 
     async fn start_owned(
@@ -163,6 +210,7 @@ impl Rig {
         min_remaining_secs: u64,
         style: CommandStyle,
         owner: Option<install::Owner>,
+        chain: Vec<ChainedRole>,
     ) -> Rig {
         let server = MockServer::start().await;
         let state = Arc::new(Mutex::new(State {
@@ -217,7 +265,7 @@ impl Rig {
                 session_name: "refresh-test".into(),
                 duration_seconds: 900,
             },
-            chain: vec![],
+            chain,
             proxy: Default::default(),
             cache_file: DEFAULT_CACHE_FILE.into(),
             min_remaining_seconds: min_remaining_secs,
@@ -706,7 +754,14 @@ async fn one_cache_serves_a_docker_action_as_root_and_a_job_container_as_uid_100
         uid: 1001,
         gid: 1001,
     };
-    let rig = Rig::start_owned(900, 60, CommandStyle::BesideConfigFile, Some(runner)).await;
+    let rig = Rig::start_owned(
+        900,
+        60,
+        CommandStyle::BesideConfigFile,
+        Some(runner),
+        vec![],
+    )
+    .await;
     let image = busybox_image();
     let host_temp = rig.dir.path().join("runner temp");
     let host_home = host_temp.join("_github_home");
@@ -793,4 +848,32 @@ async fn one_cache_serves_a_docker_action_as_root_and_a_job_container_as_uid_100
     );
     assert_no_secret(&text(&action.stderr), &rig.secrets());
     assert_no_secret(&text(&job.stderr), &rig.secrets());
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_chained_role_is_assumed_with_the_web_identity_keys() {
+    let chain = vec![ChainedRole {
+        role_arn: "arn:aws:iam::210987654321:role/target".into(),
+        session_name: "chained".into(),
+        duration_seconds: 900,
+        external_id: Some("ext-123".into()),
+    }];
+    let rig = Rig::start_owned(300, 60, CommandStyle::Absolute, None, chain).await;
+    let out = run(rig.helper());
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let s = rig.state.lock().unwrap();
+    assert_eq!(s.web_identity_calls, 1);
+    assert_eq!(s.assume_role.len(), 1);
+    let (issued, signer, external_id) = &s.assume_role[0];
+    assert_eq!(
+        v["AccessKeyId"].as_str().unwrap(),
+        issued,
+        "the chain's last credentials are printed"
+    );
+    assert!(
+        signer.starts_with("ASIASTANDIN"),
+        "signed with the web identity's keys: {signer}"
+    );
+    assert_eq!(external_id.as_deref(), Some("ext-123"));
 }
