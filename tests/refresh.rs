@@ -532,7 +532,7 @@ async fn cache_is_private_and_errors_explain_without_secrets() {
         "{expiration}"
     );
     let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
-    let cache = rig.local().join(DEFAULT_CACHE_FILE);
+    let cache = rig.local().join(&rig.installed.cache_file);
     assert_eq!(mode(&cache), 0o600);
     assert_eq!(mode(&rig.local()), 0o700);
 
@@ -827,12 +827,12 @@ async fn one_cache_serves_a_docker_action_as_root_and_a_job_container_as_uid_100
     use std::os::unix::fs::MetadataExt;
     let local = host_home.join(".keyless-aws");
     for name in [
-        DEFAULT_CACHE_FILE,
-        "refresh-cache.json.lock",
-        install::BINARY,
-        install::CONFIG,
+        rig.installed.cache_file.clone(),
+        format!("{}.lock", rig.installed.cache_file),
+        install::BINARY.to_owned(),
+        install::CONFIG.to_owned(),
     ] {
-        let m = std::fs::metadata(local.join(name)).unwrap();
+        let m = std::fs::metadata(local.join(&name)).unwrap();
         assert_eq!(
             (m.uid(), m.gid()),
             (1001, 1001),
@@ -840,7 +840,7 @@ async fn one_cache_serves_a_docker_action_as_root_and_a_job_container_as_uid_100
         );
     }
     assert_eq!(
-        std::fs::metadata(local.join(DEFAULT_CACHE_FILE))
+        std::fs::metadata(local.join(&rig.installed.cache_file))
             .unwrap()
             .mode()
             & 0o777,

@@ -166,7 +166,7 @@ pub fn parse_args(args: &[String]) -> Result<Option<PathBuf>, HelperError> {
 /// The cached answer when it has ample life left, else a fresh one (written
 /// to the cache), with parallel callers sharing one refresh.
 pub fn credentials(
-    description_path: &std::path::Path,
+    description_path: &Path,
     env: &dyn Fn(&str) -> Option<String>,
 ) -> Result<ProcessOutput, HelperError> {
     let description =

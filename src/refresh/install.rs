@@ -9,8 +9,8 @@
 //!    refresh.json         0600  description: region, roles, audience; no secret
 //!    ca-certificates.crt  0644  the action's CA bundle (for images without one)
 //!    refresh-config       0600  [profile NAME] credential_process = "…/keyless-aws" credential-process --description "…/refresh.json"
-//!    refresh-cache.json   0600  written later by the helper (the last answer)
-//!    refresh-cache.json.lock    flock shared by parallel helpers
+//!    refresh-cache-<fingerprint>.json       0600  written later by the helper (the last answer)
+//!    refresh-cache-<fingerprint>.json.lock        flock shared by parallel helpers
 //! ```
 //!
 //! Which path later steps see: the runner rewrites every environment value
@@ -112,7 +112,25 @@ pub struct Installed {
     /// Variables to export for later steps, in order. The key variables are
     /// blank: an SDK prefers keys in the environment over any profile.
     pub env: Vec<(&'static str, String)>,
+    /// The cache file name written into the description.
+    pub cache_file: String,
 }
+
+/// Names the cache after what it caches: a second `refresh-credentials` step
+/// in the same job (another role, region or chain) writes a new description
+/// beside the old cache, and must not be served the first role's keys. The
+/// name is computed once here and recorded in the description, so the
+/// hasher's output need not be stable across releases.
+fn cache_name(d: &Description) -> String {
+    use std::hash::{Hash, Hasher};
+    let mut unnamed = d.clone();
+    unnamed.cache_file = String::new();
+    let mut hasher = std::collections::hash_map::DefaultHasher::new();
+    unnamed.to_json().hash(&mut hasher);
+    format!("{CACHE_PREFIX}{:016x}.json", hasher.finish())
+}
+
+const CACHE_PREFIX: &str = "refresh-cache-";
 
 #[derive(Debug, PartialEq)]
 pub struct InstallError {
@@ -137,6 +155,8 @@ pub fn install(req: &Request<'_>) -> Result<Installed, InstallError> {
         )
     })?;
     check_profile_name(req.profile)?;
+    let mut description = req.description.clone();
+    description.cache_file = cache_name(&description);
     let later_binary = req.dir.for_later_steps.join(BINARY);
     let later_description = req.dir.for_later_steps.join(DESCRIPTION);
     let later_config = req.dir.for_later_steps.join(CONFIG);
@@ -195,7 +215,7 @@ pub fn install(req: &Request<'_>) -> Result<Installed, InstallError> {
             &req.dir.local.join(DESCRIPTION),
             0o600,
             req.owner,
-            |f| f.write_all(req.description.to_json().as_bytes()),
+            |f| f.write_all(description.to_json().as_bytes()),
         )?);
         files.push(write_file(
             &req.dir.local.join(CONFIG),
@@ -206,7 +226,7 @@ pub fn install(req: &Request<'_>) -> Result<Installed, InstallError> {
         Ok(())
     })();
     if let Err(e) = result {
-        remove(&files, &req.dir.local, &req.description.cache_file);
+        remove(&files, &req.dir.local);
         return Err(e);
     }
     let region = req.description.region.clone();
@@ -221,13 +241,18 @@ pub fn install(req: &Request<'_>) -> Result<Installed, InstallError> {
         ("AWS_SECRET_ACCESS_KEY", String::new()),
         ("AWS_SESSION_TOKEN", String::new()),
     ];
-    Ok(Installed { files, env })
+    Ok(Installed {
+        files,
+        env,
+        cache_file: description.cache_file,
+    })
 }
 
 /// The post step: removes the files `install` created (only if still the same
-/// file: same device and inode), the helper's cache and lock (regular files
-/// only, never through a link), then the directory if it is empty.
-pub fn remove(files: &[InstalledFile], dir_local: &Path, cache_file: &str) {
+/// file: same device, inode, size and time), every cache and lock the helper
+/// wrote (regular files only, never through a link), then the directory if
+/// it is empty.
+pub fn remove(files: &[InstalledFile], dir_local: &Path) {
     for f in files {
         let same = std::fs::symlink_metadata(&f.path)
             .is_ok_and(|m| m.file_type().is_file() && InstalledFile::of(&f.path, &m) == *f);
@@ -235,12 +260,14 @@ pub fn remove(files: &[InstalledFile], dir_local: &Path, cache_file: &str) {
             let _ = std::fs::remove_file(&f.path);
         }
     }
-    let cache = dir_local.join(cache_file);
-    let mut lock = cache.clone().into_os_string();
-    lock.push(".lock");
-    for path in [cache, PathBuf::from(lock)] {
-        if std::fs::symlink_metadata(&path).is_ok_and(|m| m.file_type().is_file()) {
-            let _ = std::fs::remove_file(&path);
+    if let Ok(entries) = std::fs::read_dir(dir_local) {
+        for entry in entries.flatten() {
+            let name = entry.file_name().to_string_lossy().into_owned();
+            let ours = name.starts_with(CACHE_PREFIX)
+                && (name.ends_with(".json") || name.ends_with(".json.lock"));
+            if ours && entry.file_type().is_ok_and(|t| t.is_file()) {
+                let _ = std::fs::remove_file(entry.path());
+            }
         }
     }
     let _ = std::fs::remove_dir(dir_local);
@@ -418,7 +445,22 @@ mod tests {
         let config = std::fs::read_to_string(dir.local.join(CONFIG)).unwrap();
         assert!(config.contains("[profile deploy]\ncredential_process = \"/home/runner/work/_temp/.keyless-aws/keyless-aws\" credential-process --description \"/home/runner/work/_temp/.keyless-aws/refresh.json\"\nregion = eu-west-1\n"), "{config}");
         let back = Description::load(&dir.local.join(DESCRIPTION)).unwrap();
-        assert_eq!(back, d);
+        assert_eq!(back.cache_file, installed.cache_file);
+        assert!(installed.cache_file.starts_with(CACHE_PREFIX));
+        assert_eq!(
+            Description {
+                cache_file: d.cache_file.clone(),
+                ..back
+            },
+            d
+        );
+        let mut other = d.clone();
+        other.web_identity.role_arn = "arn:aws:iam::123456789012:role/other".into();
+        assert_ne!(
+            cache_name(&other),
+            installed.cache_file,
+            "another role, another cache"
+        );
         let env: std::collections::HashMap<_, _> = installed.env.iter().cloned().collect();
         assert_eq!(
             env["AWS_CONFIG_FILE"],
@@ -430,10 +472,12 @@ mod tests {
         // A file replaced since is left alone; ours, the cache and the lock go.
         std::fs::remove_file(dir.local.join(CONFIG)).unwrap();
         std::fs::write(dir.local.join(CONFIG), "someone else's").unwrap();
-        std::fs::write(dir.local.join("refresh-cache.json"), "{}").unwrap();
-        remove(&installed.files, &dir.local, &d.cache_file);
+        std::fs::write(dir.local.join(&installed.cache_file), "{}").unwrap();
+        std::fs::write(dir.local.join("refresh-cache-0123.json.lock"), "").unwrap();
+        remove(&installed.files, &dir.local);
         assert!(!dir.local.join(BINARY).exists());
-        assert!(!dir.local.join("refresh-cache.json").exists());
+        assert!(!dir.local.join(&installed.cache_file).exists());
+        assert!(!dir.local.join("refresh-cache-0123.json.lock").exists());
         assert!(dir.local.join(CONFIG).exists());
     }
 
