@@ -117,10 +117,9 @@ impl Respond for Sts {
             }
             Some("AssumeRole") => {
                 let signer = signer_key(req);
-                if !s
-                    .keys
+                if s.keys
                     .get(&signer)
-                    .is_some_and(|(expiry, _, _)| now < *expiry)
+                    .is_none_or(|(expiry, _, _)| now >= *expiry)
                 {
                     return error(
                         403,
