@@ -12,7 +12,6 @@
 set -euo pipefail
 repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$repo"
-command -v hyperfine >/dev/null || { echo "refresh.sh: hyperfine is needed (apt-get install hyperfine)" >&2; exit 1; }
 host="$(rustc -vV | sed -n 's/^host: //p')"
 echo "refresh.sh: cargo build --release --locked" >&2
 cargo build --release --locked >&2
@@ -23,6 +22,7 @@ echo "refresh.sh: building bench/standin (target/bench)" >&2
         cargo build --release --locked --quiet \
         --manifest-path bench/standin/Cargo.toml --target-dir target/bench --target "$host" >&2
 )
+command -v hyperfine >/dev/null || { echo "refresh.sh: hyperfine is needed (apt-get install hyperfine)" >&2; exit 1; }
 exec python3 bench/refresh.py \
     --binary "$repo/target/release/keyless-aws" \
     --standin "$repo/target/bench/$host/release/standin" "$@"

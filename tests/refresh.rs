@@ -147,17 +147,7 @@ impl Respond for Sts {
                 ))
             }
             Some("GetCallerIdentity") => {
-                let auth = req
-                    .headers
-                    .get("authorization")
-                    .and_then(|v| v.to_str().ok())
-                    .unwrap_or_default();
-                let akid = auth
-                    .split("Credential=")
-                    .nth(1)
-                    .and_then(|r| r.split('/').next())
-                    .unwrap_or_default()
-                    .to_owned();
+                let akid = signer_key(req);
                 match s.keys.get(&akid) {
                     Some((expiry, _, _)) if now < *expiry => {
                         s.accepted += 1;
