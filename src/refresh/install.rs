@@ -4,11 +4,12 @@
 //! `credential_process`. Every SDK and CLI then refreshes through it.
 //!
 //! ```text
-//!  $RUNNER_TEMP/.keyless-aws/          (0700, owned by the runner's user)
+//!  $RUNNER_TEMP/_github_home/.keyless-aws/   (0700, owned by the runner's user;
+//!                                             `_github_home` is mounted into Docker actions too)
 //!    keyless-aws          0755  copy of /proc/self/exe (static)
 //!    refresh.json         0600  description: region, roles, audience; no secret
 //!    ca-certificates.crt  0644  the action's CA bundle (for images without one)
-//!    refresh-config       0600  [profile NAME] credential_process = "…/keyless-aws" credential-process --description "…/refresh.json"
+//!    refresh-config       0600  [profile NAME] credential_process = … (see CommandStyle)
 //!    refresh-cache-<fingerprint>.json       0600  written later by the helper (the last answer)
 //!    refresh-cache-<fingerprint>.json.lock        flock shared by parallel helpers
 //! ```
