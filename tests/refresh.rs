@@ -866,3 +866,38 @@ async fn a_chained_role_is_assumed_with_the_web_identity_keys() {
     );
     assert_eq!(external_id.as_deref(), Some("ext-123"));
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn eight_parallel_botocore_consumers_at_expiry_cause_one_refresh() {
+    // Long enough that eight Python start-ups on a busy machine fit in the
+    // window where the refreshed answer is still fresh (10 s).
+    let rig = Rig::start(20, 10, CommandStyle::BesideConfigFile).await;
+    let warm = run(rig.helper());
+    assert!(warm.status.success(), "{}", text(&warm.stderr));
+    // After 10.5 s at most 9.5 s are left: below the threshold for everyone.
+    tokio::time::sleep(Duration::from_millis(10_500)).await;
+    let children: Vec<_> = (0..8)
+        .map(|_| {
+            let mut cmd = rig.botocore(ONE_SHOT, &[]);
+            cmd.stdout(Stdio::piped())
+                .stderr(Stdio::piped())
+                .stdin(Stdio::null());
+            cmd.spawn().unwrap()
+        })
+        .collect();
+    for child in children {
+        let out = child.wait_with_output().unwrap();
+        assert!(out.status.success(), "{}", text(&out.stderr));
+    }
+    let s = rig.state.lock().unwrap();
+    assert_eq!(
+        s.web_identity_calls, 2,
+        "the warm-up and one refresh for eight consumers"
+    );
+    assert_eq!(s.accepted, 8);
+    assert_eq!(
+        s.accepted_keys.len(),
+        1,
+        "all eight signed with the refreshed key"
+    );
+}
