@@ -837,6 +837,17 @@ async fn one_cache_serves_a_docker_action_as_root_and_a_job_container_as_uid_100
     );
     assert_no_secret(&text(&action.stderr), &rig.secrets());
     assert_no_secret(&text(&job.stderr), &rig.secrets());
+
+    // An image running as yet another uid cannot even read the config (0700
+    // directory): such a step fails (an SDK finds no profile), as the README says.
+    let stranger = run(docker(
+        "1000:1000",
+        "/__w/_temp/_github_home/.keyless-aws/refresh-config",
+    ));
+    assert!(!stranger.status.success());
+    let err = text(&stranger.stderr);
+    assert!(err.contains("Permission denied"), "{err}");
+    assert_no_secret(&err, &rig.secrets());
 }
 
 #[tokio::test(flavor = "multi_thread")]
