@@ -22,6 +22,7 @@ pub mod plan;
 pub mod post;
 pub mod profile;
 pub mod redact;
+pub mod refresh;
 pub mod report;
 pub mod retry;
 pub mod run;

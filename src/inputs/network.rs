@@ -39,7 +39,8 @@ pub fn network(raw: &RawInputs, env: &HashMap<String, String>) -> Result<Network
 /// apply (`HTTPS_PROXY` for https URLs, `HTTP_PROXY` for http URLs, `ALL_PROXY`
 /// for both). A runner that sets only `HTTP_PROXY` gets it for https too, as
 /// the reference action does: proxied self-hosted runners often set only that.
-fn proxy(raw: &RawInputs, env: &HashMap<String, String>) -> Result<Proxy, Error> {
+/// Also the refresh helper's: the same rules for the same variables.
+pub fn proxy(raw: &RawInputs, env: &HashMap<String, String>) -> Result<Proxy, Error> {
     let get = |k: &str| {
         env.get(k)
             .map(String::as_str)
