@@ -126,6 +126,11 @@ pub enum Delivery {
     EnvVars,
     /// A named profile in INI files; AWS_PROFILE and the file paths in env.
     ProfileFiles(ProfileDelivery),
+    /// `refresh-credentials`: a profile whose `credential_process` is a copy of
+    /// this binary, which requests a new token and repeats the chain whenever
+    /// the SDK needs fresh credentials (src/refresh/). Only a web identity from
+    /// the runner's token request can be described this way.
+    RefreshingProfile(RefreshDelivery),
 }
 
 impl Delivery {
@@ -140,6 +145,14 @@ pub struct ProfileDelivery {
     pub name: ProfileName,
     pub overwrite: bool,
     pub dir: ProfileDir,
+}
+
+#[derive(Debug)]
+pub struct RefreshDelivery {
+    pub name: ProfileName,
+    pub dir: ProfileDir,
+    /// What the helper assumes: the plan's chain, without its secrets.
+    pub description: crate::refresh::description::Description,
 }
 
 #[derive(Debug, Default)]

@@ -1,6 +1,6 @@
 //! The post step (`post-entrypoint` in action.yml), run when the job ends:
 //! clears the variables the main step exported and removes any profile files
-//! it wrote. `AWS_SKIP_CLEANUP_STEP=true` turns it off.
+//! it wrote, or the `refresh-credentials` helper, description, config and caches. `AWS_SKIP_CLEANUP_STEP=true` turns it off.
 
 use crate::workflow::{self, Export};
 use std::collections::HashMap;
@@ -24,6 +24,17 @@ pub fn run(env: &HashMap<String, String>) -> Result<(), crate::error::Error> {
             .collect();
         crate::profile::remove_files(&paths);
     }
+    // refresh-credentials: exactly the files the main step wrote (by
+    // identity), the helper's caches, and the directory once it is empty.
+    let refreshing = env.contains_key("STATE_refresh_files");
+    if let (Some(files), Some(dir)) = (env.get("STATE_refresh_files"), env.get("STATE_refresh_dir"))
+    {
+        let files: Vec<_> = files
+            .lines()
+            .filter_map(crate::refresh::install::InstalledFile::from_state_line)
+            .collect();
+        crate::refresh::install::remove(&files, Path::new(dir));
+    }
     let mut export = Export::default();
     for name in [
         "AWS_ACCESS_KEY_ID",
@@ -34,7 +45,7 @@ pub fn run(env: &HashMap<String, String>) -> Result<(), crate::error::Error> {
     ] {
         export.env(name, "");
     }
-    if env.contains_key("STATE_profile_files") {
+    if env.contains_key("STATE_profile_files") || refreshing {
         for name in [
             "AWS_PROFILE",
             "AWS_CONFIG_FILE",
@@ -42,6 +53,9 @@ pub fn run(env: &HashMap<String, String>) -> Result<(), crate::error::Error> {
         ] {
             export.env(name, "");
         }
+    }
+    if refreshing {
+        export.env("AWS_SDK_LOAD_CONFIG", "");
     }
     if let Some(env_file) = env.get("GITHUB_ENV").filter(|v| !v.is_empty()) {
         let no_output: Option<&Path> = None;

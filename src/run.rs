@@ -10,10 +10,11 @@ use crate::error::{Error, StsCode, StsFailure, StsOperation};
 use crate::explain::{self, Context};
 use crate::jwt::{self, Claims};
 use crate::plan::{
-    Chain, CredentialPlan, CredentialSource, Delivery, Plan, ProfileDelivery, RoleHop, RoleTarget,
-    SessionOptions, TokenSource, WebIdentity,
+    Chain, CredentialPlan, CredentialSource, Delivery, Plan, ProfileDelivery, RefreshDelivery,
+    RoleHop, RoleTarget, SessionOptions, TokenSource, WebIdentity,
 };
 use crate::profile;
+use crate::refresh::install::InstalledFile;
 use crate::secret::{Credentials, Secret};
 use crate::sts::{self, AssumeRoleParams, Assumed, ClientSettings};
 use crate::tags;
@@ -89,6 +90,7 @@ fn deliver(
 ) -> Result<(), Error> {
     let mut export = Export::default();
     let mut profile_written = None;
+    let mut refresh_written = None;
     if let Some(creds) = credentials {
         if plan.unset_current_credentials {
             for name in [
@@ -116,6 +118,9 @@ fn deliver(
                         .map(Secret::expose)
                         .unwrap_or(""),
                 );
+            }
+            Delivery::RefreshingProfile(refresh) => {
+                refresh_written = Some(install_refresh(plan, refresh, creds, &mut export)?);
             }
             Delivery::OutputsOnly => {}
         }
@@ -147,6 +152,9 @@ fn deliver(
     if committed.is_err() {
         if let Some(written) = profile_written {
             written.roll_back();
+        }
+        if let Some((files, dir)) = refresh_written {
+            crate::refresh::install::remove(&files, &dir);
         }
     }
     committed
@@ -183,6 +191,62 @@ fn write_profile(
     export.state("profile_files", local.join("\n"));
     Ok(written)
 }
+
+/// `refresh-credentials`: the helper, its description and config, the cache
+/// seeded with the credentials just obtained (so the first SDK call in a
+/// later step does not call STS again), and the variables that point SDKs at
+/// the profile. Returns what to remove if the export fails.
+fn install_refresh(
+    plan: &Plan,
+    refresh: &RefreshDelivery,
+    creds: &Credentials,
+    export: &mut Export,
+) -> Result<(Vec<InstalledFile>, std::path::PathBuf), Error> {
+    use crate::refresh::install::{self, CommandStyle, Request};
+    let seed = crate::refresh::cache::ProcessOutput::from_credentials(creds);
+    // The bundle this process trusts: later containers may have none.
+    let ca_bundle = std::env::var_os("SSL_CERT_FILE")
+        .map(std::path::PathBuf::from)
+        .or_else(|| Some(std::path::PathBuf::from(DEFAULT_CA_BUNDLE)))
+        .filter(|p| p.is_file());
+    let installed = install::install(&Request {
+        dir: &refresh.dir,
+        owner: plan.runner.owner,
+        profile: refresh.name.as_str(),
+        description: &refresh.description,
+        binary: Path::new("/proc/self/exe"),
+        ca_bundle: ca_bundle.as_deref(),
+        style: CommandStyle::BesideConfigFile,
+        seed: seed.as_ref(),
+    })
+    .map_err(|e| Error::Profile {
+        problem: format!("refresh-credentials: {}", e.problem),
+        fix: e.fix,
+        source: None,
+    })?;
+    for (name, value) in &installed.env {
+        // The region is exported with every delivery below.
+        if !matches!(*name, "AWS_REGION" | "AWS_DEFAULT_REGION") {
+            export.env(name, value);
+        }
+    }
+    let lines: Vec<String> = installed
+        .files
+        .iter()
+        .map(InstalledFile::to_state_line)
+        .collect();
+    export.state("refresh_files", lines.join("\n"));
+    export.state("refresh_dir", refresh.dir.local.to_string_lossy());
+    workflow::info(&format!(
+        "refresh-credentials: later steps use profile {} ({}); it refreshes itself with a new OIDC token",
+        refresh.name,
+        refresh.dir.for_later_steps.display()
+    ));
+    Ok((installed.files, refresh.dir.local.clone()))
+}
+
+/// Where the action's image keeps its CA bundle (the Dockerfile copies it there).
+const DEFAULT_CA_BUNDLE: &str = "/etc/ssl/certs/ca-certificates.crt";
 
 async fn obtain(plan: &Plan) -> Result<Obtained, Error> {
     match &plan.credentials {

@@ -151,6 +151,12 @@ impl Description {
         audience: &str,
         hops: &[RoleHop],
     ) -> Description {
+        let shortest = hops
+            .iter()
+            .map(|h| h.session.duration_seconds)
+            .chain([web.session.duration_seconds])
+            .min()
+            .unwrap_or(900);
         let mut signer = web.role.clone();
         let chain = hops
             .iter()
@@ -213,7 +219,7 @@ impl Description {
                 no_proxy: network.proxy.no_proxy.clone(),
             },
             cache_file: DEFAULT_CACHE_FILE.into(),
-            min_remaining_seconds: DEFAULT_MIN_REMAINING_SECONDS,
+            min_remaining_seconds: min_remaining(shortest),
             retry_max_attempts: network.retry.max_attempts.clamp(1, 12),
         }
     }
@@ -391,6 +397,14 @@ impl Description {
             chain,
         })
     }
+}
+
+/// [`DEFAULT_MIN_REMAINING_SECONDS`], or for sessions too short for it (the
+/// 900 s minimum) 4 minutes less than the session: still more than
+/// botocore's mandatory 10 minutes, so a cached answer is never refused.
+fn min_remaining(shortest_session: i32) -> u64 {
+    let shortest = u64::try_from(shortest_session).unwrap_or(900).max(900);
+    DEFAULT_MIN_REMAINING_SECONDS.min(shortest - 240)
 }
 
 fn printable(name: &str, v: &str, max: usize) -> Result<(), String> {
