@@ -24,7 +24,7 @@ async fn main() -> std::process::ExitCode {
     };
     let _ = rustls::crypto::ring::default_provider().install_default();
     let config = aws_config::defaults(BehaviorVersion::latest())
-        .http_client(keyless_aws::http::sdk_http_client())
+        .http_client(keyless_aws::http::sdk_http_client(None, None))
         .endpoint_url(endpoint)
         .load()
         .await;

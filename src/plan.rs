@@ -130,7 +130,7 @@ pub enum Delivery {
     /// this binary, which requests a new token and repeats the chain whenever
     /// the SDK needs fresh credentials (src/refresh/). Only a web identity from
     /// the runner's token request can be described this way.
-    RefreshingProfile(RefreshDelivery),
+    RefreshingProfile(Box<RefreshDelivery>),
 }
 
 impl Delivery {

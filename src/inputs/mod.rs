@@ -405,11 +405,13 @@ fn refreshing(
             "Check the role, session and tag inputs named above.",
         )
     })?;
-    Ok(Delivery::RefreshingProfile(crate::plan::RefreshDelivery {
-        name,
-        dir: runner::profile_dir(env, set(&raw.runner_temp).map(str::trim))?,
-        description,
-    }))
+    Ok(Delivery::RefreshingProfile(Box::new(
+        crate::plan::RefreshDelivery {
+            name,
+            dir: runner::profile_dir(env, set(&raw.runner_temp).map(str::trim))?,
+            description,
+        },
+    )))
 }
 
 #[cfg(test)]

@@ -19,6 +19,7 @@ mod hygiene;
 mod leak;
 mod moto;
 mod readme_act;
+mod refresh;
 mod snapshots;
 mod throttling;
 mod tls;

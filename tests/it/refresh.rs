@@ -12,6 +12,7 @@
 //! access key id from the SigV4 `Authorization` header and answers
 //! `ExpiredToken` when that key's lifetime is over.
 
+use crate::support::{require, Tool};
 use keyless_aws::profile::ProfileDir;
 use keyless_aws::refresh::cache::rfc3339;
 use keyless_aws::refresh::description::{
@@ -253,6 +254,8 @@ impl Rig {
                 role_arn: ROLE.into(),
                 session_name: "refresh-test".into(),
                 duration_seconds: 900,
+                inline_policy: None,
+                managed_policies: vec![],
             },
             chain,
             proxy: Default::default(),
@@ -268,6 +271,7 @@ impl Rig {
             binary: Path::new(env!("CARGO_BIN_EXE_keyless-aws")),
             ca_bundle: Some(Path::new("/etc/ssl/certs/ca-certificates.crt")),
             style,
+            seed: None,
         })
         .expect("install");
         Rig {
@@ -663,11 +667,8 @@ async fn the_rust_sdk_outlives_several_lifetimes() {
 /// A job image: static BusyBox in an otherwise empty filesystem (`docker
 /// import`, no registry), made once per BusyBox binary.
 fn busybox_image() -> String {
-    let busybox = Path::new("/bin/busybox");
-    assert!(
-        busybox.exists(),
-        "needs a static busybox (apt-get install busybox-static)"
-    );
+    let busybox = crate::support::tools::find_busybox().expect("a static busybox");
+    let busybox = busybox.as_path();
     let tag = "keyless-aws-refresh-job:busybox";
     let inspect = Command::new("docker")
         .args(["image", "inspect", tag])
@@ -737,8 +738,9 @@ fn library_mounts() -> Vec<String> {
 const SDK_IN_SH: &str = r#"line=$(sed -n 's/^credential_process = //p' "$AWS_CONFIG_FILE") && sh -c "$line" && sh -c "$line""#;
 
 #[tokio::test(flavor = "multi_thread")]
-#[ignore = "needs docker and a static busybox: run by scripts/test.sh"]
+#[ignore = "needs docker and busybox: run by scripts/test.sh"]
 async fn one_cache_serves_a_docker_action_as_root_and_a_job_container_as_uid_1001() {
+    require(&[Tool::Docker, Tool::Busybox]);
     let runner = install::Owner {
         uid: 1001,
         gid: 1001,
@@ -857,6 +859,10 @@ async fn a_chained_role_is_assumed_with_the_web_identity_keys() {
         session_name: "chained".into(),
         duration_seconds: 900,
         external_id: Some("ext-123".into()),
+        inline_policy: None,
+        managed_policies: vec![],
+        tags: vec![],
+        transitive_tag_keys: vec![],
     }];
     let rig = Rig::start_owned(300, 60, CommandStyle::Absolute, None, chain).await;
     let out = run(rig.helper());
