@@ -204,18 +204,15 @@ fn install_refresh(
 ) -> Result<(Vec<InstalledFile>, std::path::PathBuf), Error> {
     use crate::refresh::install::{self, CommandStyle, Request};
     let seed = crate::refresh::cache::ProcessOutput::from_credentials(creds);
-    // The bundle this process trusts: later containers may have none.
-    let ca_bundle = std::env::var_os("SSL_CERT_FILE")
-        .map(std::path::PathBuf::from)
-        .or_else(|| Some(std::path::PathBuf::from(DEFAULT_CA_BUNDLE)))
-        .filter(|p| p.is_file());
+    // The image's bundle (what this process trusts): later containers may have none.
+    let ca_bundle = Some(Path::new(DEFAULT_CA_BUNDLE)).filter(|p| p.is_file());
     let installed = install::install(&Request {
         dir: &refresh.dir,
         owner: plan.runner.owner,
         profile: refresh.name.as_str(),
         description: &refresh.description,
         binary: Path::new("/proc/self/exe"),
-        ca_bundle: ca_bundle.as_deref(),
+        ca_bundle,
         style: CommandStyle::BesideConfigFile,
         seed: seed.as_ref(),
     })

@@ -666,7 +666,7 @@ async fn the_rust_sdk_outlives_several_lifetimes() {
 
 /// A job image: static BusyBox in an otherwise empty filesystem (`docker
 /// import`, no registry), made once per BusyBox binary.
-fn busybox_image() -> String {
+pub(crate) fn busybox_image() -> String {
     let busybox = crate::support::tools::find_busybox().expect("a static busybox");
     let busybox = busybox.as_path();
     let tag = "keyless-aws-refresh-job:busybox";
