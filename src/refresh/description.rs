@@ -487,6 +487,57 @@ pub(crate) mod tests {
     }
 
     #[test]
+    fn a_plan_chain_is_described_with_bare_names_completed_from_the_signer() {
+        use crate::aws_names::RoleName;
+        use crate::plan::{Proxy, RetryPolicy, TokenSource};
+        let session = |name: &str, duration| SessionOptions {
+            name: SessionName::parse(name).unwrap(),
+            duration_seconds: duration,
+            inline_policy: None,
+            managed_policies: vec![],
+        };
+        let web = WebIdentity {
+            token: TokenSource::Unavailable { under_act: false },
+            role: RoleArn::parse("arn:aws-cn:iam::123456789012:role/deploy").unwrap(),
+            session: session("GitHubActions", 3600),
+        };
+        let hop = RoleHop {
+            target: RoleTarget::Name(RoleName::parse("target").unwrap()),
+            session: session("chained", 900),
+            external_id: Some("ext".into()),
+            tags: Some(vec![Tag {
+                key: "Repository".into(),
+                value: "o/r".into(),
+                optional: false,
+            }]),
+            transitive_tag_keys: vec!["Repository".into()],
+        };
+        let network = Network {
+            sts_endpoint: None,
+            proxy: Proxy {
+                https: Some(url::Url::parse("http://user:pw@proxy:3128").unwrap()),
+                http: None,
+                no_proxy: Some("localhost".into()),
+            },
+            retry: RetryPolicy { max_attempts: 3 },
+            action_timeout: None,
+        };
+        let region = Region::parse("cn-north-1").unwrap();
+        let d = Description::from_plan(&region, &network, &web, "sts.amazonaws.com", &[hop]);
+        let resolved = d.resolve().unwrap();
+        assert_eq!(
+            resolved.chain[0].role_arn.as_str(),
+            "arn:aws-cn:iam::123456789012:role/target"
+        );
+        assert_eq!(resolved.chain[0].tags.as_ref().unwrap().len(), 1);
+        // The shortest session (900 s) sets how long a cached answer is served.
+        assert_eq!(d.min_remaining_seconds, 660);
+        // A proxy password never reaches the file.
+        assert_eq!(d.proxy.https_proxy, None);
+        assert!(!d.to_json().contains("pw"));
+    }
+
+    #[test]
     fn round_trips_through_json_and_validates() {
         let d = sample();
         d.validate().unwrap();

@@ -452,6 +452,21 @@ mod tests {
     use std::os::unix::fs::PermissionsExt;
 
     #[test]
+    fn installed_files_survive_the_post_step_state() {
+        let f = InstalledFile {
+            path: PathBuf::from("/rt/_github_home/.keyless-aws/a dir/refresh-config"),
+            dev: 66306,
+            ino: 1234567,
+            len: 210,
+            mtime: (1_764_400_000, 123_456_789),
+        };
+        assert_eq!(InstalledFile::from_state_line(&f.to_state_line()), Some(f));
+        for bad in ["", "1 2 3 4 5", "1 2 3 4 5 relative/path", "x 2 3 4 5 /p"] {
+            assert_eq!(InstalledFile::from_state_line(bad), None, "{bad:?}");
+        }
+    }
+
+    #[test]
     fn writes_the_files_and_the_exports_then_removes_them() {
         let tmp = tempfile::tempdir().unwrap();
         let dir = ProfileDir {
