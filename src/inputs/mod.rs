@@ -209,6 +209,7 @@ fn chain(
                 "Set `role-to-assume` to the role to chain into.",
             ));
         }
+        refuse_chaining_from_a_refreshing_profile(env)?;
         return Ok(Some(Chain {
             source: CredentialSource::Ambient,
             hops: hops(role)?,
@@ -306,6 +307,28 @@ fn delivery(
         overwrite,
         dir: runner::profile_dir(env, set(&raw.runner_temp).map(str::trim))?,
     }))
+}
+
+/// `role-chaining` after a `refresh-credentials` step: the environment's
+/// credentials are then a `credential_process` profile, which this action's own
+/// SDK client does not run; say so now instead of "no credentials found" later.
+fn refuse_chaining_from_a_refreshing_profile(env: &HashMap<String, String>) -> Result<(), Error> {
+    let refreshing = env.get("AWS_CONFIG_FILE").is_some_and(|p| {
+        let p = std::path::Path::new(p);
+        p.file_name()
+            .is_some_and(|n| n == crate::refresh::install::CONFIG)
+            && p.parent()
+                .and_then(|d| d.file_name())
+                .is_some_and(|n| n == crate::profile::DIR_NAME)
+    });
+    if refreshing {
+        return Err(bad(
+            "role-chaining",
+            "cannot start from the refreshing profile an earlier `refresh-credentials` step left (AWS_CONFIG_FILE)",
+            "Run this step before the refreshing one (with `refresh-credentials` it is refused too), or let the SDK chain: a profile with `role_arn = <role>` and `source_profile = keyless-aws` (see the README's \"Credentials that refresh themselves\").",
+        ));
+    }
+    Ok(())
 }
 
 /// The default profile name with `refresh-credentials` and no `aws-profile`: a
