@@ -50,6 +50,7 @@ pub enum HelperError {
         fix: String,
     },
     Lock(String),
+    Proxy(String),
     Unusable(&'static str),
     Timeout,
 }
@@ -79,6 +80,9 @@ impl HelperError {
             ),
             HelperError::Lock(detail) => format!(
                 "cannot take the refresh lock: {detail}\nAnother call may be stuck refreshing; it gives up within a minute. If this repeats, remove the lock file and retry."
+            ),
+            HelperError::Proxy(problem) => format!(
+                "the proxy settings are not usable: {problem}\nFix HTTPS_PROXY, HTTP_PROXY or NO_PROXY in this step's environment (the helper prefers them over the proxy the action step was given)."
             ),
             HelperError::Unusable(what) => format!(
                 "STS answered, but {what}; nothing was printed.\nThis is unexpected from AWS STS; check `sts-endpoint` if you set one."
@@ -277,12 +281,8 @@ fn proxy(d: &Description, env: &dyn Fn(&str) -> Option<String>) -> Result<Proxy,
             }
         }
     }
-    crate::inputs::network::proxy(&crate::inputs::RawInputs::default(), &vars).map_err(|e| {
-        HelperError::Description {
-            path: PathBuf::new(),
-            problem: format!("the proxy settings are not usable: {e}"),
-        }
-    })
+    crate::inputs::network::proxy(&crate::inputs::RawInputs::default(), &vars)
+        .map_err(|e| HelperError::Proxy(e.to_string()))
 }
 
 async fn exchange(
