@@ -7,6 +7,8 @@
 //! (everything written for later steps and the runner, `text` for escaping),
 //! `explain` and `report` (what a failure tells the user). The command line
 //! (`cli`: `assume`, `setup`, `check-trust`) reuses them for every CI `ci` knows.
+//! `refresh` is what `refresh-credentials: true` leaves later steps: the
+//! `credential-process` helper, its cache and the files the action installs.
 
 pub mod aws_names;
 pub mod ci;
