@@ -918,3 +918,81 @@ async fn eight_parallel_botocore_consumers_at_expiry_cause_one_refresh() {
         "all eight signed with the refreshed key"
     );
 }
+
+/// The action step itself (the binary as the runner starts it, STS and the token
+/// endpoint in process): with `refresh-credentials: true` it exchanges once, exports
+/// the profile instead of keys, and leaves a cache seeded with what it obtained, so
+/// the helper's first answer in a later step needs no STS call; its state lists the
+/// files for the post step. With access keys it refuses before any request.
+#[test]
+fn the_action_step_leaves_a_seeded_profile_and_refuses_keys_before_any_request() {
+    use crate::support::stand_in::WEB_IDENTITY;
+    use crate::support::{
+        Scenario, StsStandIn, ACCESS_KEY_ID, REQUEST_TOKEN, SECRET_KEY, SESSION_TOKEN,
+    };
+    let sts = StsStandIn::new()
+        .github_token("repo:o/r:ref:refs/heads/main")
+        .assume(WEB_IDENTITY);
+    let step = Scenario::oidc_step(&sts).input("refresh-credentials", "true");
+    let out = step.run();
+    out.assert_success();
+    out.assert_masked_and_not_leaked(&[SECRET_KEY, SESSION_TOKEN]);
+    let env = out.exported_env();
+    let dir = step.path("temp").join(".keyless-aws");
+    assert_eq!(
+        env.get("AWS_CONFIG_FILE").map(PathBuf::from),
+        Some(dir.join(install::CONFIG))
+    );
+    assert_eq!(env["AWS_PROFILE"], "keyless-aws");
+    assert_eq!(env["AWS_REGION"], "eu-west-1");
+    for key in [
+        "AWS_ACCESS_KEY_ID",
+        "AWS_SECRET_ACCESS_KEY",
+        "AWS_SESSION_TOKEN",
+    ] {
+        assert_eq!(env[key], "", "{key} is blank");
+    }
+    assert!(out.state.contains("refresh_files"), "{}", out.state);
+    let description = std::fs::read_to_string(dir.join(install::DESCRIPTION)).unwrap();
+    for secret in [SECRET_KEY, SESSION_TOKEN, REQUEST_TOKEN] {
+        assert!(!description.contains(secret), "a secret in the description");
+    }
+    assert_eq!(sts.sts_calls().len(), 1);
+
+    // A later step: the helper answers from the seeded cache.
+    let mut helper = Command::new(dir.join(install::BINARY));
+    helper
+        .args(["credential-process", "--description"])
+        .arg(dir.join(install::DESCRIPTION))
+        .env_clear()
+        .env(
+            "ACTIONS_ID_TOKEN_REQUEST_URL",
+            format!("{}/_apis/token?api-version=2.0", sts.uri()),
+        )
+        .env("ACTIONS_ID_TOKEN_REQUEST_TOKEN", REQUEST_TOKEN);
+    let answer = run(helper);
+    assert!(answer.status.success(), "{}", text(&answer.stderr));
+    let v: serde_json::Value = serde_json::from_slice(&answer.stdout).unwrap();
+    assert_eq!(v["AccessKeyId"], ACCESS_KEY_ID);
+    assert_eq!(sts.sts_calls().len(), 1, "served from the seeded cache");
+
+    // Access keys: refused with the reason, before any request, nothing written.
+    let keys = StsStandIn::new();
+    let out = Scenario::new()
+        .stand_in(&keys)
+        .input("aws-region", "eu-west-1")
+        .input("aws-access-key-id", "AKIAEXAMPLEEXAMPLE00")
+        .input(
+            "aws-secret-access-key",
+            "notReallyASecretKey000000000000000000000",
+        )
+        .input("refresh-credentials", "true")
+        .run();
+    out.assert_failed_cleanly();
+    assert!(
+        out.stdout.contains("long-lived keys on disk"),
+        "{}",
+        out.stdout
+    );
+    assert!(keys.requests().is_empty(), "no request was made");
+}
