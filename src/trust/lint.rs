@@ -11,6 +11,9 @@ use super::policy::{Base, Effect, Policy, SetQualifier};
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Risk {
     AnyRepository,
+    /// A wildcard in the owner part of a repository pattern (`repo:*/app:*`):
+    /// anyone can register an owner that matches it.
+    AnyOwner,
     OwnerPrefix,
     WholeOwner,
     RepoPrefix,
@@ -103,9 +106,68 @@ fn admits(policy: &Policy, base: &Request, repo: &str, shape: &Shape) -> Option<
     if let Some(iss) = base.claims.get("iss") {
         c.insert("iss".into(), iss.clone());
     }
+    // The probe shares the checked token's identity claims only where a real
+    // token would: the same repository has its ids, the same owner its owner
+    // id; a stranger's repository has neither. So pinning `repository_id`
+    // does not hide that the pinned repository's pull requests get in.
+    let owner_of = |r: &str| r.split('/').next().map(str::to_owned);
+    if let Some(own) = own_repository(base) {
+        let mut inherit: Vec<&str> = Vec::new();
+        if own == repo {
+            inherit.extend(["repository_id", "repository_owner_id", "enterprise_id"]);
+        } else if owner_of(&own) == owner_of(repo) {
+            inherit.extend(["repository_owner_id", "enterprise_id"]);
+        }
+        for k in inherit {
+            if let Some(v) = base.claims.get(k) {
+                c.insert(k.into(), v.clone());
+            }
+        }
+    }
     let mut probe = Request::new(c, Source::Synthesised);
     probe.extra = base.extra.clone();
     (eval::evaluate(policy, &probe).decision == Decision::Allowed).then_some(sub)
+}
+
+/// The checked token's repository: its `repository` claim, else the one its
+/// `sub` names.
+fn own_repository(req: &Request) -> Option<String> {
+    req.claim_str("repository").or_else(|| {
+        let sub = req.claim_str("sub")?;
+        let repo = sub.strip_prefix("repo:")?.split(':').next()?.to_owned();
+        repo.contains('/').then_some(repo)
+    })
+}
+
+/// Repository patterns whose owner part has a wildcard (`repo:*/app:*`,
+/// `"repository": "octo-*/app"`), filled in as a stranger could name theirs.
+fn wildcard_owner_probes(policy: &Policy, provider: &str) -> Vec<String> {
+    let p = provider.to_lowercase();
+    let (sub_key, repo_key) = (format!("{p}:sub"), format!("{p}:repository"));
+    let mut out = Vec::new();
+    for c in policy.statements.iter().flat_map(|s| &s.conditions) {
+        let key = c.key.to_lowercase();
+        for v in &c.values {
+            let pattern = if key == sub_key {
+                v.strip_prefix("repo:").and_then(|r| r.split(':').next())
+            } else if key == repo_key {
+                Some(v.as_str())
+            } else {
+                None
+            };
+            let Some((owner, repo)) = pattern.and_then(|p| p.split_once('/')) else {
+                continue;
+            };
+            if owner.contains(['*', '?']) && !repo.is_empty() {
+                let fill = |s: &str| s.replace('*', "keyless-probe").replace('?', "k");
+                let probe = format!("{}/{}", fill(owner), fill(repo));
+                if !out.contains(&probe) {
+                    out.push(probe);
+                }
+            }
+        }
+    }
+    out
 }
 
 fn any_shape(policy: &Policy, base: &Request, repo: &str) -> Option<String> {
@@ -162,10 +224,27 @@ pub fn lint(policy: &Policy, req: &Request) -> Vec<Warning> {
                 fix: format!("require your repository: \"StringEquals\": {{\"{host}:sub\": \"repo:OWNER/REPO:ref:refs/heads/main\"}} (or \"StringLike\" with \"repo:OWNER/REPO:*\")"),
             });
         } else {
-            let (owners, mut repos) = named(policy, &req.provider);
-            // The checked token's own repository, which the policy may pin by
-            // another key (`repository`, `repository_id`) than `sub`.
-            if let Some(own) = req.claim_str("repository") {
+            let (mut owners, mut repos) = named(policy, &req.provider);
+            for probe in wildcard_owner_probes(policy, &req.provider) {
+                if let Some(sub) = any_shape(policy, req, &probe) {
+                    out.push(Warning {
+                        risk: Risk::AnyOwner,
+                        message: format!("the policy admits repositories of owners it does not name (a token with sub {sub:?} is allowed): the owner part of a repository pattern has a wildcard, and anyone can register a user or organisation whose name matches it"),
+                        fix: "write the owner literally: \"repo:OWNER/REPO:…\" (a wildcard only after \"repo:OWNER/REPO:\")".into(),
+                    });
+                    break;
+                }
+            }
+            // The checked token's own owner and repository, which the policy
+            // may pin by another key (`repository`, `repository_owner_id`) than `sub`.
+            if let Some(own) = own_repository(req) {
+                if let Some(owner) = own.split('/').next().filter(|o| !o.is_empty()) {
+                    if !owners.iter().any(|o| o == owner) {
+                        owners.push(owner.to_owned());
+                    }
+                }
+            }
+            if let Some(own) = own_repository(req) {
                 if !repos.contains(&own) {
                     repos.push(own);
                 }

@@ -112,15 +112,23 @@ pub fn parse_args(args: &[String]) -> Result<Option<Args>, String> {
 const MAX_FILE: u64 = 1024 * 1024;
 
 fn read(flag: &str, path: &str) -> Result<String, String> {
-    let meta = std::fs::metadata(path).map_err(|e| format!("cannot read {flag} {path:?}: {e}"))?;
-    if meta.len() > MAX_FILE {
+    use std::io::Read;
+    let cannot = |e: std::io::Error| format!("cannot read {flag} {path:?}: {e}");
+    // Read at most one byte past the cap rather than trusting the file's
+    // length: a FIFO, /dev/stdin or /dev/zero reports 0 and never ends.
+    let mut bytes = Vec::new();
+    std::fs::File::open(path)
+        .map_err(cannot)?
+        .take(MAX_FILE + 1)
+        .read_to_end(&mut bytes)
+        .map_err(cannot)?;
+    if bytes.len() as u64 > MAX_FILE {
         return Err(format!(
-            "{flag} {path:?} is {} bytes; a trust policy or a token is a few KiB",
-            meta.len()
+            "{flag} {path:?} is larger than {MAX_FILE} bytes; a trust policy or a token is a few KiB"
         ));
     }
-    let text =
-        std::fs::read_to_string(path).map_err(|e| format!("cannot read {flag} {path:?}: {e}"))?;
+    let text = String::from_utf8(bytes)
+        .map_err(|_| format!("{flag} {path:?} is not UTF-8 text (JSON and JWTs are)"))?;
     // Editors on Windows may start the file with a byte-order mark.
     Ok(text
         .strip_prefix('\u{feff}')

@@ -113,7 +113,14 @@ pub struct Policy {
 
 /// Parses a trust policy document; the error says what is wrong and the fix.
 pub fn parse(text: &str) -> Result<Policy, String> {
-    let doc = json::parse(text).map_err(|e| format!("the policy is not valid JSON: {e}"))?;
+    let doc = json::parse(text).map_err(|e| {
+        let iam = if e.contains("duplicate key") {
+            " (IAM rejects such a policy: MalformedPolicyDocument)"
+        } else {
+            ""
+        };
+        format!("the policy is not valid JSON: {e}{iam}")
+    })?;
     let Json::Object(members) = &doc else {
         return Err(format!(
             "the policy is {}, not a JSON object with \"Version\" and \"Statement\"",
@@ -269,11 +276,42 @@ fn principals(element: &str, value: &Json) -> Result<Principals, String> {
                 if !PRINCIPAL_TYPES.contains(&ty.as_str()) {
                     return Err(format!("unknown principal type {ty:?} in \"{element}\"; IAM knows {PRINCIPAL_TYPES:?}"));
                 }
-                Ok((ty.clone(), strings(&format!("{element}.{ty}"), v)?))
+                let values = strings(&format!("{element}.{ty}"), v)?;
+                if ty == "Federated" {
+                    values.iter().try_for_each(|v| federated_arn(v))?;
+                }
+                Ok((ty.clone(), values))
             })
             .collect::<Result<_, _>>()
             .map(Principals::Map),
         other => Err(format!("\"{element}\" must be \"*\" or an object like {{\"Federated\": \"arn:aws:iam::ACCOUNT:oidc-provider/HOST\"}}, not {}", show(other))),
+    }
+}
+
+/// A Federated principal that is an ARN must be a well-formed provider ARN
+/// (`arn:PARTITION:iam::ACCOUNT:oidc-provider/URL`, ACCOUNT twelve digits):
+/// IAM refuses to save a trust policy with any other ("Invalid principal in
+/// policy"), so no verdict is given for one.
+fn federated_arn(value: &str) -> Result<(), String> {
+    if !value.starts_with("arn:") {
+        return Ok(());
+    }
+    let parts: Vec<&str> = value.splitn(6, ':').collect();
+    let fix = "write it as \"arn:aws:iam::123456789012:oidc-provider/token.actions.githubusercontent.com\" with your 12-digit account id (IAM answers \"Invalid principal in policy\" otherwise)";
+    let [_, partition, service, region, account, resource] = parts[..] else {
+        return Err(format!(
+            "Principal.Federated {value:?} is not an ARN of an identity provider; {fix}"
+        ));
+    };
+    if !partition.starts_with("aws") || service != "iam" || !region.is_empty() {
+        return Err(format!("Principal.Federated {value:?} is not an IAM identity-provider ARN (arn:PARTITION:iam::ACCOUNT:…); {fix}"));
+    }
+    if account.len() != 12 || !account.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(format!("Principal.Federated {value:?}: the account {account:?} is not a 12-digit AWS account id; {fix}"));
+    }
+    match resource.split_once('/') {
+        Some(("oidc-provider" | "saml-provider", name)) if !name.is_empty() => Ok(()),
+        _ => Err(format!("Principal.Federated {value:?}: {resource:?} is not oidc-provider/HOST (or saml-provider/NAME); {fix}")),
     }
 }
 

@@ -338,7 +338,12 @@ fn lint_cases() {
     let pinned = doc(vec![allow(
         json!({"StringEquals": {AUD: "sts.amazonaws.com", "token.actions.githubusercontent.com:repository_id": "42"}, "StringLike": {SUB: "*"}}),
     )]);
-    assert!(risks(&pinned, &with(m.clone(), "repository_id", json!("42"))).is_empty());
+    // ...from other repositories; its own pull requests still get in (the
+    // probe of the same repository carries the same repository_id).
+    assert_eq!(
+        risks(&pinned, &with(m.clone(), "repository_id", json!("42"))),
+        [Risk::PullRequests]
+    );
 }
 
 /// The trust policy in `setup`'s output (the JSON block after its heading).
