@@ -13,6 +13,8 @@ pub mod policy;
 pub mod verdict;
 
 #[cfg(test)]
+mod review_cases;
+#[cfg(test)]
 mod tests;
 
 use std::process::ExitCode;
