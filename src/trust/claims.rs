@@ -101,7 +101,14 @@ pub fn values(v: &Value) -> Vec<String> {
 /// A claims file: the JSON object of a token's payload (as the action's
 /// AccessDenied explanation shows it, or `jq -R 'split(".")[1] | @base64d'`).
 pub fn from_claims_json(text: &str) -> Result<Map<String, Value>, String> {
-    super::json::parse(text).map_err(|e| format!("the claims file is not valid JSON: {e}"))?;
+    super::json::parse(text).map_err(|e| {
+        let jwt = if text.trim_start().starts_with("eyJ") {
+            ". It looks like a JWT: pass it with --token FILE"
+        } else {
+            ""
+        };
+        format!("the claims file is not valid JSON: {e}{jwt}")
+    })?;
     match serde_json::from_str::<Value>(text) {
         Ok(Value::Object(map)) => checked(map, "the claims file"),
         Ok(other) => Err(format!("the claims file must hold a JSON object of claims (like {{\"sub\": \"repo:O/R:ref:refs/heads/main\", \"aud\": \"sts.amazonaws.com\"}}), not {}", kind(&other))),

@@ -73,16 +73,26 @@ pub fn parse_args(args: &[String]) -> Result<Option<Args>, String> {
                 .or_else(|| it.next().cloned())
                 .ok_or(format!("{flag} needs a value"))
         };
+        // A flag given twice would silently keep one of its values.
+        let once = |slot: &mut Option<String>, v: String| match slot {
+            Some(first) => Err(format!(
+                "{flag} is given twice ({first:?} and {v:?}); give it once"
+            )),
+            None => {
+                *slot = Some(v);
+                Ok(())
+            }
+        };
         match flag {
             "-h" | "--help" => return Ok(None),
-            "--policy" => policy = Some(value()?),
-            "--claims" => a.claims = Some(value()?),
-            "--token" => a.token = Some(value()?),
-            "--repo" => a.repo = Some(value()?),
-            "--ref" => a.git_ref = Some(value()?),
-            "--environment" => a.environment = Some(value()?),
-            "--event" => a.event = Some(value()?),
-            "--audience" => a.audience = Some(value()?),
+            "--policy" => once(&mut policy, value()?)?,
+            "--claims" => once(&mut a.claims, value()?)?,
+            "--token" => once(&mut a.token, value()?)?,
+            "--repo" => once(&mut a.repo, value()?)?,
+            "--ref" => once(&mut a.git_ref, value()?)?,
+            "--environment" => once(&mut a.environment, value()?)?,
+            "--event" => once(&mut a.event, value()?)?,
+            "--audience" => once(&mut a.audience, value()?)?,
             "--context" => {
                 let v = value()?;
                 let (k, val) = v

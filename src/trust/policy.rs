@@ -119,7 +119,14 @@ pub fn parse(text: &str) -> Result<Policy, String> {
         } else {
             ""
         };
-        format!("the policy is not valid JSON: {e}{iam}")
+        // The IAM API (boto3, raw HTTP) returns AssumeRolePolicyDocument
+        // URL-encoded; only the AWS CLI decodes it.
+        let encoded = if text.trim_start().starts_with("%7B") || text.trim_start().starts_with("%7b") {
+            ". It is URL-encoded, as the IAM API returns it: decode it first (`aws iam get-role --role-name R --query Role.AssumeRolePolicyDocument` prints it decoded)"
+        } else {
+            ""
+        };
+        format!("the policy is not valid JSON: {e}{iam}{encoded}")
     })?;
     let Json::Object(members) = &doc else {
         return Err(format!(

@@ -362,6 +362,10 @@ fn bad_policies_are_refused() {
             "pass the AssumeRolePolicyDocument itself",
         ),
         (format!("{} trailing", gh(json!({}))), "trailing characters"),
+        (
+            "%7B%22Version%22%3A%222012-10-17%22%7D".to_owned(),
+            "URL-encoded",
+        ),
     ] {
         let err = super::policy::parse(&doc).unwrap_err();
         assert!(
