@@ -41,7 +41,8 @@ admit the token. Warnings about what else the policy admits follow.
 
 Exit status: 0 allowed, 1 denied, 2 bad input.
 Limits: String*, Null and Bool operators; the account in the provider ARN is not
-compared; keys IAM derives from the request (aws:*) are absent unless --context.";
+compared; keys IAM derives from the request (aws:*) are absent unless --context;
+pull_request_target is given the pull_request subject (as GitHub's tokens have it).";
 
 /// What was asked on the command line.
 #[derive(Debug, Default, PartialEq)]
