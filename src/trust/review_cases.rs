@@ -132,6 +132,9 @@ fn cases() -> Vec<Case> {
         Case { says: "\n  statement 1:\n", ..case("an empty Sid is not shown", STATEMENT, doc(vec![{ let mut s = allow(json!({"StringEquals": {SUB: MAIN}})); s["Sid"] = json!(""); s }]), dev.clone(), ImplicitDeny) },
         case("no Version: plain values still match", VERSION, json!({"Statement": [allow(json!({"StringEquals": {SUB: MAIN}}))]}).to_string(), main_push(), Allowed),
         case("no Version: ${…} is literal text", VERSION, json!({"Statement": [allow(json!({"StringLike": {SUB: "repo:${token.actions.githubusercontent.com:repository}:*"}}))]}).to_string(), main_push(), ImplicitDeny),
+        Case { says: "treated as absent; AWS will know its value", ..case("a Deny on an unknown request key decides on an assumption, and says so", MISSING, doc(vec![any_ref.clone(), stmt("Deny", fed(GH), json!(WEB), Some(json!({"StringNotEqualsIfExists": {"aws:RequestedRegion": "eu-west-1"}})))]), main_push(), ExplicitDeny) },
+        Case { context: vec![("aws:RequestedRegion", "eu-west-1")], ..case("the same Deny with the key given does not apply", STRING_OPS, doc(vec![any_ref.clone(), stmt("Deny", fed(GH), json!(WEB), Some(json!({"StringNotEqualsIfExists": {"aws:RequestedRegion": "eu-west-1"}})))]), main_push(), Allowed) },
+        Case { says: "--context aws:SourceIdentity=VALUE", ..case("an Allow that held on an unknown key says so", MISSING, doc(vec![gh_allow(json!({"StringEquals": {SUB: MAIN}, "StringNotEquals": {"aws:SourceIdentity": "x"}}))]), main_push(), Allowed) },
         // Deny on the subject.
         case("Deny StringLike *:pull_request refuses a pull request", EVAL, doc(vec![any_ref.clone(), deny_pr.clone()]), pr.clone(), ExplicitDeny),
         case("Deny StringLike *:pull_request also refuses pull_request_target", GH_PRT, doc(vec![any_ref.clone(), deny_pr.clone()]), prt.clone(), ExplicitDeny),

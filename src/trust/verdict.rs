@@ -78,6 +78,15 @@ pub fn render(verdict: &Verdict, req: &Request) -> String {
             }
         }
     }
+    // A deciding statement that leaned on a request key check-trust cannot
+    // know (aws:SourceIp, ...) decided on an assumption: say which.
+    for r in verdict.deciding() {
+        for c in &r.conditions {
+            if c.source == KeySource::Unknown && c.condition.key.contains(':') {
+                out.push_str(&format!("  note: {} {} \"{}\" held because `{}` comes from the request, not the token, and was treated as absent; AWS will know its value. Evaluate it with --context {}=VALUE.\n", r.statement.label(), c.condition.operator.name, c.condition.key, c.condition.key, c.condition.key));
+            }
+        }
+    }
     out
 }
 
