@@ -444,3 +444,25 @@ fn files_are_read_with_a_cap() {
         .contains("larger than"));
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+/// StringLike's `*`/`?` against an obviously correct (exponential) matcher.
+fn oracle(p: &[char], t: &[char]) -> bool {
+    match p.first() {
+        None => t.is_empty(),
+        Some('*') => (0..=t.len()).any(|i| oracle(&p[1..], &t[i..])),
+        Some('?') => !t.is_empty() && oracle(&p[1..], &t[1..]),
+        Some(c) => t.first() == Some(c) && oracle(&p[1..], &t[1..]),
+    }
+}
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig::with_cases(512))]
+
+    /// IAM UG, Condition operators, StringLike: `*` any run of characters
+    /// (also none), `?` exactly one; everything else literal and case-sensitive.
+    #[test]
+    fn string_like_agrees_with_a_reference_matcher(p in "[ab:*?]{0,9}", t in "[abA:]{0,9}") {
+        let (pc, tc): (Vec<char>, Vec<char>) = (p.chars().collect(), t.chars().collect());
+        proptest::prop_assert_eq!(super::eval::like_matches(&p, &t), oracle(&pc, &tc), "{} vs {}", p, t);
+    }
+}
