@@ -213,7 +213,10 @@ fn check_trust_command(claims: &Claims) -> String {
         let same_sub = crate::trust::claims::synthesise(&job)
             .ok()
             .is_some_and(|c| c.get("sub").and_then(|v| v.as_str()) == Some(sub));
-        if same_sub && claims.aud.len() == 1 {
+        // --repo rebuilds GitHub's own issuer: a token from an enterprise
+        // issuer (`…/ENTERPRISE`) or GHES has other keys and another provider.
+        let github_issuer = claims.iss.as_deref().is_none_or(|i| i == GITHUB_ISSUER);
+        if same_sub && github_issuer && claims.aud.len() == 1 {
             let mut cmd = format!(
                 "  keyless-aws check-trust --policy trust.json --repo {}",
                 shell_word(repo)
@@ -397,6 +400,23 @@ mod tests {
             ),
             "{fix}"
         );
+    }
+
+    #[test]
+    fn check_trust_command_keeps_an_enterprise_issuer() {
+        // `--repo` would evaluate against GitHub's default issuer, whose keys
+        // and provider ARN differ from an enterprise issuer's.
+        let claims = Claims {
+            sub: Some("repo:o/r:ref:refs/heads/main".into()),
+            repository: Some("o/r".into()),
+            git_ref: Some("refs/heads/main".into()),
+            aud: vec!["sts.amazonaws.com".into()],
+            iss: Some(format!("{GITHUB_ISSUER}/my-ent")),
+            ..Default::default()
+        };
+        let out = check_trust_command(&claims);
+        assert!(out.contains("--claims claims.json"), "{out}");
+        assert!(out.contains("my-ent"), "{out}");
     }
 
     #[test]
