@@ -174,6 +174,15 @@ pub fn request(a: &Args) -> Result<claims::Request, String> {
         };
         claims::Request::new(claims::synthesise(&job)?, claims::Source::Synthesised)
     };
+    // A claim given as --context would silently replace the token's value.
+    let prefix = format!("{}:", req.provider.to_lowercase());
+    if let Some((k, _)) = a
+        .context
+        .iter()
+        .find(|(k, _)| k.to_lowercase().starts_with(&prefix))
+    {
+        return Err(format!("--context {k:?} names a claim of the token's provider; --context is for request keys such as aws:SourceIp. Put claims in the --claims file (or use --repo's flags)"));
+    }
     req.extra = a.context.clone();
     Ok(req)
 }

@@ -427,6 +427,17 @@ fn reviewed_bad_inputs_exit_2() {
             vec!["--policy", good, "--claims", http_iss.to_str().unwrap()],
             "https://",
         ),
+        (
+            vec![
+                "--policy",
+                good,
+                "--repo",
+                "o/r",
+                "--context",
+                "token.actions.githubusercontent.com:sub=repo:x/y:ref:refs/heads/main",
+            ],
+            "names a claim",
+        ),
     ];
     for (args, expected) in cases {
         let run = check_trust(&args);
