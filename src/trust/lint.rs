@@ -124,6 +124,12 @@ fn admits(policy: &Policy, base: &Request, repo: &str, shape: &Shape) -> Option<
             }
         }
     }
+    // A reusable workflow's job_workflow_ref is the same in every repository
+    // that calls it (and a public workflow can be called from any), so a
+    // policy that pins it is probed with it.
+    if let Some(v) = base.claims.get("job_workflow_ref") {
+        c.insert("job_workflow_ref".into(), v.clone());
+    }
     let mut probe = Request::new(c, Source::Synthesised);
     probe.extra = base.extra.clone();
     (eval::evaluate(policy, &probe).decision == Decision::Allowed).then_some(sub)
@@ -292,6 +298,19 @@ pub fn lint(policy: &Policy, req: &Request) -> Vec<Warning> {
                     });
                 }
             }
+        }
+    }
+    // Breadth found through a pinned reusable workflow: say that it counts
+    // callers of that workflow only.
+    let jwr_key = format!("{}:job_workflow_ref", host.to_lowercase());
+    let pins_jwr = policy
+        .statements
+        .iter()
+        .flat_map(|s| &s.conditions)
+        .any(|c| c.key.to_lowercase() == jwr_key && !c.operator.is_negated());
+    if let (true, Some(jwr)) = (pins_jwr, req.claim_str("job_workflow_ref")) {
+        for w in out.iter_mut() {
+            w.message.push_str(&format!(" — counting runs of the reusable workflow `{jwr}` only: every repository that calls it carries that job_workflow_ref, and a workflow in a public repository can be called from any repository"));
         }
     }
     for s in &policy.statements {

@@ -199,6 +199,11 @@ fn lint_review_cases() {
         "repository_owner_id",
         json!("7"),
     );
+    let jwr = with(
+        ids.clone(),
+        "job_workflow_ref",
+        json!("octo-org/wf/.github/workflows/deploy.yml@refs/heads/main"),
+    );
     let policy = |cond: Value| doc(vec![allow(cond)]);
     let aud = |mut cond: Value| {
         cond["StringEquals"][AUD] = json!("sts.amazonaws.com");
@@ -252,6 +257,28 @@ fn lint_review_cases() {
         ),
         // No sub at all, but the audience: any repository.
         (aud(json!({})), &ids, vec![Risk::AnyRepository]),
+        // A pinned reusable workflow with sub "*": every repository that calls it.
+        (
+            aud(
+                json!({"StringLike": {SUB: "*", key("job_workflow_ref"): "octo-org/wf/.github/workflows/deploy.yml@refs/heads/main"}}),
+            ),
+            &jwr,
+            vec![Risk::AnyRepository],
+        ),
+        (
+            aud(
+                json!({"StringLike": {SUB: "repo:octo-org/*", key("job_workflow_ref"): "octo-org/wf/.github/workflows/deploy.yml@refs/heads/main"}}),
+            ),
+            &jwr,
+            vec![Risk::WholeOwner],
+        ),
+        (
+            aud(
+                json!({"StringEquals": {SUB: MAIN, key("job_workflow_ref"): "octo-org/wf/.github/workflows/deploy.yml@refs/heads/main"}}),
+            ),
+            &jwr,
+            vec![],
+        ),
         // Exact and safe.
         (aud(json!({"StringEquals": {SUB: MAIN}})), &ids, vec![]),
         // A wildcard only after the repository and a Deny on pull requests: safe.
@@ -272,6 +299,16 @@ fn lint_review_cases() {
         let p = policy(cond.clone());
         assert_eq!(risks(&p, claims), expected, "{cond}");
     }
+    let p = super::policy::parse(&policy(aud(
+        json!({"StringLike": {SUB: "*", key("job_workflow_ref"): "octo-org/wf/*"}}),
+    )))
+    .unwrap();
+    let w = super::lint::lint(&p, &super::tests::request(&jwr));
+    assert!(
+        w[0].message.contains("every repository that calls it"),
+        "{}",
+        w[0].message
+    );
 }
 
 #[test]
