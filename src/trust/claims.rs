@@ -122,7 +122,13 @@ pub fn from_claims_json(text: &str) -> Result<Map<String, Value>, String> {
 fn checked(map: Map<String, Value>, what: &str) -> Result<Map<String, Value>, String> {
     match map.get("iss") {
         None => Ok(map),
-        Some(Value::String(iss)) if iss.starts_with("https://") && iss.len() > 8 => Ok(map),
+        Some(Value::String(iss))
+            if iss.starts_with("https://")
+                && iss.len() > 8
+                && !iss.chars().any(|c| c.is_control() || c.is_whitespace()) =>
+        {
+            Ok(map)
+        }
         Some(Value::String(iss)) => Err(format!("{what} has `iss` {iss:?}; STS only accepts issuers that are https:// URLs (GitHub's is \"{GITHUB_ISSUER}\")")),
         Some(other) => Err(format!("{what} has `iss` as {}, not a string URL like \"{GITHUB_ISSUER}\"", kind(other))),
     }

@@ -137,12 +137,24 @@ fn admits(policy: &Policy, base: &Request, repo: &str, shape: &Shape) -> Option<
 
 /// The checked token's repository: its `repository` claim, else the one its
 /// `sub` names.
+/// Only a name GitHub could have: it is probed and printed.
 fn own_repository(req: &Request) -> Option<String> {
-    req.claim_str("repository").or_else(|| {
-        let sub = req.claim_str("sub")?;
-        let repo = sub.strip_prefix("repo:")?.split(':').next()?.to_owned();
-        repo.contains('/').then_some(repo)
-    })
+    let github_name = |r: &String| {
+        r.split_once('/').is_some_and(|(o, n)| {
+            let ok = |s: &str| {
+                !s.is_empty()
+                    && s.chars()
+                        .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '.' | '_'))
+            };
+            ok(o) && ok(n)
+        })
+    };
+    req.claim_str("repository")
+        .or_else(|| {
+            let sub = req.claim_str("sub")?;
+            Some(sub.strip_prefix("repo:")?.split(':').next()?.to_owned())
+        })
+        .filter(github_name)
 }
 
 /// Repository patterns whose owner part has a wildcard (`repo:*/app:*`,

@@ -98,8 +98,10 @@ pub fn parse_args(args: &[String]) -> Result<Option<Args>, String> {
                 let v = value()?;
                 let (k, val) = v
                     .split_once('=')
-                    .filter(|(k, _)| !k.is_empty())
-                    .ok_or(format!("--context {v:?} is not KEY=VALUE"))?;
+                    .filter(|(k, v)| {
+                        !k.is_empty() && !k.chars().chain(v.chars()).any(char::is_control)
+                    })
+                    .ok_or(format!("--context {v:?} is not KEY=VALUE (printable text)"))?;
                 a.context.push((k.to_owned(), val.to_owned()));
             }
             other => return Err(format!("unknown argument {other:?}")),

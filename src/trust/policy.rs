@@ -128,6 +128,7 @@ pub fn parse(text: &str) -> Result<Policy, String> {
         };
         format!("the policy is not valid JSON: {e}{iam}{encoded}")
     })?;
+    printable(&doc)?;
     let Json::Object(members) = &doc else {
         return Err(format!(
             "the policy is {}, not a JSON object with \"Version\" and \"Statement\"",
@@ -184,6 +185,31 @@ pub fn parse(text: &str) -> Result<Policy, String> {
     })
 }
 
+/// Every name and value in a trust policy is printable text. A control
+/// character (a newline above all) would let a value start a line of its own
+/// in the report, where a CI runner may read it as a workflow command.
+fn printable(v: &Json) -> Result<(), String> {
+    let check = |s: &str| {
+        match s.chars().find(|c| c.is_control()) {
+        Some(c) => Err(format!(
+            "the policy has a control character (U+{:04X}) in {:?}; names and values in a trust policy are printable text",
+            c as u32,
+            s.chars().take(60).collect::<String>()
+        )),
+        None => Ok(()),
+    }
+    };
+    match v {
+        Json::String(s) => check(s),
+        Json::Array(items) => items.iter().try_for_each(printable),
+        Json::Object(members) => members.iter().try_for_each(|(k, v)| {
+            check(k)?;
+            printable(v)
+        }),
+        _ => Ok(()),
+    }
+}
+
 fn show(v: &Json) -> String {
     match v {
         Json::String(s) => format!("{s:?}"),
@@ -203,7 +229,9 @@ fn statement(index: usize, json: &Json) -> Result<Statement, String> {
     for (key, value) in members {
         match key.as_str() {
             "Sid" => match value {
-                Json::String(s) => sid = Some(s.clone()),
+                // IAM: "Statement IDs (SID) must be alpha-numeric" ([0-9A-Za-z]*).
+                Json::String(s) if s.chars().all(|c| c.is_ascii_alphanumeric()) => sid = Some(s.clone()),
+                Json::String(s) => return Err(format!("\"Sid\" {s:?} has characters other than letters and digits; IAM refuses it in a role policy (\"Statement IDs (SID) must be alpha-numeric\"). Write it as {:?}", s.chars().filter(char::is_ascii_alphanumeric).collect::<String>())),
                 other => return Err(format!("\"Sid\" must be a string, not {}", other.kind())),
             },
             "Effect" => {

@@ -406,6 +406,21 @@ fn bad_policies_are_refused() {
             "%7B%22Version%22%3A%222012-10-17%22%7D".to_owned(),
             "URL-encoded",
         ),
+        (gh(json!({"Sid": "GitHub-OIDC"})), "alpha-numeric"),
+        // A newline in a key or value would start a line of its own in the
+        // report, which a CI runner may read as a workflow command.
+        (
+            gh(json!({"Condition": {"StringEquals": {"x\n::stop-commands::t": "v"}}})),
+            "control character (U+000A)",
+        ),
+        (
+            gh(json!({"Condition": {"StringEquals": {SUB: "repo:o/r\n::add-mask::x"}}})),
+            "control character",
+        ),
+        (
+            gh(json!({"Principal": {"Federated": "accounts.google.com\r"}})),
+            "control character (U+000D)",
+        ),
     ] {
         let err = super::policy::parse(&doc).unwrap_err();
         assert!(
@@ -429,6 +444,7 @@ fn bad_claims_are_refused() {
             "https://",
         ),
         (jwt(r#"{"iss":7}"#), "not a string URL"),
+        (jwt(r#"{"iss":"https://x\n::warning::y"}"#), "https://"),
         ("a.b".to_owned(), "three base64url parts"),
         ("a.!!!.c".to_owned(), "not base64url"),
     ] {
