@@ -142,6 +142,9 @@ fn read(flag: &str, path: &str) -> Result<String, String> {
             "{flag} {path:?} is larger than {MAX_FILE} bytes; a trust policy or a token is a few KiB"
         ));
     }
+    if bytes.starts_with(&[0xff, 0xfe]) || bytes.starts_with(&[0xfe, 0xff]) {
+        return Err(format!("{flag} {path:?} is UTF-16 text (Windows PowerShell's `>` writes that); save it as UTF-8, e.g. `… | Out-File -Encoding utf8 {path}`"));
+    }
     let text = String::from_utf8(bytes)
         .map_err(|_| format!("{flag} {path:?} is not UTF-8 text (JSON and JWTs are)"))?;
     // Editors on Windows may start the file with a byte-order mark.

@@ -486,6 +486,11 @@ fn files_are_read_with_a_cap() {
     };
     let (_, decision) = super::check(&args(&policy)).unwrap();
     assert_eq!(decision, Allowed);
+    let utf16 = dir.join("utf16.json");
+    let mut bytes = vec![0xff, 0xfe];
+    bytes.extend(text.encode_utf16().flat_map(u16::to_le_bytes));
+    std::fs::write(&utf16, bytes).unwrap();
+    assert!(super::check(&args(&utf16)).unwrap_err().contains("UTF-16"));
     let big = dir.join("big.json");
     std::fs::write(&big, " ".repeat(1024 * 1024 + 1)).unwrap();
     assert!(super::check(&args(&big))
