@@ -218,7 +218,12 @@ pub fn synthesise(job: &GitHubJob) -> Result<Map<String, Value>, String> {
                     .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '.' | '_'))
         })
         .ok_or_else(|| format!("--repo {:?} is not OWNER/REPO (GitHub names are letters, digits, `-`, `.` and `_`)", job.repo))?;
-    for (flag, value) in [("--ref", &job.git_ref), ("--environment", &job.environment)] {
+    let audience = Some(job.audience.clone());
+    for (flag, value) in [
+        ("--ref", &job.git_ref),
+        ("--environment", &job.environment),
+        ("--audience", &audience),
+    ] {
         if let Some(v) = value {
             if v.trim().is_empty() || v.chars().any(char::is_control) || v != v.trim() {
                 return Err(format!("{flag} {v:?} is empty or has surrounding spaces or control characters; give the name as GitHub shows it"));
@@ -326,6 +331,11 @@ mod tests {
         }
         assert!(synthesise(&job(None, "push", Some(""))).is_err());
         assert!(synthesise(&job(Some(" prod"), "push", None)).is_err());
+        assert!(synthesise(&GitHubJob {
+            audience: String::new(),
+            ..job(None, "push", None)
+        })
+        .is_err());
         assert!(synthesise(&job(None, "Push", None)).is_err());
         assert!(synthesise(&GitHubJob {
             repo: "nope".into(),
