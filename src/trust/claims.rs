@@ -110,6 +110,15 @@ pub fn from_claims_json(text: &str) -> Result<Map<String, Value>, String> {
         format!("the claims file is not valid JSON: {e}{jwt}")
     })?;
     match serde_json::from_str::<Value>(text) {
+        Ok(Value::Object(map))
+            if !map.contains_key("sub")
+                && map
+                    .get("value")
+                    .and_then(Value::as_str)
+                    .is_some_and(|v| v.starts_with("eyJ")) =>
+        {
+            Err("the claims file is the token endpoint's answer ({\"value\": \"eyJ…\"}), not claims: pass the same file with --token".into())
+        }
         Ok(Value::Object(map)) => checked(map, "the claims file"),
         Ok(other) => Err(format!("the claims file must hold a JSON object of claims (like {{\"sub\": \"repo:O/R:ref:refs/heads/main\", \"aud\": \"sts.amazonaws.com\"}}), not {}", kind(&other))),
         Err(e) => Err(format!("the claims file is not valid JSON: {e}")),
@@ -153,6 +162,15 @@ const MAX_TOKEN_LEN: usize = 16 * 1024;
 pub fn from_token(text: &str) -> Result<Map<String, Value>, String> {
     let token = text.trim();
     if token.starts_with('{') {
+        // The token endpoint's answer ({"count": …, "value": "eyJ…"}), as
+        // `curl "$ACTIONS_ID_TOKEN_REQUEST_URL"` saves it: its value is the JWT.
+        if let Ok(Value::Object(m)) = serde_json::from_str::<Value>(token) {
+            if let Some(Value::String(jwt)) = m.get("value") {
+                if !jwt.trim_start().starts_with('{') {
+                    return from_token(jwt);
+                }
+            }
+        }
         return Err(
             "the token file holds JSON, not a JWT; pass a claims object with --claims instead"
                 .into(),

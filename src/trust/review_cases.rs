@@ -451,6 +451,12 @@ fn bad_claims_are_refused() {
         let err = claims::from_token(&token).unwrap_err();
         assert!(err.contains(expected), "{token}: {err}");
     }
+    // The token endpoint's JSON answer is read as the token it holds.
+    let answer = json!({"count": 1, "value": jwt(r#"{"sub":"s"}"#)}).to_string();
+    assert_eq!(claims::from_token(&answer).unwrap()["sub"], "s");
+    assert!(claims::from_claims_json(&answer)
+        .unwrap_err()
+        .contains("pass the same file with --token"));
     // aud as a string or as a list: both are claims, and both are read.
     for aud in [r#""sts.amazonaws.com""#, r#"["sts.amazonaws.com","x"]"#] {
         let m = claims::from_token(&jwt(&format!(r#"{{"aud":{aud}}}"#))).unwrap();
