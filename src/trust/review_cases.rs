@@ -125,6 +125,7 @@ fn cases() -> Vec<Case> {
         Case { says: "does not cover sts:AssumeRoleWithWebIdentity", ..case("AssumeRoleWithSAML is another action", ACTION, doc(vec![stmt("Allow", fed(GH), json!("sts:AssumeRoleWithSAML"), None), stmt("Allow", fed(GH), json!(WEB), Some(json!({"StringEquals": {SUB: "x"}})))]), main_push(), ImplicitDeny) },
         case("a Deny with NotAction of another action covers this one", EVAL, doc(vec![any_ref.clone(), not_action_deny]), main_push(), ExplicitDeny),
         case("a Deny for sts:AssumeRole only does not apply", EVAL, doc(vec![any_ref.clone(), stmt("Deny", json!("*"), json!("sts:AssumeRole"), None)]), main_push(), Allowed),
+        Case { says: "AWS STS refuses such tokens", ..case("an http:// issuer (a local emulator's) is evaluated, with a note", OIDC_KEYS, doc(vec![stmt("Allow", fed("arn:aws:iam::123456789012:oidc-provider/127.0.0.1:8080"), json!(WEB), Some(json!({"StringEquals": {"127.0.0.1:8080:sub": MAIN}})))]), json!({"iss": "http://127.0.0.1:8080", "aud": "sts.amazonaws.com", "sub": MAIN}), Allowed) },
         // Statements.
         case("a statement without Condition applies to every token of the provider", COND, doc(vec![stmt("Allow", fed(GH), json!(WEB), None)]), pr.clone(), Allowed),
         case("Statement as a single object", STATEMENT, json!({"Version": "2012-10-17", "Statement": allow(json!({"StringEquals": {SUB: MAIN}}))}).to_string(), main_push(), Allowed),
@@ -440,11 +441,14 @@ fn bad_claims_are_refused() {
         (jwt("[1]"), "not a JSON object"),
         (jwt(r#"{"sub":"a","sub":"b"}"#), "duplicate key \"sub\""),
         (
-            jwt(r#"{"iss":"http://token.actions.githubusercontent.com"}"#),
-            "https://",
+            jwt(r#"{"iss":"token.actions.githubusercontent.com"}"#),
+            "not an issuer URL",
         ),
         (jwt(r#"{"iss":7}"#), "not a string URL"),
-        (jwt(r#"{"iss":"https://x\n::warning::y"}"#), "https://"),
+        (
+            jwt(r#"{"iss":"https://x\n::warning::y"}"#),
+            "not an issuer URL",
+        ),
         ("a.b".to_owned(), "three base64url parts"),
         ("a.!!!.c".to_owned(), "not base64url"),
     ] {
@@ -466,10 +470,7 @@ fn bad_claims_are_refused() {
         ("[]", "JSON object of claims"),
         (r#"{"sub":"a"} x"#, "not valid JSON"),
         (r#"{"aud":"a","aud":"b"}"#, "duplicate key \"aud\""),
-        (
-            r#"{"iss":"token.actions.githubusercontent.com"}"#,
-            "https://",
-        ),
+        (r#"{"iss":"https://"}"#, "not an issuer URL"),
     ] {
         let err = claims::from_claims_json(text).unwrap_err();
         assert!(err.contains(expected), "{text}: {err}");

@@ -18,6 +18,14 @@ pub fn render(verdict: &Verdict, req: &Request) -> String {
         "Request: {ACTION} by provider {} ({source})\n",
         req.provider
     ));
+    if req
+        .claims
+        .get("iss")
+        .and_then(|v| v.as_str())
+        .is_some_and(|i| i.starts_with("http://"))
+    {
+        out.push_str("  (the issuer is http://: AWS STS refuses such tokens; this verdict is for a local emulator)\n");
+    }
     if !req.claims.contains_key("iss") {
         out.push_str("  (the claims have no `iss`: assuming GitHub's issuer)\n");
     }

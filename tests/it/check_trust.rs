@@ -397,10 +397,10 @@ fn reviewed_bad_inputs_exit_2() {
         "short.json",
         &trust_policy("StringEquals", "x").replace("123456789012", "12345"),
     );
-    let http_iss = write(
+    let bad_iss = write(
         dir.path(),
         "claims.json",
-        r#"{"iss":"http://token.actions.githubusercontent.com","sub":"x"}"#,
+        r#"{"iss":"token.actions.githubusercontent.com","sub":"x"}"#,
     );
     let cases: Vec<(Vec<&str>, &str)> = vec![
         (
@@ -424,8 +424,8 @@ fn reviewed_bad_inputs_exit_2() {
             "12-digit",
         ),
         (
-            vec!["--policy", good, "--claims", http_iss.to_str().unwrap()],
-            "https://",
+            vec!["--policy", good, "--claims", bad_iss.to_str().unwrap()],
+            "not an issuer URL",
         ),
         (
             vec![
