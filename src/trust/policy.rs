@@ -345,7 +345,11 @@ fn federated_arn(value: &str) -> Result<(), String> {
         return Err(format!("Principal.Federated {value:?}: the account {account:?} is not a 12-digit AWS account id; {fix}"));
     }
     match resource.split_once('/') {
-        Some(("oidc-provider" | "saml-provider", name)) if !name.is_empty() => Ok(()),
+        Some(("oidc-provider" | "saml-provider", name))
+            if !name.is_empty() && !name.contains(char::is_whitespace) && !name.contains("://") =>
+        {
+            Ok(())
+        }
         _ => Err(format!("Principal.Federated {value:?}: {resource:?} is not oidc-provider/HOST (or saml-provider/NAME); {fix}")),
     }
 }

@@ -408,6 +408,19 @@ fn bad_policies_are_refused() {
             "URL-encoded",
         ),
         (gh(json!({"Sid": "GitHub-OIDC"})), "alpha-numeric"),
+        // The provider ARN names the URL without its scheme.
+        (
+            gh(
+                json!({"Principal": {"Federated": "arn:aws:iam::123456789012:oidc-provider/https://token.actions.githubusercontent.com"}}),
+            ),
+            "oidc-provider/HOST",
+        ),
+        (
+            gh(
+                json!({"Principal": {"Federated": "arn:aws:iam::123456789012:oidc-provider/issuer http://x"}}),
+            ),
+            "oidc-provider/HOST",
+        ),
         // A newline in a key or value would start a line of its own in the
         // report, which a CI runner may read as a workflow command.
         (
