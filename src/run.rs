@@ -90,6 +90,10 @@ fn deliver(
     let mut export = Export::default();
     let mut profile_written = None;
     if let Some(creds) = credentials {
+        // The last guard before anything is written, whatever the source.
+        creds
+            .check_shape()
+            .map_err(|problem| Error::InvalidCredentials { problem })?;
         if plan.unset_current_credentials {
             for name in [
                 "AWS_ACCESS_KEY_ID",
@@ -252,6 +256,12 @@ async fn ambient_credentials(plan: &Plan) -> Option<Credentials> {
                 expiration: None,
             };
             creds.secrets().for_each(workflow::add_mask);
+            if let Err(problem) = creds.check_shape() {
+                workflow::info(&format!(
+                    "The environment's credentials are not usable: {problem}"
+                ));
+                return None;
+            }
             Some(creds)
         }
         Err(err) => {

@@ -199,24 +199,21 @@ fn convert(
     arn: Option<&str>,
     operation: StsOperation,
 ) -> Result<Assumed, Box<StsFailure>> {
-    let (Some(c), Some(arn)) = (creds, arn) else {
-        return Err(Box::new(StsFailure {
+    let invalid = |problem: &str| {
+        Box::new(StsFailure {
             operation,
-            message: "STS answered without credentials or assumed-role ARN".into(),
+            message: format!("the answer is not valid: {problem}"),
             ..Default::default()
-        }));
+        })
+    };
+    let (Some(c), Some(arn)) = (creds, arn) else {
+        return Err(invalid("it has no credentials or no assumed-role ARN"));
     };
     let expiration = c
         .expiration()
         .fmt(aws_smithy_types::date_time::Format::DateTime)
-        .map_err(|e| {
-            Box::new(StsFailure {
-                operation,
-                message: format!("unreadable expiration: {e}"),
-                ..Default::default()
-            })
-        })?;
-    Ok(Assumed {
+        .map_err(|_| invalid("its expiration cannot be read"))?;
+    let assumed = Assumed {
         credentials: Credentials {
             access_key_id: Secret::new(c.access_key_id()),
             secret_access_key: Secret::new(c.secret_access_key()),
@@ -224,7 +221,25 @@ fn convert(
             expiration: Some(expiration),
         },
         assumed_role_arn: arn.to_owned(),
-    })
+    };
+    check_answer(&assumed, c.expiration()).map_err(|p| invalid(&p))?;
+    Ok(assumed)
+}
+
+/// What every assumed session must look like. The SDK fills a missing element
+/// with an empty string or the epoch, so a garbled or hostile answer would
+/// otherwise pass as credentials: temporary keys without their session token,
+/// an empty secret, an expiry in the past, or an ARN naming no account.
+fn check_answer(assumed: &Assumed, expiration: &aws_smithy_types::DateTime) -> Result<(), String> {
+    assumed.credentials.check_shape()?;
+    let now = aws_smithy_types::DateTime::from(std::time::SystemTime::now());
+    if expiration.secs() <= now.secs() {
+        return Err("its expiration is missing or in the past".into());
+    }
+    if assumed.account_id().is_none() {
+        return Err("its assumed-role ARN names no 12-digit account".into());
+    }
+    Ok(())
 }
 
 /// Turns any SDK error into what the explainer needs, without ever including
@@ -429,10 +444,17 @@ pub async fn get_caller_identity(
         .send()
         .await
         .map_err(|e| failure(OP, None, e, |e| e.code().and_then(StsCode::parse)))?;
-    Ok((
-        out.account().unwrap_or_default().to_owned(),
-        out.arn().unwrap_or_default().to_owned(),
-    ))
+    // An answer without a valid account or ARN is not an identity.
+    match (out.account().map(AccountId::parse), out.arn()) {
+        (Some(Ok(account)), Some(arn)) if arn.starts_with("arn:") => {
+            Ok((account.to_string(), one_line(arn)))
+        }
+        _ => Err(Box::new(StsFailure {
+            operation: OP,
+            message: "the answer is not valid: it has no 12-digit account or no caller ARN".into(),
+            ..Default::default()
+        })),
+    }
 }
 
 fn policy_descriptors(arns: &[String]) -> Option<Vec<aws_sdk_sts::types::PolicyDescriptorType>> {

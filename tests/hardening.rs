@@ -1,0 +1,353 @@
+//! Regression tests for the attack review (issue 12): each test names its finding,
+//! runs the real binary against stand-ins on 127.0.0.1 (wiremock for STS and the
+//! token endpoint, a tiny std server for ECS-style container credentials), and
+//! checks what the runner would see: stdout, stderr and the runner files.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+use std::time::Duration;
+use wiremock::matchers::{body_string_contains, method};
+use wiremock::{Mock, MockServer, ResponseTemplate};
+
+const BIN: &str = env!("CARGO_BIN_EXE_keyless-aws");
+const ROLE: &str = "arn:aws:iam::123456789012:role/deploy";
+const ACCOUNT: &str = "123456789012";
+/// Longest any run of the binary may take here.
+const RUN_LIMIT: Duration = Duration::from_secs(40);
+
+// Values shaped like what AWS issues, distinct per source so a leak names its source.
+const INPUT_KEY_ID: &str = "AKIAINPUTKEYID7Q2ZK9";
+const INPUT_SECRET: &str = "inPutSecretKey/K7MDENG/bPxRfiCYEXAMPLEKY";
+const STS_KEY_ID: &str = "ASIASTSANSWERKEY7Q2Z";
+const STS_SECRET: &str = "stsAnswerSecretK7MDENG/bPxRfiCYEXAMPLEKY";
+const STS_TOKEN: &str = "IQoJb3JpZ2luX2VjSTSANSWERTOKENzQ2ZK9mVbN0pQrS+tUvWxYz/0123456789AbCdEf==";
+const ECS_KEY_ID: &str = "ASIAECSCONTAINERKEY7";
+const ECS_SECRET: &str = "ecsContainerSecret7MDENG/bPxRfiCYEXAMPLEK";
+const ECS_TOKEN: &str = "IQoJb3JpZ2luX2VjECSCONTAINERTOKENqQ2ZK9mVbN0pQrS+tUvWxYz/9876543210==";
+const BEARER: &str = "bearerRequestTokenValue7Q2ZK9xx";
+
+/// A scratch runner: the file-command files, workspace, temp and home.
+pub struct Runner {
+    pub dir: tempfile::TempDir,
+    pub env: HashMap<String, String>,
+}
+
+pub struct Ran {
+    pub code: Option<i32>,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl Ran {
+    pub fn all(&self) -> String {
+        format!("{}\n{}", self.stdout, self.stderr)
+    }
+}
+
+impl Runner {
+    pub fn new() -> Runner {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path();
+        for d in ["workspace", "runner-temp", "home"] {
+            std::fs::create_dir_all(root.join(d)).unwrap();
+        }
+        for f in [
+            "github-env",
+            "github-output",
+            "github-state",
+            "step-summary",
+        ] {
+            std::fs::write(root.join(f), b"").unwrap();
+        }
+        let p = |n: &str| root.join(n).to_string_lossy().into_owned();
+        let env: HashMap<String, String> = [
+            ("PATH", "/usr/bin:/bin".to_owned()),
+            ("HOME", p("home")),
+            ("GITHUB_ENV", p("github-env")),
+            ("GITHUB_OUTPUT", p("github-output")),
+            ("GITHUB_STATE", p("github-state")),
+            ("GITHUB_STEP_SUMMARY", p("step-summary")),
+            ("GITHUB_WORKSPACE", p("workspace")),
+            ("RUNNER_TEMP", p("runner-temp")),
+            ("GITHUB_ACTIONS", "true".to_owned()),
+            ("AWS_EC2_METADATA_DISABLED", "true".to_owned()),
+            ("INPUT_AWS-REGION", "eu-west-1".to_owned()),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_owned(), v))
+        .collect();
+        Runner { dir, env }
+    }
+
+    pub fn path(&self, name: &str) -> PathBuf {
+        self.dir.path().join(name)
+    }
+
+    pub fn input(&mut self, name: &str, value: &str) -> &mut Self {
+        self.env
+            .insert(format!("INPUT_{}", name.to_ascii_uppercase()), value.into());
+        self
+    }
+
+    pub fn set(&mut self, name: &str, value: &str) -> &mut Self {
+        self.env.insert(name.into(), value.into());
+        self
+    }
+
+    pub fn read(&self, name: &str) -> String {
+        String::from_utf8_lossy(&std::fs::read(self.path(name)).unwrap_or_default()).into_owned()
+    }
+
+    /// Runs the binary with exactly this environment (plus `extra` raw pairs).
+    pub async fn run_with(&self, args: &[&str], extra: &[(&[u8], &[u8])]) -> Ran {
+        use std::os::unix::ffi::OsStrExt;
+        let mut cmd = tokio::process::Command::new(BIN);
+        cmd.args(args)
+            .env_clear()
+            .envs(&self.env)
+            .current_dir(self.path("workspace"))
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .kill_on_drop(true);
+        for (k, v) in extra {
+            cmd.env(
+                std::ffi::OsStr::from_bytes(k),
+                std::ffi::OsStr::from_bytes(v),
+            );
+        }
+        let out = tokio::time::timeout(RUN_LIMIT, cmd.output())
+            .await
+            .expect("the binary finished in time")
+            .unwrap();
+        Ran {
+            code: out.status.code(),
+            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+        }
+    }
+
+    pub async fn run(&self) -> Ran {
+        self.run_with(&[], &[]).await
+    }
+}
+
+fn assume_xml(op: &str, key: &str, secret: &str, token: &str, exp: &str, arn: &str) -> String {
+    format!(
+        "<{op}Response xmlns=\"https://sts.amazonaws.com/doc/2011-06-15/\"><{op}Result>\
+         <Credentials><AccessKeyId>{key}</AccessKeyId><SecretAccessKey>{secret}</SecretAccessKey>\
+         <SessionToken>{token}</SessionToken><Expiration>{exp}</Expiration></Credentials>\
+         <AssumedRoleUser><AssumedRoleId>AROAEXAMPLE:s</AssumedRoleId><Arn>{arn}</Arn></AssumedRoleUser>\
+         </{op}Result><ResponseMetadata><RequestId>r-1</RequestId></ResponseMetadata></{op}Response>"
+    )
+}
+
+const FUTURE: &str = "2099-01-01T00:00:00Z";
+const ASSUMED_ARN: &str = "arn:aws:sts::123456789012:assumed-role/deploy/s";
+
+fn good_assume(op: &str) -> String {
+    assume_xml(op, STS_KEY_ID, STS_SECRET, STS_TOKEN, FUTURE, ASSUMED_ARN)
+}
+
+fn caller_xml(account: &str, arn: &str) -> String {
+    format!(
+        "<GetCallerIdentityResponse><GetCallerIdentityResult><Arn>{arn}</Arn>\
+         <UserId>AIDAEXAMPLE</UserId><Account>{account}</Account></GetCallerIdentityResult>\
+         <ResponseMetadata><RequestId>r-2</RequestId></ResponseMetadata></GetCallerIdentityResponse>"
+    )
+}
+
+fn xml(body: String) -> ResponseTemplate {
+    ResponseTemplate::new(200).set_body_raw(body, "text/xml")
+}
+
+/// An STS stand-in answering each action with the given body.
+async fn sts(answers: &[(&str, String)]) -> MockServer {
+    let server = MockServer::start().await;
+    for (action, body) in answers {
+        Mock::given(method("POST"))
+            .and(body_string_contains(format!("Action={action}&")))
+            .respond_with(xml(body.clone()))
+            .mount(&server)
+            .await;
+    }
+    server
+}
+
+/// Input keys and a role, against `server` as `sts-endpoint`.
+fn keys_to_role(r: &mut Runner, server: &MockServer) {
+    r.input("aws-access-key-id", INPUT_KEY_ID)
+        .input("aws-secret-access-key", INPUT_SECRET)
+        .input("role-to-assume", ROLE)
+        .input("role-skip-session-tagging", "true")
+        .input("sts-endpoint", &server.uri())
+        .input("retry-max-attempts", "1");
+}
+
+fn assert_nothing_exported(r: &Runner, ran: &Ran) {
+    assert_eq!(ran.code, Some(1), "{}", ran.all());
+    for f in ["github-env", "github-output", "github-state"] {
+        assert_eq!(r.read(f), "", "{f} must stay empty:\n{}", ran.all());
+    }
+}
+
+// ---------------------------------------------------------------------------------
+// Finding 2: profile-file injection through credential values
+// ---------------------------------------------------------------------------------
+
+#[tokio::test(flavor = "multi_thread")]
+async fn f2_credential_values_with_ini_syntax_are_refused_before_any_write() {
+    let evil = "IQoJb3JpZ2lu\n[profile evil]\ncredential_process = /bin/sh -c id";
+    for (what, answer) in [
+        (
+            "token",
+            assume_xml(
+                "AssumeRole",
+                STS_KEY_ID,
+                STS_SECRET,
+                evil,
+                FUTURE,
+                ASSUMED_ARN,
+            ),
+        ),
+        (
+            "secret",
+            assume_xml(
+                "AssumeRole",
+                STS_KEY_ID,
+                "abc\ncredential_process = /bin/sh",
+                STS_TOKEN,
+                FUTURE,
+                ASSUMED_ARN,
+            ),
+        ),
+        (
+            "key id",
+            assume_xml(
+                "AssumeRole",
+                "ASIA X[y]",
+                STS_SECRET,
+                STS_TOKEN,
+                FUTURE,
+                ASSUMED_ARN,
+            ),
+        ),
+    ] {
+        let server = sts(&[("AssumeRole", answer)]).await;
+        let mut r = Runner::new();
+        keys_to_role(&mut r, &server);
+        r.input("aws-profile", "deploy");
+        let ran = r.run().await;
+        assert_nothing_exported(&r, &ran);
+        assert!(
+            ran.stdout.contains("not valid"),
+            "{what}: the error says the answer is invalid:\n{}",
+            ran.all()
+        );
+        let profile_dir = r.path("runner-temp").join(".keyless-aws");
+        for f in ["config", "credentials"] {
+            assert!(
+                !profile_dir.join(f).exists(),
+                "{what}: nothing written to {f}"
+            );
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn f2_input_keys_with_ini_syntax_are_an_input_error() {
+    let mut r = Runner::new();
+    r.input("aws-access-key-id", INPUT_KEY_ID)
+        .input("aws-secret-access-key", INPUT_SECRET)
+        .input("aws-session-token", "tok\n[x]\ncredential_process=id")
+        .input("aws-profile", "deploy");
+    let ran = r.run().await;
+    assert_nothing_exported(&r, &ran);
+    assert!(ran.stdout.contains("aws-session-token"), "{}", ran.all());
+    // LocalStack's keys from a custom endpoint keep working (shape, not vendor).
+    let mut r = Runner::new();
+    r.input("aws-access-key-id", "test")
+        .input("aws-secret-access-key", "test")
+        .input("output-env-credentials", "false");
+    let ran = r.run().await;
+    assert!(
+        !ran.stdout.contains("has characters AWS never issues"),
+        "{}",
+        ran.all()
+    );
+}
+
+// ---------------------------------------------------------------------------------
+// Finding 8: impossible answers
+// ---------------------------------------------------------------------------------
+
+#[tokio::test(flavor = "multi_thread")]
+async fn f8_impossible_sts_answers_are_errors() {
+    let op = "AssumeRoleWithWebIdentity";
+    let no_token = format!(
+        "<{op}Response><{op}Result><Credentials><AccessKeyId>{STS_KEY_ID}</AccessKeyId>\
+         <SecretAccessKey>{STS_SECRET}</SecretAccessKey><Expiration>{FUTURE}</Expiration></Credentials>\
+         <AssumedRoleUser><AssumedRoleId>A:s</AssumedRoleId><Arn>{ASSUMED_ARN}</Arn></AssumedRoleUser>\
+         </{op}Result></{op}Response>"
+    );
+    let no_expiration = format!(
+        "<{op}Response><{op}Result><Credentials><AccessKeyId>{STS_KEY_ID}</AccessKeyId>\
+         <SecretAccessKey>{STS_SECRET}</SecretAccessKey><SessionToken>{STS_TOKEN}</SessionToken></Credentials>\
+         <AssumedRoleUser><AssumedRoleId>A:s</AssumedRoleId><Arn>{ASSUMED_ARN}</Arn></AssumedRoleUser>\
+         </{op}Result></{op}Response>"
+    );
+    let cases = [
+        ("no session token", no_token),
+        (
+            "empty secret",
+            assume_xml(op, STS_KEY_ID, "", STS_TOKEN, FUTURE, ASSUMED_ARN),
+        ),
+        (
+            "expired",
+            assume_xml(op, STS_KEY_ID, STS_SECRET, STS_TOKEN, "2001-01-01T00:00:00Z", ASSUMED_ARN),
+        ),
+        ("no expiration", no_expiration),
+        (
+            "ARN without account",
+            assume_xml(op, STS_KEY_ID, STS_SECRET, STS_TOKEN, FUTURE, "arn:aws:sts:::assumed-role/deploy/s"),
+        ),
+        (
+            "garbled XML",
+            format!("<{op}Response><{op}Result><Credentials><AccessKeyId>{STS_KEY_ID}</AccessKeyId><Secret"),
+        ),
+    ];
+    for (what, answer) in cases {
+        let server = sts(&[(op, answer)]).await;
+        let mut r = Runner::new();
+        std::fs::write(
+            r.path("workspace").join("token.jwt"),
+            "eyJhbGciOiJub25lIn0.e30.sig",
+        )
+        .unwrap();
+        r.input("role-to-assume", ROLE)
+            .input("web-identity-token-file", "token.jwt")
+            .input("sts-endpoint", &server.uri())
+            .input("retry-max-attempts", "1");
+        let ran = r.run().await;
+        assert_nothing_exported(&r, &ran);
+        assert!(
+            ran.stdout.contains("::error"),
+            "{what}: an error annotation:\n{}",
+            ran.all()
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn f8_caller_identity_without_an_account_is_an_error() {
+    let server = sts(&[("GetCallerIdentity", caller_xml("", ""))]).await;
+    let mut r = Runner::new();
+    r.input("aws-access-key-id", INPUT_KEY_ID)
+        .input("aws-secret-access-key", INPUT_SECRET)
+        .input("sts-endpoint", &server.uri())
+        .input("retry-max-attempts", "1");
+    let ran = r.run().await;
+    assert_nothing_exported(&r, &ran);
+    assert!(ran.stdout.contains("not valid"), "{}", ran.all());
+}
