@@ -187,15 +187,22 @@ fn replace_file(path: &Path, bytes: &[u8], owner: Option<FileOwner>) -> std::io:
         .mode(0o600)
         .custom_flags(libc::O_NOFOLLOW)
         .open(&tmp)?;
-    if let Some(owner) = owner {
-        let meta = file.metadata()?;
-        if owner.uid != meta.uid() || owner.gid != meta.gid() {
-            std::os::unix::fs::fchown(&file, Some(owner.uid), Some(owner.gid))?;
+    let done = (|| {
+        if let Some(owner) = owner {
+            let meta = file.metadata()?;
+            if owner.uid != meta.uid() || owner.gid != meta.gid() {
+                std::os::unix::fs::fchown(&file, Some(owner.uid), Some(owner.gid))?;
+            }
         }
+        file.write_all(bytes)?;
+        file.sync_all()?;
+        std::fs::rename(&tmp, path)
+    })();
+    // A failed write leaves no half-written temporary file beside the profile.
+    if done.is_err() {
+        let _ = std::fs::remove_file(&tmp);
     }
-    file.write_all(bytes)?;
-    file.sync_all()?;
-    std::fs::rename(&tmp, path)
+    done
 }
 
 fn is_header(line: &str) -> Option<&str> {
@@ -323,5 +330,20 @@ mod tests {
         again.roll_back();
         let config = std::fs::read_to_string(dir.local.join("config")).unwrap();
         assert!(!config.contains("us-east-1"));
+    }
+
+    #[test]
+    fn a_failed_write_leaves_no_temporary_file() {
+        let tmp = tempfile::tempdir().unwrap();
+        // A non-empty directory where the file goes: the final rename fails.
+        let path = tmp.path().join("credentials");
+        std::fs::create_dir(&path).unwrap();
+        std::fs::write(path.join("x"), "").unwrap();
+        assert!(replace_file(&path, b"data", None).is_err());
+        let left: Vec<_> = std::fs::read_dir(tmp.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
+        assert_eq!(left, vec![std::ffi::OsString::from("credentials")]);
     }
 }

@@ -351,3 +351,79 @@ async fn f8_caller_identity_without_an_account_is_an_error() {
     assert_nothing_exported(&r, &ran);
     assert!(ran.stdout.contains("not valid"), "{}", ran.all());
 }
+
+// ---------------------------------------------------------------------------------
+// Findings 10 and 11: runner files that block or alias each other
+// ---------------------------------------------------------------------------------
+
+fn mkfifo(path: &Path) {
+    let c = std::ffi::CString::new(path.to_str().unwrap()).unwrap();
+    assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o600) }, 0);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn f10_a_fifo_as_github_env_fails_fast_and_leaves_nothing() {
+    let server = sts(&[(
+        "GetCallerIdentity",
+        caller_xml(ACCOUNT, "arn:aws:iam::123456789012:user/u"),
+    )])
+    .await;
+    for with_reader in [false, true] {
+        let mut r = Runner::new();
+        let fifo = r.path("env-fifo");
+        mkfifo(&fifo);
+        // A reader that never reads: without O_NONBLOCK the open succeeds and a
+        // large write blocks; without any reader a plain open blocks.
+        let _reader = with_reader.then(|| {
+            use std::os::unix::fs::OpenOptionsExt;
+            std::fs::OpenOptions::new()
+                .read(true)
+                .custom_flags(libc::O_NONBLOCK)
+                .open(&fifo)
+                .unwrap()
+        });
+        r.set("GITHUB_ENV", fifo.to_str().unwrap());
+        r.input("aws-access-key-id", INPUT_KEY_ID)
+            .input("aws-secret-access-key", INPUT_SECRET)
+            .input("sts-endpoint", &server.uri())
+            .input("action-timeout-s", "5");
+        let started = std::time::Instant::now();
+        let ran = r.run().await;
+        assert!(started.elapsed() < Duration::from_secs(10), "{}", ran.all());
+        assert_eq!(ran.code, Some(1), "{}", ran.all());
+        assert!(ran.stdout.contains("GITHUB_ENV"), "{}", ran.all());
+        assert_eq!(r.read("github-state"), "");
+        assert_eq!(r.read("github-output"), "");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn f11_aliased_runner_files_are_refused_before_anything_is_written() {
+    let server = sts(&[(
+        "GetCallerIdentity",
+        caller_xml(ACCOUNT, "arn:aws:iam::123456789012:user/u"),
+    )])
+    .await;
+    for alias in ["same path", "symlink"] {
+        let mut r = Runner::new();
+        let env = r.path("github-env");
+        std::fs::write(&env, "KEEP=1\n").unwrap();
+        match alias {
+            "same path" => {
+                r.set("GITHUB_OUTPUT", env.to_str().unwrap());
+            }
+            _ => {
+                let link = r.path("state-link");
+                std::os::unix::fs::symlink(&env, &link).unwrap();
+                r.set("GITHUB_STATE", link.to_str().unwrap());
+            }
+        }
+        r.input("aws-access-key-id", INPUT_KEY_ID)
+            .input("aws-secret-access-key", INPUT_SECRET)
+            .input("sts-endpoint", &server.uri());
+        let ran = r.run().await;
+        assert_eq!(ran.code, Some(1), "{alias}: {}", ran.all());
+        assert!(ran.stdout.contains("same file"), "{alias}: {}", ran.all());
+        assert_eq!(r.read("github-env"), "KEEP=1\n", "{alias}");
+    }
+}

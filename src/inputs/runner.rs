@@ -31,16 +31,52 @@ pub fn runner(env: &HashMap<String, String>) -> Result<Runner, Error> {
     let optional = |var: &str| get(env, var).map(PathBuf::from);
     let env_file = required("GITHUB_ENV")?;
     let output_file = required("GITHUB_OUTPUT")?;
+    let state_file = optional("GITHUB_STATE");
+    distinct_regular_files(&[
+        ("GITHUB_ENV", Some(&env_file)),
+        ("GITHUB_OUTPUT", Some(&output_file)),
+        ("GITHUB_STATE", state_file.as_ref()),
+    ])?;
     let workspace = optional("GITHUB_WORKSPACE");
     let owner = owner_of(&env_file).or_else(|| workspace.as_deref().and_then(owner_of));
     Ok(Runner {
         env_file,
         output_file,
-        state_file: optional("GITHUB_STATE"),
+        state_file,
         step_summary: optional("GITHUB_STEP_SUMMARY"),
         workspace,
         owner,
     })
+}
+
+/// The file-command files must be distinct regular files (links followed, as
+/// the runner would): two names for one file would interleave and pad the
+/// blocks on rollback, and a FIFO or device could block the step forever.
+/// Checked before any request; the commit checks again on the opened files.
+fn distinct_regular_files(files: &[(&str, Option<&PathBuf>)]) -> Result<(), Error> {
+    let mut seen: Vec<((u64, u64), &str)> = Vec::new();
+    for (var, path) in files {
+        let Some(meta) = path.and_then(|p| std::fs::metadata(p).ok()) else {
+            continue;
+        };
+        if !meta.is_file() {
+            return Err(bad(
+                "environment",
+                format!("{var} is not a regular file"),
+                "Point it at a regular, writable file (the runner creates one per step).",
+            ));
+        }
+        let id = (meta.dev(), meta.ino());
+        if let Some((_, other)) = seen.iter().find(|(i, _)| *i == id) {
+            return Err(bad(
+                "environment",
+                format!("{var} and {other} are the same file"),
+                "Give each of GITHUB_ENV, GITHUB_OUTPUT and GITHUB_STATE its own file.",
+            ));
+        }
+        seen.push((id, var));
+    }
+    Ok(())
 }
 
 /// The runner creates its file-command files as the user later steps run as,
