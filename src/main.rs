@@ -12,6 +12,7 @@ use std::path::Path;
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
+    disable_sdk_body_logging();
     let args: Vec<String> = std::env::args().collect();
     let program = args.first().map(String::as_str).unwrap_or_default();
     // The image ships `/keyless-aws-post` as a link to the same binary: the
@@ -53,6 +54,28 @@ fn environment() -> HashMap<String, String> {
         .collect()
 }
 
+/// The AWS SDK's own switches that print request and answer bodies (STS
+/// answers hold the new credentials; requests hold the web identity token).
+/// The SDK reads them from the process environment, so they are removed before
+/// any SDK code runs, whatever the job sets.
+const SDK_BODY_LOGGING: &[&str] = &["LOG_SIGNABLE_BODY", "LOG_SENSITIVE_BODIES"];
+
+fn disable_sdk_body_logging() {
+    for name in SDK_BODY_LOGGING {
+        // Runs first in `main`, before any other thread exists.
+        std::env::remove_var(name);
+    }
+}
+
+/// Other crates (the SDK, its HTTP stack, the credential providers) log at
+/// most warnings, whatever `RUST_LOG` asks: at info and below they print
+/// credentials they have just loaded (an ECS provider's access key id) and
+/// bodies, before this action could mask them. Only this crate's own debug
+/// output, which never formats a secret, follows `RUST_LOG` fully.
+fn logged(meta: &tracing::Metadata<'_>) -> bool {
+    meta.target().starts_with("keyless_aws") || *meta.level() <= tracing::Level::WARN
+}
+
 fn init_logging(env: &HashMap<String, String>) {
     let debug = env
         .get("ACTIONS_STEP_DEBUG")
@@ -65,13 +88,15 @@ fn init_logging(env: &HashMap<String, String>) {
         None => "off",
     };
     let filter: Targets = directives.parse().unwrap_or_else(|_| Targets::new());
-    use tracing_subscriber::layer::SubscriberExt;
+    use tracing_subscriber::filter::FilterExt;
+    use tracing_subscriber::layer::{Layer, SubscriberExt};
     use tracing_subscriber::util::SubscriberInitExt;
     let fmt = tracing_subscriber::fmt::layer()
         .with_ansi(false)
         .with_target(true)
-        .with_writer(redact::RedactingWriter::default);
-    tracing_subscriber::registry().with(fmt).with(filter).init();
+        .with_writer(redact::RedactingWriter::default)
+        .with_filter(filter.and(tracing_subscriber::filter::filter_fn(logged)));
+    tracing_subscriber::registry().with(fmt).init();
 }
 
 fn install_panic_hook() {

@@ -427,3 +427,201 @@ async fn f11_aliased_runner_files_are_refused_before_anything_is_written() {
         assert_eq!(r.read("github-env"), "KEEP=1\n", "{alias}");
     }
 }
+
+// ---------------------------------------------------------------------------------
+// Finding 1: no credential before its mask, whatever the debug switches
+// ---------------------------------------------------------------------------------
+
+/// Lines (stdout and stderr, split as the runner splits them) that show a
+/// secret outside its own `::add-mask::` line.
+fn leaks(ran: &Ran, secrets: &[(&str, String)]) -> Vec<String> {
+    let mut found = Vec::new();
+    for (stream, text) in [("stdout", &ran.stdout), ("stderr", &ran.stderr)] {
+        for line in text.split(['\n', '\r']) {
+            if line.trim_start().starts_with("::add-mask::") {
+                continue;
+            }
+            for (label, secret) in secrets {
+                let encoded: String =
+                    url::form_urlencoded::byte_serialize(secret.as_bytes()).collect();
+                if line.contains(secret.as_str()) || line.contains(encoded.as_str()) {
+                    let at = line.find(secret.as_str()).unwrap_or(0);
+                    let shown: String =
+                        line.chars().skip(at.saturating_sub(60)).take(160).collect();
+                    found.push(format!("{label} on {stream}: …{shown}…"));
+                }
+            }
+        }
+    }
+    found
+}
+
+#[test]
+fn f1_the_scanner_sees_what_it_looks_for() {
+    let secret = "s3cr3t/value+x".to_owned();
+    let ran = |text: &str| Ran {
+        code: None,
+        stdout: text.to_owned(),
+        stderr: String::new(),
+    };
+    let secrets = [("s", secret.clone())];
+    assert!(leaks(&ran(&format!("::add-mask::{secret}\nok")), &secrets).is_empty());
+    assert_eq!(leaks(&ran(&format!("a\r b {secret}")), &secrets).len(), 1);
+    assert_eq!(leaks(&ran("body=s3cr3t%2Fvalue%2Bx"), &secrets).len(), 1);
+}
+
+fn jwt() -> String {
+    use base64::Engine;
+    let b = |s: &str| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(s);
+    format!(
+        "{}.{}.{}",
+        b(r#"{"alg":"RS256","typ":"JWT"}"#),
+        b(
+            r#"{"sub":"repo:o/r:ref:refs/heads/main","aud":"sts.amazonaws.com","iss":"https://token.actions.githubusercontent.com"}"#
+        ),
+        "SiGnAtUrEjwtLeakCanary7Q2ZK9abcdefghijklmnop"
+    )
+}
+
+#[derive(Clone, Copy, Debug)]
+enum Path1 {
+    Oidc,
+    Keys,
+    RoleChainingEcs,
+    TokenFile,
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn f1_no_credential_appears_outside_its_mask_under_any_debug_setting() {
+    let token = jwt();
+    let server = sts(&[
+        (
+            "AssumeRoleWithWebIdentity",
+            good_assume("AssumeRoleWithWebIdentity"),
+        ),
+        ("AssumeRole", good_assume("AssumeRole")),
+        (
+            "GetCallerIdentity",
+            caller_xml(ACCOUNT, "arn:aws:iam::123456789012:user/u"),
+        ),
+    ])
+    .await;
+    // The token endpoint and an ECS-style container credentials endpoint.
+    Mock::given(method("GET"))
+        .and(wiremock::matchers::path("/token"))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .set_body_raw(format!("{{\"value\":\"{token}\"}}"), "application/json"),
+        )
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(wiremock::matchers::path("/ecs-creds"))
+        .respond_with(ResponseTemplate::new(200).set_body_raw(
+            format!(
+                "{{\"AccessKeyId\":\"{ECS_KEY_ID}\",\"SecretAccessKey\":\"{ECS_SECRET}\",\"Token\":\"{ECS_TOKEN}\",\"Expiration\":\"{FUTURE}\",\"RoleArn\":\"arn:aws:iam::123456789012:role/task\"}}"
+            ),
+            "application/json",
+        ))
+        .mount(&server)
+        .await;
+    let secrets: Vec<(&str, String)> = vec![
+        ("input key id", INPUT_KEY_ID.into()),
+        ("input secret", INPUT_SECRET.into()),
+        ("STS key id", STS_KEY_ID.into()),
+        ("STS secret", STS_SECRET.into()),
+        ("STS token", STS_TOKEN.into()),
+        ("ECS key id", ECS_KEY_ID.into()),
+        ("ECS secret", ECS_SECRET.into()),
+        ("ECS token", ECS_TOKEN.into()),
+        ("bearer", BEARER.into()),
+        ("OIDC token", token.clone()),
+        (
+            "OIDC token signature",
+            "SiGnAtUrEjwtLeakCanary7Q2ZK9".into(),
+        ),
+    ];
+    let rust_logs = [
+        None,
+        Some("trace"),
+        Some("aws_smithy_runtime=trace,aws_smithy_runtime_api=trace,aws_smithy_http_client=trace,aws_sigv4=trace,aws_config=trace,aws_credential_types=trace,hyper=trace,hyper_util=trace,reqwest=trace,keyless_aws=trace"),
+    ];
+    let mut problems = Vec::new();
+    let mut runs = 0;
+    for path in [
+        Path1::Oidc,
+        Path1::Keys,
+        Path1::RoleChainingEcs,
+        Path1::TokenFile,
+    ] {
+        for rust_log in rust_logs {
+            for body_logging in [false, true] {
+                for debug in [false, true] {
+                    let mut r = Runner::new();
+                    r.input("sts-endpoint", &server.uri())
+                        .input("role-skip-session-tagging", "true")
+                        .input("retry-max-attempts", "1");
+                    if let Some(v) = rust_log {
+                        r.set("RUST_LOG", v);
+                    }
+                    if body_logging {
+                        // The SDK's own switches for body logging; its trace output
+                        // names LOG_SENSITIVE_BODIES to whoever reads it.
+                        r.set("LOG_SIGNABLE_BODY", "true")
+                            .set("LOG_SENSITIVE_BODIES", "true");
+                    }
+                    if debug {
+                        r.set("RUNNER_DEBUG", "1").set("ACTIONS_STEP_DEBUG", "true");
+                    }
+                    match path {
+                        Path1::Oidc => {
+                            r.input("role-to-assume", ROLE)
+                                .set(
+                                    "ACTIONS_ID_TOKEN_REQUEST_URL",
+                                    &format!("{}/token?api-version=2.0", server.uri()),
+                                )
+                                .set("ACTIONS_ID_TOKEN_REQUEST_TOKEN", BEARER);
+                        }
+                        Path1::Keys => {
+                            keys_to_role(&mut r, &server);
+                        }
+                        Path1::RoleChainingEcs => {
+                            r.input("role-to-assume", ROLE)
+                                .input("role-chaining", "true")
+                                .set(
+                                    "AWS_CONTAINER_CREDENTIALS_FULL_URI",
+                                    &format!("{}/ecs-creds", server.uri()),
+                                );
+                        }
+                        Path1::TokenFile => {
+                            std::fs::write(r.path("workspace").join("token.jwt"), &token).unwrap();
+                            r.input("role-to-assume", ROLE)
+                                .input("web-identity-token-file", "token.jwt");
+                        }
+                    }
+                    let ran = r.run().await;
+                    runs += 1;
+                    let setting = format!(
+                        "{path:?} RUST_LOG={rust_log:?} body-logging={body_logging} debug={debug}"
+                    );
+                    if ran.code != Some(0) {
+                        problems.push(format!("{setting}: failed:\n{}", ran.all()));
+                        continue;
+                    }
+                    problems.extend(
+                        leaks(&ran, &secrets)
+                            .into_iter()
+                            .map(|l| format!("{setting}: {l}")),
+                    );
+                }
+            }
+        }
+    }
+    assert!(runs == 48, "{runs}");
+    assert!(
+        problems.is_empty(),
+        "{} problem(s):\n{}",
+        problems.len(),
+        problems.join("\n")
+    );
+}
