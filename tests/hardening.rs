@@ -45,6 +45,12 @@ impl Ran {
     }
 }
 
+impl Default for Runner {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
 impl Runner {
     pub fn new() -> Runner {
         let dir = tempfile::tempdir().unwrap();
