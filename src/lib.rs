@@ -13,6 +13,7 @@ pub mod explain;
 pub mod http;
 pub mod inputs;
 pub mod jwt;
+pub mod mask;
 pub mod oidc;
 pub mod plan;
 pub mod post;

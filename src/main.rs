@@ -5,8 +5,7 @@
 //! plan (no network), run the plan under a deadline and signal handlers, report.
 
 use keyless_aws::error::Error;
-use keyless_aws::plan::Proxy;
-use keyless_aws::{inputs, post, redact, report, run, setup, workflow};
+use keyless_aws::{inputs, mask, post, redact, report, run, setup, workflow};
 use std::collections::HashMap;
 use std::path::Path;
 use std::process::ExitCode;
@@ -123,11 +122,14 @@ fn action() -> ExitCode {
     install_panic_hook();
     let env = environment();
     init_logging(&env);
-    let plan = match inputs::RawInputs::from_env(&env).and_then(|raw| inputs::plan(&raw, &env)) {
+    let plan = match inputs::RawInputs::from_env(&env)
+        .and_then(|raw| inputs::plan(&raw, &env).inspect_err(|_| mask::before_plan(&raw)))
+    {
         Ok(plan) => plan,
         Err(err) => return fail(&err, summary_without_plan(&env)),
     };
-    mask_proxy_passwords(&plan.network.proxy);
+    // Before the plan can reach a debug log, and before any request.
+    mask::plan(&plan);
     tracing::debug!(?plan, "plan");
     let _ = rustls::crypto::ring::default_provider().install_default();
     let summary = plan.runner.step_summary.as_deref();
@@ -176,25 +178,6 @@ async fn signals() -> &'static str {
         _ = term.recv() => "SIGTERM",
         _ = int.recv() => "SIGINT",
         _ = hup.recv() => "SIGHUP",
-    }
-}
-
-/// A password in a proxy URL is a secret like any other: masked (as written and
-/// percent-decoded) before the plan, which holds the URL, can reach a debug log.
-fn mask_proxy_passwords(proxy: &Proxy) {
-    for url in [&proxy.https, &proxy.http].into_iter().flatten() {
-        let Some(password) = url.password() else {
-            continue;
-        };
-        let decoded =
-            url::form_urlencoded::parse(format!("p={}", password.replace('+', "%2B")).as_bytes())
-                .next()
-                .map(|(_, v)| v.into_owned())
-                .unwrap_or_default();
-        workflow::add_mask(&keyless_aws::secret::Secret::new(password));
-        if decoded != password {
-            workflow::add_mask(&keyless_aws::secret::Secret::new(decoded));
-        }
     }
 }
 

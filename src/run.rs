@@ -39,7 +39,8 @@ struct Obtained {
 }
 
 pub async fn run(plan: &Plan) -> Result<Identity, Error> {
-    mask_inputs(plan);
+    // The caller (main) has masked the plan already; a second time sends nothing.
+    crate::mask::plan(plan);
     let Obtained {
         credentials,
         identity,
@@ -49,27 +50,8 @@ pub async fn run(plan: &Plan) -> Result<Identity, Error> {
     Ok(identity)
 }
 
-/// Input secrets first: nothing below may print them, but the runner should know them.
-fn mask_inputs(plan: &Plan) {
-    let chains = match &plan.credentials {
-        CredentialPlan::Obtain(chain) => Some(chain),
-        CredentialPlan::KeepExisting { fallback } => fallback.as_ref(),
-    };
-    match chains.map(|c| &c.source) {
-        Some(CredentialSource::Keys(keys)) => keys.secrets().for_each(workflow::add_mask),
-        Some(CredentialSource::WebIdentity(WebIdentity {
-            token: TokenSource::Request { bearer, .. },
-            ..
-        })) => workflow::add_mask(bearer),
-        _ => {}
-    }
-}
-
 fn check_account(plan: &Plan, identity: &Identity) -> Result<(), Error> {
-    if plan.account.mask {
-        workflow::add_mask_plain(&identity.account);
-        workflow::add_mask_plain(&identity.arn);
-    }
+    learned_account(plan, &identity.account);
     let allowed = &plan.account.allowed;
     if !allowed.is_empty() && !allowed.iter().any(|a| a.as_str() == identity.account) {
         return Err(Error::AccountNotAllowed {
@@ -78,6 +60,14 @@ fn check_account(plan: &Plan, identity: &Identity) -> Result<(), Error> {
         });
     }
     Ok(())
+}
+
+/// With `mask-aws-account-id`, an account is masked the moment it is learned,
+/// before any line (progress, error, summary) can name it.
+fn learned_account(plan: &Plan, account: &str) {
+    if plan.account.mask {
+        crate::mask::account(account);
+    }
 }
 
 /// Everything for later steps, gathered and then written in one go; profile
@@ -217,6 +207,7 @@ async fn existing_credentials(plan: &Plan) -> Option<Identity> {
     let client = sts_client(plan, Some(&creds), false);
     match sts::get_caller_identity(&client).await {
         Ok((account, arn)) => {
+            learned_account(plan, &account);
             workflow::info(&format!("use-existing-credentials: the environment's credentials work ({arn}); keeping them."));
             Some(Identity {
                 how: "existing credentials",
@@ -356,6 +347,7 @@ async fn as_they_are(
     let (account, arn) = sts::get_caller_identity(&client)
         .await
         .map_err(|f| sts_error(f, plan, None, None, false))?;
+    learned_account(plan, &account);
     Ok(Session {
         credentials,
         identity: Identity {
@@ -465,6 +457,7 @@ async fn assume_role(
             // The caller's own ARN gives both the account and the partition
             // (aws, aws-cn, aws-us-gov, …), so China and GovCloud work too.
             let (account, caller) = sts::get_caller_identity(&client).await.map_err(fail)?;
+            learned_account(plan, &account);
             sts::role_in_callers_account(name, &account, &caller).map_err(fail)?
         }
     };
@@ -542,6 +535,7 @@ fn accept(
         .account_id()
         .map(|a| a.to_string())
         .unwrap_or_default();
+    learned_account(plan, &account);
     let identity = Identity {
         how,
         arn: assumed.assumed_role_arn.clone(),
@@ -564,11 +558,13 @@ fn sts_error(
     claims: Option<(&Claims, Option<&str>)>,
     chained: bool,
 ) -> Error {
+    // Never the user name or password of `sts-endpoint`.
     let endpoint = plan
         .network
         .sts_endpoint
         .as_ref()
-        .map(|u| u.as_str().trim_end_matches('/'));
+        .map(crate::mask::shown_url);
+    let endpoint = endpoint.as_deref();
     let ctx = Context {
         claims: claims.map(|(c, _)| c),
         audience: claims.and_then(|(_, a)| a),

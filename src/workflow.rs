@@ -17,12 +17,24 @@ use std::path::Path;
 
 /// Writes one line to stdout, flushed at once so that the ordering against the
 /// runner's reading of `::add-mask::` lines is exactly the program order.
+///
+/// Every line is also redacted of every value masked so far: the runner masks
+/// them in the log too, but this way a value is hidden even where the runner's
+/// masker does not look, and the step summary (a file) gets the same treatment.
 fn emit(line: &str) {
+    emit_raw(&crate::redact::redact(line));
+}
+
+fn emit_raw(line: &str) {
     let mut out = io::stdout().lock();
     // A closed stdout leaves nothing to report to; the exit code still tells.
     let _ = writeln!(out, "{line}");
     let _ = out.flush();
 }
+
+/// Values already sent with `::add-mask::`, so that masking the same value on
+/// two paths sends it once.
+static MASKED: std::sync::Mutex<Vec<String>> = std::sync::Mutex::new(Vec::new());
 
 /// Registers a secret with the runner's log masker. Must happen before anything
 /// that could print the value runs.
@@ -34,9 +46,16 @@ pub fn add_mask(secret: &Secret) {
 /// Masks a value that is not secret in itself but that the user asked to hide
 /// (`mask-aws-account-id`).
 pub fn add_mask_plain(value: &str) {
-    if !value.is_empty() {
-        emit(&format!("::add-mask::{}", escape_data(value)));
+    if value.is_empty() {
+        return;
     }
+    if let Ok(mut masked) = MASKED.lock() {
+        if masked.iter().any(|m| m == value) {
+            return;
+        }
+        masked.push(value.to_owned());
+    }
+    emit_raw(&format!("::add-mask::{}", escape_data(value)));
 }
 
 /// A human-readable log line. Every line is escaped like command data, so an
@@ -236,6 +255,7 @@ pub fn append_summary(path: Option<&Path>, markdown: &str) {
     let Some(path) = path else {
         return;
     };
+    let markdown = crate::redact::redact(markdown);
     if let Err(err) = append_once(path, markdown.as_bytes()) {
         warning("Step summary not written", &format!("{err}"));
     }

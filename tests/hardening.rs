@@ -631,3 +631,141 @@ async fn f1_no_credential_appears_outside_its_mask_under_any_debug_setting() {
         problems.join("\n")
     );
 }
+
+// ---------------------------------------------------------------------------------
+// Finding 3: mask-aws-account-id masks first, on every path
+// ---------------------------------------------------------------------------------
+
+fn sts_error_xml(code: &str, message: &str) -> String {
+    format!(
+        "<ErrorResponse><Error><Type>Sender</Type><Code>{code}</Code><Message>{message}</Message></Error><RequestId>r-3</RequestId></ErrorResponse>"
+    )
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn f3_the_account_is_masked_before_any_line_or_summary_names_it() {
+    let denied = MockServer::start().await;
+    Mock::given(method("POST"))
+        .respond_with(ResponseTemplate::new(403).set_body_raw(
+            sts_error_xml(
+                "AccessDenied",
+                "User: arn:aws:iam::123456789012:user/u is not authorized to perform: sts:AssumeRole on resource: arn:aws:iam::123456789012:role/deploy",
+            ),
+            "text/xml",
+        ))
+        .mount(&denied)
+        .await;
+    let works = sts(&[
+        ("AssumeRole", good_assume("AssumeRole")),
+        (
+            "GetCallerIdentity",
+            caller_xml(ACCOUNT, "arn:aws:iam::123456789012:user/u"),
+        ),
+    ])
+    .await;
+    let account = [("account id", ACCOUNT.to_owned())];
+    for case in ["denied", "bare role name", "use-existing", "plan fails"] {
+        let mut r = Runner::new();
+        r.input("mask-aws-account-id", "true")
+            .set("RUNNER_DEBUG", "1")
+            .set("ACTIONS_STEP_DEBUG", "true");
+        match case {
+            "denied" => keys_to_role(&mut r, &denied),
+            "bare role name" => {
+                keys_to_role(&mut r, &works);
+                r.input("role-to-assume", "deploy");
+            }
+            "use-existing" => {
+                r.input("use-existing-credentials", "true")
+                    .input("sts-endpoint", &works.uri())
+                    .set("AWS_ACCESS_KEY_ID", ECS_KEY_ID)
+                    .set("AWS_SECRET_ACCESS_KEY", ECS_SECRET);
+            }
+            _ => {
+                keys_to_role(&mut r, &works);
+                r.input("role-to-assume", "arn:aws-cn:iam::123456789012:role/deploy");
+            }
+        }
+        let ran = r.run().await;
+        let expect = if matches!(case, "denied" | "plan fails") {
+            1
+        } else {
+            0
+        };
+        assert_eq!(ran.code, Some(expect), "{case}: {}", ran.all());
+        let shown = leaks(&ran, &account);
+        assert!(shown.is_empty(), "{case}: {shown:#?}\n{}", ran.all());
+        if case != "plan fails" {
+            assert!(
+                ran.stdout.contains(&format!("::add-mask::{ACCOUNT}")),
+                "{case}: the account is masked:\n{}",
+                ran.all()
+            );
+        }
+        let summary = r.read("step-summary");
+        assert!(!summary.contains(ACCOUNT), "{case}: summary:\n{summary}");
+    }
+}
+
+// ---------------------------------------------------------------------------------
+// Finding 6: secrets inside URLs
+// ---------------------------------------------------------------------------------
+
+#[tokio::test(flavor = "multi_thread")]
+async fn f6_url_userinfo_and_the_token_query_are_never_printed() {
+    let closed = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        l.local_addr().unwrap().port()
+    };
+    let secrets: Vec<(&str, String)> = vec![
+        ("endpoint password", "EndpointPass%21word7Q".into()),
+        ("endpoint password decoded", "EndpointPass!word7Q".into()),
+        ("proxy user token", "ghp_ProxyUserToken7Q2ZK9".into()),
+        ("token URL query", "RunnerIssuedQuery7Q2ZK9".into()),
+    ];
+    for case in ["sts-endpoint", "proxy user", "token url"] {
+        let mut r = Runner::new();
+        r.set("RUNNER_DEBUG", "1")
+            .set("ACTIONS_STEP_DEBUG", "true")
+            .set("RUST_LOG", "trace")
+            .input("retry-max-attempts", "1");
+        match case {
+            "sts-endpoint" => {
+                r.input("aws-access-key-id", INPUT_KEY_ID)
+                    .input("aws-secret-access-key", INPUT_SECRET)
+                    .input(
+                        "sts-endpoint",
+                        &format!("http://user:EndpointPass%21word7Q@127.0.0.1:{closed}"),
+                    );
+            }
+            "proxy user" => {
+                r.input("aws-access-key-id", INPUT_KEY_ID)
+                    .input("aws-secret-access-key", INPUT_SECRET)
+                    .input("sts-endpoint", &format!("http://127.0.0.1:{closed}"))
+                    .input(
+                        "http-proxy",
+                        &format!("http://ghp_ProxyUserToken7Q2ZK9@127.0.0.1:{closed}"),
+                    );
+            }
+            _ => {
+                r.input("role-to-assume", ROLE)
+                    .set(
+                        "ACTIONS_ID_TOKEN_REQUEST_URL",
+                        &format!("http://127.0.0.1:{closed}/token?api-version=2.0&sig=RunnerIssuedQuery7Q2ZK9"),
+                    )
+                    .set("ACTIONS_ID_TOKEN_REQUEST_TOKEN", BEARER);
+            }
+        }
+        let ran = r.run().await;
+        assert_eq!(ran.code, Some(1), "{case}: {}", ran.all());
+        let shown = leaks(&ran, &secrets);
+        assert!(shown.is_empty(), "{case}: {shown:#?}");
+        let summary = r.read("step-summary");
+        for (label, secret) in &secrets {
+            assert!(
+                !summary.contains(secret.as_str()),
+                "{case}: {label} in the summary:\n{summary}"
+            );
+        }
+    }
+}
