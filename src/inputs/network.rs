@@ -36,8 +36,9 @@ pub fn network(raw: &RawInputs, env: &HashMap<String, String>) -> Result<Network
 }
 
 /// `http-proxy` applies to every request; without it, the standard variables
-/// apply as curl and the AWS SDKs read them (`HTTPS_PROXY` for https URLs,
-/// `HTTP_PROXY` for http URLs, `ALL_PROXY` for both).
+/// apply (`HTTPS_PROXY` for https URLs, `HTTP_PROXY` for http URLs, `ALL_PROXY`
+/// for both). A runner that sets only `HTTP_PROXY` gets it for https too, as
+/// the reference action does: proxied self-hosted runners often set only that.
 fn proxy(raw: &RawInputs, env: &HashMap<String, String>) -> Result<Proxy, Error> {
     let get = |k: &str| {
         env.get(k)
@@ -56,7 +57,7 @@ fn proxy(raw: &RawInputs, env: &HashMap<String, String>) -> Result<Proxy, Error>
             no_proxy,
         });
     }
-    let from_env = |names: [&'static str; 4]| -> Result<Option<url::Url>, Error> {
+    let from_env = |names: &[&'static str]| -> Result<Option<url::Url>, Error> {
         let Some((name, value)) = names.iter().find_map(|n| get(n).map(|v| (*n, v))) else {
             return Ok(None);
         };
@@ -76,8 +77,15 @@ fn proxy(raw: &RawInputs, env: &HashMap<String, String>) -> Result<Proxy, Error>
         })
     };
     Ok(Proxy {
-        https: from_env(["HTTPS_PROXY", "https_proxy", "ALL_PROXY", "all_proxy"])?,
-        http: from_env(["HTTP_PROXY", "http_proxy", "ALL_PROXY", "all_proxy"])?,
+        https: from_env(&[
+            "HTTPS_PROXY",
+            "https_proxy",
+            "ALL_PROXY",
+            "all_proxy",
+            "HTTP_PROXY",
+            "http_proxy",
+        ])?,
+        http: from_env(&["HTTP_PROXY", "http_proxy", "ALL_PROXY", "all_proxy"])?,
         no_proxy,
     })
 }
@@ -137,6 +145,8 @@ mod tests {
         let bare = env(&[("HTTP_PROXY", "proxy:3128")]);
         let p = proxy(&RawInputs::default(), &bare).unwrap();
         assert_eq!(p.http.unwrap().as_str(), "http://proxy:3128/");
+        // HTTP_PROXY alone also carries https (STS).
+        assert_eq!(p.https.unwrap().as_str(), "http://proxy:3128/");
         let bad = env(&[("HTTPS_PROXY", "socks5://x:1")]);
         assert!(proxy(&RawInputs::default(), &bad).is_err());
     }
