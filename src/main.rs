@@ -21,12 +21,16 @@ fn main() -> ExitCode {
     }
 }
 
-/// The environment as text; variables that are not UTF-8 are skipped rather
-/// than aborting the run.
-fn environment() -> HashMap<String, String> {
-    std::env::vars_os()
-        .filter_map(|(k, v)| Some((k.into_string().ok()?, v.into_string().ok()?)))
-        .collect()
+/// The environment as text: other variables that are not UTF-8 are skipped,
+/// an input that is not is an error (it must not be dropped as if unset).
+fn environment() -> Result<HashMap<String, String>, ExitCode> {
+    inputs::raw::environment(std::env::vars_os()).map_err(|err| {
+        let summary = std::env::var("GITHUB_STEP_SUMMARY").ok();
+        fail(
+            &err,
+            summary.as_deref().filter(|p| !p.is_empty()).map(Path::new),
+        )
+    })
 }
 
 /// The AWS SDK's own switches that print request and answer bodies (STS
@@ -96,7 +100,10 @@ fn runtime() -> tokio::runtime::Runtime {
 
 fn action() -> ExitCode {
     install_panic_hook();
-    let env = environment();
+    let env = match environment() {
+        Ok(env) => env,
+        Err(code) => return code,
+    };
     init_logging(&env);
     let plan = match inputs::RawInputs::from_env(&env)
         .and_then(|raw| inputs::plan(&raw, &env).inspect_err(|_| mask::before_plan(&raw)))
@@ -172,7 +179,10 @@ fn fail(err: &Error, summary: Option<&Path>) -> ExitCode {
 }
 
 fn post_step() -> ExitCode {
-    let env = environment();
+    let env = match environment() {
+        Ok(env) => env,
+        Err(code) => return code,
+    };
     match post::run(&env) {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => fail(&err, summary_without_plan(&env)),

@@ -769,3 +769,68 @@ async fn f6_url_userinfo_and_the_token_query_are_never_printed() {
         }
     }
 }
+
+// ---------------------------------------------------------------------------------
+// Finding 4: protective inputs do not fail open on bad bytes
+// ---------------------------------------------------------------------------------
+
+#[tokio::test(flavor = "multi_thread")]
+async fn f4_an_undecodable_input_is_an_error_not_unset() {
+    let server = sts(&[(
+        "GetCallerIdentity",
+        caller_xml(ACCOUNT, "arn:aws:iam::123456789012:user/u"),
+    )])
+    .await;
+    let mut r = Runner::new();
+    r.input("aws-access-key-id", INPUT_KEY_ID)
+        .input("aws-secret-access-key", INPUT_SECRET)
+        .input("sts-endpoint", &server.uri());
+    // Meant to allow only another account; one bad byte must not lift the check.
+    let ran = r
+        .run_with(&[], &[(b"INPUT_ALLOWED-ACCOUNT-IDS", b"11111111111\xff")])
+        .await;
+    assert_nothing_exported(&r, &ran);
+    assert!(ran.stdout.contains("allowed-account-ids"), "{}", ran.all());
+    assert!(ran.stdout.contains("UTF-8"), "{}", ran.all());
+    // A deny-all session policy with a bad byte, on a role hop.
+    let mut r = Runner::new();
+    keys_to_role(&mut r, &server);
+    let ran = r
+        .run_with(
+            &[],
+            &[(
+                b"INPUT_INLINE-SESSION-POLICY",
+                b"{\"Version\":\"2012-10-17\",\"Statement\":[{\"Effect\":\"Deny\",\"Action\":\"*\",\"Resource\":\"*\",\"Sid\":\"\xfe\"}]}",
+            )],
+        )
+        .await;
+    assert_nothing_exported(&r, &ran);
+    assert!(
+        ran.stdout.contains("inline-session-policy"),
+        "{}",
+        ran.all()
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn f4_only_the_runners_spelling_of_an_input_counts() {
+    let server = sts(&[(
+        "GetCallerIdentity",
+        caller_xml(ACCOUNT, "arn:aws:iam::123456789012:user/u"),
+    )])
+    .await;
+    let mut r = Runner::new();
+    r.input("aws-access-key-id", INPUT_KEY_ID)
+        .input("aws-secret-access-key", INPUT_SECRET)
+        .input("sts-endpoint", &server.uri())
+        .set("input_aws-region", "us-east-1")
+        .set("INPUT_aws-region", "us-east-2");
+    let ran = r.run().await;
+    assert!(!ran.stdout.contains("Internal error"), "{}", ran.all());
+    assert_eq!(ran.code, Some(0), "{}", ran.all());
+    assert!(
+        r.read("github-env").contains("\neu-west-1\n"),
+        "{}",
+        r.read("github-env")
+    );
+}
