@@ -30,5 +30,6 @@ pub mod setup;
 pub mod sts;
 pub mod tags;
 pub mod text;
+pub mod token_file;
 pub mod trust;
 pub mod workflow;

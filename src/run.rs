@@ -19,7 +19,6 @@ use crate::sts::{self, AssumeRoleParams, Assumed, ClientSettings};
 use crate::tags;
 use crate::workflow::{self, Export};
 use aws_credential_types::provider::SharedCredentialsProvider;
-use std::path::Path;
 
 /// What the run did, for the log line and the step summary.
 #[derive(Debug)]
@@ -414,7 +413,11 @@ async fn web_identity(plan: &Plan, web: &WebIdentity) -> Result<Session, Error> 
                     .await?;
             (token, Some(audience.as_str()), "OIDC")
         }
-        TokenSource::File(path) => (read_token_file(path)?, None, "web identity token file"),
+        TokenSource::File(path) => (
+            crate::token_file::read(path, plan.runner.workspace.as_deref())?,
+            None,
+            "web identity token file",
+        ),
     };
     workflow::add_mask(&token);
     let session = &web.session;
@@ -437,42 +440,6 @@ async fn web_identity(plan: &Plan, web: &WebIdentity) -> Result<Session, Error> 
             return Ok(done);
         }
     }
-}
-
-/// Paths where Kubernetes (and EKS) project service-account tokens; those are
-/// symlinks by design (`..data/token`), so they are the only links accepted.
-const PROJECTED_TOKEN_DIRS: &[&str] = &["/var/run/secrets/", "/run/secrets/"];
-const MAX_TOKEN_FILE: u64 = 16 * 1024;
-
-/// Reads the token file (an absolute path, resolved while planning): a
-/// regular file, or a link only where Kubernetes projects its tokens.
-fn read_token_file(full: &Path) -> Result<Secret, Error> {
-    let fail = |problem: String, source: Option<std::io::Error>| Error::TokenFile {
-        path: full.to_owned(),
-        problem,
-        source,
-    };
-    let unreadable = |e: std::io::Error| fail(format!("cannot be read: {e}"), Some(e));
-    let meta = std::fs::symlink_metadata(full).map_err(unreadable)?;
-    if meta.file_type().is_symlink() {
-        let projected = PROJECTED_TOKEN_DIRS.iter().any(|d| full.starts_with(d));
-        if !projected {
-            return Err(fail("is a symlink; only Kubernetes projected service-account tokens (under /var/run/secrets/) may be links".into(), None));
-        }
-    }
-    let meta = std::fs::metadata(full).map_err(unreadable)?;
-    if !meta.is_file() || meta.len() > MAX_TOKEN_FILE {
-        return Err(fail(
-            format!("is not a regular file of at most {MAX_TOKEN_FILE} bytes"),
-            None,
-        ));
-    }
-    let text = std::fs::read_to_string(full).map_err(unreadable)?;
-    let token = text.trim();
-    if token.is_empty() {
-        return Err(fail("is empty".into(), None));
-    }
-    Ok(Secret::new(token))
 }
 
 async fn assume_role(

@@ -834,3 +834,47 @@ async fn f4_only_the_runners_spelling_of_an_input_counts() {
         r.read("github-env")
     );
 }
+
+// ---------------------------------------------------------------------------------
+// Finding 7: the token file cannot be something else
+// ---------------------------------------------------------------------------------
+
+#[tokio::test(flavor = "multi_thread")]
+async fn f7_token_file_tricks_never_reach_sts() {
+    let server = sts(&[(
+        "AssumeRoleWithWebIdentity",
+        good_assume("AssumeRoleWithWebIdentity"),
+    )])
+    .await;
+    for (case, path) in [
+        ("relative ..", "../../../../../../../../proc/self/environ"),
+        ("procfs", "/proc/self/environ"),
+        ("linked parent", "d/environ"),
+        (
+            "projected prefix with ..",
+            "/var/run/secrets/../../proc/self/environ",
+        ),
+        ("sysfs", "/sys/kernel/mm/transparent_hugepage/enabled"),
+    ] {
+        let mut r = Runner::new();
+        std::os::unix::fs::symlink("/proc/self", r.path("workspace").join("d")).unwrap();
+        r.input("role-to-assume", ROLE)
+            .input("web-identity-token-file", path)
+            .input("sts-endpoint", &server.uri())
+            .input("retry-max-attempts", "1")
+            .set("SOME_SECRET_IN_ENVIRON", "environSecret7Q2ZK9");
+        let ran = r.run().await;
+        assert_nothing_exported(&r, &ran);
+        assert!(
+            ran.stdout.contains("web-identity-token-file"),
+            "{case}: {}",
+            ran.all()
+        );
+        let sent = server.received_requests().await.unwrap_or_default();
+        assert!(
+            sent.is_empty(),
+            "{case}: {} request(s) reached STS",
+            sent.len()
+        );
+    }
+}

@@ -129,20 +129,10 @@ pub fn profile_dir(
     })
 }
 
-/// A relative `web-identity-token-file` is relative to the workspace.
+/// A relative `web-identity-token-file` is relative to the workspace; see
+/// [`crate::token_file::resolve`] for what is refused.
 pub fn token_file_path(path: &str, workspace: Option<&Path>) -> Result<PathBuf, Error> {
-    let path = Path::new(path);
-    if path.is_absolute() {
-        return Ok(path.to_owned());
-    }
-    match workspace {
-        Some(w) => Ok(w.join(path)),
-        None => Err(Error::TokenFile {
-            path: path.to_owned(),
-            problem: "is relative and GITHUB_WORKSPACE is not set".into(),
-            source: None,
-        }),
-    }
+    crate::token_file::resolve(path, workspace)
 }
 
 #[cfg(test)]
