@@ -168,12 +168,13 @@ fn write_profile(
         written.credentials_for_later.to_string_lossy(),
     );
     export.env("AWS_PROFILE", profile.name.as_str());
-    let local: Vec<String> = written
-        .files
+    // By identity: the post step removes only these very files.
+    let created: Vec<String> = written
+        .created
         .iter()
-        .map(|(p, _)| p.to_string_lossy().into_owned())
+        .map(profile::FileIdentity::to_state_line)
         .collect();
-    export.state("profile_files", local.join("\n"));
+    export.state("profile_files", created.join("\n"));
     Ok(written)
 }
 

@@ -878,3 +878,159 @@ async fn f7_token_file_tricks_never_reach_sts() {
         );
     }
 }
+
+// ---------------------------------------------------------------------------------
+// Finding 5: profile directory tricks
+// ---------------------------------------------------------------------------------
+
+fn profile_run(r: &mut Runner, server: &MockServer) {
+    r.input("aws-access-key-id", INPUT_KEY_ID)
+        .input("aws-secret-access-key", INPUT_SECRET)
+        .input("sts-endpoint", &server.uri())
+        .input("aws-profile", "deploy");
+}
+
+/// The post step's environment: the main step's state as STATE_* variables.
+fn post_env(r: &mut Runner) {
+    let state = r.read("github-state");
+    let mut lines = state.lines();
+    while let Some(head) = lines.next() {
+        let Some((name, delim)) = head.split_once("<<") else {
+            continue;
+        };
+        let mut value = Vec::new();
+        for line in lines.by_ref() {
+            if line == delim {
+                break;
+            }
+            value.push(line);
+        }
+        r.set(&format!("STATE_{name}"), &value.join("\n"));
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn f5_a_linked_profile_directory_is_refused() {
+    use std::os::unix::fs::PermissionsExt;
+    let server = sts(&[(
+        "GetCallerIdentity",
+        caller_xml(ACCOUNT, "arn:aws:iam::123456789012:user/u"),
+    )])
+    .await;
+    // The user's own AWS directory, where a planted link points.
+    for link_at in [".keyless-aws", "runner-temp", "runner-temp, real dir"] {
+        let mut r = Runner::new();
+        // The user's own files: in a directory a planted link points to, or (last
+        // case) in a real `.keyless-aws` directory inside the user's home.
+        let home = r.path("users-home");
+        let users = if link_at == "runner-temp, real dir" {
+            home.join(".keyless-aws")
+        } else {
+            r.path("users-aws")
+        };
+        std::fs::create_dir_all(&users).unwrap();
+        std::fs::write(users.join("config"), "[profile mine]\nregion = us-east-1\n").unwrap();
+        std::fs::write(
+            users.join("credentials"),
+            "[mine]\naws_access_key_id = AKIAMINE\n",
+        )
+        .unwrap();
+        match link_at {
+            ".keyless-aws" => {
+                std::os::unix::fs::symlink(&users, r.path("runner-temp").join(".keyless-aws"))
+                    .unwrap();
+            }
+            "runner-temp" => {
+                // RUNNER_TEMP itself is a link to a directory holding a planted link.
+                let real = r.path("real-temp");
+                std::fs::create_dir(&real).unwrap();
+                std::os::unix::fs::symlink(&users, real.join(".keyless-aws")).unwrap();
+                std::os::unix::fs::symlink(&real, r.path("linked-temp")).unwrap();
+                r.set("RUNNER_TEMP", r.path("linked-temp").to_str().unwrap());
+            }
+            _ => {
+                // RUNNER_TEMP is a link into the user's home.
+                std::os::unix::fs::symlink(&home, r.path("linked-temp")).unwrap();
+                r.set("RUNNER_TEMP", r.path("linked-temp").to_str().unwrap());
+            }
+        }
+        profile_run(&mut r, &server);
+        let ran = r.run().await;
+        assert_nothing_exported(&r, &ran);
+        assert!(ran.stdout.contains("link"), "{link_at}: {}", ran.all());
+        assert_eq!(
+            std::fs::read_to_string(users.join("config")).unwrap(),
+            "[profile mine]\nregion = us-east-1\n",
+            "{link_at}"
+        );
+    }
+    // A pre-existing directory that belongs to someone else is refused (only
+    // root can set that up, so only then is this case run).
+    if unsafe { libc::geteuid() } == 0 {
+        let mut r = Runner::new();
+        let dir = r.path("runner-temp").join(".keyless-aws");
+        std::fs::create_dir(&dir).unwrap();
+        std::os::unix::fs::chown(&dir, Some(4242), Some(4242)).unwrap();
+        profile_run(&mut r, &server);
+        let ran = r.run().await;
+        assert_nothing_exported(&r, &ran);
+        assert!(ran.stdout.contains("uid 4242"), "{}", ran.all());
+    }
+    // A pre-existing directory with loose permissions is tightened.
+    let mut r = Runner::new();
+    let dir = r.path("runner-temp").join(".keyless-aws");
+    std::fs::create_dir(&dir).unwrap();
+    std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o777)).unwrap();
+    profile_run(&mut r, &server);
+    let ran = r.run().await;
+    assert_eq!(ran.code, Some(0), "{}", ran.all());
+    let mode = std::fs::metadata(&dir).unwrap().permissions().mode() & 0o7777;
+    assert_eq!(mode, 0o700);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn f5_the_post_step_removes_only_the_files_it_created() {
+    let server = sts(&[(
+        "GetCallerIdentity",
+        caller_xml(ACCOUNT, "arn:aws:iam::123456789012:user/u"),
+    )])
+    .await;
+    let mut r = Runner::new();
+    profile_run(&mut r, &server);
+    let ran = r.run().await;
+    assert_eq!(ran.code, Some(0), "{}", ran.all());
+    let dir = r.path("runner-temp").join(".keyless-aws");
+    assert!(dir.join("config").is_file() && dir.join("credentials").is_file());
+    // Between the steps, the credentials file is replaced by the user's own, and
+    // the config by a link to the user's config.
+    let users = r.path("users-config");
+    std::fs::write(&users, "[profile mine]\n").unwrap();
+    std::fs::remove_file(dir.join("credentials")).unwrap();
+    std::fs::write(dir.join("credentials"), "[mine]\n").unwrap();
+    std::fs::remove_file(dir.join("config")).unwrap();
+    std::os::unix::fs::symlink(&users, dir.join("config")).unwrap();
+    post_env(&mut r);
+    assert!(
+        r.env.contains_key("STATE_profile_files"),
+        "{}",
+        r.read("github-state")
+    );
+    let ran = r.run_with(&["post"], &[]).await;
+    assert_eq!(ran.code, Some(0), "{}", ran.all());
+    assert_eq!(
+        std::fs::read_to_string(dir.join("credentials")).unwrap(),
+        "[mine]\n"
+    );
+    assert!(std::fs::symlink_metadata(dir.join("config")).is_ok());
+    assert_eq!(std::fs::read_to_string(&users).unwrap(), "[profile mine]\n");
+
+    // Untouched files are removed.
+    let mut r = Runner::new();
+    profile_run(&mut r, &server);
+    assert_eq!(r.run().await.code, Some(0));
+    post_env(&mut r);
+    let ran = r.run_with(&["post"], &[]).await;
+    assert_eq!(ran.code, Some(0), "{}", ran.all());
+    let dir = r.path("runner-temp").join(".keyless-aws");
+    assert!(!dir.join("config").exists() && !dir.join("credentials").exists());
+}
