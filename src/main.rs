@@ -131,9 +131,10 @@ fn action() -> ExitCode {
                 None => work.await,
             }
         };
-        // A signal while waiting on the network ends the run before anything is
-        // written; the writes themselves have no await point, so they cannot be
-        // cut in half by a signal handled here.
+        // A signal or the deadline ends the run wherever it waits: on the network,
+        // before anything is written, or on a runner-file write that hangs (the
+        // commit runs on its own thread and writes GITHUB_STATE first, so what a
+        // cut-short commit leaves is what the post step cleans up).
         tokio::select! {
             result = bounded => result,
             signal = signals() => Err(Error::Cancelled { signal }),

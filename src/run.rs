@@ -45,7 +45,7 @@ pub async fn run(plan: &Plan) -> Result<Identity, Error> {
         identity,
     } = obtain(plan).await?;
     check_account(plan, &identity)?;
-    deliver(plan, credentials.as_ref(), &identity)?;
+    deliver(plan, credentials.as_ref(), &identity).await?;
     Ok(identity)
 }
 
@@ -71,7 +71,7 @@ fn learned_account(plan: &Plan, account: &str) {
 
 /// Everything for later steps, gathered and then written in one go; profile
 /// files are rolled back if the runner files cannot be written.
-fn deliver(
+async fn deliver(
     plan: &Plan,
     credentials: Option<&Credentials>,
     identity: &Identity,
@@ -132,11 +132,13 @@ fn deliver(
     export.state("exported", if credentials.is_some() { "1" } else { "0" });
 
     let runner = &plan.runner;
-    let committed = export.commit(
-        &runner.env_file,
-        &runner.output_file,
-        runner.state_file.as_deref(),
-    );
+    let committed = export
+        .commit_bounded(
+            runner.env_file.clone(),
+            runner.output_file.clone(),
+            runner.state_file.clone(),
+        )
+        .await;
     if committed.is_err() {
         if let Some(written) = profile_written {
             written.roll_back();

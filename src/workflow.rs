@@ -13,7 +13,7 @@ use rand::Rng;
 use std::fs::{File, OpenOptions};
 use std::io::{self, Write};
 use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 /// Writes one line to stdout, flushed at once so that the ordering against the
 /// runner's reading of `::add-mask::` lines is exactly the program order.
@@ -176,6 +176,34 @@ impl Export {
         }
         Ok(())
     }
+}
+
+impl Export {
+    /// [`Export::commit`] on a thread of its own, awaited: a write to a runner
+    /// file that hangs (a stuck network filesystem) cannot hold the step past
+    /// `action-timeout-s` or a signal, because the caller stops awaiting and the
+    /// process exits. The state file is written first (see `commit`), so what a
+    /// commit cut short leaves behind is what the post step cleans up.
+    pub async fn commit_bounded(
+        self,
+        env_file: PathBuf,
+        output_file: PathBuf,
+        state_file: Option<PathBuf>,
+    ) -> Result<(), Error> {
+        on_own_thread(move || self.commit(&env_file, &output_file, state_file.as_deref()))
+            .await
+            .unwrap_or_else(|| Err(Error::Internal("the runner-file writer stopped".into())))
+    }
+}
+
+/// Runs blocking `work` on a new thread; the future can be dropped (deadline,
+/// signal) while the work still runs. `None` if the thread died.
+async fn on_own_thread<T: Send + 'static>(work: impl FnOnce() -> T + Send + 'static) -> Option<T> {
+    let (done, result) = tokio::sync::oneshot::channel();
+    std::thread::spawn(move || {
+        let _ = done.send(work());
+    });
+    result.await.ok()
 }
 
 /// Opens a runner file for appending: never through a symlink planted in its
@@ -361,5 +389,34 @@ mod tests {
             std::fs::metadata(&state).unwrap(),
         );
         assert!(s.modified().unwrap() <= e.modified().unwrap());
+    }
+
+    #[test]
+    fn a_bounded_commit_can_be_abandoned_while_it_runs() {
+        // A write that hangs (played by a sleep: the commit itself refuses the
+        // FIFOs that could hang it here) does not hold the awaiting runtime,
+        // which gives up at its deadline, as main does for action-timeout-s.
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        let started = std::time::Instant::now();
+        let hung = on_own_thread(|| std::thread::sleep(std::time::Duration::from_secs(5)));
+        let gave_up = rt.block_on(async {
+            tokio::time::timeout(std::time::Duration::from_millis(100), hung)
+                .await
+                .is_err()
+        });
+        assert!(gave_up && started.elapsed() < std::time::Duration::from_secs(2));
+        // And a real commit through it.
+        let dir = tempfile::tempdir().unwrap();
+        let (env, out) = (dir.path().join("env"), dir.path().join("out"));
+        std::fs::write(&env, "").unwrap();
+        std::fs::write(&out, "").unwrap();
+        let mut export = Export::default();
+        export.env("AWS_REGION", "eu-west-1");
+        rt.block_on(export.commit_bounded(env.clone(), out, None))
+            .unwrap();
+        assert!(std::fs::read_to_string(&env).unwrap().contains("eu-west-1"));
     }
 }
