@@ -51,6 +51,10 @@ pub async fn run(plan: &Plan) -> Result<Identity, Error> {
 
 fn check_account(plan: &Plan, identity: &Identity) -> Result<(), Error> {
     learned_account(plan, &identity.account);
+    if plan.account.mask {
+        // The whole identity too, as the reference action does.
+        crate::mask::account(&identity.arn);
+    }
     let allowed = &plan.account.allowed;
     if !allowed.is_empty() && !allowed.iter().any(|a| a.as_str() == identity.account) {
         return Err(Error::AccountNotAllowed {

@@ -225,6 +225,9 @@ pub fn role_in_callers_account(
     }
 }
 
+/// How every "answer is not valid" failure message starts (the explainer keys on it).
+pub const INVALID_ANSWER: &str = "the answer is not valid";
+
 fn convert(
     creds: Option<&aws_sdk_sts::types::Credentials>,
     arn: Option<&str>,
@@ -233,7 +236,7 @@ fn convert(
     let invalid = |problem: &str| {
         Box::new(StsFailure {
             operation,
-            message: format!("the answer is not valid: {problem}"),
+            message: format!("{INVALID_ANSWER}: {problem}"),
             ..Default::default()
         })
     };
@@ -482,7 +485,7 @@ pub async fn get_caller_identity(
         }
         _ => Err(Box::new(StsFailure {
             operation: OP,
-            message: "the answer is not valid: it has no 12-digit account or no caller ARN".into(),
+            message: format!("{INVALID_ANSWER}: it has no 12-digit account or no caller ARN"),
             ..Default::default()
         })),
     }
