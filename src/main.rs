@@ -172,6 +172,7 @@ fn summary_without_plan(env: &HashMap<String, String>) -> Option<&Path> {
     env.get("GITHUB_STEP_SUMMARY")
         .filter(|p| !p.is_empty())
         .map(Path::new)
+        .filter(|summary| !inputs::runner::aliases_a_runner_file(summary, env))
 }
 
 fn fail(err: &Error, summary: Option<&Path>) -> ExitCode {

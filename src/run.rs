@@ -249,7 +249,11 @@ async fn ambient_credentials(plan: &Plan) -> Option<Credentials> {
             let creds = Credentials {
                 access_key_id: Secret::new(creds.access_key_id()),
                 secret_access_key: Secret::new(creds.secret_access_key()),
-                session_token: creds.session_token().map(Secret::new),
+                // An empty AWS_SESSION_TOKEN means none (long-term keys).
+                session_token: creds
+                    .session_token()
+                    .filter(|t| !t.is_empty())
+                    .map(Secret::new),
                 expiration: None,
             };
             creds.secrets().for_each(workflow::add_mask);

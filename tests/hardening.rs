@@ -334,7 +334,9 @@ async fn f8_impossible_sts_answers_are_errors() {
         r.input("role-to-assume", ROLE)
             .input("web-identity-token-file", "token.jwt")
             .input("sts-endpoint", &server.uri())
-            .input("retry-max-attempts", "1");
+            .input("retry-max-attempts", "1")
+            .set("RUST_LOG", "trace")
+            .set("RUNNER_DEBUG", "1");
         let ran = r.run().await;
         assert_nothing_exported(&r, &ran);
         assert!(
@@ -342,6 +344,14 @@ async fn f8_impossible_sts_answers_are_errors() {
             "{what}: an error annotation:\n{}",
             ran.all()
         );
+        // A refused answer's credentials were never masked: they must not show.
+        let issued = [
+            ("STS key id", STS_KEY_ID.to_owned()),
+            ("STS secret", STS_SECRET.to_owned()),
+            ("STS token", STS_TOKEN.to_owned()),
+        ];
+        let shown = leaks(&ran, &issued);
+        assert!(shown.is_empty(), "{what}: {shown:#?}");
     }
 }
 
@@ -410,13 +420,16 @@ async fn f11_aliased_runner_files_are_refused_before_anything_is_written() {
         caller_xml(ACCOUNT, "arn:aws:iam::123456789012:user/u"),
     )])
     .await;
-    for alias in ["same path", "symlink"] {
+    for alias in ["same path", "symlink", "summary"] {
         let mut r = Runner::new();
         let env = r.path("github-env");
         std::fs::write(&env, "KEEP=1\n").unwrap();
         match alias {
             "same path" => {
                 r.set("GITHUB_OUTPUT", env.to_str().unwrap());
+            }
+            "summary" => {
+                r.set("GITHUB_STEP_SUMMARY", env.to_str().unwrap());
             }
             _ => {
                 let link = r.path("state-link");

@@ -76,10 +76,24 @@ fn is_input_name(name: &str) -> bool {
     name.starts_with(INPUT_PREFIX) && !name.bytes().any(|b| b.is_ascii_lowercase())
 }
 
+/// Variables (besides inputs) this action reads or the SDK may read: if one of
+/// them cannot be decoded, the run stops rather than act as if it were unset.
+const READ_PREFIXES: &[&str] = &["AWS_", "GITHUB_", "ACTIONS_", "RUNNER_"];
+const READ_NAMES: &[&str] = &[
+    "HOME",
+    "ACT",
+    "HTTP_PROXY",
+    "HTTPS_PROXY",
+    "ALL_PROXY",
+    "NO_PROXY",
+    "RUST_LOG",
+];
+
 /// The process environment as text. A variable that is not valid UTF-8 is
-/// skipped, except an input: an undecodable `allowed-account-ids` or
-/// `inline-session-policy` dropped as if unset would silently stop protecting,
-/// so any `INPUT_*` name or value that cannot be read is an error naming it.
+/// skipped, unless the action could read it: an undecodable
+/// `allowed-account-ids` or `inline-session-policy` (or an environment variable
+/// an input falls back to) dropped as if unset would silently stop protecting,
+/// so such a name or value is an error naming it.
 pub fn environment(
     vars: impl IntoIterator<Item = (std::ffi::OsString, std::ffi::OsString)>,
 ) -> Result<HashMap<String, String>, Error> {
@@ -93,6 +107,14 @@ pub fn environment(
         match (name.to_str(), value.to_str()) {
             (Some(n), Some(v)) => {
                 env.insert(n.to_owned(), v.to_owned());
+            }
+            _ if !looks_like_input && is_read(name.as_bytes()) => {
+                let shown = crate::text::one_line(&String::from_utf8_lossy(name.as_bytes()));
+                return Err(Error::Input {
+                    input: "environment",
+                    problem: format!("the variable {shown} is not valid UTF-8 text"),
+                    fix: "Set it to UTF-8 text or unset it; a variable this action reads is refused rather than ignored when it cannot be decoded.".into(),
+                });
             }
             _ if looks_like_input => {
                 let shown = String::from_utf8_lossy(name.as_bytes()).into_owned();
@@ -117,6 +139,14 @@ pub fn environment(
     Ok(env)
 }
 
+fn is_read(name: &[u8]) -> bool {
+    let upper = name.to_ascii_uppercase();
+    READ_PREFIXES
+        .iter()
+        .any(|p| upper.starts_with(p.as_bytes()))
+        || READ_NAMES.iter().any(|n| upper == n.as_bytes())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -132,6 +162,8 @@ mod tests {
         assert!(environment([(os("input_inline-session-policy"), bad.clone())]).is_err());
         let bad_name = OsString::from_vec(b"INPUT_X\xff".to_vec());
         assert!(environment([(bad_name, os("v"))]).is_err());
+        assert!(environment([(os("AWS_ENDPOINT_URL_STS"), bad.clone())]).is_err());
+        assert!(environment([(os("no_proxy"), bad.clone())]).is_err());
         let env = environment([(os("OTHER"), bad), (os("INPUT_A"), os("b"))]).unwrap();
         assert_eq!(env.len(), 1);
     }
