@@ -8,15 +8,13 @@
 //! error, with time only as a wide bound. Each case uses its own region: the
 //! SDK's retry quota is per process and per region, and must not be shared.
 
-mod support;
-
+use crate::support::*;
 use keyless_aws::aws_names::{Region, RoleArn, SessionName};
 use keyless_aws::plan::{Proxy, SessionOptions};
 use keyless_aws::retry::{Backoff, StsSchedule};
 use keyless_aws::secret::Secret;
 use keyless_aws::sts::{self, ClientSettings};
 use std::time::{Duration, Instant};
-use support::*;
 use wiremock::matchers::method;
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
@@ -82,9 +80,11 @@ fn assumed() -> ResponseTemplate {
         .insert_header("content-type", "text/xml")
         .set_body_string(sts_assume_xml(
             "AssumeRoleWithWebIdentity",
-            "ASIAEXAMPLEEXAMPLE01",
-            "secretsecretsecretsecretsecretsecretsecr",
-            "sessiontoken",
+            &Creds {
+                key_id: "ASIAEXAMPLEEXAMPLE01".into(),
+                secret: "secretsecretsecretsecretsecretsecretsecr".into(),
+                token: "sessiontoken".into(),
+            },
             "arn:aws:sts::123456789012:assumed-role/deploy/s",
         ))
 }

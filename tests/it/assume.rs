@@ -6,13 +6,11 @@
 //! STS is wiremock where a test inspects the request or injects a refusal, and
 //! moto's server where the credentials must work for a real client.
 
-mod support;
-
+use crate::support::*;
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
-use support::*;
 use wiremock::matchers::{body_string_contains, header, method, path, query_param};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
@@ -111,9 +109,11 @@ async fn sts_ok() -> MockServer {
         .and(body_string_contains("Action=AssumeRoleWithWebIdentity"))
         .respond_with(ResponseTemplate::new(200).set_body_string(sts_assume_xml(
             "AssumeRoleWithWebIdentity",
-            ACCESS_KEY_ID,
-            SECRET_KEY,
-            SESSION_TOKEN,
+            &Creds {
+                key_id: ACCESS_KEY_ID.into(),
+                secret: SECRET_KEY.into(),
+                token: SESSION_TOKEN.into(),
+            },
             "arn:aws:sts::123456789012:assumed-role/deploy/s",
         )))
         .mount(&server)
@@ -239,9 +239,11 @@ async fn each_ci_sends_the_token_it_offers() {
         Mock::given(method("POST"))
             .respond_with(ResponseTemplate::new(200).set_body_string(sts_assume_xml(
                 "AssumeRoleWithWebIdentity",
-                ACCESS_KEY_ID,
-                SECRET_KEY,
-                SESSION_TOKEN,
+                &Creds {
+                    key_id: ACCESS_KEY_ID.into(),
+                    secret: SECRET_KEY.into(),
+                    token: SESSION_TOKEN.into(),
+                },
                 "arn:aws:sts::123456789012:assumed-role/deploy/s",
             )))
             .mount(&sts)
@@ -511,7 +513,7 @@ async fn github_format_masks_then_writes_github_env_outside_the_work_tree() {
         .await;
     assert_eq!(out.code, 0, "{}", out.stderr);
     let written = std::fs::read_to_string(run.path("github_env")).unwrap();
-    let entries = parse_file_commands(written.strip_prefix("EARLIER=kept\n").unwrap());
+    let entries = file_commands_map(written.strip_prefix("EARLIER=kept\n").unwrap());
     assert_eq!(entries["AWS_SECRET_ACCESS_KEY"], SECRET_KEY);
     assert_eq!(entries["AWS_SESSION_TOKEN"], SESSION_TOKEN);
     for secret in [ACCESS_KEY_ID, SECRET_KEY, SESSION_TOKEN] {
@@ -566,18 +568,18 @@ const CALLER: &str = "import boto3,os,sys\nprint(boto3.client('sts', region_name
 #[test]
 #[ignore = "needs moto's server (python3 -m moto.server): run by scripts/test.sh"]
 fn env_format_is_evaluated_by_bash_and_works_against_moto() {
-    let moto = Moto::start(&[]);
+    let moto = crate::support::moto::Moto::start(LOCALHOST);
     let run = Run::new();
     std::fs::write(run.path("token"), gitlab_token()).unwrap();
     let cmd = format!(
         "eval \"$({BIN} assume --role-arn {ROLE} --token-file {} --sts-endpoint {} --session-name from-bash)\" && echo \"$AWS_ACCESS_KEY_ID\" && python3 -c \"$CALLER\"",
         run.path("token").display(),
-        moto.url
+        moto.url()
     );
     let out = Command::new("bash")
         .args(["-c", &cmd])
         .env("CALLER", CALLER)
-        .env("MOTO", &moto.url)
+        .env("MOTO", moto.url())
         .env_remove("AWS_PROFILE")
         .output()
         .unwrap();
@@ -598,7 +600,7 @@ fn env_format_is_evaluated_by_bash_and_works_against_moto() {
 #[test]
 #[ignore = "needs moto's server (python3 -m moto.server): run by scripts/test.sh"]
 fn dotenv_is_read_back_and_works_against_moto() {
-    let moto = Moto::start(&[]);
+    let moto = crate::support::moto::Moto::start(LOCALHOST);
     let run = Run::new().env("BITBUCKET_BUILD_NUMBER", "9");
     let run = run.env(
         "BITBUCKET_STEP_OIDC_TOKEN",
@@ -613,7 +615,7 @@ fn dotenv_is_read_back_and_works_against_moto() {
             "--role-arn",
             ROLE,
             "--sts-endpoint",
-            &moto.url,
+            &moto.url(),
             "--format",
             "dotenv",
             "--region",
@@ -631,7 +633,7 @@ fn dotenv_is_read_back_and_works_against_moto() {
     let arn = python(
         CALLER,
         &[
-            ("MOTO", &moto.url),
+            ("MOTO", &moto.url()),
             ("AWS_ACCESS_KEY_ID", vars["AWS_ACCESS_KEY_ID"]),
             ("AWS_SECRET_ACCESS_KEY", vars["AWS_SECRET_ACCESS_KEY"]),
             ("AWS_SESSION_TOKEN", vars["AWS_SESSION_TOKEN"]),
@@ -646,7 +648,7 @@ fn dotenv_is_read_back_and_works_against_moto() {
 #[test]
 #[ignore = "needs moto's server (python3 -m moto.server): run by scripts/test.sh"]
 fn credential_process_is_used_by_botocore_as_a_profile() {
-    let moto = Moto::start(&[]);
+    let moto = crate::support::moto::Moto::start(LOCALHOST);
     let dir = tempfile::tempdir().unwrap();
     let token = dir.path().join("token");
     std::fs::write(&token, gitlab_token()).unwrap();
@@ -656,14 +658,14 @@ fn credential_process_is_used_by_botocore_as_a_profile() {
         format!(
             "[profile ci]\ncredential_process = {BIN} assume --format credential-process --role-arn {ROLE} --token-file {} --sts-endpoint {} --session-name via-botocore\n",
             token.display(),
-            moto.url
+            moto.url()
         ),
     )
     .unwrap();
     let arn = python(
         "import boto3,os\ns=boto3.Session(profile_name='ci')\nc=s.get_credentials().get_frozen_credentials()\nassert c.access_key.startswith('ASIA'), c.access_key\nprint(s.client('sts', region_name='us-east-1', endpoint_url=os.environ['MOTO']).get_caller_identity()['Arn'])",
         &[
-            ("MOTO", &moto.url),
+            ("MOTO", &moto.url()),
             ("AWS_CONFIG_FILE", &config.to_string_lossy()),
             ("AWS_SHARED_CREDENTIALS_FILE", &dir.path().join("none").to_string_lossy()),
         ],

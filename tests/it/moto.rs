@@ -1,37 +1,26 @@
 //! The same paths against moto's server, a real AWS emulator from PyPI, so the
 //! SDK's requests (signing included) are checked by code someone else wrote.
 
-mod support;
+use crate::support::moto::Moto;
+use crate::support::*;
 
-use support::*;
-use wiremock::matchers::method;
-use wiremock::{Mock, MockServer, ResponseTemplate};
-
-async fn run(s: Scenario) -> Outcome {
-    tokio::task::spawn_blocking(move || s.run()).await.unwrap()
-}
-
-#[tokio::test(flavor = "multi_thread")]
-async fn oidc_against_moto_exports_credentials_moto_accepts() {
-    let moto = Moto::start(&[]);
-    let token_endpoint = MockServer::start().await;
+#[test]
+#[ignore = "needs moto: run by scripts/test.sh"]
+fn oidc_against_moto_exports_credentials_moto_accepts() {
+    require(&[Tool::Moto]);
+    let moto = Moto::start(LOCALHOST);
     let token = jwt(&github_claims(
         "repo:octo-org/octo-repo:ref:refs/heads/main",
     ));
-    Mock::given(method("GET"))
-        .respond_with(
-            ResponseTemplate::new(200).set_body_json(serde_json::json!({ "value": token })),
-        )
-        .mount(&token_endpoint)
-        .await;
+    let token_endpoint = StsStandIn::new().token(&token);
 
     let s = Scenario::new()
         .oidc(&token_endpoint.uri())
         .input("role-to-assume", ROLE)
         .input("aws-region", "eu-west-1")
-        .input("sts-endpoint", &moto.url)
+        .input("sts-endpoint", &moto.url())
         .input("role-session-name", "moto-run");
-    let out = run(s).await;
+    let out = s.run();
     out.assert_success();
     let env = out.exported_env();
     let (akid, secret, session) = (
@@ -52,19 +41,21 @@ async fn oidc_against_moto_exports_credentials_moto_accepts() {
         .input("aws-secret-access-key", &secret)
         .input("aws-session-token", &session)
         .input("aws-region", "eu-west-1")
-        .input("sts-endpoint", &moto.url);
-    let out = run(later).await;
+        .input("sts-endpoint", &moto.url());
+    let out = later.run();
     out.assert_success();
     assert_eq!(out.outputs()["aws-account-id"], "123456789012");
 }
 
-#[tokio::test(flavor = "multi_thread")]
-async fn keys_assume_role_is_authenticated_by_moto() {
+#[test]
+#[ignore = "needs moto: run by scripts/test.sh"]
+fn keys_assume_role_is_authenticated_by_moto() {
+    require(&[Tool::Moto]);
     // moto checks signatures and policies after the first few (set-up) calls.
-    let moto = Moto::start(&[("INITIAL_NO_AUTH_ACTION_COUNT", "4")]);
+    let moto = Moto::start_with(LOCALHOST, &[("INITIAL_NO_AUTH_ACTION_COUNT", "4")]);
     let setup = std::process::Command::new("python3")
-        .arg(repo_root().join("tests/support/moto_iam.py"))
-        .arg(&moto.url)
+        .arg(repo_root().join("tests/it/fixtures/moto_iam.py"))
+        .arg(moto.url())
         .output()
         .unwrap();
     assert!(
@@ -86,14 +77,14 @@ async fn keys_assume_role_is_authenticated_by_moto() {
             .input("role-to-assume", role)
             .input("role-external-id", external_id)
             .input("aws-region", "us-east-1")
-            .input("sts-endpoint", &moto.url)
+            .input("sts-endpoint", &moto.url())
             .env("GITHUB_REPOSITORY", "octo-org/octo-repo")
             .env("GITHUB_SHA", "abc123")
             // Ambient credentials must never sign the call: moto would refuse them.
             .env("AWS_ACCESS_KEY_ID", "AKIAAMBIENT000000001")
             .env("AWS_SECRET_ACCESS_KEY", "ambient")
     };
-    let out = run(step(secret, "ext-123")).await;
+    let out = step(secret, "ext-123").run();
     out.assert_success();
     assert_eq!(
         out.outputs()["authenticated-arn"],
@@ -105,11 +96,11 @@ async fn keys_assume_role_is_authenticated_by_moto() {
     );
     out.assert_masked_and_not_leaked(&[secret]);
 
-    let out = run(step(secret, "wrong-id")).await;
+    let out = step(secret, "wrong-id").run();
     out.assert_failed_cleanly();
     assert!(out.error_line().contains("AccessDenied"), "{}", out.stdout);
 
-    let out = run(step("not-the-secret-key-at-all-000000000000000", "ext-123")).await;
+    let out = step("not-the-secret-key-at-all-000000000000000", "ext-123").run();
     out.assert_failed_cleanly();
     assert!(
         out.error_line().contains("SignatureDoesNotMatch"),

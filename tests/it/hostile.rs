@@ -8,15 +8,13 @@
 //! and a server that never answers. Peak memory is read from /proc while the binary
 //! runs. Cases run in parallel; the slowest is a timeout of about 10 s.
 
+use crate::support::{Scenario, ROLE};
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
-use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-const BIN: &str = env!("CARGO_BIN_EXE_keyless-aws");
-const ROLE: &str = "arn:aws:iam::123456789012:role/deploy";
 /// Longest any case may take, whatever the binary does.
 const CASE_LIMIT: Duration = Duration::from_secs(60);
 /// Longest the hostile server keeps a connection.
@@ -192,80 +190,23 @@ struct Outcome {
     exported: bool,
 }
 
-/// Peak memory of the binary. Readings before `exec` (the forked copy of this test
-/// process) do not count.
-fn vm_hwm_kib(pid: u32) -> Option<u64> {
-    let exe = std::fs::read_link(format!("/proc/{pid}/exe")).ok()?;
-    if exe != std::path::Path::new(BIN) {
-        return None;
-    }
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
-    status
-        .lines()
-        .find(|l| l.starts_with("VmHWM:"))?
-        .split_whitespace()
-        .nth(1)?
-        .parse()
-        .ok()
-}
-
 fn run(inputs: &[(&str, String)], env: &[(&str, String)]) -> Outcome {
-    let dir = tempfile::tempdir().unwrap();
-    let (env_file, out_file) = (dir.path().join("env"), dir.path().join("out"));
-    std::fs::write(&env_file, "").unwrap();
-    std::fs::write(&out_file, "").unwrap();
-    let mut cmd = Command::new(BIN);
-    cmd.env_clear()
-        .env("PATH", "/usr/bin:/bin")
-        .env("HOME", dir.path())
-        .env("GITHUB_ENV", &env_file)
-        .env("GITHUB_OUTPUT", &out_file)
-        .env("AWS_EC2_METADATA_DISABLED", "true")
-        .env("INPUT_AWS-REGION", "eu-west-1")
-        .current_dir(dir.path())
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null());
+    let mut s = Scenario::bare()
+        .input("aws-region", "eu-west-1")
+        .limit(CASE_LIMIT);
     for (k, v) in inputs {
-        cmd.env(format!("INPUT_{}", k.to_ascii_uppercase()), v);
+        s = s.input(k, v);
     }
     for (k, v) in env {
-        cmd.env(k, v);
+        s = s.env(k, v);
     }
-    let start = Instant::now();
-    let mut child = cmd.spawn().expect("the binary starts");
-    let mut stdout_pipe = child.stdout.take().unwrap();
-    let reader = std::thread::spawn(move || {
-        let mut s = String::new();
-        let _ = stdout_pipe.read_to_string(&mut s);
-        s
-    });
-    let mut peak = 0;
-    let status = loop {
-        if let Some(k) = vm_hwm_kib(child.id()) {
-            peak = peak.max(k);
-        }
-        match child.try_wait().unwrap() {
-            Some(status) => break status,
-            None if start.elapsed() > CASE_LIMIT => {
-                let _ = child.kill();
-                break child.wait().unwrap();
-            }
-            None => std::thread::sleep(Duration::from_millis(10)),
-        }
-    };
-    let exported = std::fs::metadata(&env_file)
-        .map(|m| m.len() > 0)
-        .unwrap_or(true)
-        || std::fs::metadata(&out_file)
-            .map(|m| m.len() > 0)
-            .unwrap_or(true);
+    let out = s.run_bounded();
     Outcome {
-        success: status.success(),
-        elapsed: start.elapsed(),
-        peak_rss_mib: peak / 1024,
-        stdout: reader.join().unwrap_or_default(),
-        exported,
+        success: out.code == 0,
+        elapsed: out.elapsed,
+        peak_rss_mib: out.peak_rss_kib / 1024,
+        exported: !out.env_file.is_empty() || !out.output_file.is_empty(),
+        stdout: out.stdout,
     }
 }
 
@@ -599,4 +540,9 @@ fn hostile_answers_end_in_a_bounded_clear_error() {
         started.elapsed()
     );
     assert!(failed.is_empty(), "{}", failed.join("\n"));
+}
+
+/// How many hostile answers the test plays (the README's figures block reports it).
+pub(crate) fn case_count() -> usize {
+    cases().len()
 }

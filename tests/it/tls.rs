@@ -1,20 +1,10 @@
 //! Both clients (the token request and STS) over real TLS, trusting only the CA
 //! bundle the environment names, as the image's bundle is trusted in production.
 
-mod support;
-
+use crate::support::process::{wait_until, Server};
+use crate::support::*;
 use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
-use support::*;
-
-struct Server(std::process::Child);
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
+use std::time::Duration;
 
 #[test]
 fn token_and_sts_requests_verify_the_server_certificate() {
@@ -83,21 +73,20 @@ fn token_and_sts_requests_verify_the_server_certificate() {
         "cert.pem",
     ]);
     let port_file = dir.path().join("port");
-    let _server = Server(
-        Command::new("python3")
-            .arg(repo_root().join("tests/support/tls_server.py"))
+    let mut server = Server::spawn(
+        "TLS stand-in",
+        Server::bounded("python3")
+            .arg(repo_root().join("tests/it/fixtures/tls_server.py"))
             .arg(&cert)
             .arg(&key)
             .arg(&port_file)
-            .arg("60")
-            .spawn()
-            .unwrap(),
+            .arg("60"),
+        dir.path().join("server.log"),
     );
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while std::fs::read_to_string(&port_file).map_or(true, |p| p.is_empty()) {
-        assert!(Instant::now() < deadline, "TLS stand-in did not start");
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    wait_until("the TLS stand-in", Duration::from_secs(20), || {
+        server.assert_running();
+        std::fs::read_to_string(&port_file).is_ok_and(|p| !p.is_empty())
+    });
     let url = format!(
         "https://127.0.0.1:{}",
         std::fs::read_to_string(&port_file).unwrap()
