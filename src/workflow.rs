@@ -130,14 +130,7 @@ impl Export {
         output_file: &Path,
         state_file: Option<&Path>,
     ) -> Result<(), Error> {
-        let env_block = render_file_commands(&self.env, is_env_name)?;
-        let output_block = render_file_commands(&self.outputs, is_output_name)?;
-        let mut files = Vec::new();
-        if let Some(state_file) = state_file {
-            files.push((state_file, render_file_commands(&self.state, is_env_name)?));
-        }
-        files.push((output_file, output_block));
-        files.push((env_file, env_block));
+        let files = self.in_write_order(env_file, output_file, state_file)?;
         let mut opened: Vec<(File, &Path, String)> = Vec::new();
         let mut seen: Vec<(u64, u64)> = Vec::new();
         for (path, block) in files {
@@ -193,6 +186,28 @@ impl Export {
         on_own_thread(move || self.commit(&env_file, &output_file, state_file.as_deref()))
             .await
             .unwrap_or_else(|| Err(Error::Internal("the runner-file writer stopped".into())))
+    }
+}
+
+impl Export {
+    /// Each file with its block, in the order they are written: the state
+    /// first, the env file (what later steps and a leak would see) last.
+    fn in_write_order<'a>(
+        &self,
+        env_file: &'a Path,
+        output_file: &'a Path,
+        state_file: Option<&'a Path>,
+    ) -> Result<Vec<(&'a Path, String)>, Error> {
+        let mut files = Vec::new();
+        if let Some(state_file) = state_file {
+            files.push((state_file, render_file_commands(&self.state, is_env_name)?));
+        }
+        files.push((
+            output_file,
+            render_file_commands(&self.outputs, is_output_name)?,
+        ));
+        files.push((env_file, render_file_commands(&self.env, is_env_name)?));
+        Ok(files)
     }
 }
 
@@ -380,15 +395,21 @@ mod tests {
         assert!(export.commit(&fifo, &out, Some(&state)).is_err());
         assert_eq!(std::fs::read_to_string(&out).unwrap(), "");
         assert_eq!(std::fs::read_to_string(&state).unwrap(), "");
-        // In order: the state is written before the env file.
+        // In order: the state first, the env file last, so a process killed
+        // between two writes leaves state for the post step, not bare credentials.
         let env = dir.path().join("env");
+        let order: Vec<PathBuf> = export
+            .in_write_order(&env, &out, Some(&state))
+            .unwrap()
+            .into_iter()
+            .map(|(p, _)| p.to_owned())
+            .collect();
+        assert_eq!(order, vec![state.clone(), out.clone(), env.clone()]);
         std::fs::write(&env, "").unwrap();
         export.commit(&env, &out, Some(&state)).unwrap();
-        let (e, s) = (
-            std::fs::metadata(&env).unwrap(),
-            std::fs::metadata(&state).unwrap(),
-        );
-        assert!(s.modified().unwrap() <= e.modified().unwrap());
+        assert!(std::fs::read_to_string(&state)
+            .unwrap()
+            .contains("exported"));
     }
 
     #[test]
