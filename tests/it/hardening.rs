@@ -319,6 +319,15 @@ async fn f8_impossible_sts_answers_are_errors() {
             assume_xml(op, STS_KEY_ID, STS_SECRET, STS_TOKEN, FUTURE, "arn:aws:sts:::assumed-role/deploy/s"),
         ),
         (
+            "garbled XML after whole credentials",
+            format!(
+                "<{op}Response><{op}Result><Credentials><AccessKeyId>{STS_KEY_ID}</AccessKeyId>\
+                 <SecretAccessKey>{STS_SECRET}</SecretAccessKey><SessionToken>{STS_TOKEN}</SessionToken>\
+                 <Expiration>{FUTURE}</Expiration></Credentials><AssumedRoleUser><Arn>{ASSUMED_ARN}</Arn\
+                 </{op}Result>"
+            ),
+        ),
+        (
             "garbled XML",
             format!("<{op}Response><{op}Result><Credentials><AccessKeyId>{STS_KEY_ID}</AccessKeyId><Secret"),
         ),
