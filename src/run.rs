@@ -266,7 +266,17 @@ async fn ambient_credentials(plan: &Plan) -> Option<Credentials> {
             Some(creds)
         }
         Err(err) => {
-            tracing::debug!("no ambient credentials: {err}");
+            // Only the kind: a provider's error can quote what it read (an ECS
+            // endpoint's malformed answer), which would be credentials.
+            use aws_credential_types::provider::error::CredentialsError as E;
+            let kind = match err {
+                E::CredentialsNotLoaded(_) => "none configured",
+                E::ProviderTimedOut(_) => "the provider timed out",
+                E::InvalidConfiguration(_) => "invalid configuration",
+                E::ProviderError(_) => "the provider failed",
+                _ => "unhandled error",
+            };
+            tracing::debug!("no ambient credentials: {kind}");
             None
         }
     }

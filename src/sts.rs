@@ -430,7 +430,14 @@ where
         }
         _ => failure.transport = Some(one_line(&root_cause(&err))),
     }
-    tracing::debug!(error = %crate::text::one_line(&format!("{err:?}")), "STS call failed");
+    // Never the SDK error's Debug: it holds the raw answer, whose body may carry
+    // credentials that were never masked (an answer refused while being read).
+    tracing::debug!(
+        code = %failure.code_text,
+        status = ?failure.http_status,
+        transport = ?failure.transport,
+        "STS call failed"
+    );
     Box::new(failure)
 }
 

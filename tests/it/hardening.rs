@@ -319,6 +319,10 @@ async fn f8_impossible_sts_answers_are_errors() {
             assume_xml(op, STS_KEY_ID, STS_SECRET, STS_TOKEN, FUTURE, "arn:aws:sts:::assumed-role/deploy/s"),
         ),
         (
+            "unreadable expiration",
+            assume_xml(op, STS_KEY_ID, STS_SECRET, STS_TOKEN, "tomorrow", ASSUMED_ARN),
+        ),
+        (
             "garbled XML after whole credentials",
             format!(
                 "<{op}Response><{op}Result><Credentials><AccessKeyId>{STS_KEY_ID}</AccessKeyId>\
