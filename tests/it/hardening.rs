@@ -25,6 +25,9 @@ const STS_TOKEN: &str = "IQoJb3JpZ2luX2VjSTSANSWERTOKENzQ2ZK9mVbN0pQrS+tUvWxYz/0
 const ECS_KEY_ID: &str = "ASIAECSCONTAINERKEY7";
 const ECS_SECRET: &str = "ecsContainerSecret7MDENG/bPxRfiCYEXAMPLEK";
 const ECS_TOKEN: &str = "IQoJb3JpZ2luX2VjECSCONTAINERTOKENqQ2ZK9mVbN0pQrS+tUvWxYz/9876543210==";
+const IMDS_KEY_ID: &str = "ASIAIMDSINSTANCEKEY7";
+const IMDS_SECRET: &str = "imdsInstanceSecret7MDENG/bPxRfiCYEXAMPLEK";
+const IMDS_TOKEN: &str = "IQoJb3JpZ2luX2VjIMDSINSTANCETOKENQ2ZK9mVbN0pQrS+tUvWxYz/9876543210==";
 const BEARER: &str = "bearerRequestTokenValue7Q2ZK9xx";
 
 /// A scratch runner: the file-command files, workspace, temp and home.
@@ -520,6 +523,7 @@ enum Path1 {
     Oidc,
     Keys,
     RoleChainingEcs,
+    RoleChainingImds,
     TokenFile,
 }
 
@@ -557,7 +561,39 @@ async fn f1_no_credential_appears_outside_its_mask_under_any_debug_setting() {
         ))
         .mount(&server)
         .await;
+    // An IMDSv2 stand-in: session token, role name, the role's credentials.
+    Mock::given(method("PUT"))
+        .and(wiremock::matchers::path("/latest/api/token"))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .insert_header("x-aws-ec2-metadata-token-ttl-seconds", "21600")
+                .set_body_string("imdsSessionTokenValue"),
+        )
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(wiremock::matchers::path(
+            "/latest/meta-data/iam/security-credentials/",
+        ))
+        .respond_with(ResponseTemplate::new(200).set_body_string("instance-role"))
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(wiremock::matchers::path(
+            "/latest/meta-data/iam/security-credentials/instance-role",
+        ))
+        .respond_with(ResponseTemplate::new(200).set_body_raw(
+            format!(
+                "{{\"Code\":\"Success\",\"LastUpdated\":\"2026-01-01T00:00:00Z\",\"Type\":\"AWS-HMAC\",\"AccessKeyId\":\"{IMDS_KEY_ID}\",\"SecretAccessKey\":\"{IMDS_SECRET}\",\"Token\":\"{IMDS_TOKEN}\",\"Expiration\":\"{FUTURE}\"}}"
+            ),
+            "application/json",
+        ))
+        .mount(&server)
+        .await;
     let secrets: Vec<(&str, String)> = vec![
+        ("IMDS key id", IMDS_KEY_ID.into()),
+        ("IMDS secret", IMDS_SECRET.into()),
+        ("IMDS token", IMDS_TOKEN.into()),
         ("input key id", INPUT_KEY_ID.into()),
         ("input secret", INPUT_SECRET.into()),
         ("STS key id", STS_KEY_ID.into()),
@@ -584,6 +620,7 @@ async fn f1_no_credential_appears_outside_its_mask_under_any_debug_setting() {
         Path1::Oidc,
         Path1::Keys,
         Path1::RoleChainingEcs,
+        Path1::RoleChainingImds,
         Path1::TokenFile,
     ] {
         for rust_log in rust_logs {
@@ -625,6 +662,12 @@ async fn f1_no_credential_appears_outside_its_mask_under_any_debug_setting() {
                                     &format!("{}/ecs-creds", server.uri()),
                                 );
                         }
+                        Path1::RoleChainingImds => {
+                            r.env.remove("AWS_EC2_METADATA_DISABLED");
+                            r.input("role-to-assume", ROLE)
+                                .input("role-chaining", "true")
+                                .set("AWS_EC2_METADATA_SERVICE_ENDPOINT", &server.uri());
+                        }
                         Path1::TokenFile => {
                             std::fs::write(r.path("workspace").join("token.jwt"), &token).unwrap();
                             r.input("role-to-assume", ROLE)
@@ -649,7 +692,7 @@ async fn f1_no_credential_appears_outside_its_mask_under_any_debug_setting() {
             }
         }
     }
-    assert!(runs == 48, "{runs}");
+    assert!(runs == 60, "{runs}");
     assert!(
         problems.is_empty(),
         "{} problem(s):\n{}",
