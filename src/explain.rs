@@ -53,6 +53,7 @@ pub fn explain(f: &StsFailure, ctx: &Context<'_>) -> (String, String) {
     let message = f.message.to_ascii_lowercase();
     let web = f.operation == StsOperation::AssumeRoleWithWebIdentity;
     let fix = match &f.code {
+        None if f.message.starts_with(crate::sts::INVALID_ANSWER) => "The endpoint answered, but not with what STS issues, so nothing was exported. Check `sts-endpoint` (and AWS_ENDPOINT_URL_STS / AWS_ENDPOINT_URL) and the proxy settings: something other than STS may be answering.".into(),
         None => format!(
             "STS could not be reached in region `{}` after the retries allowed (see the README's retry numbers). Check the runner's network and proxy (`http-proxy`, HTTPS_PROXY, NO_PROXY), and `sts-endpoint` if you set one.",
             ctx.region
