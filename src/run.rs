@@ -205,13 +205,13 @@ fn install_refresh(
     use crate::refresh::install::{self, CommandStyle, Request};
     let seed = crate::refresh::cache::ProcessOutput::from_credentials(creds);
     // The image's bundle (what this process trusts): later containers may have none.
-    let ca_bundle = Some(Path::new(DEFAULT_CA_BUNDLE)).filter(|p| p.is_file());
+    let ca_bundle = Some(std::path::Path::new(DEFAULT_CA_BUNDLE)).filter(|p| p.is_file());
     let installed = install::install(&Request {
         dir: &refresh.dir,
         owner: plan.runner.owner,
         profile: refresh.name.as_str(),
         description: &refresh.description,
-        binary: Path::new("/proc/self/exe"),
+        binary: std::path::Path::new("/proc/self/exe"),
         ca_bundle,
         style: CommandStyle::BesideConfigFile,
         seed: seed.as_ref(),
