@@ -103,6 +103,13 @@ fn action() -> ExitCode {
         Err(err) => return fail(&err, summary_without_plan(&env)),
     };
     mask_proxy_passwords(&plan.network.proxy);
+    // Before anything can fail: an ignored input is reported on every path.
+    for w in &plan.warnings {
+        workflow::warning(
+            &format!("Input `{}` ignored or adjusted", w.input),
+            &format!("`{}` {}", w.input, w.message),
+        );
+    }
     tracing::debug!(?plan, "plan");
     let _ = rustls::crypto::ring::default_provider().install_default();
     let summary = plan.runner.step_summary.as_deref();

@@ -10,8 +10,8 @@ use crate::error::{Error, StsCode, StsFailure, StsOperation};
 use crate::explain::{self, Context};
 use crate::jwt::{self, Claims};
 use crate::plan::{
-    Chain, CredentialPlan, CredentialSource, Delivery, Plan, ProfileDelivery, RoleHop, RoleTarget,
-    SessionOptions, TokenSource, WebIdentity,
+    AmbientReason, Chain, CredentialPlan, CredentialSource, Delivery, Identify, Plan,
+    ProfileDelivery, RoleHop, RoleTarget, SessionOptions, TokenSource, WebIdentity,
 };
 use crate::profile;
 use crate::secret::{Credentials, Secret};
@@ -54,6 +54,7 @@ fn mask_inputs(plan: &Plan) {
     let chains = match &plan.credentials {
         CredentialPlan::Obtain(chain) => Some(chain),
         CredentialPlan::KeepExisting { fallback } => fallback.as_ref(),
+        CredentialPlan::LeaveAsIs(_) => None,
     };
     match chains.map(|c| &c.source) {
         Some(CredentialSource::Keys(keys)) => keys.secrets().for_each(workflow::add_mask),
@@ -71,7 +72,11 @@ fn check_account(plan: &Plan, identity: &Identity) -> Result<(), Error> {
         workflow::add_mask_plain(&identity.arn);
     }
     let allowed = &plan.account.allowed;
-    if !allowed.is_empty() && !allowed.iter().any(|a| a.as_str() == identity.account) {
+    // No identity (`Identify::Skip`): no credentials are handed on, nothing to guard.
+    if !allowed.is_empty()
+        && !identity.account.is_empty()
+        && !allowed.iter().any(|a| a.as_str() == identity.account)
+    {
         return Err(Error::AccountNotAllowed {
             account: identity.account.clone(),
             allowed: allowed.iter().map(AccountId::to_string).collect(),
@@ -79,6 +84,19 @@ fn check_account(plan: &Plan, identity: &Identity) -> Result<(), Error> {
     }
     Ok(())
 }
+
+/// The variables this action may export, and so the only ones its post step
+/// clears (the names it did export are recorded in GITHUB_STATE).
+pub const EXPORTABLE: [&str; 8] = [
+    "AWS_ACCESS_KEY_ID",
+    "AWS_SECRET_ACCESS_KEY",
+    "AWS_SESSION_TOKEN",
+    "AWS_REGION",
+    "AWS_DEFAULT_REGION",
+    "AWS_PROFILE",
+    "AWS_CONFIG_FILE",
+    "AWS_SHARED_CREDENTIALS_FILE",
+];
 
 /// Everything for later steps, gathered and then written in one go; profile
 /// files are rolled back if the runner files cannot be written.
@@ -89,35 +107,40 @@ fn deliver(
 ) -> Result<(), Error> {
     let mut export = Export::default();
     let mut profile_written = None;
+    let env_vars = plan.delivery.exports_env_vars();
+    // reference: src/helpers.ts unsetCredentials() only clears when it also
+    // exports (`output-env-credentials`), so the job's own keys stay otherwise.
+    if plan.unset_current_credentials && env_vars && credentials.is_some() {
+        for name in [
+            "AWS_ACCESS_KEY_ID",
+            "AWS_SECRET_ACCESS_KEY",
+            "AWS_SESSION_TOKEN",
+        ] {
+            export.env(name, "");
+        }
+    }
     if let Some(creds) = credentials {
-        if plan.unset_current_credentials {
-            for name in [
-                "AWS_ACCESS_KEY_ID",
-                "AWS_SECRET_ACCESS_KEY",
-                "AWS_SESSION_TOKEN",
-            ] {
-                export.env(name, "");
+        if let Delivery::ProfileFiles { profile, env_vars } = &plan.delivery {
+            profile_written = Some(write_profile(plan, profile, creds, &mut export)?);
+            if *env_vars {
+                // reference: src/index.ts run() exports AWS_PROFILE only with
+                // `output-env-credentials: true`.
+                export.env("AWS_PROFILE", profile.name.as_str());
             }
         }
-        match &plan.delivery {
-            Delivery::ProfileFiles(profile) => {
-                profile_written = Some(write_profile(plan, profile, creds, &mut export)?);
-            }
-            Delivery::EnvVars => {
-                export.env("AWS_ACCESS_KEY_ID", creds.access_key_id.expose());
-                export.env("AWS_SECRET_ACCESS_KEY", creds.secret_access_key.expose());
-                // An empty value clears a token left by an earlier step, which would
-                // otherwise be sent with keys it does not belong to.
-                export.env(
-                    "AWS_SESSION_TOKEN",
-                    creds
-                        .session_token
-                        .as_ref()
-                        .map(Secret::expose)
-                        .unwrap_or(""),
-                );
-            }
-            Delivery::OutputsOnly => {}
+        if env_vars {
+            export.env("AWS_ACCESS_KEY_ID", creds.access_key_id.expose());
+            export.env("AWS_SECRET_ACCESS_KEY", creds.secret_access_key.expose());
+            // An empty value clears a token left by an earlier step, which would
+            // otherwise be sent with keys it does not belong to.
+            export.env(
+                "AWS_SESSION_TOKEN",
+                creds
+                    .session_token
+                    .as_ref()
+                    .map(Secret::expose)
+                    .unwrap_or(""),
+            );
         }
         if plan.output_credentials {
             export.output("aws-access-key-id", creds.access_key_id.expose());
@@ -130,13 +153,21 @@ fn deliver(
             }
         }
     }
-    if plan.delivery.exports_region() {
+    if env_vars {
         export.env("AWS_REGION", plan.region.as_str());
         export.env("AWS_DEFAULT_REGION", plan.region.as_str());
     }
-    export.output("aws-account-id", identity.account.as_str());
-    export.output("authenticated-arn", identity.arn.as_str());
-    export.state("exported", if credentials.is_some() { "1" } else { "0" });
+    if !identity.account.is_empty() {
+        export.output("aws-account-id", identity.account.as_str());
+        export.output("authenticated-arn", identity.arn.as_str());
+    }
+    // The post step clears exactly these names, nothing the job set itself.
+    let mut exported: Vec<&str> = EXPORTABLE
+        .into_iter()
+        .filter(|n| export.env.iter().any(|(e, _)| e == n))
+        .collect();
+    exported.dedup();
+    export.state("exported_env", exported.join(","));
 
     let runner = &plan.runner;
     let committed = export.commit(
@@ -174,7 +205,6 @@ fn write_profile(
         "AWS_SHARED_CREDENTIALS_FILE",
         written.credentials_for_later.to_string_lossy(),
     );
-    export.env("AWS_PROFILE", profile.name.as_str());
     let local: Vec<String> = written
         .files
         .iter()
@@ -187,6 +217,32 @@ fn write_profile(
 async fn obtain(plan: &Plan) -> Result<Obtained, Error> {
     match &plan.credentials {
         CredentialPlan::Obtain(chain) => run_chain(plan, chain).await,
+        CredentialPlan::LeaveAsIs(Identify::Skip) => {
+            workflow::info(
+                "No role to assume and no keys: the job's credentials are left as they are.",
+            );
+            Ok(Obtained {
+                credentials: None,
+                identity: Identity {
+                    how: "nothing (no role to assume)",
+                    arn: String::new(),
+                    account: String::new(),
+                    session_name: None,
+                    expiration: None,
+                },
+            })
+        }
+        CredentialPlan::LeaveAsIs(Identify::Required) => {
+            workflow::info("No role to assume and no keys: using the credentials the job already has, as they are.");
+            let creds = ambient_credentials(plan).await.ok_or_else(|| {
+                Error::ExistingCredentials("`role-to-assume` is not set, and no AWS credentials were found in the environment (AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, profiles or instance metadata)".into())
+            })?;
+            let session = as_they_are(plan, creds, "existing credentials").await?;
+            Ok(Obtained {
+                credentials: None,
+                identity: session.identity,
+            })
+        }
         CredentialPlan::KeepExisting { fallback } => {
             if let Some(identity) = existing_credentials(plan).await {
                 return Ok(Obtained {
@@ -313,14 +369,26 @@ async fn run_chain(plan: &Plan, chain: &Chain) -> Result<Obtained, Error> {
                 "access keys",
             )
         }
-        CredentialSource::Ambient => {
-            workflow::info(if lone {
-                "Exporting the credentials already in the environment"
-            } else {
-                "Role chaining: assuming the role with the credentials already in the environment"
+        CredentialSource::Ambient(reason) => {
+            workflow::info(match reason {
+                AmbientReason::RoleChaining => {
+                    "Role chaining: assuming the role with the credentials already in the environment"
+                }
+                AmbientReason::NoOidcToken { .. } => {
+                    "This job cannot request an OIDC token (no `id-token: write` permission?); assuming the role with the credentials already in the environment"
+                }
             });
-            let creds = ambient_credentials(plan).await.ok_or_else(|| Error::ExistingCredentials("no AWS credentials were found in the environment (AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, profiles or instance metadata)".into()))?;
-            (creds, true, None, "role chaining", "existing credentials")
+            let creds = ambient_credentials(plan).await.ok_or_else(|| match reason {
+                AmbientReason::NoOidcToken { under_act } => Error::NoIdToken {
+                    under_act: *under_act,
+                },
+                AmbientReason::RoleChaining => Error::ExistingCredentials("no AWS credentials were found in the environment (AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, profiles or instance metadata)".into()),
+            })?;
+            let how = match reason {
+                AmbientReason::RoleChaining => "role chaining",
+                AmbientReason::NoOidcToken { .. } => "existing credentials → AssumeRole",
+            };
+            (creds, true, None, how, "existing credentials")
         }
     };
     for hop in &chain.hops {
@@ -360,11 +428,6 @@ async fn as_they_are(
 
 async fn web_identity(plan: &Plan, web: &WebIdentity) -> Result<Session, Error> {
     let (token, audience, how) = match &web.token {
-        TokenSource::Unavailable { under_act } => {
-            return Err(Error::NoIdToken {
-                under_act: *under_act,
-            })
-        }
         TokenSource::Request {
             url,
             bearer,
@@ -567,7 +630,10 @@ fn sts_error(
         endpoint,
         region: plan.region.as_str(),
     };
-    let (cause, fix) = explain::explain(&failure, &ctx);
+    let (cause, mut fix) = explain::explain(&failure, &ctx);
+    if let (None, Some(note)) = (&failure.code, &plan.network.container_loopback) {
+        fix = format!("{note}\n\n{fix}");
+    }
     Error::Sts {
         failure,
         cause,

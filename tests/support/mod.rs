@@ -61,15 +61,11 @@ impl Scenario {
         env.insert("GITHUB_STATE".into(), p("state"));
         env.insert("GITHUB_WORKSPACE".into(), p("workspace"));
         env.insert("RUNNER_TEMP".into(), p("temp"));
-        // The defaults action.yml gives, as the runner would pass them.
-        for (name, value) in [
-            ("audience", "sts.amazonaws.com"),
-            ("role-duration-seconds", "3600"),
-            ("role-session-name", "GitHubActions"),
-            ("output-env-credentials", "true"),
-            ("retry-max-attempts", "12"),
-        ] {
-            env.insert(format!("INPUT_{}", name.to_uppercase()), value.into());
+        // Every input action.yml declares, with its default or empty, as the
+        // runner passes them.
+        for (name, value) in action_yml_defaults() {
+            let value = value.replace("${{ runner.temp }}", &p("temp"));
+            env.insert(format!("INPUT_{}", name.to_uppercase()), value);
         }
         Scenario {
             dir,
@@ -243,6 +239,34 @@ pub fn parse_file_commands(text: &str) -> BTreeMap<String, String> {
         out.insert(name.to_owned(), value.join("\n"));
     }
     out
+}
+
+/// The inputs action.yml declares and their defaults (empty when none). Read
+/// line by line: action.yml keeps each input at two spaces of indent and its
+/// `default:` at four, and this fails loudly if that ever changes.
+pub fn action_yml_defaults() -> Vec<(String, String)> {
+    let text = std::fs::read_to_string(repo_root().join("action.yml")).expect("action.yml");
+    let mut inputs: Vec<(String, String)> = Vec::new();
+    let mut in_inputs = false;
+    for line in text.lines() {
+        if !line.starts_with(' ') && !line.starts_with('#') && !line.is_empty() {
+            in_inputs = line == "inputs:";
+            continue;
+        }
+        if !in_inputs {
+            continue;
+        }
+        if let Some(name) = line.strip_prefix("  ").and_then(|l| l.strip_suffix(':')) {
+            if !name.starts_with(' ') {
+                inputs.push((name.to_owned(), String::new()));
+            }
+        } else if let Some(value) = line.strip_prefix("    default: ") {
+            let value = value.trim().trim_matches('\'').trim_matches('"');
+            inputs.last_mut().expect("default before any input").1 = value.to_owned();
+        }
+    }
+    assert!(inputs.len() > 20, "action.yml inputs not found: {inputs:?}");
+    inputs
 }
 
 pub fn free_port() -> u16 {
