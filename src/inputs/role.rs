@@ -192,6 +192,13 @@ pub fn session_tags(
     let transitive: Vec<String> = set(&raw.transitive_tag_keys)
         .map(|v| list(v, &[',', '\n']).map(str::to_owned).collect())
         .unwrap_or_default();
+    // Checked even where tags are not sent: a malformed value is an error on
+    // every path (reference: src/assumeRole.ts assumeRole() parses custom-tags
+    // before it knows how the role is assumed).
+    let custom = set(&raw.custom_tags)
+        .map(tags::parse_custom_tags)
+        .transpose()?
+        .unwrap_or_default();
     let why_not = match call {
         // reference: src/index.ts run() warns that custom-tags is ignored with OIDC or
         // a token file; src/assumeRole.ts deletes Tags and TransitiveTagKeys there.
@@ -216,10 +223,6 @@ pub fn session_tags(
         }
         return Ok((None, Vec::new()));
     }
-    let custom = set(&raw.custom_tags)
-        .map(tags::parse_custom_tags)
-        .transpose()?
-        .unwrap_or_default();
     let tags = tags::session_tags(env, custom)?;
     // reference: src/assumeRole.ts assumeRole() keeps only the transitive keys
     // that name a tag being sent.
