@@ -120,7 +120,12 @@ pub enum Error {
 
     /// `web-identity-token-file` could not be used.
     #[error("Input `web-identity-token-file` ({path}): {problem}")]
-    TokenFile { path: PathBuf, problem: String },
+    TokenFile {
+        path: PathBuf,
+        problem: String,
+        #[source]
+        source: Option<std::io::Error>,
+    },
 
     /// STS refused or could not be reached; `cause` and `fix` come from the explainer.
     #[error("{} failed{}: {}", failure.operation, code_suffix(&failure.code_text), first_line(&failure.message, failure.transport.as_deref()))]
@@ -138,7 +143,12 @@ pub enum Error {
     },
 
     #[error("Input `aws-profile`: {problem}")]
-    Profile { problem: String, fix: String },
+    Profile {
+        problem: String,
+        fix: String,
+        #[source]
+        source: Option<std::io::Error>,
+    },
 
     #[error("Could not write the runner file {}: {source}", path.display())]
     FileCommand {
@@ -219,5 +229,58 @@ impl Error {
             Error::Cancelled { .. } => "Nothing was exported. The job was cancelled or the runner is shutting down; re-run the job if that was not intended.".into(),
             Error::Internal(_) => "This is a bug in the action; please report it with the log above.".into(),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn both_spellings_of_a_code_are_one_variant() {
+        for (a, b, code) in [
+            (
+                "AccessDenied",
+                "AccessDeniedException",
+                StsCode::AccessDenied,
+            ),
+            ("Throttling", "ThrottlingException", StsCode::Throttling),
+            (
+                "ExpiredToken",
+                "ExpiredTokenException",
+                StsCode::ExpiredToken,
+            ),
+            (
+                "IDPCommunicationError",
+                "IDPCommunicationErrorException",
+                StsCode::IdpCommunicationError,
+            ),
+            (
+                "RegionDisabled",
+                "RegionDisabledException",
+                StsCode::RegionDisabled,
+            ),
+            (
+                "PackedPolicyTooLarge",
+                "PackedPolicyTooLargeException",
+                StsCode::PackedPolicyTooLarge,
+            ),
+        ] {
+            assert_eq!(StsCode::parse(a), Some(code.clone()), "{a}");
+            assert_eq!(StsCode::parse(b), Some(code), "{b}");
+        }
+        assert_eq!(StsCode::parse(""), None);
+        assert_eq!(
+            StsCode::parse("SomethingNew"),
+            Some(StsCode::Other("SomethingNew".into()))
+        );
+    }
+
+    #[test]
+    fn a_signal_is_a_cancellation_not_a_bug() {
+        let err = Error::Cancelled { signal: "SIGTERM" };
+        assert_eq!(err.title(), "Action cancelled");
+        assert!(!err.help().contains("bug"));
+        assert!(err.to_string().contains("SIGTERM"));
     }
 }

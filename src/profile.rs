@@ -74,6 +74,7 @@ pub fn write_profile(
     make_private_dir(&dir.local, owner).map_err(|e| Error::Profile {
         problem: format!("cannot create {}: {e}", dir.local.display()),
         fix: "Check that the runner's temp directory is writable.".into(),
+        source: Some(e),
     })?;
     let config = dir.local.join("config");
     let credentials = dir.local.join("credentials");
@@ -105,6 +106,7 @@ pub fn write_profile(
             return Err(Error::Profile {
                 problem: format!("profile `{name}` already exists in {}", path.display()),
                 fix: "Choose another `aws-profile`, or set `overwrite-aws-profile: true`.".into(),
+                source: None,
             });
         }
         let mut new_text = without_section(&text, section);
@@ -127,6 +129,7 @@ pub fn write_profile(
             return Err(Error::Profile {
                 problem: format!("cannot write {}: {e}", path.display()),
                 fix: "Check that the runner's temp directory is writable.".into(),
+                source: Some(e),
             });
         }
     }
@@ -139,14 +142,17 @@ fn read_no_follow(path: &Path) -> Result<Option<Vec<u8>>, Error> {
         Err(e) => Err(Error::Profile {
             problem: format!("cannot read {}: {e}", path.display()),
             fix: "Check the runner's temp directory.".into(),
+            source: Some(e),
         }),
         Ok(meta) if !meta.file_type().is_file() => Err(Error::Profile {
             problem: format!("{} is not a regular file (a symlink?)", path.display()),
             fix: "Remove it; this action never writes credentials through a link.".into(),
+            source: None,
         }),
         Ok(_) => std::fs::read(path).map(Some).map_err(|e| Error::Profile {
             problem: format!("cannot read {}: {e}", path.display()),
             fix: "Check the runner's temp directory.".into(),
+            source: Some(e),
         }),
     }
 }

@@ -473,27 +473,30 @@ const MAX_TOKEN_FILE: u64 = 16 * 1024;
 /// Reads the token file (an absolute path, resolved while planning): a
 /// regular file, or a link only where Kubernetes projects its tokens.
 fn read_token_file(full: &Path) -> Result<Secret, Error> {
-    let fail = |problem: String| Error::TokenFile {
+    let fail = |problem: String, source: Option<std::io::Error>| Error::TokenFile {
         path: full.to_owned(),
         problem,
+        source,
     };
-    let meta = std::fs::symlink_metadata(full).map_err(|e| fail(format!("cannot be read: {e}")))?;
+    let unreadable = |e: std::io::Error| fail(format!("cannot be read: {e}"), Some(e));
+    let meta = std::fs::symlink_metadata(full).map_err(unreadable)?;
     if meta.file_type().is_symlink() {
         let projected = PROJECTED_TOKEN_DIRS.iter().any(|d| full.starts_with(d));
         if !projected {
-            return Err(fail("is a symlink; only Kubernetes projected service-account tokens (under /var/run/secrets/) may be links".into()));
+            return Err(fail("is a symlink; only Kubernetes projected service-account tokens (under /var/run/secrets/) may be links".into(), None));
         }
     }
-    let meta = std::fs::metadata(full).map_err(|e| fail(format!("cannot be read: {e}")))?;
+    let meta = std::fs::metadata(full).map_err(unreadable)?;
     if !meta.is_file() || meta.len() > MAX_TOKEN_FILE {
-        return Err(fail(format!(
-            "is not a regular file of at most {MAX_TOKEN_FILE} bytes"
-        )));
+        return Err(fail(
+            format!("is not a regular file of at most {MAX_TOKEN_FILE} bytes"),
+            None,
+        ));
     }
-    let text = std::fs::read_to_string(full).map_err(|e| fail(format!("cannot be read: {e}")))?;
+    let text = std::fs::read_to_string(full).map_err(unreadable)?;
     let token = text.trim();
     if token.is_empty() {
-        return Err(fail("is empty".into()));
+        return Err(fail("is empty".into(), None));
     }
     Ok(Secret::new(token))
 }

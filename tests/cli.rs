@@ -828,7 +828,8 @@ async fn web_identity_token_file_relative_to_workspace_and_no_symlinks() {
     .await;
     out.assert_success();
     assert!(
-        out.stdout.contains("::warning title=Input `web-identity-token-file`"),
+        out.stdout
+            .contains("::warning title=Input `web-identity-token-file`"),
         "{}",
         out.stdout
     );
@@ -878,7 +879,12 @@ async fn aws_profile_writes_private_files_for_later_steps_and_post_removes_them(
     assert!(creds_path.starts_with(s.path("temp")));
     // As the reference action: a profile changes no global variable (no
     // AWS_PROFILE, no keys, no region), so several profiles keep their regions.
-    for name in ["AWS_PROFILE", "AWS_ACCESS_KEY_ID", "AWS_REGION", "AWS_DEFAULT_REGION"] {
+    for name in [
+        "AWS_PROFILE",
+        "AWS_ACCESS_KEY_ID",
+        "AWS_REGION",
+        "AWS_DEFAULT_REGION",
+    ] {
         assert!(!env.contains_key(name), "{name} exported in profile mode");
     }
     let text = std::fs::read_to_string(&creds_path).unwrap();

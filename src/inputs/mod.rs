@@ -365,3 +365,130 @@ fn delivery(
         env_vars: output_env_credentials,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::plan::{RoleTarget, TokenSource};
+
+    fn env(pairs: &[(&str, &str)]) -> HashMap<String, String> {
+        let mut env: HashMap<String, String> = [
+            ("GITHUB_ENV", "/nonexistent/env"),
+            ("GITHUB_OUTPUT", "/nonexistent/out"),
+            ("INPUT_AWS-REGION", "eu-west-1"),
+        ]
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+        env.extend(pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())));
+        env
+    }
+
+    fn plan_of(pairs: &[(&str, &str)]) -> Result<Plan, Error> {
+        let env = env(pairs);
+        plan(&RawInputs::from_env(&env)?, &env)
+    }
+
+    const ROLE: &str = "arn:aws:iam::123456789012:role/deploy";
+
+    #[test]
+    fn oidc_is_a_web_identity_chain_without_hops() {
+        let plan = plan_of(&[
+            ("INPUT_ROLE-TO-ASSUME", ROLE),
+            ("ACTIONS_ID_TOKEN_REQUEST_URL", "https://t.example/x?a=1"),
+            ("ACTIONS_ID_TOKEN_REQUEST_TOKEN", "bearer"),
+        ])
+        .unwrap();
+        let CredentialPlan::Obtain(chain) = &plan.credentials else {
+            panic!("{:?}", plan.credentials)
+        };
+        let CredentialSource::WebIdentity(web) = &chain.source else {
+            panic!("{:?}", chain.source)
+        };
+        assert_eq!(web.role.as_str(), ROLE);
+        assert!(chain.hops.is_empty());
+        let TokenSource::Request { url, audience, .. } = &web.token else {
+            panic!("{:?}", web.token)
+        };
+        assert_eq!(audience, DEFAULT_AUDIENCE);
+        assert_eq!(url.query(), Some("a=1&audience=sts.amazonaws.com"));
+        assert!(matches!(plan.delivery, Delivery::EnvVars));
+    }
+
+    #[test]
+    fn keys_and_a_bare_role_name_make_one_tagged_hop() {
+        let plan = plan_of(&[
+            ("INPUT_AWS-ACCESS-KEY-ID", "AKIAEXAMPLEEXAMPLE00"),
+            ("INPUT_AWS-SECRET-ACCESS-KEY", "secret"),
+            ("INPUT_ROLE-TO-ASSUME", "deploy"),
+        ])
+        .unwrap();
+        let CredentialPlan::Obtain(chain) = &plan.credentials else {
+            panic!()
+        };
+        assert!(matches!(chain.source, CredentialSource::Keys(_)));
+        assert_eq!(chain.hops.len(), 1);
+        assert!(matches!(chain.hops[0].target, RoleTarget::Name(_)));
+        assert!(chain.hops[0].tags.is_some());
+    }
+
+    #[test]
+    fn use_existing_without_a_role_has_no_fallback() {
+        let plan = plan_of(&[("INPUT_USE-EXISTING-CREDENTIALS", "true")]).unwrap();
+        assert!(matches!(
+            plan.credentials,
+            CredentialPlan::KeepExisting { fallback: None }
+        ));
+        // Neither a role nor keys: the job's own credentials, identified (as the reference).
+        let plan = plan_of(&[]).unwrap();
+        assert!(matches!(
+            plan.credentials,
+            CredentialPlan::LeaveAsIs(Identify::Required)
+        ));
+    }
+
+    #[test]
+    fn runner_facts_are_resolved_or_the_plan_fails() {
+        let plan = plan_of(&[
+            ("INPUT_ROLE-TO-ASSUME", ROLE),
+            ("INPUT_WEB-IDENTITY-TOKEN-FILE", "token.jwt"),
+            ("GITHUB_WORKSPACE", "/w"),
+            ("GITHUB_STEP_SUMMARY", "/s"),
+            ("INPUT_AWS-PROFILE", "deploy"),
+            ("RUNNER_TEMP", "/rt"),
+        ])
+        .unwrap();
+        let CredentialPlan::Obtain(chain) = &plan.credentials else {
+            panic!()
+        };
+        let CredentialSource::WebIdentity(web) = &chain.source else {
+            panic!()
+        };
+        assert!(
+            matches!(&web.token, TokenSource::File(p) if p == std::path::Path::new("/w/token.jwt"))
+        );
+        assert_eq!(
+            plan.runner.step_summary.as_deref(),
+            Some(std::path::Path::new("/s"))
+        );
+        let Delivery::ProfileFiles { profile, .. } = &plan.delivery else {
+            panic!()
+        };
+        assert_eq!(profile.dir.local, std::path::Path::new("/rt/.keyless-aws"));
+        // Without RUNNER_TEMP the profile directory is unknown: the plan fails.
+        let err = plan_of(&[
+            ("INPUT_AWS-ACCESS-KEY-ID", "AKIAEXAMPLEEXAMPLE00"),
+            ("INPUT_AWS-SECRET-ACCESS-KEY", "secret"),
+            ("INPUT_AWS-PROFILE", "deploy"),
+        ])
+        .unwrap_err();
+        assert!(matches!(err, Error::Profile { .. }), "{err}");
+        // A relative token file needs the workspace.
+        let err = plan_of(&[
+            ("INPUT_ROLE-TO-ASSUME", ROLE),
+            ("INPUT_WEB-IDENTITY-TOKEN-FILE", "token.jwt"),
+        ])
+        .unwrap_err();
+        assert!(matches!(err, Error::TokenFile { .. }), "{err}");
+    }
+}

@@ -82,6 +82,7 @@ pub fn profile_dir(
             .ok_or_else(|| Error::Profile {
                 problem: "the runner's temp directory is unknown inside the container".into(),
                 fix: "Use this action through its action.yml (its hidden input `runner-temp` passes host:${{ runner.temp }}).".into(),
+                source: None,
             })?;
         return Ok(ProfileDir {
             local: Path::new(CONTAINER_HOME).join(DIR_NAME),
@@ -91,6 +92,7 @@ pub fn profile_dir(
     let temp = get(env, "RUNNER_TEMP").ok_or_else(|| Error::Profile {
         problem: "RUNNER_TEMP is not set".into(),
         fix: "Run inside a GitHub Actions job, or set RUNNER_TEMP to a private directory.".into(),
+        source: None,
     })?;
     let dir = Path::new(temp).join(DIR_NAME);
     Ok(ProfileDir {
@@ -110,6 +112,7 @@ pub fn token_file_path(path: &str, workspace: Option<&Path>) -> Result<PathBuf, 
         None => Err(Error::TokenFile {
             path: path.to_owned(),
             problem: "is relative and GITHUB_WORKSPACE is not set".into(),
+            source: None,
         }),
     }
 }
