@@ -8,6 +8,14 @@ use std::path::Path;
 
 /// `summary` is the step summary file (`GITHUB_STEP_SUMMARY`), if any.
 pub fn success(identity: &Identity, region: &str, masked_account: bool, summary: Option<&Path>) {
+    if identity.arn.is_empty() {
+        // No credentials were looked at (`web-identity-token-file` without a role).
+        workflow::info(&format!(
+            "No credentials obtained ({}); region {region}.",
+            identity.how
+        ));
+        return;
+    }
     let account = if masked_account {
         "***"
     } else {

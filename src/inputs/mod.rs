@@ -491,4 +491,91 @@ mod tests {
         .unwrap_err();
         assert!(matches!(err, Error::TokenFile { .. }), "{err}");
     }
+
+    #[test]
+    fn a_role_without_an_oidc_token_is_signed_by_the_jobs_credentials() {
+        let plan = plan_of(&[("INPUT_ROLE-TO-ASSUME", ROLE), ("ACT", "true")]).unwrap();
+        let CredentialPlan::Obtain(chain) = &plan.credentials else {
+            panic!()
+        };
+        assert!(matches!(
+            chain.source,
+            CredentialSource::Ambient(AmbientReason::NoOidcToken { under_act: true })
+        ));
+        assert_eq!(chain.hops.len(), 1);
+        assert!(
+            chain.hops[0].tags.is_some(),
+            "AssumeRole carries session tags"
+        );
+    }
+
+    #[test]
+    fn ignored_inputs_become_warnings() {
+        let plan = plan_of(&[
+            ("INPUT_ROLE-TO-ASSUME", ROLE),
+            ("ACTIONS_ID_TOKEN_REQUEST_URL", "https://t.example/x"),
+            ("ACTIONS_ID_TOKEN_REQUEST_TOKEN", "bearer"),
+            ("INPUT_CUSTOM-TAGS", r#"{"a":"b"}"#),
+            ("INPUT_ROLE-EXTERNAL-ID", "ext-1"),
+            ("INPUT_RETRY-MAX-ATTEMPTS", "0"),
+        ])
+        .unwrap();
+        let mut warned: Vec<&str> = plan.warnings.iter().map(|w| w.input).collect();
+        warned.sort();
+        assert_eq!(
+            warned,
+            ["custom-tags", "retry-max-attempts", "role-external-id"]
+        );
+        assert_eq!(plan.network.retry.max_attempts, DEFAULT_RETRY_MAX_ATTEMPTS);
+        // A malformed value is still an error, even where it would be ignored.
+        let err = plan_of(&[
+            ("INPUT_ROLE-TO-ASSUME", ROLE),
+            ("INPUT_CUSTOM-TAGS", "{not json"),
+        ])
+        .unwrap_err();
+        assert!(err.to_string().contains("custom-tags"), "{err}");
+    }
+
+    #[test]
+    fn a_profile_alone_exports_no_globals() {
+        let base = [
+            ("INPUT_ROLE-TO-ASSUME", ROLE),
+            ("INPUT_AWS-PROFILE", "dev"),
+            ("RUNNER_TEMP", "/rt"),
+        ];
+        let plan = plan_of(&base).unwrap();
+        assert!(!plan.delivery.exports_env_vars());
+        let mut with_env = base.to_vec();
+        with_env.push(("INPUT_OUTPUT-ENV-CREDENTIALS", "true"));
+        assert!(plan_of(&with_env).unwrap().delivery.exports_env_vars());
+    }
+
+    #[test]
+    fn key_ids_are_strict_only_for_aws_itself() {
+        let keys = [
+            ("INPUT_AWS-ACCESS-KEY-ID", "test"),
+            ("INPUT_AWS-SECRET-ACCESS-KEY", "test"),
+        ];
+        assert!(plan_of(&keys).is_err());
+        let mut local = keys.to_vec();
+        local.push(("INPUT_STS-ENDPOINT", "http://localstack:4566"));
+        local.push(("INPUT_AWS-REGION", "local-1x"));
+        assert!(plan_of(&local).is_ok());
+    }
+
+    #[test]
+    fn a_loopback_endpoint_in_a_container_is_flagged() {
+        let base = [
+            ("INPUT_AWS-ACCESS-KEY-ID", "test"),
+            ("INPUT_AWS-SECRET-ACCESS-KEY", "test"),
+            ("INPUT_STS-ENDPOINT", "http://localhost:4566"),
+        ];
+        let plan = plan_of(&base).unwrap();
+        assert!(plan.network.container_loopback.is_none() && plan.warnings.is_empty());
+        let mut in_container = base.to_vec();
+        in_container.extend([("HOME", "/github/home"), ("GITHUB_ACTIONS", "true")]);
+        let plan = plan_of(&in_container).unwrap();
+        assert!(plan.network.container_loopback.is_some());
+        assert_eq!(plan.warnings[0].input, "sts-endpoint");
+    }
 }
