@@ -343,16 +343,53 @@ impl From<Session> for Obtained {
     }
 }
 
+/// Where a chain starts: the credentials that sign the first hop.
+struct Start {
+    signer: Credentials,
+    /// Issued moments ago (see `ClientSettings::fresh_credentials`).
+    fresh: bool,
+    /// The session the source itself produced (a web identity), if any.
+    session: Option<Session>,
+    /// How the identity was obtained, when a hop follows / when none does.
+    hop_how: &'static str,
+    lone_how: &'static str,
+}
+
 /// The source's credentials, then one `AssumeRole` per hop, each signed by the
 /// credentials before it. With no hops, keys and ambient credentials are
 /// delivered as they are (after `GetCallerIdentity` says whose they are).
 async fn run_chain(plan: &Plan, chain: &Chain) -> Result<Obtained, Error> {
-    let lone = chain.hops.is_empty();
-    let (mut signer, mut fresh, mut last, how, lone_how) = match &chain.source {
+    let Start {
+        mut signer,
+        mut fresh,
+        mut session,
+        hop_how,
+        lone_how,
+    } = start(plan, &chain.source, chain.hops.is_empty()).await?;
+    for hop in &chain.hops {
+        let next = assume_role(plan, hop, &signer, fresh, hop_how).await?;
+        signer = next.credentials.clone();
+        fresh = true;
+        session = Some(next);
+    }
+    let session = match session {
+        Some(session) => session,
+        None => as_they_are(plan, signer, lone_how).await?,
+    };
+    Ok(session.into())
+}
+
+async fn start(plan: &Plan, source: &CredentialSource, lone: bool) -> Result<Start, Error> {
+    Ok(match source {
         CredentialSource::WebIdentity(web) => {
             let session = web_identity(plan, web).await?;
-            let creds = session.credentials.clone();
-            (creds, true, Some(session), "role chaining", "")
+            Start {
+                signer: session.credentials.clone(),
+                fresh: true,
+                session: Some(session),
+                hop_how: "role chaining",
+                lone_how: "",
+            }
         }
         CredentialSource::Keys(keys) => {
             workflow::info(if lone {
@@ -360,14 +397,14 @@ async fn run_chain(plan: &Plan, chain: &Chain) -> Result<Obtained, Error> {
             } else {
                 "Assuming the role with the access keys given as inputs"
             });
-            let fresh = keys.session_token.is_some();
-            (
-                keys.clone(),
-                fresh,
-                None,
-                "access keys → AssumeRole",
-                "access keys",
-            )
+            Start {
+                signer: keys.clone(),
+                // A session's keys may have been issued moments ago.
+                fresh: keys.session_token.is_some(),
+                session: None,
+                hop_how: "access keys → AssumeRole",
+                lone_how: "access keys",
+            }
         }
         CredentialSource::Ambient(reason) => {
             workflow::info(match reason {
@@ -378,30 +415,24 @@ async fn run_chain(plan: &Plan, chain: &Chain) -> Result<Obtained, Error> {
                     "This job cannot request an OIDC token (no `id-token: write` permission?); assuming the role with the credentials already in the environment"
                 }
             });
-            let creds = ambient_credentials(plan).await.ok_or_else(|| match reason {
+            let signer = ambient_credentials(plan).await.ok_or_else(|| match reason {
                 AmbientReason::NoOidcToken { under_act } => Error::NoIdToken {
                     under_act: *under_act,
                 },
                 AmbientReason::RoleChaining => Error::ExistingCredentials("no AWS credentials were found in the environment (AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, profiles or instance metadata)".into()),
             })?;
-            let how = match reason {
-                AmbientReason::RoleChaining => "role chaining",
-                AmbientReason::NoOidcToken { .. } => "existing credentials → AssumeRole",
-            };
-            (creds, true, None, how, "existing credentials")
+            Start {
+                signer,
+                fresh: true,
+                session: None,
+                hop_how: match reason {
+                    AmbientReason::RoleChaining => "role chaining",
+                    AmbientReason::NoOidcToken { .. } => "existing credentials → AssumeRole",
+                },
+                lone_how: "existing credentials",
+            }
         }
-    };
-    for hop in &chain.hops {
-        let session = assume_role(plan, hop, &signer, fresh, how).await?;
-        signer = session.credentials.clone();
-        fresh = true;
-        last = Some(session);
-    }
-    let session = match last {
-        Some(session) => session,
-        None => as_they_are(plan, signer, lone_how).await?,
-    };
-    Ok(session.into())
+    })
 }
 
 /// Credentials delivered unchanged; `GetCallerIdentity` checks them and says whose they are.

@@ -843,3 +843,192 @@ fn token_endpoint_refusal_fails_and_writes_nothing() {
         "the request token is on stderr"
     );
 }
+
+/// The user later `run:` steps run as on a GitHub-hosted runner.
+const RUNNER_UID: u32 = 1001;
+
+/// Gives a directory tree to `uid`, as the runner's user owns its work tree and the
+/// file-command files it creates for each step.
+fn chown_tree(dir: &Path, uid: u32) {
+    std::os::unix::fs::lchown(dir, Some(uid), Some(uid)).unwrap();
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_dir() && !path.is_symlink() {
+            chown_tree(&path, uid);
+        } else {
+            std::os::unix::fs::lchown(&path, Some(uid), Some(uid)).unwrap();
+        }
+    }
+}
+
+/// A later step of the same job: a process running as `uid` on the runner's host
+/// paths (here a container from the same image with the host's static busybox, the
+/// runner temp mounted at its host path, no network).
+fn later_step_as(image: &str, dirs: &RunnerDirs, uid: u32, args: &[&str]) -> Ran {
+    let temp = dirs.temp.display().to_string();
+    let name = unique_name("later-step");
+    let _guard = ContainerGuard(name.clone());
+    let mut cmd = Command::new("docker");
+    cmd.args(["run", "--name", &name, "--rm", "--network", "none"])
+        .args(["--user", &format!("{uid}:{uid}")])
+        .args(["-v", "/bin/busybox:/bin/busybox:ro"])
+        .args(["-v", &format!("{temp}:{temp}")])
+        .args(["--entrypoint", "/bin/busybox", image])
+        .args(args);
+    run(&mut cmd, STEP_TIMEOUT)
+}
+
+/// `aws-profile` on a GitHub-hosted runner: the action's container runs as root,
+/// later `run:` steps as uid 1001. The profile directory and files must belong to the
+/// runner's user (0700/0600), so such a step can read them and an SDK can use them;
+/// any other user still cannot.
+#[test]
+fn profile_files_belong_to_the_runner_user_so_a_later_non_root_step_can_use_them() {
+    let Some((fx, image)) = setup() else { return };
+    if !Path::new("/bin/busybox").is_file() {
+        assert!(!in_ci(), "/bin/busybox is required when CI=true");
+        eprintln!("SKIPPED: no /bin/busybox for the later step");
+        return;
+    }
+    let dirs = RunnerDirs::new();
+    let files = dirs.step_files();
+    chown_tree(dirs._root.path(), RUNNER_UID);
+    let tag = format!("profile-{}", random_hex(4));
+    let session = format!("profile-{}", random_hex(4));
+    let role = format!("arn:aws:iam::{ACCOUNT}:role/gha-deploy");
+    let endpoint = fx.sts_endpoint();
+    let step = Step {
+        stage: Stage::Main,
+        with: vec![
+            ("role-to-assume", &role),
+            ("aws-region", REGION),
+            ("role-session-name", &session),
+            ("sts-endpoint", &endpoint),
+            ("aws-profile", "deploy"),
+        ],
+        oidc: oidc(&fx, &tag),
+        state: vec![],
+    };
+    let ran = run_step(&fx, &image, &dirs, &files, &step);
+    assert!(ran.success(), "the main step failed: {}", ran.describe());
+    let issued = fx.issued(&session);
+    assert_eq!(issued.len(), 1, "issued: {issued:?}");
+    let issued = &issued[0];
+
+    // GITHUB_ENV names the files by their host paths, under $RUNNER_TEMP/_github_home.
+    let env_text = StepFiles::read(&files.env);
+    let exported = as_map(
+        &parse_file_commands(
+            env_text
+                .strip_prefix(SEED_ENV)
+                .expect("earlier content kept"),
+        )
+        .expect("GITHUB_ENV is well-formed"),
+    );
+    let dir = dirs.home.join(".keyless-aws");
+    let config = dir.join("config");
+    let credentials = dir.join("credentials");
+    assert_eq!(
+        exported.get("AWS_PROFILE").map(String::as_str),
+        Some("deploy")
+    );
+    assert_eq!(
+        exported.get("AWS_CONFIG_FILE").map(PathBuf::from),
+        Some(config.clone())
+    );
+    assert_eq!(
+        exported
+            .get("AWS_SHARED_CREDENTIALS_FILE")
+            .map(PathBuf::from),
+        Some(credentials.clone())
+    );
+    assert!(
+        !exported.contains_key("AWS_SECRET_ACCESS_KEY"),
+        "with aws-profile the keys must not be in GITHUB_ENV"
+    );
+
+    // Owned by the runner's user, private to it.
+    use std::os::unix::fs::MetadataExt;
+    for (path, mode) in [(&dir, 0o700), (&config, 0o600), (&credentials, 0o600)] {
+        let meta = std::fs::symlink_metadata(path).unwrap();
+        assert_eq!(
+            (meta.uid(), meta.gid(), meta.mode() & 0o777),
+            (RUNNER_UID, RUNNER_UID, mode),
+            "{}: owner and mode",
+            path.display()
+        );
+    }
+
+    // A later step as uid 1001 reads both files; another user is refused.
+    let paths = [
+        config.display().to_string(),
+        credentials.display().to_string(),
+    ];
+    let read = later_step_as(&image, &dirs, RUNNER_UID, &["cat", &paths[0], &paths[1]]);
+    assert!(
+        read.success(),
+        "uid {RUNNER_UID} cannot read the profile: {}",
+        read.describe()
+    );
+    assert!(read
+        .stdout
+        .contains("[profile deploy]\nregion = eu-west-1\n"));
+    assert!(read.stdout.contains(&format!(
+        "[deploy]\naws_access_key_id = {}\naws_secret_access_key = {}\naws_session_token = {}\n",
+        issued.access_key_id, issued.secret_access_key, issued.session_token
+    )));
+    let other = later_step_as(&image, &dirs, RUNNER_UID + 1, &["cat", &paths[1]]);
+    assert!(
+        !other.success() && other.stderr.contains("Permission denied"),
+        "another user must not read the credentials: {}",
+        other.describe()
+    );
+
+    // botocore takes the profile from exactly these files and gets the assumed role.
+    let script = "import botocore.session, json, sys\n\
+                  s = botocore.session.Session(profile='deploy')\n\
+                  c = s.create_client('sts', endpoint_url=sys.argv[1])\n\
+                  r = c.get_caller_identity()\n\
+                  print(json.dumps({'Arn': r['Arn'], 'Region': c.meta.region_name}))\n";
+    let mut cmd = Command::new("python3");
+    cmd.args(["-c", script, &endpoint])
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .env("HOME", &dirs.temp)
+        .env("AWS_CONFIG_FILE", &config)
+        .env("AWS_SHARED_CREDENTIALS_FILE", &credentials)
+        .env("AWS_EC2_METADATA_DISABLED", "true");
+    for keep in ["PYENV_ROOT", "PYENV_VERSION", "VIRTUAL_ENV", "PYTHONPATH"] {
+        if let Ok(v) = std::env::var(keep) {
+            cmd.env(keep, v);
+        }
+    }
+    let boto = run(&mut cmd, Duration::from_secs(60));
+    assert!(
+        boto.success(),
+        "botocore with the profile: {}",
+        boto.describe()
+    );
+    let answer: Value = serde_json::from_str(boto.stdout.trim()).expect("JSON");
+    assert_eq!(
+        answer["Arn"],
+        format!("arn:aws:sts::{ACCOUNT}:assumed-role/gha-deploy/{session}").as_str()
+    );
+    assert_eq!(answer["Region"], REGION);
+
+    // The post step removes both files.
+    let state = parse_file_commands(&StepFiles::read(&files.state)).expect("GITHUB_STATE");
+    let post_files = dirs.step_files();
+    let post = Step {
+        stage: Stage::Post,
+        with: step.with.clone(),
+        oidc: None,
+        state,
+    };
+    let ran = run_step(&fx, &image, &dirs, &post_files, &post);
+    assert!(ran.success(), "the post step failed: {}", ran.describe());
+    assert!(
+        !config.exists() && !credentials.exists(),
+        "post step left the profile files"
+    );
+}

@@ -6,17 +6,16 @@
 #![no_main]
 
 use arbitrary::Arbitrary;
-use keyless_aws::error::{Error, StsFailure};
+use keyless_aws::error::{Error, StsCode, StsFailure, StsOperation};
 use keyless_aws::explain::{explain, Context};
 use keyless_aws::jwt::Claims;
 use keyless_aws::text::escape_data;
 use libfuzzer_sys::fuzz_target;
 
-const OPERATIONS: &[&str] = &[
-    "AssumeRoleWithWebIdentity",
-    "AssumeRole",
-    "GetCallerIdentity",
-    "",
+const OPERATIONS: &[StsOperation] = &[
+    StsOperation::AssumeRoleWithWebIdentity,
+    StsOperation::AssumeRole,
+    StsOperation::GetCallerIdentity,
 ];
 
 /// Every code the explainer knows, so each branch is reached at once.
@@ -106,7 +105,8 @@ fuzz_target!(|case: Case| {
     let failure = StsFailure {
         operation: OPERATIONS[case.operation as usize % OPERATIONS.len()],
         role_arn: case.role_arn.clone(),
-        code: code.clone(),
+        code: StsCode::parse(&code),
+        code_text: code.clone(),
         message: message.clone(),
         request_id: case.request_id.clone(),
         http_status: case.http_status,
