@@ -113,17 +113,14 @@ fn container_loopback(
     } else {
         return None;
     };
-    let note = format!(
-        "{} points at localhost, but this action runs in a Docker container, whose localhost is its own: \
+    let problem = "points at localhost, but this action runs in a Docker container, whose localhost is its own: \
          a service listening on the runner's 127.0.0.1 cannot be reached from here. What works: a `services:` \
          container by its name and container port (e.g. http://localstack:4566, container actions join the job's \
          network); a service on the runner listening on all interfaces, by the runner's address on that network \
          (the Docker network's gateway, e.g. 172.18.0.1); or `host.docker.internal` where the runner's Docker \
-         defines it (Docker Desktop).",
-        what.1
-    );
-    warn(warnings, what.0, note.clone());
-    Some(note)
+         defines it (Docker Desktop).";
+    warn(warnings, what.0, problem);
+    Some(format!("{} {problem}", what.1))
 }
 
 /// The proxy for STS, as the reference action chooses it: `http-proxy`, else
