@@ -928,10 +928,9 @@ fn profile_files_belong_to_the_runner_user_so_a_later_non_root_step_can_use_them
     let dir = dirs.home.join(".keyless-aws");
     let config = dir.join("config");
     let credentials = dir.join("credentials");
-    assert_eq!(
-        exported.get("AWS_PROFILE").map(String::as_str),
-        Some("deploy")
-    );
+    // As the reference action: a profile alone exports no AWS_PROFILE (later
+    // steps choose it with --profile), so other profiles keep their regions.
+    assert_eq!(exported.get("AWS_PROFILE"), None);
     assert_eq!(
         exported.get("AWS_CONFIG_FILE").map(PathBuf::from),
         Some(config.clone())
