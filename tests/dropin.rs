@@ -430,6 +430,21 @@ fn cases() -> Vec<Case> {
     aud.audience = Some("sts.amazonaws.com");
     c.push(aud);
 
+    c.push(
+        Case::new(
+            "1g ROLE_CHAINING from the job env",
+            "src/helpers.ts translateEnvVariables(): ROLE_CHAINING; src/index.ts run(): `if (AccessKeyId || roleChaining)` then assumeRole() with the default chain",
+        )
+        .with("role-to-assume", ROLE)
+        .with("aws-region", r)
+        .env("ROLE_CHAINING", "true")
+        .ambient()
+        .oidc()
+        .assumes(assume(AMBIENT_KEY, ROLE, &format!(" Tags={TAGS}")))
+        .exports(&env_creds(r, 1))
+        .outputs(&account("123456789012", &assumed("GitHubActions"))),
+    );
+
     // 2. Ambient credentials.
     c.push(
         Case::new("2a keys in the job env sign AssumeRole when there is no OIDC token",
@@ -475,6 +490,25 @@ fn cases() -> Vec<Case> {
         .with("role-to-assume", ROLE).with("aws-region", r).fails();
     no_token.stdout_has.push("id-token: write");
     c.push(no_token);
+
+    c.push(
+        Case::new(
+            "2g use-existing-credentials keeps working keys: only the region",
+            "src/index.ts run(): exportRegion() first, then `if (useExistingCredentials)` areCredentialsValid() and return",
+        )
+        .with("role-to-assume", ROLE)
+        .with("aws-region", r)
+        .with("use-existing-credentials", "true")
+        .ambient()
+        .oidc()
+        .exports(&region_only(r))
+        .outputs_mine("aws-account-id", is("222222222222"), WHY_OUTPUTS)
+        .outputs_mine(
+            "authenticated-arn",
+            is("arn:aws:iam::222222222222:user/runner"),
+            WHY_OUTPUTS,
+        ),
+    );
 
     // 3. Profile mode.
     let mut two = Case::new("3a two profiles keep their own regions; nothing global is set",
@@ -731,6 +765,26 @@ fn cases() -> Vec<Case> {
         .extend(["services:", "host.docker.internal", "its own"]);
     loopback = loopback.differs(WHY_CONTAINER);
     c.push(loopback);
+
+    let mut proxy_loopback = Case::new(
+        "9b a localhost proxy inside a container is explained",
+        "works with the reference when the proxy listens on the runner's 127.0.0.1",
+    )
+    .with("aws-access-key-id", "test")
+    .with("aws-secret-access-key", "test")
+    .with("aws-region", "us-east-1")
+    .with("retry-max-attempts", "1")
+    .with("sts-endpoint", "http://sts.internal.test:9")
+    .with("http-proxy", format!("http://127.0.0.1:{}", free_port()))
+    .env("HOME", "/github/home")
+    .fails()
+    .warns("http-proxy")
+    .differs(WHY_CONTAINER);
+    proxy_loopback.no_endpoint = true;
+    proxy_loopback
+        .stdout_has
+        .push("the proxy points at localhost");
+    c.push(proxy_loopback);
 
     // Bugs of the reference that stay fixed.
     let mut allowed = Case::new("0a allowed-account-ids refuses before anything is exported",
