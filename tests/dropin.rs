@@ -1091,6 +1091,8 @@ fn every_deliberate_difference_is_in_the_readme() {
         .split("## Migrating")
         .nth(1)
         .expect("README has a Migrating section");
+    let count = format!("{} workflows", cases().len());
+    assert!(migrating.contains(&count), "README Migrating should say {count}");
     for case in cases() {
         let whys = case
             .env_mine
