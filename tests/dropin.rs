@@ -1092,7 +1092,10 @@ fn every_deliberate_difference_is_in_the_readme() {
         .nth(1)
         .expect("README has a Migrating section");
     let count = format!("{} workflows", cases().len());
-    assert!(migrating.contains(&count), "README Migrating should say {count}");
+    assert!(
+        migrating.contains(&count),
+        "README Migrating should say {count}"
+    );
     for case in cases() {
         let whys = case
             .env_mine
@@ -1108,6 +1111,34 @@ fn every_deliberate_difference_is_in_the_readme() {
                 m.why
             );
         }
+    }
+}
+
+/// 1. action.yml gives a default only where the reference's action.yml does
+/// (`audience: sts.amazonaws.com`), plus the hidden `runner-temp`: any other
+/// default would hide the variable of the same name (reference: action.yml;
+/// src/helpers.ts translateEnvVariables() only fills empty inputs).
+#[test]
+fn action_yml_defaults_leave_room_for_the_variables() {
+    let with_default: Vec<(String, String)> = action_yml_defaults()
+        .into_iter()
+        .filter(|(_, v)| !v.is_empty())
+        .collect();
+    assert_eq!(
+        with_default,
+        [
+            ("audience".to_owned(), "sts.amazonaws.com".to_owned()),
+            (
+                "runner-temp".to_owned(),
+                "host:${{ runner.temp }}".to_owned()
+            ),
+        ]
+    );
+    // Every input read from a variable is declared, so the runner passes it (empty).
+    let declared: Vec<String> = action_yml_defaults().into_iter().map(|(k, _)| k).collect();
+    for var in keyless_aws::inputs::raw::FROM_ENV {
+        let input = var.to_ascii_lowercase().replace('_', "-");
+        assert!(declared.contains(&input), "{input} is not in action.yml");
     }
 }
 
