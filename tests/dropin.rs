@@ -1114,7 +1114,7 @@ fn every_deliberate_difference_is_in_the_readme() {
     }
 }
 
-/// 1. action.yml gives a default only where the reference's action.yml does
+/// Group 1: action.yml gives a default only where the reference's action.yml does
 /// (`audience: sts.amazonaws.com`), plus the hidden `runner-temp`: any other
 /// default would hide the variable of the same name (reference: action.yml;
 /// src/helpers.ts translateEnvVariables() only fills empty inputs).
@@ -1166,7 +1166,7 @@ fn recording_proxy() -> (u16, Arc<Mutex<Vec<String>>>) {
     (port, seen)
 }
 
-/// 6. With only HTTP_PROXY set, https STS traffic goes through it (reference:
+/// Group 6: With only HTTP_PROXY set, https STS traffic goes through it (reference:
 /// src/index.ts run(): `proxyServer = getInput('http-proxy') || process.env.HTTP_PROXY`;
 /// src/CredentialsClient.ts uses it for httpsProxy too). The proxy here refuses
 /// the tunnel, so the run fails; what matters is where the request went.
@@ -1190,7 +1190,7 @@ async fn only_http_proxy_carries_https_sts_traffic() {
     );
 }
 
-/// 6. HTTPS_PROXY wins over HTTP_PROXY, for http URLs too (reference:
+/// Group 6: HTTPS_PROXY wins over HTTP_PROXY, for http URLs too (reference:
 /// src/helpers.ts translateEnvVariables(): HTTP_PROXY = HTTPS_PROXY). The
 /// stand-in is the proxy: a proxied plain-HTTP request reaches it.
 #[tokio::test(flavor = "multi_thread")]
@@ -1254,7 +1254,7 @@ print(json.dumps(out))
     serde_json::from_slice(&out.stdout).unwrap()
 }
 
-/// 3. Per profile, a later step's SDK gets the region and identity the
+/// Group 3: Per profile, a later step's SDK gets the region and identity the
 /// reference gives it (reference: src/profileManager.ts writeProfileFiles():
 /// `[profile NAME]` with `region`, `[NAME]` with the keys; nothing global).
 #[tokio::test(flavor = "multi_thread")]
@@ -1292,7 +1292,7 @@ async fn later_steps_sdk_resolves_each_profile_like_the_reference() {
     assert!(checked >= 3);
 }
 
-/// 4. LocalStack-style `test` keys against moto, a real STS emulator.
+/// Group 4: LocalStack-style `test` keys against moto, a real STS emulator.
 #[tokio::test(flavor = "multi_thread")]
 #[ignore = "needs moto_server (pip install 'moto[server]'): run by scripts/test.sh"]
 async fn localstack_style_keys_work_against_moto() {
