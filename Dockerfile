@@ -26,14 +26,26 @@ ARG BINARY_SOURCE=source
 # ---- source: static musl build from the repository ----
 # rust:*-alpine targets x86_64/aarch64-unknown-linux-musl natively; musl binaries are
 # statically linked by default. gcc builds ring's C and assembly parts.
-FROM rust:1.95-alpine3.23 AS source
-RUN apk add --no-cache ca-certificates musl-dev gcc
+# Pinned by digest (the multi-platform index), so a release is built with exactly this
+# toolchain; dependabot (.github/dependabot.yml) proposes new digests.
+#
+# `cargo auditable build` embeds the crate list (name, version, source) in the binary's
+# `.dep-v0` section: the final image is `FROM scratch`, so the binary is the only place
+# an SBOM scanner (syft, trivy) or `cargo audit bin` can learn which crates it holds.
+FROM rust:1.95-alpine3.23@sha256:606fd313a0f49743ee2a7bd49a0914bab7deedb12791f3a846a34a4711db7ed2 AS source
+ARG CARGO_AUDITABLE_VERSION=0.7.7
+RUN apk add --no-cache ca-certificates musl-dev gcc binutils \
+ && cargo install cargo-auditable --locked --version "$CARGO_AUDITABLE_VERSION" \
+ && rm -rf /usr/local/cargo/registry
 WORKDIR /build
 # .dockerignore reduces the context to Cargo.toml, Cargo.lock, src/ and friends.
 COPY . .
-RUN cargo build --release --locked \
+RUN cargo auditable build --release --locked \
  && if readelf -d target/release/keyless-aws | grep -q NEEDED; then \
         echo "keyless-aws is not statically linked" >&2; exit 1; \
+    fi \
+ && if ! readelf -S target/release/keyless-aws | grep -q '\.dep-v0'; then \
+        echo "keyless-aws has no .dep-v0 section (cargo auditable)" >&2; exit 1; \
     fi \
  && install -D -m 0755 target/release/keyless-aws /out/keyless-aws \
  && ln -s keyless-aws /out/keyless-aws-post \

@@ -5,6 +5,8 @@
 #
 #   scripts/bench.sh                 # full run (~3-4 min): 30 runs per scenario
 #   scripts/bench.sh --quick         # 5 runs per scenario, 1 per slow failure (~1 min)
+#   scripts/bench.sh --storm         # throttling storm (~1.5 min): 200 jobs at once against an STS
+#                                    # that admits 5 calls/s (bench/storm.py); writes docs/benchmarks.md
 #   scripts/bench.sh --profile       # callgrind / dhat / symbol sizes of the OIDC path (~4 min,
 #                                    # builds an unstripped copy in target/bench-profile)
 #
@@ -38,6 +40,7 @@ fail_slow=3
 image="${KEYLESS_AWS_IMAGE:-}"
 build_image=false
 profile=false
+storm=false
 extra=()
 json="$repo/target/bench/results.json"
 binary_override=""
@@ -56,6 +59,7 @@ while (($#)); do
         --env) extra+=(--env "$2"); shift ;;
         --also-binary) extra+=(--also-binary "$2"); shift ;;
         --profile) profile=true ;;
+        --storm) storm=true ;;
         -h|--help) sed -n '2,/^set -euo/{/^#/s/^# \{0,1\}//p}' "${BASH_SOURCE[0]}"; exit 0 ;;
         *) echo "bench.sh: unknown argument: $1 (see --help)" >&2; exit 2 ;;
     esac
@@ -70,6 +74,10 @@ host="$(rustc -vV | sed -n 's/^host: //p')"
 log "cargo build --release --locked"
 cargo build --release --locked >&2
 binary="${binary_override:-$repo/target/release/keyless-aws}"
+
+if $storm; then
+    exec python3 "$repo/bench/storm.py" --binary "$binary" --write-docs "$repo/docs/benchmarks.md"
+fi
 
 # ---- 2. the stand-ins and rusage-exec (std only, static so rusage-exec runs in scratch) ----
 log "building bench/standin (target/bench)"

@@ -2,6 +2,7 @@
 //! people days: a trust policy whose `sub` does not match, a missing OIDC
 //! provider, a wrong audience, a duration over the role's maximum.
 
+use crate::ci::Ci;
 use crate::error::{StsCode, StsFailure, StsOperation};
 use crate::jwt::Claims;
 
@@ -19,7 +20,7 @@ pub struct Context<'a> {
     pub region: &'a str,
 }
 
-pub const GITHUB_ISSUER: &str = "https://token.actions.githubusercontent.com";
+pub use crate::ci::GITHUB_ISSUER;
 
 /// `(cause, fix)`; the cause starts with what STS said, so it is never lost.
 pub fn explain(f: &StsFailure, ctx: &Context<'_>) -> (String, String) {
@@ -66,11 +67,18 @@ pub fn explain(f: &StsFailure, ctx: &Context<'_>) -> (String, String) {
             let issuer = ctx.claims.and_then(|c| c.iss.as_deref()).unwrap_or(GITHUB_ISSUER);
             provider_setup(issuer, ctx.audience.unwrap_or(crate::inputs::DEFAULT_AUDIENCE))
         }
-        Some(StsCode::InvalidIdentityToken) if message.contains("audience") => format!(
-            "The token was issued for audience `{}` (the `audience` input), and the IAM OIDC provider does not list it as a client id. Either set `audience:` to one of the provider's client ids (normally `sts.amazonaws.com`), or add this audience to the provider:\n  aws iam add-client-id-to-open-id-connect-provider --open-id-connect-provider-arn arn:aws:iam::ACCOUNT:oidc-provider/token.actions.githubusercontent.com --client-id {}",
-            ctx.audience.unwrap_or("?"),
-            ctx.audience.unwrap_or("?")
-        ),
+        Some(StsCode::InvalidIdentityToken) if message.contains("audience") => {
+            let issuer = ctx.claims.and_then(|c| c.iss.as_deref()).unwrap_or(GITHUB_ISSUER);
+            let audience = ctx
+                .audience
+                .map(str::to_owned)
+                .or_else(|| ctx.claims.and_then(|c| c.aud.first().cloned()))
+                .unwrap_or_else(|| "?".into());
+            format!(
+                "The token was issued for audience `{audience}` (the `audience` input), and the IAM OIDC provider does not list it as a client id. Either set `audience:` to one of the provider's client ids (normally `sts.amazonaws.com`), or add this audience to the provider:\n  aws iam add-client-id-to-open-id-connect-provider --open-id-connect-provider-arn arn:aws:iam::ACCOUNT:oidc-provider/{} --client-id {audience}",
+                issuer.trim_start_matches("https://")
+            )
+        }
         Some(StsCode::InvalidIdentityToken) => "STS rejected the token itself (signature, issuer or expiry). If you pass `web-identity-token-file`, make sure the file holds a fresh token from the issuer your IAM OIDC provider trusts.".into(),
         Some(StsCode::ExpiredToken) => "The token or credentials expired before STS saw them. If this runner's clock is wrong, fix it (NTP): STS allows only a few minutes of skew. For role chaining, re-run the step that produced the credentials; for a token file, refresh it.".into(),
         Some(StsCode::IdpCommunicationError | StsCode::IdpRejectedClaim) => "STS could not reach or was refused by the identity provider; this is usually temporary. Re-run the job.".into(),
@@ -123,6 +131,10 @@ fn access_denied_web(ctx: &Context<'_>) -> String {
             .map(crate::text::one_line)
             .unwrap_or_else(|| "(absent)".into())
     };
+    let ci = Ci::from_claims(claims.iss.as_deref(), claims.sub.as_deref());
+    if claims.iss.is_some() && ci != Some(Ci::GitHub) {
+        return access_denied_other_ci(ci, claims, ctx);
+    }
     let issuer_host = claims
         .iss
         .as_deref()
@@ -178,13 +190,153 @@ fn access_denied_web(ctx: &Context<'_>) -> String {
     if !aud.is_empty() && ctx.audience.is_some_and(|a| a != aud) {
         out.push_str("  - The token's `aud` differs from the requested audience.\n");
     }
+    out.push_str(&check_trust_command(claims));
+    out
+}
+
+/// The `keyless-aws check-trust` command that replays this token's claims
+/// against a saved trust policy, so the fix can be tried before the next run.
+/// The `--repo` form when it reproduces the token's `sub` exactly, else a
+/// claims file (the claims are not secret; the token itself is never shown).
+fn check_trust_command(claims: &Claims) -> String {
+    let mut head =
+        "\nTry a corrected trust policy locally (save it as trust.json) before the next run:\n"
+            .to_owned();
+    if let (Some(repo), Some(sub)) = (claims.repository.as_deref(), claims.sub.as_deref()) {
+        let job = crate::trust::claims::GitHubJob {
+            repo: repo.to_owned(),
+            git_ref: claims.git_ref.clone(),
+            environment: claims.environment.clone(),
+            event: claims.event_name.clone().unwrap_or_else(|| "push".into()),
+            audience: claims.aud.first().cloned().unwrap_or_default(),
+        };
+        let same_sub = crate::trust::claims::synthesise(&job)
+            .ok()
+            .is_some_and(|c| c.get("sub").and_then(|v| v.as_str()) == Some(sub));
+        if same_sub && claims.aud.len() == 1 {
+            let mut cmd = format!(
+                "  keyless-aws check-trust --policy trust.json --repo {}",
+                shell_word(repo)
+            );
+            for (flag, value) in [
+                ("--ref", claims.git_ref.as_deref()),
+                ("--environment", claims.environment.as_deref()),
+                (
+                    "--event",
+                    claims.event_name.as_deref().filter(|e| *e != "push"),
+                ),
+                (
+                    "--audience",
+                    Some(job.audience.as_str()).filter(|a| *a != crate::inputs::DEFAULT_AUDIENCE),
+                ),
+            ] {
+                if let Some(v) = value {
+                    cmd.push_str(&format!(" {flag} {}", shell_word(v)));
+                }
+            }
+            head.push_str(&cmd);
+            head.push('\n');
+            return head;
+        }
+    }
+    let mut json = serde_json::Map::new();
+    for (name, value) in [
+        ("iss", claims.iss.clone()),
+        ("sub", claims.sub.clone()),
+        ("repository", claims.repository.clone()),
+        ("ref", claims.git_ref.clone()),
+        ("environment", claims.environment.clone()),
+        ("job_workflow_ref", claims.job_workflow_ref.clone()),
+    ] {
+        if let Some(v) = value {
+            json.insert(name.into(), serde_json::Value::String(v));
+        }
+    }
+    json.insert("aud".into(), serde_json::json!(claims.aud));
+    let json = serde_json::Value::Object(json).to_string();
+    head.push_str(&format!(
+        "  echo {} > claims.json\n  keyless-aws check-trust --policy trust.json --claims claims.json\n",
+        shell_word(&json)
+    ));
+    head
+}
+
+/// `value` as one POSIX shell word: as is when it has no special characters,
+/// else single-quoted.
+fn shell_word(value: &str) -> String {
+    let plain = !value.is_empty()
+        && value
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "_-./:@%+=,".contains(c));
+    if plain {
+        value.to_owned()
+    } else {
+        format!("'{}'", value.replace('\'', "'\\''"))
+    }
+}
+
+/// The same explanation for a token from another CI (or any issuer): its
+/// claims, the condition that admits it under its own issuer's host, the
+/// pattern that admits every run of the same project, and that CI's pitfalls.
+fn access_denied_other_ci(ci: Option<Ci>, claims: &Claims, ctx: &Context<'_>) -> String {
+    let one = |v: Option<&str>| {
+        v.map(crate::text::one_line)
+            .unwrap_or_else(|| "(absent)".into())
+    };
+    let host = one(claims.iss.as_deref())
+        .trim_start_matches("https://")
+        .to_owned();
+    let sub = one(claims.sub.as_deref());
+    let aud = claims
+        .aud
+        .first()
+        .cloned()
+        .or_else(|| ctx.audience.map(str::to_owned))
+        .map(|a| crate::text::one_line(&a))
+        .unwrap_or_default();
+    let name = ci.map_or("this issuer", Ci::display_name);
+    let mut out = format!("The role's trust policy did not match this {name} token. Its claims (decoded without verification; they are not secret):\n");
+    for (claim, value) in [
+        ("sub", sub.clone()),
+        ("aud", crate::text::one_line(&claims.aud.join(", "))),
+        ("iss", one(claims.iss.as_deref())),
+    ] {
+        out.push_str(&format!("  {claim:<5} {value}\n"));
+    }
+    out.push_str(&format!("\nThe trust policy's Principal must be arn:aws:iam::ACCOUNT:oidc-provider/{host}, and its condition keys start with `{host}`.\n"));
+    let broader = ci.and_then(|ci| ci.broader_subject(&sub));
+    if ci.is_some_and(Ci::subject_changes_per_run) {
+        if let Some((pattern, admits)) = &broader {
+            out.push_str(&format!("This CI's `sub` changes on every run, so match it with a pattern; this admits {admits}:\n  \"Condition\": {{\n    \"StringEquals\": {{ \"{host}:aud\": \"{aud}\" }},\n    \"StringLike\": {{ \"{host}:sub\": \"{pattern}\" }}\n  }}\n"));
+        }
+    } else {
+        out.push_str(&format!("A Condition that admits exactly this token:\n  \"Condition\": {{\n    \"StringEquals\": {{\n      \"{host}:aud\": \"{aud}\",\n      \"{host}:sub\": \"{sub}\"\n    }}\n  }}\n"));
+        if let Some((pattern, admits)) = &broader {
+            out.push_str(&format!(
+                "or, for {admits}:\n    \"StringLike\": {{ \"{host}:sub\": \"{pattern}\" }}\n"
+            ));
+        }
+    }
+    let notes = ci.map(Ci::common_mismatches).unwrap_or_default();
+    if !notes.is_empty() {
+        out.push_str("\nCommon mismatches:\n");
+        for note in notes {
+            out.push_str(&format!("  - {note}\n"));
+        }
+    }
+    if let Some(ci) = ci {
+        out.push_str(&format!(
+            "\n`keyless-aws setup --ci {} …` prints a provider and a trust policy for it.\n",
+            ci.id()
+        ));
+    }
     out
 }
 
 /// The one AWS CLI command and the Terraform block that create the OIDC provider.
 pub fn provider_setup(issuer: &str, audience: &str) -> String {
     format!(
-        "This AWS account has no IAM OIDC identity provider for `{issuer}`. Create it once per account:\n  aws iam create-open-id-connect-provider --url {issuer} --client-id-list {audience}\nor in Terraform:\n  resource \"aws_iam_openid_connect_provider\" \"github\" {{\n    url            = \"{issuer}\"\n    client_id_list = [\"{audience}\"]\n  }}\n(`keyless-aws setup --repo OWNER/REPO` prints the provider and a matching role.)"
+        "This AWS account has no IAM OIDC identity provider for `{issuer}`. Create it once per account:\n  aws iam create-open-id-connect-provider --url {issuer} --client-id-list {audience}\nor in Terraform:\n  resource \"aws_iam_openid_connect_provider\" \"github\" {{\n    url            = \"{issuer}\"\n    client_id_list = [\"{audience}\"]\n  }}\n(`keyless-aws setup --ci github|gitlab|circleci|buildkite|bitbucket …` prints the provider and a matching role.)"
     )
 }
 
@@ -239,6 +391,84 @@ mod tests {
             "{fix}"
         );
         assert!(fix.contains("environment `prod`"));
+        assert!(
+            fix.ends_with(
+                "keyless-aws check-trust --policy trust.json --repo o/r --environment prod\n"
+            ),
+            "{fix}"
+        );
+    }
+
+    #[test]
+    fn check_trust_command_falls_back_to_a_claims_file() {
+        // A customised `sub` cannot be rebuilt from --repo: the claims go in a file.
+        let claims = Claims {
+            sub: Some(
+                "repo:o/r:job_workflow_ref:o/w/.github/workflows/d.yml@refs/heads/main".into(),
+            ),
+            repository: Some("o/r".into()),
+            git_ref: Some("refs/heads/main".into()),
+            aud: vec!["sts.amazonaws.com".into()],
+            iss: Some(GITHUB_ISSUER.into()),
+            ..Default::default()
+        };
+        let out = check_trust_command(&claims);
+        assert!(out.contains("--claims claims.json"), "{out}");
+        let json = out
+            .split("echo '")
+            .nth(1)
+            .unwrap()
+            .split("' > claims.json")
+            .next()
+            .unwrap();
+        let parsed: serde_json::Value = serde_json::from_str(json).unwrap();
+        assert_eq!(parsed["sub"], claims.sub.clone().unwrap());
+        let plain = Claims {
+            sub: Some("repo:o/r:ref:refs/heads/dev branch".into()),
+            repository: Some("o/r".into()),
+            git_ref: Some("refs/heads/dev branch".into()),
+            aud: vec!["sts.amazonaws.com".into()],
+            ..Default::default()
+        };
+        assert!(check_trust_command(&plain).contains("--ref 'refs/heads/dev branch'"));
+        assert_eq!(shell_word("it's"), "'it'\\''s'");
+    }
+
+    #[test]
+    fn other_ci_tokens_get_their_own_condition_keys() {
+        let claims = Claims {
+            sub: Some(
+                "org/O1/project/P1/user/U1/vcs-origin/github.com/o/r/vcs-ref/refs/heads/main"
+                    .into(),
+            ),
+            aud: vec!["O1".into()],
+            iss: Some("https://oidc.circleci.com/org/O1".into()),
+            ..Default::default()
+        };
+        let ctx = Context {
+            claims: Some(&claims),
+            audience: Some("O1"),
+            region: "eu-west-1",
+            ..Default::default()
+        };
+        let (_, fix) = explain(
+            &failure(
+                StsOperation::AssumeRoleWithWebIdentity,
+                "AccessDenied",
+                "Not authorized",
+            ),
+            &ctx,
+        );
+        assert!(
+            fix.contains("\"oidc.circleci.com/org/O1:aud\": \"O1\""),
+            "{fix}"
+        );
+        assert!(fix.contains("\"StringLike\": { \"oidc.circleci.com/org/O1:sub\": \"org/O1/project/P1/user/*\" }"), "{fix}");
+        assert!(fix.contains("organization id"), "{fix}");
+        assert!(
+            !fix.contains("token.actions.githubusercontent.com") && !fix.contains("repo:"),
+            "{fix}"
+        );
     }
 
     #[test]

@@ -5,9 +5,12 @@
 //! `aws_names` for every AWS name), `run` (the plan executed; it reads no
 //! environment), `oidc` and `sts` (the network calls), `profile` and `workflow`
 //! (everything written for later steps and the runner, `text` for escaping),
-//! `explain` and `report` (what a failure tells the user).
+//! `explain` and `report` (what a failure tells the user). The command line
+//! (`cli`: `assume`, `setup`, `check-trust`) reuses them for every CI `ci` knows.
 
 pub mod aws_names;
+pub mod ci;
+pub mod cli;
 pub mod error;
 pub mod explain;
 pub mod http;
@@ -26,4 +29,5 @@ pub mod setup;
 pub mod sts;
 pub mod tags;
 pub mod text;
+pub mod trust;
 pub mod workflow;

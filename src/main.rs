@@ -6,42 +6,18 @@
 
 use keyless_aws::error::Error;
 use keyless_aws::plan::Proxy;
-use keyless_aws::{inputs, post, redact, report, run, setup, workflow};
+use keyless_aws::{cli, inputs, post, redact, report, run, workflow};
 use std::collections::HashMap;
 use std::path::Path;
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
-    let args: Vec<String> = std::env::args().collect();
-    let program = args.first().map(String::as_str).unwrap_or_default();
-    // The image ships `/keyless-aws-post` as a link to the same binary: the
-    // runner gives the post step its own entrypoint but the same arguments.
-    if program.ends_with("-post") || args.get(1).map(String::as_str) == Some("post") {
-        return post_step();
-    }
-    match args.get(1).map(String::as_str) {
-        Some("setup") => match setup::parse(&args[2..]) {
-            Ok(s) => {
-                print!("{}", setup::render(&s));
-                ExitCode::SUCCESS
-            }
-            Err(problem) => {
-                if !problem.is_empty() {
-                    eprintln!("keyless-aws setup: {problem}\n");
-                }
-                eprintln!("{}", setup::USAGE);
-                ExitCode::from(if problem.is_empty() { 0 } else { 2 })
-            }
-        },
-        Some("--version" | "-V") => {
-            println!("keyless-aws {}", env!("CARGO_PKG_VERSION"));
-            ExitCode::SUCCESS
-        }
-        Some(other) => {
-            eprintln!("keyless-aws: unknown command {other:?}; run without arguments as a GitHub Action step, or `keyless-aws setup --help`");
-            ExitCode::from(2)
-        }
-        None => action(),
+    // No arguments: the action (the runner starts the entrypoint bare); as
+    // `keyless-aws-post` or with `post`: the post step; else a subcommand.
+    match cli::dispatch(std::env::args_os().collect()) {
+        cli::Invocation::Action => action(),
+        cli::Invocation::PostStep => post_step(),
+        cli::Invocation::Exit(code) => code,
     }
 }
 

@@ -1,17 +1,47 @@
 //! Retry policy shared by the token request and the STS client.
 //!
 //! One layer only: the token request loops here; STS calls are retried by the
-//! SDK's standard retry strategy configured with the same numbers (see
-//! `sts.rs`), never wrapped in a second loop.
+//! SDK's standard retry loop, never wrapped in a second loop. What the SDK
+//! cannot express — throttling judged by time rather than by attempts — is
+//! decided here by [`StsSchedule`] (a retry classifier that runs after the
+//! SDK's and STS's own, and sets every wait) and [`OperationClock`] (an
+//! interceptor that tells it when the operation started and which attempt
+//! just ended).
+//!
+//! Why two rules: a throttled call fails because *others* are calling at the
+//! same moment (a matrix of hundreds of jobs); waiting longer is what makes it
+//! succeed, so throttling is retried until a time budget is spent. Every other
+//! transient error (5xx, timeouts, connection errors) says something about the
+//! path to STS, and keeps a bounded number of attempts. Everything else —
+//! `AccessDenied`, an answer over the size cap — is never retried.
+//!
+//! Waits are "full jitter" (AWS Architecture Blog, "Exponential Backoff And
+//! Jitter"): `random(0, min(cap, base · 2^n))`, so that jobs throttled by the
+//! same burst do not come back together.
 
+use aws_smithy_runtime_api::box_error::BoxError;
+use aws_smithy_runtime_api::client::interceptors::context::{
+    BeforeSerializationInterceptorContextRef, BeforeTransmitInterceptorContextRef,
+    InterceptorContext,
+};
+use aws_smithy_runtime_api::client::interceptors::Intercept;
+use aws_smithy_runtime_api::client::retries::classifiers::{
+    ClassifyRetry, RetryAction, RetryClassifierPriority, RetryReason,
+};
+use aws_smithy_runtime_api::client::retries::RequestAttempts;
+use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
+use aws_smithy_types::config_bag::ConfigBag;
+use aws_smithy_types::retry::ErrorKind;
 use rand::Rng;
-use std::time::Duration;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
-/// First backoff; doubled each attempt.
+/// First backoff of the token request and of transient STS errors; doubled each attempt.
 pub const INITIAL_BACKOFF: Duration = Duration::from_millis(200);
-/// No single wait is longer than this.
+/// No single wait after a transient error is longer than this.
 pub const MAX_BACKOFF: Duration = Duration::from_secs(2);
-/// Total time one STS operation may take across all attempts and waits.
+/// Transient STS errors are not retried once this much time has passed since
+/// the operation's first attempt (an attempt may still run its own timeout).
 pub const STS_OPERATION_TIMEOUT: Duration = Duration::from_secs(20);
 /// Time one STS attempt may take.
 pub const STS_ATTEMPT_TIMEOUT: Duration = Duration::from_secs(8);
@@ -19,13 +49,245 @@ pub const STS_CONNECT_TIMEOUT: Duration = Duration::from_secs(3);
 /// The token service gets at most this many attempts, whatever `retry-max-attempts` says.
 pub const TOKEN_MAX_ATTEMPTS: u32 = 4;
 
-/// "Full jitter" exponential backoff before attempt `attempt + 1`.
+/// First wait after a throttled STS call; doubled each attempt.
+pub const THROTTLE_INITIAL_BACKOFF: Duration = Duration::from_millis(500);
+/// Longest wait after a throttled call. Long enough that hundreds of throttled
+/// jobs spread out (about 8 calls per job in the storm of docs/benchmarks.md),
+/// short enough that the last ones do not idle while STS has room again.
+pub const THROTTLE_MAX_BACKOFF: Duration = Duration::from_secs(10);
+/// How long throttling is retried when `action-timeout-s` is not set.
+pub const DEFAULT_THROTTLE_BUDGET: Duration = Duration::from_secs(300);
+/// A safety net under the time budget: no STS operation makes more attempts,
+/// whatever the waits turn out to be.
+pub const STS_ATTEMPT_CEILING: u32 = 200;
+
+/// How long throttled STS calls are retried, from the operation's first
+/// attempt: [`DEFAULT_THROTTLE_BUDGET`], or less when `action-timeout-s` is
+/// shorter — then it ends a little before the action timeout (a second, or a
+/// quarter of it if that is less), so that the step fails with STS's
+/// `Throttling` and its explanation rather than with a bare timeout.
+pub fn throttle_budget(action_timeout: Option<Duration>) -> Duration {
+    action_timeout.map_or(DEFAULT_THROTTLE_BUDGET, |t| {
+        t.saturating_sub((t / 4).min(Duration::from_secs(1)))
+            .min(DEFAULT_THROTTLE_BUDGET)
+    })
+}
+
+/// Exponential backoff with full jitter.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Backoff {
+    pub initial: Duration,
+    pub max: Duration,
+}
+
+impl Backoff {
+    pub const TRANSIENT: Backoff = Backoff {
+        initial: INITIAL_BACKOFF,
+        max: MAX_BACKOFF,
+    };
+    pub const THROTTLING: Backoff = Backoff {
+        initial: THROTTLE_INITIAL_BACKOFF,
+        max: THROTTLE_MAX_BACKOFF,
+    };
+
+    /// The longest wait after failed attempt `attempt` (1-based): `min(max, initial · 2^(attempt-1))`.
+    pub fn ceiling(&self, attempt: u32) -> Duration {
+        self.initial
+            .saturating_mul(1u32 << attempt.saturating_sub(1).min(16))
+            .min(self.max)
+    }
+
+    /// The wait after failed attempt `attempt`: uniformly random in `0..=ceiling(attempt)`.
+    pub fn wait(&self, attempt: u32) -> Duration {
+        let ceiling = self.ceiling(attempt).as_millis() as u64;
+        Duration::from_millis(rand::rng().random_range(0..=ceiling))
+    }
+}
+
+/// The wait before the token request's attempt `attempt + 1`.
 pub fn backoff(attempt: u32) -> Duration {
-    let cap = INITIAL_BACKOFF
-        .saturating_mul(1u32 << attempt.saturating_sub(1).min(16))
-        .min(MAX_BACKOFF);
-    let millis = cap.as_millis() as u64;
-    Duration::from_millis(rand::rng().random_range(millis / 2..=millis))
+    Backoff::TRANSIENT.wait(attempt)
+}
+
+/// How one STS client retries, for every operation it runs.
+#[derive(Clone, Copy, Debug)]
+pub struct StsSchedule {
+    /// Attempts for transient errors, the first included (`retry-max-attempts`);
+    /// 1 (`disable-retry`) turns off every retry, throttling included.
+    pub max_attempts: u32,
+    /// How long throttling is retried (see [`throttle_budget`]).
+    pub throttle_budget: Duration,
+    pub transient: Backoff,
+    pub throttling: Backoff,
+    /// Transient errors are not retried past this time (see [`STS_OPERATION_TIMEOUT`]).
+    pub transient_budget: Duration,
+}
+
+/// What the schedule decided after a failed attempt.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Next {
+    RetryAfter(Duration),
+    GiveUp,
+}
+
+impl StsSchedule {
+    pub fn new(max_attempts: u32, action_timeout: Option<Duration>) -> Self {
+        StsSchedule {
+            max_attempts,
+            throttle_budget: throttle_budget(action_timeout),
+            transient: Backoff::TRANSIENT,
+            throttling: Backoff::THROTTLING,
+            transient_budget: STS_OPERATION_TIMEOUT,
+        }
+    }
+
+    /// Retries on; the SDK's own attempt limit is then only the safety net.
+    pub fn retries(&self) -> bool {
+        self.max_attempts > 1
+    }
+
+    /// The SDK's whole-operation timeout: the longest budget plus one attempt.
+    pub fn operation_timeout(&self) -> Duration {
+        self.throttle_budget.max(self.transient_budget) + STS_ATTEMPT_TIMEOUT
+    }
+
+    /// Whether attempt `attempt` (1-based), which failed with a retryable error
+    /// of `kind` after `elapsed` since the operation began, gets another one.
+    /// A retry is made only if its wait ends inside the budget.
+    pub fn next(&self, kind: ErrorKind, attempt: u32, elapsed: Duration) -> Next {
+        if !self.retries() || attempt >= STS_ATTEMPT_CEILING {
+            return Next::GiveUp;
+        }
+        let (backoff, budget) = if kind == ErrorKind::ThrottlingError {
+            (self.throttling, self.throttle_budget)
+        } else {
+            if attempt >= self.max_attempts {
+                return Next::GiveUp;
+            }
+            (self.transient, self.transient_budget)
+        };
+        let wait = backoff.wait(attempt);
+        if elapsed + wait >= budget {
+            Next::GiveUp
+        } else {
+            Next::RetryAfter(wait)
+        }
+    }
+
+    /// The classifier and the interceptor to install on one STS client.
+    pub fn hooks(self) -> (ScheduleClassifier, OperationClock) {
+        let progress = Arc::new(Mutex::new(Progress {
+            started: Instant::now(),
+            attempt: 1,
+        }));
+        (
+            ScheduleClassifier {
+                schedule: self,
+                progress: progress.clone(),
+            },
+            OperationClock { progress },
+        )
+    }
+}
+
+/// Where the operation in flight is. One per client: run.rs awaits each STS
+/// call before the next, so a client never runs two operations at once.
+#[derive(Debug)]
+struct Progress {
+    started: Instant,
+    attempt: u32,
+}
+
+/// Runs after every other retry classifier and turns their verdict into the
+/// schedule's: a retry with the schedule's wait, or none.
+#[derive(Debug)]
+pub struct ScheduleClassifier {
+    schedule: StsSchedule,
+    progress: Arc<Mutex<Progress>>,
+}
+
+impl ClassifyRetry for ScheduleClassifier {
+    fn classify_retry(&self, _ctx: &InterceptorContext) -> RetryAction {
+        RetryAction::NoActionIndicated
+    }
+
+    fn classify_retry_v2(&self, _ctx: &InterceptorContext, previous: &RetryAction) -> RetryAction {
+        let RetryAction::RetryIndicated(RetryReason::RetryableError { kind, .. }) = previous else {
+            return RetryAction::NoActionIndicated;
+        };
+        let (attempt, elapsed) = {
+            let p = self.progress.lock().unwrap_or_else(|e| e.into_inner());
+            (p.attempt, p.started.elapsed())
+        };
+        match self.schedule.next(*kind, attempt, elapsed) {
+            Next::RetryAfter(wait) => {
+                tracing::debug!(
+                    attempt,
+                    ?kind,
+                    wait_ms = wait.as_millis() as u64,
+                    "STS call will be retried"
+                );
+                RetryAction::retryable_error_with_explicit_delay(*kind, wait)
+            }
+            Next::GiveUp => {
+                tracing::debug!(
+                    attempt,
+                    ?kind,
+                    elapsed_ms = elapsed.as_millis() as u64,
+                    "STS retries spent"
+                );
+                RetryAction::RetryForbidden
+            }
+        }
+    }
+
+    fn name(&self) -> &'static str {
+        "keyless-aws retry schedule"
+    }
+
+    fn priority(&self) -> RetryClassifierPriority {
+        // After the SDK's (the transient-error classifier runs last of those)
+        // and after sts.rs's STS error codes (default priority).
+        RetryClassifierPriority::run_after(RetryClassifierPriority::transient_error_classifier())
+    }
+}
+
+/// Records when each operation starts and which attempt is running.
+#[derive(Debug)]
+pub struct OperationClock {
+    progress: Arc<Mutex<Progress>>,
+}
+
+impl Intercept for OperationClock {
+    fn name(&self) -> &'static str {
+        "keyless-aws operation clock"
+    }
+
+    fn read_before_execution(
+        &self,
+        _context: &BeforeSerializationInterceptorContextRef<'_>,
+        _cfg: &mut ConfigBag,
+    ) -> Result<(), BoxError> {
+        let mut p = self.progress.lock().unwrap_or_else(|e| e.into_inner());
+        p.started = Instant::now();
+        p.attempt = 1;
+        Ok(())
+    }
+
+    fn read_before_attempt(
+        &self,
+        _context: &BeforeTransmitInterceptorContextRef<'_>,
+        _runtime_components: &RuntimeComponents,
+        cfg: &mut ConfigBag,
+    ) -> Result<(), BoxError> {
+        if let Some(attempts) = cfg.load::<RequestAttempts>() {
+            self.progress
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .attempt = attempts.attempts();
+        }
+        Ok(())
+    }
 }
 
 #[cfg(test)]
@@ -33,12 +295,66 @@ mod tests {
     use super::*;
 
     #[test]
-    fn backoff_grows_and_is_capped() {
+    fn backoff_is_full_jitter_under_a_growing_capped_ceiling() {
+        let b = Backoff::TRANSIENT;
+        assert_eq!(b.ceiling(1), INITIAL_BACKOFF);
+        assert_eq!(b.ceiling(2), INITIAL_BACKOFF * 2);
+        assert_eq!(b.ceiling(40), MAX_BACKOFF);
         for attempt in 1..40 {
-            let wait = backoff(attempt);
-            assert!(wait <= MAX_BACKOFF, "{attempt}: {wait:?}");
+            assert!(backoff(attempt) <= b.ceiling(attempt), "{attempt}");
         }
-        assert!(backoff(1) <= INITIAL_BACKOFF);
-        assert!(backoff(20) >= MAX_BACKOFF / 2);
+        // Full jitter reaches below half the ceiling (equal jitter never does):
+        // 200 draws all in the upper half has probability 2^-200.
+        assert!((0..200).any(|_| b.wait(20) < MAX_BACKOFF / 2));
+    }
+
+    #[test]
+    fn throttling_is_retried_by_time_and_transient_errors_by_count() {
+        let s = StsSchedule::new(12, None);
+        let early = Duration::from_secs(1);
+        // Throttling: far past the attempt count, still retried inside the budget.
+        assert!(
+            matches!(s.next(ErrorKind::ThrottlingError, 50, early), Next::RetryAfter(w) if w <= THROTTLE_MAX_BACKOFF)
+        );
+        assert_eq!(
+            s.next(ErrorKind::ThrottlingError, 5, DEFAULT_THROTTLE_BUDGET),
+            Next::GiveUp
+        );
+        // Transient: the attempt count ends it, and so does its own window.
+        assert!(matches!(
+            s.next(ErrorKind::TransientError, 11, early),
+            Next::RetryAfter(_)
+        ));
+        assert_eq!(s.next(ErrorKind::TransientError, 12, early), Next::GiveUp);
+        assert_eq!(
+            s.next(ErrorKind::ServerError, 2, STS_OPERATION_TIMEOUT),
+            Next::GiveUp
+        );
+        // disable-retry: nothing is retried, throttling included.
+        let off = StsSchedule::new(1, None);
+        assert_eq!(
+            off.next(ErrorKind::ThrottlingError, 1, Duration::ZERO),
+            Next::GiveUp
+        );
+        // The ceiling holds whatever the budget.
+        assert_eq!(
+            s.next(ErrorKind::ThrottlingError, STS_ATTEMPT_CEILING, early),
+            Next::GiveUp
+        );
+    }
+
+    #[test]
+    fn the_throttle_budget_never_outlives_action_timeout() {
+        let secs = Duration::from_secs;
+        assert_eq!(throttle_budget(None), DEFAULT_THROTTLE_BUDGET);
+        assert_eq!(throttle_budget(Some(secs(30))), secs(29));
+        assert_eq!(throttle_budget(Some(secs(5))), secs(4));
+        assert_eq!(throttle_budget(Some(secs(2))), Duration::from_millis(1500));
+        assert_eq!(throttle_budget(Some(secs(3600))), DEFAULT_THROTTLE_BUDGET);
+        let s = StsSchedule::new(12, Some(secs(30)));
+        assert_eq!(
+            s.next(ErrorKind::ThrottlingError, 2, secs(29)),
+            Next::GiveUp
+        );
     }
 }

@@ -322,7 +322,10 @@ fn sts_client(plan: &Plan, signer: Option<&Credentials>, fresh: bool) -> aws_sdk
         region: &plan.region,
         endpoint: plan.network.sts_endpoint.as_ref(),
         proxy: &plan.network.proxy,
-        retry: plan.network.retry,
+        retry: crate::retry::StsSchedule::new(
+            plan.network.retry.max_attempts,
+            plan.network.action_timeout,
+        ),
         credentials: signer.map(|c| SharedCredentialsProvider::new(c.to_sdk())),
         fresh_credentials: fresh,
     })

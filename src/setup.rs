@@ -1,114 +1,56 @@
-//! `keyless-aws setup`: prints the AWS side of the set-up for one repository:
+//! `keyless-aws setup`: prints the AWS side of the set-up for one CI project:
 //! the trust policy, the AWS CLI commands and the Terraform that create the
-//! OIDC provider and a role this action can assume.
+//! OIDC provider and a role its jobs can assume. The flags are read in
+//! `cli/setup.rs`; this module holds the validated request and the rendering.
 
-use crate::explain::GITHUB_ISSUER;
+use crate::aws_names::{AccountId, RoleName};
+use crate::ci::Ci;
 
-pub const USAGE: &str = "Usage: keyless-aws setup --repo OWNER/REPO [--branch NAME | --tag NAME | --environment NAME | --pull-request | --any] [--role-name NAME] [--account-id ID] [--audience AUD]
-
-Prints the IAM trust policy, AWS CLI commands and Terraform that let the
-workflows of OWNER/REPO assume a role with this action. Without a branch, tag,
-environment or --any it allows the default branch `main` only.";
-
+/// A validated request: every field is safe to place in JSON, shell and HCL.
 #[derive(Debug, PartialEq)]
 pub struct Setup {
-    pub repo: String,
-    pub subject: String,
-    pub role_name: String,
-    pub account_id: String,
+    pub ci: Ci,
+    /// The issuer URL, `https://…`, exactly as the tokens' `iss`.
+    pub issuer: String,
     pub audience: String,
+    /// The `sub` value or `StringLike` pattern the role admits.
+    pub subject: String,
+    pub role_name: RoleName,
+    pub account_id: AccountId,
+    /// What the subject admits, in words, for the comment above the policy.
+    pub admits: String,
 }
 
-fn valid_name(s: &str) -> bool {
-    !s.is_empty()
-        && s.len() <= 100
-        && s.chars()
-            .all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c))
-}
+impl Setup {
+    /// The issuer without its scheme: the provider's ARN suffix and the prefix
+    /// of its condition keys (`gitlab.com:sub`).
+    pub fn host(&self) -> &str {
+        self.issuer.trim_start_matches("https://")
+    }
 
-fn valid_ref(s: &str) -> bool {
-    !s.is_empty()
-        && s.len() <= 255
-        && s.chars()
-            .all(|c| c.is_ascii_alphanumeric() || "-_./*".contains(c))
-}
-
-pub fn parse(args: &[String]) -> Result<Setup, String> {
-    let mut repo = None;
-    let mut subject_kind: Option<(String, String)> = None;
-    let mut role_name = "github-actions-deploy".to_owned();
-    let mut account_id = "123456789012".to_owned();
-    let mut audience = crate::inputs::DEFAULT_AUDIENCE.to_owned();
-    let mut it = args.iter();
-    while let Some(arg) = it.next() {
-        let mut value = |name: &str| it.next().cloned().ok_or(format!("{name} needs a value"));
-        match arg.as_str() {
-            "--repo" => repo = Some(value("--repo")?),
-            "--branch" => subject_kind = Some(("branch".into(), value("--branch")?)),
-            "--tag" => subject_kind = Some(("tag".into(), value("--tag")?)),
-            "--environment" => subject_kind = Some(("environment".into(), value("--environment")?)),
-            "--pull-request" => subject_kind = Some(("pull_request".into(), String::new())),
-            "--any" => subject_kind = Some(("any".into(), String::new())),
-            "--role-name" => role_name = value("--role-name")?,
-            "--account-id" => account_id = value("--account-id")?,
-            "--audience" => audience = value("--audience")?,
-            "-h" | "--help" => return Err(String::new()),
-            other => return Err(format!("unknown argument {other:?}")),
+    /// `StringLike` when the subject is a pattern; `StringEquals` otherwise.
+    pub fn subject_operator(&self) -> &'static str {
+        if self.subject.contains('*') {
+            "StringLike"
+        } else {
+            "StringEquals"
         }
     }
-    let repo = repo.ok_or("--repo OWNER/REPO is required")?;
-    let ok_repo = repo
-        .split_once('/')
-        .is_some_and(|(o, r)| valid_name(o) && valid_name(r));
-    if !ok_repo {
-        return Err(format!("--repo {repo:?} is not OWNER/REPO"));
-    }
-    if !(account_id.len() == 12 && account_id.chars().all(|c| c.is_ascii_digit())) {
-        return Err("--account-id must be 12 digits".into());
-    }
-    if !(1..=64).contains(&role_name.len())
-        || !role_name
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || "+=,.@_-".contains(c))
-    {
-        return Err("--role-name must be 1–64 of letters, digits and +=,.@_-".into());
-    }
-    if audience.is_empty() || !audience.chars().all(|c| c.is_ascii_graphic()) {
-        return Err("--audience must be printable ASCII without spaces".into());
-    }
-    let subject = match subject_kind {
-        None => format!("repo:{repo}:ref:refs/heads/main"),
-        Some((kind, name)) => match kind.as_str() {
-            "branch" if valid_ref(&name) => format!("repo:{repo}:ref:refs/heads/{name}"),
-            "tag" if valid_ref(&name) => format!("repo:{repo}:ref:refs/tags/{name}"),
-            "environment" if valid_ref(&name) => format!("repo:{repo}:environment:{name}"),
-            "pull_request" => format!("repo:{repo}:pull_request"),
-            "any" => format!("repo:{repo}:*"),
-            _ => {
-                return Err(format!(
-                    "--{kind} {name:?} has characters a ref or environment cannot have"
-                ))
-            }
-        },
-    };
-    Ok(Setup {
-        repo,
-        subject,
-        role_name,
-        account_id,
-        audience,
-    })
-}
 
-pub fn render(s: &Setup) -> String {
-    let host = GITHUB_ISSUER.trim_start_matches("https://");
-    let op = if s.subject.contains('*') {
-        "StringLike"
-    } else {
-        "StringEquals"
-    };
-    let policy = format!(
-        r#"{{
+    /// The trust policy. `aud` and `sub` share one `StringEquals` object when
+    /// both are exact: a JSON object with the same key twice is read by most
+    /// parsers as just the last one, which would silently drop a condition.
+    pub fn trust_policy(&self) -> String {
+        let host = self.host();
+        let aud = format!("\"{host}:aud\": {}", json(&self.audience));
+        let sub = format!("\"{host}:sub\": {}", json(&self.subject));
+        let condition = if self.subject_operator() == "StringEquals" {
+            format!("        \"StringEquals\": {{\n          {aud},\n          {sub}\n        }}")
+        } else {
+            format!("        \"StringEquals\": {{\n          {aud}\n        }},\n        \"StringLike\": {{\n          {sub}\n        }}")
+        };
+        format!(
+            r#"{{
   "Version": "2012-10-17",
   "Statement": [
     {{
@@ -116,90 +58,207 @@ pub fn render(s: &Setup) -> String {
       "Principal": {{ "Federated": "arn:aws:iam::{account}:oidc-provider/{host}" }},
       "Action": "sts:AssumeRoleWithWebIdentity",
       "Condition": {{
-        "StringEquals": {{ "{host}:aud": "{aud}" }},
-        "{op}": {{ "{host}:sub": "{sub}" }}
+{condition}
       }}
     }}
   ]
 }}"#,
-        account = s.account_id,
-        aud = s.audience,
-        sub = s.subject,
-    );
+            account = self.account_id,
+        )
+    }
+
+    fn role_arn(&self) -> String {
+        format!("arn:aws:iam::{}:role/{}", self.account_id, self.role_name)
+    }
+
+    /// How a job of this CI uses the role.
+    fn job_snippet(&self) -> String {
+        let arn = self.role_arn();
+        let assume = format!("eval \"$(keyless-aws assume --role-arn {arn} --region us-east-1)\"");
+        match self.ci {
+            Ci::GitHub => format!("# Workflow step\npermissions:\n  id-token: write\n  contents: read\nsteps:\n  - uses: OWNER/keyless-aws@v1\n    with:\n      role-to-assume: {arn}\n      aws-region: us-east-1\n"),
+            Ci::GitLab => format!("# .gitlab-ci.yml job\ndeploy:\n  id_tokens:\n    {var}:\n      aud: {aud}\n  script:\n    - {assume}\n    - aws sts get-caller-identity\n", var = crate::ci::GITLAB_TOKEN_VAR, aud = self.audience),
+            Ci::CircleCi => format!("# .circleci/config.yml job step (the job must use a context, or OIDC must be on in Project Settings)\n      - run: |\n          {assume}\n          aws sts get-caller-identity\n"),
+            Ci::Buildkite => format!("# pipeline.yml step\nsteps:\n  - key: deploy\n    command: |\n      {assume}\n      aws sts get-caller-identity\n"),
+            Ci::Bitbucket => format!("# bitbucket-pipelines.yml step\n    - step:\n        oidc: true\n        script:\n          - {assume}\n          - aws sts get-caller-identity\n"),
+        }
+    }
+}
+
+/// A JSON string literal (the values are validated; this keeps it valid regardless).
+fn json(value: &str) -> String {
+    serde_json::to_string(value).unwrap_or_default()
+}
+
+pub fn render(s: &Setup) -> String {
+    let host = s.host();
+    let ci = s.ci.id();
+    let tf_role = s
+        .role_name
+        .as_str()
+        .replace(|c: char| !c.is_ascii_alphanumeric(), "_");
+    let policy = s.trust_policy();
+    let aud_test = "StringEquals";
+    let sub_test = s.subject_operator();
     format!(
-        "# Trust policy for role `{role}` (save as trust-policy.json)\n{policy}\n\n\
+        "# {name}: trust policy for role `{role}` (save as trust-policy.json)\n\
+# It admits tokens whose sub is {sub} ({admits}).\n\
+{policy}\n\n\
 # AWS CLI (once per account: the OIDC provider; then the role)\n\
+# No --thumbprint-list: IAM checks the issuer's TLS certificate against the CAs it trusts.\n\
+# (An issuer behind a private CA, e.g. a self-managed GitLab, needs --thumbprint-list.)\n\
 aws iam create-open-id-connect-provider --url {issuer} --client-id-list {aud}\n\
 aws iam create-role --role-name {role} --max-session-duration 3600 --assume-role-policy-document file://trust-policy.json\n\
-# then attach what the workflow may do, e.g.:\n\
+# then attach what the jobs may do, e.g.:\n\
 # aws iam attach-role-policy --role-name {role} --policy-arn arn:aws:iam::aws:policy/ReadOnlyAccess\n\n\
 # Terraform\n\
-resource \"aws_iam_openid_connect_provider\" \"github\" {{\n  url            = \"{issuer}\"\n  client_id_list = [\"{aud}\"]\n}}\n\n\
-data \"aws_iam_policy_document\" \"github_trust\" {{\n  statement {{\n    actions = [\"sts:AssumeRoleWithWebIdentity\"]\n    principals {{\n      type        = \"Federated\"\n      identifiers = [aws_iam_openid_connect_provider.github.arn]\n    }}\n    condition {{\n      test     = \"StringEquals\"\n      variable = \"{host}:aud\"\n      values   = [\"{aud}\"]\n    }}\n    condition {{\n      test     = \"{op}\"\n      variable = \"{host}:sub\"\n      values   = [\"{sub}\"]\n    }}\n  }}\n}}\n\n\
-resource \"aws_iam_role\" \"{tf_role}\" {{\n  name               = \"{role}\"\n  assume_role_policy = data.aws_iam_policy_document.github_trust.json\n}}\n\n\
-# Workflow step\n\
-permissions:\n  id-token: write\n  contents: read\nsteps:\n  - uses: OWNER/keyless-aws@v1\n    with:\n      role-to-assume: arn:aws:iam::{account}:role/{role}\n      aws-region: us-east-1\n",
+resource \"aws_iam_openid_connect_provider\" \"{ci}\" {{\n  url            = {issuer_j}\n  client_id_list = [{aud_j}]\n}}\n\n\
+data \"aws_iam_policy_document\" \"{ci}_trust\" {{\n  statement {{\n    actions = [\"sts:AssumeRoleWithWebIdentity\"]\n    principals {{\n      type        = \"Federated\"\n      identifiers = [aws_iam_openid_connect_provider.{ci}.arn]\n    }}\n    condition {{\n      test     = \"{aud_test}\"\n      variable = \"{host}:aud\"\n      values   = [{aud_j}]\n    }}\n    condition {{\n      test     = \"{sub_test}\"\n      variable = \"{host}:sub\"\n      values   = [{sub_j}]\n    }}\n  }}\n}}\n\n\
+resource \"aws_iam_role\" \"{tf_role}\" {{\n  name               = \"{role}\"\n  assume_role_policy = data.aws_iam_policy_document.{ci}_trust.json\n}}\n\n\
+{snippet}",
+        name = s.ci.display_name(),
         role = s.role_name,
-        issuer = GITHUB_ISSUER,
-        aud = s.audience,
-        host = host,
-        op = op,
         sub = s.subject,
-        account = s.account_id,
-        tf_role = s.role_name.replace(|c: char| !c.is_ascii_alphanumeric(), "_"),
+        admits = s.admits,
+        issuer = s.issuer,
+        issuer_j = json(&s.issuer),
+        aud = shell_word(&s.audience),
+        aud_j = json(&s.audience),
+        sub_j = hcl_string(&s.subject),
+        snippet = s.job_snippet(),
     )
+}
+
+/// An HCL string: JSON escaping, plus `${` and `%{` which HCL would interpolate.
+fn hcl_string(value: &str) -> String {
+    json(value).replace("${", "$${").replace("%{", "%%{")
+}
+
+/// A value for the shell command line, quoted when it holds anything but the
+/// characters every shell leaves alone (a CircleCI org id does not need it; a
+/// Bitbucket audience does not either, but a custom audience might).
+fn shell_word(value: &str) -> String {
+    if value
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || "-_./:@=,+".contains(c))
+    {
+        value.to_owned()
+    } else {
+        format!("'{}'", value.replace('\'', r"'\''"))
+    }
+}
+
+/// A strict JSON reader for tests: refuses an object with a key twice, which
+/// `serde_json::Value` would silently collapse to the last one.
+#[cfg(test)]
+pub(crate) mod strict_json {
+    use serde::de::{self, Deserializer, MapAccess, SeqAccess, Visitor};
+    use serde_json::{Map, Value};
+    use std::fmt;
+
+    pub struct Strict(pub Value);
+
+    impl<'de> serde::Deserialize<'de> for Strict {
+        fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+            d.deserialize_any(StrictVisitor).map(Strict)
+        }
+    }
+
+    struct StrictVisitor;
+
+    impl<'de> Visitor<'de> for StrictVisitor {
+        type Value = Value;
+        fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+            f.write_str("JSON")
+        }
+        fn visit_bool<E>(self, v: bool) -> Result<Value, E> {
+            Ok(Value::Bool(v))
+        }
+        fn visit_i64<E>(self, v: i64) -> Result<Value, E> {
+            Ok(v.into())
+        }
+        fn visit_u64<E>(self, v: u64) -> Result<Value, E> {
+            Ok(v.into())
+        }
+        fn visit_f64<E>(self, v: f64) -> Result<Value, E> {
+            Ok(v.into())
+        }
+        fn visit_str<E>(self, v: &str) -> Result<Value, E> {
+            Ok(Value::String(v.to_owned()))
+        }
+        fn visit_unit<E>(self) -> Result<Value, E> {
+            Ok(Value::Null)
+        }
+        fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Value, A::Error> {
+            let mut out = Vec::new();
+            while let Some(Strict(v)) = seq.next_element()? {
+                out.push(v);
+            }
+            Ok(Value::Array(out))
+        }
+        fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Value, A::Error> {
+            let mut out = Map::new();
+            while let Some(key) = map.next_key::<String>()? {
+                let Strict(value) = map.next_value()?;
+                if out.insert(key.clone(), value).is_some() {
+                    return Err(de::Error::custom(format!("duplicate key {key:?}")));
+                }
+            }
+            Ok(Value::Object(out))
+        }
+    }
+
+    pub fn parse(text: &str) -> Result<Value, serde_json::Error> {
+        serde_json::from_str::<Strict>(text).map(|s| s.0)
+    }
+
+    #[test]
+    fn duplicates_are_refused() {
+        assert!(parse(r#"{"a": {"b": 1, "b": 2}}"#).is_err());
+        assert_eq!(
+            parse(r#"{"a": [1, {"b": "c"}]}"#).unwrap()["a"][1]["b"],
+            "c"
+        );
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    fn args(list: &[&str]) -> Vec<String> {
-        list.iter().map(|s| s.to_string()).collect()
+    fn sample(subject: &str) -> Setup {
+        Setup {
+            ci: Ci::GitHub,
+            issuer: crate::ci::GITHUB_ISSUER.into(),
+            audience: "sts.amazonaws.com".into(),
+            subject: subject.into(),
+            role_name: RoleName::parse("r").unwrap(),
+            account_id: AccountId::parse("111111111111").unwrap(),
+            admits: "x".into(),
+        }
     }
 
     #[test]
-    fn subjects() {
-        assert_eq!(
-            parse(&args(&["--repo", "o/r"])).unwrap().subject,
-            "repo:o/r:ref:refs/heads/main"
-        );
-        assert_eq!(
-            parse(&args(&["--repo", "o/r", "--environment", "prod"]))
-                .unwrap()
-                .subject,
-            "repo:o/r:environment:prod"
-        );
-        assert_eq!(
-            parse(&args(&["--repo", "o/r", "--tag", "v*"]))
-                .unwrap()
-                .subject,
-            "repo:o/r:ref:refs/tags/v*"
-        );
-        assert!(parse(&args(&["--repo", "o"])).is_err());
-        assert!(parse(&args(&["--repo", "o/r", "--branch", "a\"b"])).is_err());
+    fn exact_and_pattern_conditions_parse_strictly() {
+        for (sub, op) in [
+            ("repo:o/r:ref:refs/heads/main", "StringEquals"),
+            ("repo:o/r:*", "StringLike"),
+        ] {
+            let policy = strict_json::parse(&sample(sub).trust_policy()).unwrap();
+            let cond = &policy["Statement"][0]["Condition"];
+            let host = "token.actions.githubusercontent.com";
+            assert_eq!(
+                cond["StringEquals"][format!("{host}:aud")],
+                "sts.amazonaws.com"
+            );
+            assert_eq!(cond[op][format!("{host}:sub")], sub);
+        }
     }
 
     #[test]
-    fn policy_is_valid_json() {
-        let out = render(
-            &parse(&args(&[
-                "--repo",
-                "o/r",
-                "--any",
-                "--account-id",
-                "111111111111",
-            ]))
-            .unwrap(),
-        );
-        let start = out.find('{').unwrap();
-        let end = out.find("\n}\n").unwrap() + 2;
-        let policy: serde_json::Value = serde_json::from_str(&out[start..end]).unwrap();
-        assert_eq!(
-            policy["Statement"][0]["Condition"]["StringLike"]
-                ["token.actions.githubusercontent.com:sub"],
-            "repo:o/r:*"
-        );
-        assert!(out.contains("create-open-id-connect-provider"));
+    fn hcl_and_shell_quoting() {
+        assert_eq!(hcl_string("a${b}"), "\"a$${b}\"");
+        assert_eq!(shell_word("org-id-1"), "org-id-1");
+        assert_eq!(shell_word("a b'c"), "'a b'\\''c'");
     }
 }

@@ -4,8 +4,8 @@
 use crate::aws_names::Region as AwsRegion;
 use crate::aws_names::{AccountId, Partition, RoleArn, RoleName};
 use crate::error::{StsCode, StsFailure, StsOperation};
+use crate::plan::Proxy;
 use crate::plan::SessionOptions;
-use crate::plan::{Proxy, RetryPolicy};
 use crate::retry;
 use crate::secret::{Credentials, Secret};
 use crate::tags::Tag;
@@ -27,7 +27,8 @@ pub struct ClientSettings<'a> {
     pub region: &'a AwsRegion,
     pub endpoint: Option<&'a url::Url>,
     pub proxy: &'a Proxy,
-    pub retry: RetryPolicy,
+    /// Attempts, waits and the throttling time budget (src/retry.rs).
+    pub retry: retry::StsSchedule,
     /// Signing credentials; `None` for the unsigned `AssumeRoleWithWebIdentity`.
     pub credentials: Option<SharedCredentialsProvider>,
     /// The signing credentials were issued moments ago (role chaining), so an
@@ -36,24 +37,36 @@ pub struct ClientSettings<'a> {
 }
 
 pub fn client(settings: ClientSettings<'_>) -> aws_sdk_sts::Client {
+    let schedule = settings.retry;
+    let (schedule_classifier, operation_clock) = schedule.hooks();
     let mut builder = aws_sdk_sts::Config::builder()
         .behavior_version(BehaviorVersion::latest())
         .http_client(http_client(settings.endpoint, settings.proxy))
         .region(Region::new(settings.region.as_str().to_owned()))
         .retry_config(
+            // The schedule decides every retry and its wait; the SDK's
+            // attempt limit is only a safety net, and its cap must not cut
+            // the schedule's waits short.
             RetryConfig::standard()
-                .with_max_attempts(settings.retry.max_attempts)
+                .with_max_attempts(if schedule.retries() {
+                    retry::STS_ATTEMPT_CEILING
+                } else {
+                    1
+                })
                 .with_initial_backoff(retry::INITIAL_BACKOFF)
-                .with_max_backoff(retry::MAX_BACKOFF),
+                .with_max_backoff(schedule.throttling.max.max(schedule.transient.max))
+                .with_retry_spec(aws_smithy_types::retry::RetrySpec::v2_0()),
         )
         .timeout_config(
             TimeoutConfig::builder()
                 .connect_timeout(retry::STS_CONNECT_TIMEOUT)
                 .operation_attempt_timeout(retry::STS_ATTEMPT_TIMEOUT)
-                .operation_timeout(retry::STS_OPERATION_TIMEOUT)
+                .operation_timeout(schedule.operation_timeout())
                 .build(),
         )
         .interceptor(CapAnswerSize)
+        .interceptor(operation_clock)
+        .retry_classifier(schedule_classifier)
         .retry_classifier(StsErrorCodes {
             propagation_retries_left: Arc::new(AtomicU32::new(if settings.fresh_credentials {
                 PROPAGATION_RETRIES
@@ -116,7 +129,10 @@ impl aws_sdk_sts::config::Intercept for CapAnswerSize {
 const PROPAGATION_RETRIES: u32 = 2;
 
 /// Adds the STS error codes worth a second try to the SDK's own classifiers
-/// (throttling, 5xx, timeouts and connection errors are already covered there).
+/// (throttling, 5xx, timeouts and connection errors are already covered there),
+/// and forbids retrying an answer over [`MAX_STS_ANSWER`]: the SDK sees a
+/// body it could not read as transient, but the same server sends the same
+/// answer again.
 #[derive(Debug)]
 struct StsErrorCodes {
     propagation_retries_left: Arc<AtomicU32>,
@@ -127,6 +143,9 @@ impl ClassifyRetry for StsErrorCodes {
         let Some(Err(error)) = ctx.output_or_error() else {
             return RetryAction::NoActionIndicated;
         };
+        if is_oversized(error) {
+            return RetryAction::RetryForbidden;
+        }
         let Some(error) = error.as_operation_error() else {
             return RetryAction::NoActionIndicated;
         };
@@ -156,6 +175,18 @@ impl ClassifyRetry for StsErrorCodes {
     fn name(&self) -> &'static str {
         "STS error codes"
     }
+}
+
+/// The answer was cut at [`MAX_STS_ANSWER`] by [`CapAnswerSize`].
+fn is_oversized(error: &(dyn std::error::Error + 'static)) -> bool {
+    let mut cause = Some(error);
+    while let Some(e) = cause {
+        if e.is::<http_body_util::LengthLimitError>() {
+            return true;
+        }
+        cause = e.source();
+    }
+    false
 }
 
 /// What a successful assume call returned.

@@ -1,0 +1,473 @@
+//! IAM's decision for one `sts:AssumeRoleWithWebIdentity` request against a
+//! trust policy, statement by statement, keeping every condition's outcome so
+//! the verdict can name what failed. Each rule cites the IAM User Guide page
+//! it comes from; the table-driven tests in `tests.rs` cite them per case.
+
+use super::claims::{self, Request};
+use super::policy::{
+    ActionSpec, Base, Compare, Condition, Effect, Policy, Principals, SetQualifier, Statement,
+    Version,
+};
+
+pub const ACTION: &str = "sts:AssumeRoleWithWebIdentity";
+
+/// Where a condition key's value comes from in this request.
+#[derive(Debug, Clone, PartialEq)]
+pub enum KeySource {
+    /// A claim IAM exposes for the token's provider.
+    Claim(String),
+    /// A claim of the token's provider that IAM does not expose: never present.
+    Unexposed(String),
+    /// A key of another provider (`accounts.google.com:sub` for a GitHub token).
+    OtherProvider(String),
+    /// A request key (`aws:…`, `sts:…`) given with `--context`.
+    Supplied,
+    /// A request key check-trust cannot know; treated as absent.
+    Unknown,
+}
+
+/// Looks `key` up as IAM would: key names compare without regard to case
+/// (IAM JSON policy elements: Condition, "condition key names are not case-sensitive").
+pub fn lookup(req: &Request, key: &str) -> (Option<Vec<String>>, KeySource) {
+    let lower = key.to_lowercase();
+    let supplied: Vec<String> = req
+        .extra
+        .iter()
+        .filter(|(k, _)| k.to_lowercase() == lower)
+        .map(|(_, v)| v.clone())
+        .collect();
+    if !supplied.is_empty() {
+        return (Some(supplied), KeySource::Supplied);
+    }
+    let prefix = format!("{}:", req.provider.to_lowercase());
+    if let Some(claim) = lower.strip_prefix(&prefix) {
+        if !req.exposes(claim) {
+            return (None, KeySource::Unexposed(claim.to_owned()));
+        }
+        let found = req
+            .claims
+            .iter()
+            .find(|(name, _)| name.to_lowercase() == claim)
+            .map(|(_, v)| claims::values(v))
+            .filter(|v| !v.is_empty());
+        return (found, KeySource::Claim(claim.to_owned()));
+    }
+    match key.rsplit_once(':') {
+        Some((ns, _)) if ["aws", "sts", "iam"].contains(&ns.to_lowercase().as_str()) => {
+            (None, KeySource::Unknown)
+        }
+        Some((ns, _)) if ns.contains('.') => (None, KeySource::OtherProvider(ns.to_owned())),
+        _ => (None, KeySource::Unknown),
+    }
+}
+
+/// One element of a value or pattern after policy variables are resolved.
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Tok {
+    Lit(char),
+    Star,
+    One,
+}
+
+/// Turns a policy value into tokens. `*`/`?` are wildcards only for the Like
+/// operators; `${…}` is a policy variable only in Version 2012-10-17 (IAM
+/// policy elements: Variables and tags). `${*}`, `${?}`, `${$}` are the
+/// literal characters. A variable whose key is absent and has no default
+/// makes the value unusable (`None`).
+fn tokens(value: &str, like: bool, version: Version, req: &Request) -> Option<Vec<Tok>> {
+    let chars: Vec<char> = value.chars().collect();
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i < chars.len() {
+        if version == Version::V2012 && chars[i] == '$' && chars.get(i + 1) == Some(&'{') {
+            if let Some(len) = chars[i + 2..].iter().position(|&c| c == '}') {
+                let inner: String = chars[i + 2..i + 2 + len].iter().collect();
+                match inner.trim() {
+                    "*" => out.push(Tok::Lit('*')),
+                    "?" => out.push(Tok::Lit('?')),
+                    "$" => out.push(Tok::Lit('$')),
+                    var => {
+                        let (key, default) = match var.split_once(',') {
+                            Some((k, d)) => {
+                                (k.trim(), Some(d.trim().trim_matches('\'').to_owned()))
+                            }
+                            None => (var, None),
+                        };
+                        let value = match lookup(req, key).0 {
+                            Some(v) if v.len() == 1 => Some(v[0].clone()),
+                            _ => default,
+                        }?;
+                        out.extend(value.chars().map(Tok::Lit));
+                    }
+                }
+                i += len + 3;
+                continue;
+            }
+        }
+        out.push(match chars[i] {
+            '*' if like => Tok::Star,
+            '?' if like => Tok::One,
+            c => Tok::Lit(c),
+        });
+        i += 1;
+    }
+    Some(out)
+}
+
+/// `*` matches any run of characters (also none), `?` exactly one
+/// (IAM condition operators, "StringLike").
+fn wildcard(p: &[Tok], t: &[char]) -> bool {
+    let (mut pi, mut ti) = (0, 0);
+    let mut star: Option<(usize, usize)> = None;
+    while ti < t.len() {
+        match p.get(pi) {
+            Some(Tok::One) => (pi, ti) = (pi + 1, ti + 1),
+            Some(Tok::Lit(c)) if *c == t[ti] => (pi, ti) = (pi + 1, ti + 1),
+            Some(Tok::Star) => {
+                star = Some((pi, ti));
+                pi += 1;
+            }
+            _ => match star {
+                Some((sp, st)) => {
+                    star = Some((sp, st + 1));
+                    (pi, ti) = (sp + 1, st + 1);
+                }
+                None => return false,
+            },
+        }
+    }
+    p[pi..].iter().all(|t| *t == Tok::Star)
+}
+
+fn matches(pattern: &[Tok], text: &str, ignore_case: bool) -> bool {
+    if ignore_case {
+        let p: Vec<Tok> = pattern
+            .iter()
+            .flat_map(|t| match t {
+                Tok::Lit(c) => c.to_lowercase().map(Tok::Lit).collect::<Vec<_>>(),
+                other => vec![*other],
+            })
+            .collect();
+        wildcard(&p, &text.to_lowercase().chars().collect::<Vec<_>>())
+    } else {
+        wildcard(pattern, &text.chars().collect::<Vec<_>>())
+    }
+}
+
+/// Action names match case-insensitively, with `*` and `?` (IAM JSON policy
+/// elements: Action, "action names are not case-sensitive" and wildcards).
+pub fn action_matches(pattern: &str, action: &str) -> bool {
+    let p: Vec<Tok> = pattern
+        .chars()
+        .map(|c| match c {
+            '*' => Tok::Star,
+            '?' => Tok::One,
+            c => Tok::Lit(c),
+        })
+        .collect();
+    matches(&p, action, true)
+}
+
+/// `text` matches `pattern` as StringLike would, without policy variables.
+pub fn like_matches(pattern: &str, text: &str) -> bool {
+    let p: Vec<Tok> = pattern
+        .chars()
+        .map(|c| match c {
+            '*' => Tok::Star,
+            '?' => Tok::One,
+            c => Tok::Lit(c),
+        })
+        .collect();
+    matches(&p, text, false)
+}
+
+pub fn statement_covers_action(s: &Statement) -> bool {
+    match &s.action {
+        ActionSpec::Action(list) => list.iter().any(|a| action_matches(a, ACTION)),
+        ActionSpec::NotAction(list) => !list.iter().any(|a| action_matches(a, ACTION)),
+    }
+}
+
+/// The identity providers IAM knows without an OIDC provider resource; only
+/// these are named bare in `Principal.Federated` (IAM JSON policy elements:
+/// Principal, "OIDC federated principals").
+pub const BUILT_IN_PROVIDERS: [&str; 4] = [
+    "cognito-identity.amazonaws.com",
+    "accounts.google.com",
+    "graph.facebook.com",
+    "www.amazon.com",
+];
+
+/// How a Federated principal names the token's provider: the IAM OIDC provider
+/// ARN `arn:PARTITION:iam::ACCOUNT:oidc-provider/HOST[/PATH]` or, for the
+/// built-in providers, the bare name (`accounts.google.com`). The account is
+/// not known here and not compared.
+pub fn federated_matches(value: &str, provider: &str) -> bool {
+    let norm = |s: &str| s.trim_end_matches('/').to_lowercase();
+    let named = match value.split_once(":oidc-provider/") {
+        Some((head, path)) if head.starts_with("arn:aws") && head.contains(":iam::") => path,
+        Some(_) => return false,
+        None if BUILT_IN_PROVIDERS.contains(&norm(value).as_str()) => value,
+        None => return false,
+    };
+    norm(named) == norm(provider)
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PrincipalMatch {
+    /// Names the token's provider.
+    Federated,
+    /// `"*"` or `{"AWS": "*"}`: every principal, federated ones included
+    /// (IAM JSON policy elements: Principal, "All principals").
+    Everyone,
+    No,
+}
+
+pub fn principal_matches(p: &Principals, provider: &str) -> PrincipalMatch {
+    match p {
+        Principals::Any => PrincipalMatch::Everyone,
+        Principals::Map(types) => {
+            let mut result = PrincipalMatch::No;
+            for (ty, values) in types {
+                if ty == "Federated" && values.iter().any(|v| federated_matches(v, provider)) {
+                    return PrincipalMatch::Federated;
+                }
+                if ty == "AWS" && values.iter().any(|v| v == "*") {
+                    result = PrincipalMatch::Everyone;
+                }
+            }
+            result
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct ConditionResult {
+    pub condition: Condition,
+    pub holds: bool,
+    /// The request's values for the key (`None`: absent).
+    pub request: Option<Vec<String>>,
+    pub source: KeySource,
+    /// Policy values that name a policy variable whose key is absent.
+    pub unusable_values: Vec<String>,
+}
+
+/// One condition, as "IAM JSON policy elements: Condition operators" and
+/// "Single-valued vs. multivalued context keys" define it:
+/// - several values of one key: any may match (OR);
+/// - a key missing from the request: positive operators are false, negated
+///   ones true, `…IfExists` true;
+/// - `ForAnyValue:` true if some request value matches (false when absent);
+///   `ForAllValues:` true if every request value matches (true when absent);
+/// - without a qualifier on a multivalued key, a positive operator needs one
+///   matching value and a negated one needs none.
+pub fn condition(c: &Condition, version: Version, req: &Request) -> ConditionResult {
+    let (request, source) = lookup(req, &c.key);
+    let present = request.as_ref().is_some_and(|v| !v.is_empty());
+    let (compare, negated) = match c.operator.base {
+        Base::String { compare, negated } => (compare, negated),
+        Base::Bool => (Compare::EqualsIgnoreCase, false),
+        Base::Null => {
+            let holds = c
+                .values
+                .iter()
+                .any(|v| v.eq_ignore_ascii_case("true") != present);
+            return ConditionResult {
+                condition: c.clone(),
+                holds,
+                request,
+                source,
+                unusable_values: Vec::new(),
+            };
+        }
+    };
+    let like = compare == Compare::Like;
+    let mut patterns = Vec::new();
+    let mut unusable_values = Vec::new();
+    for v in &c.values {
+        match tokens(v, like, version, req) {
+            Some(t) => patterns.push(t),
+            None => unusable_values.push(v.clone()),
+        }
+    }
+    let positive = |v: &str| {
+        patterns
+            .iter()
+            .any(|p| matches(p, v, compare == Compare::EqualsIgnoreCase))
+    };
+    let op = |v: &String| positive(v) != negated;
+    let values = request.clone().unwrap_or_default();
+    let holds = match (c.operator.set, present) {
+        (_, false) if c.operator.if_exists => true,
+        (None, false) => negated,
+        (None, true) if negated => values.iter().all(op),
+        (None, true) => values.iter().any(op),
+        (Some(SetQualifier::ForAnyValue), false) => false,
+        (Some(SetQualifier::ForAnyValue), true) => values.iter().any(op),
+        (Some(SetQualifier::ForAllValues), false) => true,
+        (Some(SetQualifier::ForAllValues), true) => values.iter().all(op),
+    };
+    ConditionResult {
+        condition: c.clone(),
+        holds,
+        request,
+        source,
+        unusable_values,
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct StatementResult {
+    pub statement: Statement,
+    pub principal: PrincipalMatch,
+    /// The statement's Principal selects this request.
+    pub principal_ok: bool,
+    pub action_ok: bool,
+    pub conditions: Vec<ConditionResult>,
+}
+
+impl StatementResult {
+    /// Principal, action and every condition (AND across operators and keys) match.
+    pub fn applies(&self) -> bool {
+        self.principal_ok && self.action_ok && self.conditions.iter().all(|c| c.holds)
+    }
+    pub fn failed(&self) -> impl Iterator<Item = &ConditionResult> {
+        self.conditions.iter().filter(|c| !c.holds)
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Decision {
+    Allowed,
+    /// A Deny statement applies: it wins over every Allow.
+    ExplicitDeny,
+    /// No Allow statement applies.
+    ImplicitDeny,
+}
+
+#[derive(Debug, Clone)]
+pub struct Verdict {
+    pub decision: Decision,
+    pub results: Vec<StatementResult>,
+}
+
+impl Verdict {
+    pub fn deciding(&self) -> Vec<&StatementResult> {
+        let effect = match self.decision {
+            Decision::Allowed => Effect::Allow,
+            Decision::ExplicitDeny => Effect::Deny,
+            Decision::ImplicitDeny => return Vec::new(),
+        };
+        self.results
+            .iter()
+            .filter(|r| r.statement.effect == effect && r.applies())
+            .collect()
+    }
+
+    /// The Allow statements that did not apply, nearest first: right action,
+    /// then right principal, then fewest failed conditions.
+    pub fn near_misses(&self) -> Vec<&StatementResult> {
+        let mut misses: Vec<&StatementResult> = self
+            .results
+            .iter()
+            .filter(|r| r.statement.effect == Effect::Allow && !r.applies())
+            .collect();
+        misses.sort_by_key(|r| (!r.action_ok, !r.principal_ok, r.failed().count()));
+        misses
+    }
+}
+
+/// Evaluation logic: an explicit Deny overrides any Allow; without an
+/// applicable Allow the request is implicitly denied (IAM User Guide,
+/// "Policy evaluation logic" / "Determining whether a request is allowed or
+/// denied within an account").
+pub fn evaluate(policy: &Policy, req: &Request) -> Verdict {
+    let results: Vec<StatementResult> = policy
+        .statements
+        .iter()
+        .map(|s| {
+            let principal = principal_matches(&s.principal, &req.provider);
+            let principal_ok = principal != PrincipalMatch::No;
+            StatementResult {
+                statement: s.clone(),
+                principal,
+                principal_ok,
+                action_ok: statement_covers_action(s),
+                conditions: s
+                    .conditions
+                    .iter()
+                    .map(|c| condition(c, policy.version, req))
+                    .collect(),
+            }
+        })
+        .collect();
+    let applies = |effect| {
+        results
+            .iter()
+            .any(|r| r.statement.effect == effect && r.applies())
+    };
+    let decision = if applies(Effect::Deny) {
+        Decision::ExplicitDeny
+    } else if applies(Effect::Allow) {
+        Decision::Allowed
+    } else {
+        Decision::ImplicitDeny
+    };
+    Verdict { decision, results }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn wildcards() {
+        let like = |p: &str, t: &str| {
+            let toks: Vec<Tok> = p
+                .chars()
+                .map(|c| match c {
+                    '*' => Tok::Star,
+                    '?' => Tok::One,
+                    c => Tok::Lit(c),
+                })
+                .collect();
+            matches(&toks, t, false)
+        };
+        assert!(like("repo:o/*", "repo:o/r:ref:refs/heads/main"));
+        assert!(like("*", ""));
+        assert!(like("a*b*c", "aXXbYYc"));
+        assert!(!like("a*b*c", "aXXbYY"));
+        assert!(like("v?.*", "v1.2"));
+        assert!(!like("v?.*", "v10.2"));
+        assert!(!like("repo:o/r", "repo:o/r2"));
+        assert!(action_matches("STS:AssumeRoleWith*", ACTION));
+        assert!(!action_matches("sts:AssumeRole", ACTION));
+    }
+
+    #[test]
+    fn federated_principal_forms() {
+        let p = "token.actions.githubusercontent.com";
+        assert!(federated_matches(
+            "arn:aws:iam::123456789012:oidc-provider/token.actions.githubusercontent.com",
+            p
+        ));
+        assert!(federated_matches(
+            "arn:aws-us-gov:iam::123456789012:oidc-provider/token.actions.githubusercontent.com",
+            p
+        ));
+        assert!(!federated_matches(
+            "arn:aws:iam::123456789012:oidc-provider/token.actions.githubusercontent.com/ent",
+            p
+        ));
+        assert!(!federated_matches(
+            "arn:aws:iam::123456789012:saml-provider/x",
+            p
+        ));
+        assert!(federated_matches(
+            "accounts.google.com",
+            "accounts.google.com"
+        ));
+        // Only the built-in providers are named without an ARN.
+        assert!(!federated_matches(p, p));
+    }
+}

@@ -1,0 +1,298 @@
+//! Warnings about what a trust policy admits besides the token checked: any
+//! repository, a whole organisation, owners that merely share a prefix, pull
+//! requests, no audience. Breadth is measured by evaluating the policy against
+//! probe tokens (GitHub's claim shapes for repositories nobody named), so a
+//! warning is the evaluator's answer, not a guess from the pattern's text.
+
+use super::claims::{self, GitHubJob, Request, Source};
+use super::eval::{self, Decision, KeySource, PrincipalMatch};
+use super::policy::{Base, Effect, Policy, SetQualifier};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Risk {
+    AnyRepository,
+    OwnerPrefix,
+    WholeOwner,
+    RepoPrefix,
+    PullRequests,
+    NoAudience,
+    AbsentKeyPasses,
+    /// A condition on a key this provider's tokens never have: it either
+    /// always holds (restricts nothing) or never holds (dead statement).
+    KeyNeverPresent,
+    /// A key with several values in this token under an operator without
+    /// ForAnyValue/ForAllValues.
+    MultivaluedWithoutSet,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Warning {
+    pub risk: Risk,
+    pub message: String,
+    pub fix: String,
+}
+
+const PROBE_OWNER: &str = "keyless-probe-owner";
+const PROBE_REPO: &str = "keyless-probe-repo";
+
+/// What follows `repo:OWNER/REPO:` in a GitHub `sub`: `ref:REF`,
+/// `environment:NAME`, `pull_request`, or a customised tail.
+#[derive(Debug, Clone, PartialEq)]
+struct Shape(String);
+
+/// The shapes to probe: GitHub's three defaults, the checked token's, and
+/// those the policy's own `sub` values spell (wildcards filled in), so
+/// `repo:*:ref:refs/heads/release` is probed on the release branch.
+fn shapes(policy: &Policy, base: &Request) -> Vec<Shape> {
+    let mut out: Vec<Shape> = [
+        "ref:refs/heads/main",
+        "environment:production",
+        "pull_request",
+    ]
+    .into_iter()
+    .map(|s| Shape(s.into()))
+    .collect();
+    let tail = |sub: &str| {
+        let rest = sub.strip_prefix("repo:")?;
+        let colon = rest.find(':')?;
+        Some(
+            rest[colon + 1..]
+                .replace('*', "keyless-probe")
+                .replace('?', "k"),
+        )
+    };
+    let sub_key = format!("{}:sub", base.provider.to_lowercase());
+    let values = policy
+        .statements
+        .iter()
+        .flat_map(|s| &s.conditions)
+        .filter(|c| c.key.to_lowercase() == sub_key)
+        .flat_map(|c| c.values.iter().cloned());
+    for sub in base.claim_str("sub").into_iter().chain(values) {
+        if let Some(t) = tail(&sub).filter(|t| !t.is_empty()) {
+            if !out.contains(&Shape(t.clone())) {
+                out.push(Shape(t));
+            }
+        }
+    }
+    out
+}
+
+/// Does the policy allow a GitHub token for `repo` in this shape, with the
+/// checked token's issuer and audience (so only the repository differs)?
+fn admits(policy: &Policy, base: &Request, repo: &str, shape: &Shape) -> Option<String> {
+    let audience = base
+        .claim_str("aud")
+        .unwrap_or_else(|| claims::DEFAULT_AUDIENCE.into());
+    let tail = shape.0.as_str();
+    let job = GitHubJob {
+        repo: repo.into(),
+        git_ref: tail.strip_prefix("ref:").map(Into::into),
+        environment: tail.strip_prefix("environment:").map(Into::into),
+        event: if tail == "pull_request" {
+            "pull_request"
+        } else {
+            "push"
+        }
+        .into(),
+        audience,
+    };
+    let mut c = claims::synthesise(&job).ok()?;
+    let sub = format!("repo:{repo}:{tail}");
+    c.insert("sub".into(), sub.clone().into());
+    if let Some(iss) = base.claims.get("iss") {
+        c.insert("iss".into(), iss.clone());
+    }
+    let mut probe = Request::new(c, Source::Synthesised);
+    probe.extra = base.extra.clone();
+    (eval::evaluate(policy, &probe).decision == Decision::Allowed).then_some(sub)
+}
+
+fn any_shape(policy: &Policy, base: &Request, repo: &str) -> Option<String> {
+    shapes(policy, base)
+        .iter()
+        .find_map(|shape| admits(policy, base, repo, shape))
+}
+
+/// Owners and repositories named literally at the start of `sub` values
+/// (`repo:OWNER/REPO:…`), to probe around them.
+fn named(policy: &Policy, provider: &str) -> (Vec<String>, Vec<String>) {
+    let sub_key = format!("{}:sub", provider.to_lowercase());
+    let (mut owners, mut repos) = (Vec::new(), Vec::new());
+    for s in &policy.statements {
+        for c in s
+            .conditions
+            .iter()
+            .filter(|c| c.key.to_lowercase() == sub_key)
+        {
+            for v in &c.values {
+                let Some(rest) = v.strip_prefix("repo:") else {
+                    continue;
+                };
+                let end = rest.find(['/', '*', '?', ':']).unwrap_or(rest.len());
+                let owner = &rest[..end];
+                if owner.is_empty() {
+                    continue;
+                }
+                if !owners.iter().any(|o| o == owner) {
+                    owners.push(owner.to_owned());
+                }
+                if rest[end..].starts_with('/') {
+                    let r = &rest[end + 1..];
+                    let rend = r.find(['*', '?', ':']).unwrap_or(r.len());
+                    let repo = format!("{owner}/{}", &r[..rend]);
+                    if rend > 0 && !repos.contains(&repo) {
+                        repos.push(repo);
+                    }
+                }
+            }
+        }
+    }
+    (owners, repos)
+}
+
+pub fn lint(policy: &Policy, req: &Request) -> Vec<Warning> {
+    let mut out = Vec::new();
+    let host = req.provider.clone();
+    if req.is_github() {
+        if let Some(sub) = any_shape(policy, req, &format!("{PROBE_OWNER}/{PROBE_REPO}")) {
+            out.push(Warning {
+                risk: Risk::AnyRepository,
+                message: format!("the policy admits tokens from ANY GitHub repository (a token with sub {sub:?} is allowed). Anyone can create a repository and a workflow, so anyone could assume this role"),
+                fix: format!("require your repository: \"StringEquals\": {{\"{host}:sub\": \"repo:OWNER/REPO:ref:refs/heads/main\"}} (or \"StringLike\" with \"repo:OWNER/REPO:*\")"),
+            });
+        } else {
+            let (owners, mut repos) = named(policy, &req.provider);
+            // The checked token's own repository, which the policy may pin by
+            // another key (`repository`, `repository_id`) than `sub`.
+            if let Some(own) = req.claim_str("repository") {
+                if !repos.contains(&own) {
+                    repos.push(own);
+                }
+            }
+            // Owners already reported as wide open: their repositories add nothing.
+            let mut open_owners = Vec::new();
+            for owner in &owners {
+                if let Some(sub) =
+                    any_shape(policy, req, &format!("{owner}-keyless-probe/{PROBE_REPO}"))
+                {
+                    out.push(Warning {
+                        risk: Risk::OwnerPrefix,
+                        message: format!("the policy admits owners whose names only START with `{owner}` (sub {sub:?} is allowed); anyone can register such a user or organisation"),
+                        fix: format!("end the owner with a slash: \"repo:{owner}/REPO:…\""),
+                    });
+                    open_owners.push(owner.clone());
+                } else if let Some(sub) = any_shape(policy, req, &format!("{owner}/{PROBE_REPO}")) {
+                    out.push(Warning {
+                        risk: Risk::WholeOwner,
+                        message: format!("the policy admits every repository of `{owner}` (sub {sub:?} is allowed): whoever can create or push to any repository there, now or later, can assume this role"),
+                        fix: format!("name the repository: \"repo:{owner}/REPO:…\", or pin `repository_id`"),
+                    });
+                    open_owners.push(owner.clone());
+                }
+            }
+            for repo in &repos {
+                if open_owners
+                    .iter()
+                    .any(|o| repo.split('/').next() == Some(o.as_str()))
+                {
+                    continue;
+                }
+                if let Some(sub) = any_shape(policy, req, &format!("{repo}-keyless-probe")) {
+                    out.push(Warning {
+                        risk: Risk::RepoPrefix,
+                        message: format!("the policy admits repositories whose names only START with `{repo}` (sub {sub:?} is allowed); anyone who can create a repository in that account can get such a name"),
+                        fix: format!("end the repository with a colon: \"repo:{repo}:…\""),
+                    });
+                }
+                if let Some(sub) = admits(policy, req, repo, &Shape("pull_request".into())) {
+                    out.push(Warning {
+                        risk: Risk::PullRequests,
+                        message: format!("the policy admits pull-request runs of `{repo}` (sub {sub:?}): code in an unreviewed pull request can assume this role (from forks too, if the repository sends tokens to fork pull requests)"),
+                        fix: format!("match a protected branch (\"repo:{repo}:ref:refs/heads/main\") or an environment with required reviewers (\"repo:{repo}:environment:NAME\") instead of \"repo:{repo}:*\" or \":pull_request\""),
+                    });
+                }
+            }
+        }
+    }
+    for s in &policy.statements {
+        for c in &s.conditions {
+            let r = eval::condition(c, policy.version, req);
+            if c.operator.set.is_none() && r.request.as_ref().is_some_and(|v| v.len() > 1) {
+                out.push(Warning {
+                    risk: Risk::MultivaluedWithoutSet,
+                    message: format!("{}: this token has several values for \"{}\", and IAM requires ForAnyValue: or ForAllValues: for a multivalued key (IAM UG, Single-valued vs. multivalued context keys); check-trust evaluated {} as 'some value matches' (negated: 'no value matches')", s.label(), c.key, c.operator.name),
+                    fix: format!("write \"ForAnyValue:{}\" (one value must match) or \"ForAllValues:{}\" (every value must match)", c.operator.name, c.operator.name),
+                });
+            }
+            let never = match &r.source {
+                KeySource::Unexposed(claim) => {
+                    format!("IAM does not expose the `{claim}` claim as a condition key")
+                }
+                KeySource::OtherProvider(ns) => {
+                    format!("`{ns}` is not this token's provider `{host}`")
+                }
+                KeySource::Unknown if !c.key.contains(':') => {
+                    "a key without a PROVIDER: prefix is never present".into()
+                }
+                _ => continue,
+            };
+            let (effect, consequence) = if r.holds {
+                ("always holds", "it restricts nothing")
+            } else {
+                ("never holds", "the statement never applies")
+            };
+            out.push(Warning {
+                risk: Risk::KeyNeverPresent,
+                message: format!("{}: {} \"{}\" {effect} because {never}, so {consequence}", s.label(), c.operator.name, c.key),
+                fix: format!("express it through `{host}:sub` or a key IAM exposes (run check-trust on a token to see which)"),
+            });
+        }
+    }
+    let aud_key = format!("{}:aud", host.to_lowercase());
+    for s in &policy.statements {
+        if s.effect != Effect::Allow || !eval::statement_covers_action(s) {
+            continue;
+        }
+        let principal = eval::principal_matches(&s.principal, &req.provider);
+        if principal == PrincipalMatch::No {
+            continue;
+        }
+        let positive_on = |key: &str| {
+            s.conditions.iter().any(|c| {
+                c.key.to_lowercase() == key
+                    && !c.operator.is_negated()
+                    && matches!(c.operator.base, Base::String { .. })
+                    && !c.operator.if_exists
+                    && c.operator.set != Some(SetQualifier::ForAllValues)
+            })
+        };
+        if !positive_on(&aud_key) {
+            out.push(Warning {
+                risk: Risk::NoAudience,
+                message: format!("{} has no positive condition on `{host}:aud`", s.label()),
+                fix: format!("add \"StringEquals\": {{\"{host}:aud\": \"{}\"}} so tokens minted for other audiences are refused", claims::DEFAULT_AUDIENCE),
+            });
+        }
+        for c in &s.conditions {
+            let k = c.key.to_lowercase();
+            let risky = (k == aud_key || k == format!("{}:sub", host.to_lowercase()))
+                && !c.operator.is_negated()
+                && (c.operator.if_exists || c.operator.set == Some(SetQualifier::ForAllValues));
+            if risky {
+                out.push(Warning {
+                    risk: Risk::AbsentKeyPasses,
+                    message: format!(
+                        "{}: {} \"{}\" also holds when the key is absent",
+                        s.label(),
+                        c.operator.name,
+                        c.key
+                    ),
+                    fix: "use the plain operator (StringEquals / StringLike) for `sub` and `aud`"
+                        .into(),
+                });
+            }
+        }
+    }
+    out
+}

@@ -1,0 +1,210 @@
+//! `keyless-aws check-trust`: evaluates a role trust policy for one OIDC token
+//! as IAM does, before AWS is asked, and says what to change when it would be
+//! denied. Nothing here touches the network or AWS.
+//!
+//! `json` (strict JSON) → `policy` (the document) → `claims` (the request) →
+//! `eval` (the decision) → `verdict` (the words) and `lint` (what else it admits).
+
+pub mod claims;
+pub mod eval;
+pub mod json;
+pub mod lint;
+pub mod policy;
+pub mod verdict;
+
+#[cfg(test)]
+mod tests;
+
+use std::process::ExitCode;
+
+pub const USAGE: &str = "Usage: keyless-aws check-trust --policy FILE
+         (--claims FILE | --token FILE | --repo OWNER/REPO [--ref REF] [--environment NAME] [--event NAME] [--audience AUD])
+         [--context KEY=VALUE]...
+
+Evaluates a role trust policy for sts:AssumeRoleWithWebIdentity with one
+token's claims, as IAM does, and prints the verdict: allowed, or denied with the
+statement, the condition key and value that failed, and the change that would
+admit the token. Warnings about what else the policy admits follow.
+
+  --policy FILE      the role's trust policy (JSON), e.g. from
+                     aws iam get-role --role-name R --query Role.AssumeRolePolicyDocument
+  --claims FILE      the token's claims as a JSON object
+  --token FILE       a JWT; only its payload is read, the signature is NOT checked
+  --repo OWNER/REPO  GitHub Actions claims for a job of this repository:
+    --ref REF          branch name or full ref (default refs/heads/main)
+    --environment NAME the job's environment (then `sub` names it)
+    --event NAME       the triggering event (default push; pull_request changes `sub`)
+    --audience AUD     the token's audience (default sts.amazonaws.com)
+  --context KEY=VALUE  a request key that is not a claim (e.g. aws:SourceIp)
+
+Exit status: 0 allowed, 1 denied, 2 bad input.
+Limits: String*, Null and Bool operators; the account in the provider ARN is not
+compared; keys IAM derives from the request (aws:*) are absent unless --context.";
+
+/// What was asked on the command line.
+#[derive(Debug, Default, PartialEq)]
+pub struct Args {
+    pub policy: String,
+    pub claims: Option<String>,
+    pub token: Option<String>,
+    pub repo: Option<String>,
+    pub git_ref: Option<String>,
+    pub environment: Option<String>,
+    pub event: Option<String>,
+    pub audience: Option<String>,
+    pub context: Vec<(String, String)>,
+}
+
+/// `Ok(None)` means help was asked for.
+pub fn parse_args(args: &[String]) -> Result<Option<Args>, String> {
+    let mut a = Args::default();
+    let mut policy = None;
+    let mut it = args.iter();
+    while let Some(arg) = it.next() {
+        let (flag, inline) = match arg.split_once('=') {
+            Some((f, v)) if f.starts_with("--") => (f, Some(v.to_owned())),
+            _ => (arg.as_str(), None),
+        };
+        let mut value = || {
+            inline
+                .clone()
+                .or_else(|| it.next().cloned())
+                .ok_or(format!("{flag} needs a value"))
+        };
+        match flag {
+            "-h" | "--help" => return Ok(None),
+            "--policy" => policy = Some(value()?),
+            "--claims" => a.claims = Some(value()?),
+            "--token" => a.token = Some(value()?),
+            "--repo" => a.repo = Some(value()?),
+            "--ref" => a.git_ref = Some(value()?),
+            "--environment" => a.environment = Some(value()?),
+            "--event" => a.event = Some(value()?),
+            "--audience" => a.audience = Some(value()?),
+            "--context" => {
+                let v = value()?;
+                let (k, val) = v
+                    .split_once('=')
+                    .filter(|(k, _)| !k.is_empty())
+                    .ok_or(format!("--context {v:?} is not KEY=VALUE"))?;
+                a.context.push((k.to_owned(), val.to_owned()));
+            }
+            other => return Err(format!("unknown argument {other:?}")),
+        }
+    }
+    a.policy = policy.ok_or("--policy FILE is required")?;
+    let sources = [a.claims.is_some(), a.token.is_some(), a.repo.is_some()];
+    if sources.iter().filter(|s| **s).count() != 1 {
+        return Err("give exactly one of --claims FILE, --token FILE or --repo OWNER/REPO".into());
+    }
+    if a.repo.is_none()
+        && (a.git_ref.is_some()
+            || a.environment.is_some()
+            || a.event.is_some()
+            || a.audience.is_some())
+    {
+        return Err("--ref, --environment, --event and --audience describe a --repo job; with --claims or --token the claims come from the file".into());
+    }
+    Ok(Some(a))
+}
+
+/// Policies and claims are small; a file larger than this is not one.
+const MAX_FILE: u64 = 1024 * 1024;
+
+fn read(flag: &str, path: &str) -> Result<String, String> {
+    let meta = std::fs::metadata(path).map_err(|e| format!("cannot read {flag} {path:?}: {e}"))?;
+    if meta.len() > MAX_FILE {
+        return Err(format!(
+            "{flag} {path:?} is {} bytes; a trust policy or a token is a few KiB",
+            meta.len()
+        ));
+    }
+    let text =
+        std::fs::read_to_string(path).map_err(|e| format!("cannot read {flag} {path:?}: {e}"))?;
+    // Editors on Windows may start the file with a byte-order mark.
+    Ok(text
+        .strip_prefix('\u{feff}')
+        .map(str::to_owned)
+        .unwrap_or(text))
+}
+
+/// The request described by the arguments.
+pub fn request(a: &Args) -> Result<claims::Request, String> {
+    let mut req = if let Some(path) = &a.claims {
+        claims::Request::new(
+            claims::from_claims_json(&read("--claims", path)?)?,
+            claims::Source::ClaimsFile,
+        )
+    } else if let Some(path) = &a.token {
+        claims::Request::new(
+            claims::from_token(&read("--token", path)?)?,
+            claims::Source::Token,
+        )
+    } else {
+        let job = claims::GitHubJob {
+            repo: a.repo.clone().unwrap_or_default(),
+            git_ref: a.git_ref.clone(),
+            environment: a.environment.clone(),
+            event: a.event.clone().unwrap_or_else(|| "push".into()),
+            audience: a
+                .audience
+                .clone()
+                .unwrap_or_else(|| claims::DEFAULT_AUDIENCE.into()),
+        };
+        claims::Request::new(claims::synthesise(&job)?, claims::Source::Synthesised)
+    };
+    req.extra = a.context.clone();
+    Ok(req)
+}
+
+/// Everything but printing: the report text and the exit status.
+pub fn check(a: &Args) -> Result<(String, eval::Decision), String> {
+    let policy =
+        policy::parse(&read("--policy", &a.policy)?).map_err(|e| format!("{}: {e}", a.policy))?;
+    if !policy.statements.iter().any(eval::statement_covers_action) {
+        return Err(format!("{}: no statement covers {} — this is not a trust policy for OIDC (web identity) federation. A role that workflows assume needs a statement with \"Action\": \"{}\" and \"Principal\": {{\"Federated\": \"arn:aws:iam::ACCOUNT:oidc-provider/HOST\"}}", a.policy, eval::ACTION, eval::ACTION));
+    }
+    let req = request(a)?;
+    let verdict = eval::evaluate(&policy, &req);
+    let mut out = verdict::render(&verdict, &req);
+    let warnings = lint::lint(&policy, &req);
+    if !warnings.is_empty() {
+        out.push_str(&format!(
+            "\n{} warning(s) (they do not change the verdict):\n",
+            warnings.len()
+        ));
+        for w in &warnings {
+            out.push_str(&format!("  warning: {}\n    fix: {}\n", w.message, w.fix));
+        }
+    }
+    Ok((out, verdict.decision))
+}
+
+/// Entry point for `keyless-aws check-trust ARGS…`.
+pub fn main(args: &[String]) -> ExitCode {
+    let parsed = match parse_args(args) {
+        Ok(Some(a)) => a,
+        Ok(None) => {
+            println!("{USAGE}");
+            return ExitCode::SUCCESS;
+        }
+        Err(problem) => {
+            eprintln!("keyless-aws check-trust: {problem}\n\n{USAGE}");
+            return ExitCode::from(2);
+        }
+    };
+    match check(&parsed) {
+        Ok((report, decision)) => {
+            print!("{report}");
+            ExitCode::from(if decision == eval::Decision::Allowed {
+                0
+            } else {
+                1
+            })
+        }
+        Err(problem) => {
+            eprintln!("keyless-aws check-trust: {problem}");
+            ExitCode::from(2)
+        }
+    }
+}
