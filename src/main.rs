@@ -80,12 +80,7 @@ fn action() -> ExitCode {
     };
     mask_proxy_passwords(&plan.network.proxy);
     // Before anything can fail: an ignored input is reported on every path.
-    for w in &plan.warnings {
-        workflow::warning(
-            &format!("Input `{}` ignored or adjusted", w.input),
-            &format!("`{}` {}", w.input, w.message),
-        );
-    }
+    report::warnings(&plan.warnings);
     tracing::debug!(?plan, "plan");
     let _ = rustls::crypto::ring::default_provider().install_default();
     let summary = plan.runner.step_summary.as_deref();

@@ -59,23 +59,22 @@ fn retry_max_attempts(value: &str, warnings: &mut Vec<Warning>) -> Result<u32, E
             "Set `retry-max-attempts` to a whole number from 1 to 100.",
         )
     })?;
-    let (used, why) = match n {
+    let (used, message) = match n {
         0 => (
             DEFAULT_RETRY_MAX_ATTEMPTS,
-            "0 attempts cannot make a call; using the default",
+            format!("is 0, which allows no attempt; using the default, {DEFAULT_RETRY_MAX_ATTEMPTS} (as the reference action does)."),
         ),
-        n if n < 0 => (1, "a negative number of attempts; making one attempt"),
+        n if n < 0 => (
+            1,
+            format!("is {n}; making one attempt (as the reference action does)."),
+        ),
         n if n > MAX_RETRY_MAX_ATTEMPTS as i64 => (
             MAX_RETRY_MAX_ATTEMPTS,
-            "more attempts than this action allows; using the maximum",
+            format!("is {n}, more than this action allows; using {MAX_RETRY_MAX_ATTEMPTS}."),
         ),
         n => return Ok(n as u32),
     };
-    warn(
-        warnings,
-        "retry-max-attempts",
-        format!("{n} is {why} ({used})."),
-    );
+    warn(warnings, "retry-max-attempts", message);
     Ok(used)
 }
 
