@@ -1185,6 +1185,30 @@ fn only_http_proxy_carries_https_sts_traffic() {
     );
 }
 
+/// Group 4: `aws-region: aws-global` reaches the global STS endpoint, as the
+/// SDKs resolve it (reference: src/index.ts REGION_REGEX accepts it and the JS
+/// SDK resolves it the same way). Seen through a recording proxy: nothing
+/// leaves the machine.
+#[test]
+fn aws_global_reaches_the_global_endpoint() {
+    let (port, seen) = recording_proxy();
+    let out = Scenario::new()
+        .input("aws-access-key-id", INPUT_KEY)
+        .input("aws-secret-access-key", "inputSecret")
+        .input("aws-region", "aws-global")
+        .input("retry-max-attempts", "1")
+        .env("HTTPS_PROXY", &format!("http://127.0.0.1:{port}"))
+        .run();
+    out.assert_failed_cleanly();
+    let seen = seen.lock().unwrap().clone();
+    assert!(
+        seen.iter()
+            .any(|l| l.starts_with("CONNECT sts.amazonaws.com:443")),
+        "{seen:?}\n{}",
+        out.stdout
+    );
+}
+
 /// Group 6: HTTPS_PROXY wins over HTTP_PROXY, for http URLs too (reference:
 /// src/helpers.ts translateEnvVariables(): HTTP_PROXY = HTTPS_PROXY). The
 /// stand-in is the proxy: a proxied plain-HTTP request reaches it.
