@@ -162,11 +162,10 @@ fn deliver(
         export.output("authenticated-arn", identity.arn.as_str());
     }
     // The post step clears exactly these names, nothing the job set itself.
-    let mut exported: Vec<&str> = EXPORTABLE
+    let exported: Vec<&str> = EXPORTABLE
         .into_iter()
         .filter(|n| export.env.iter().any(|(e, _)| e == n))
         .collect();
-    exported.dedup();
     export.state("exported_env", exported.join(","));
 
     let runner = &plan.runner;
