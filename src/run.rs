@@ -470,7 +470,15 @@ async fn web_identity(plan: &Plan, web: &WebIdentity) -> Result<Session, Error> 
             let network = &plan.network;
             let token =
                 crate::oidc::request_token(url, bearer, network.retry.max_attempts, &network.proxy)
-                    .await?;
+                    .await
+                    .map_err(|e| match (e, loopback_proxy_in_container(plan)) {
+                        // The token request goes through the same proxy: say why it failed.
+                        (Error::TokenRequest { detail, attempts }, true) => Error::TokenRequest {
+                            detail: format!("{detail} (the proxy points at localhost, which inside this container is not the runner: see the warning above)"),
+                            attempts,
+                        },
+                        (e, _) => e,
+                    })?;
             (token, Some(audience.as_str()), "OIDC")
         }
         TokenSource::File(path) => (read_token_file(path)?, None, "web identity token file"),
@@ -496,6 +504,16 @@ async fn web_identity(plan: &Plan, web: &WebIdentity) -> Result<Session, Error> 
             return Ok(done);
         }
     }
+}
+
+/// The proxy points at localhost while this runs as a container action.
+fn loopback_proxy_in_container(plan: &Plan) -> bool {
+    let proxy = &plan.network.proxy;
+    plan.network.container_loopback.is_some()
+        && [&proxy.https, &proxy.http]
+            .into_iter()
+            .flatten()
+            .any(crate::inputs::network::is_loopback)
 }
 
 /// Paths where Kubernetes (and EKS) project service-account tokens; those are
