@@ -797,6 +797,28 @@ fn cases() -> Vec<Case> {
         .push("the proxy points at localhost");
     c.push(proxy_loopback);
 
+    let mut token_loopback = Case::new(
+        "9c a localhost proxy inside a container: the token request's failure is explained",
+        "works with the reference when the proxy listens on the runner's 127.0.0.1",
+    )
+    .with("role-to-assume", ROLE)
+    .with("aws-region", r)
+    .with("disable-retry", "true")
+    .with(
+        "http-proxy",
+        format!("http://127.0.0.1:{}", free_port(LOCALHOST)),
+    )
+    .env("HOME", "/github/home")
+    .oidc()
+    .fails()
+    .warns("http-proxy")
+    .differs(WHY_CONTAINER);
+    token_loopback.no_endpoint = true;
+    token_loopback
+        .stdout_has
+        .push("inside this container is not the runner");
+    c.push(token_loopback);
+
     // Bugs of the reference that stay fixed.
     let mut allowed = Case::new("0a allowed-account-ids refuses before anything is exported",
             "src/index.ts run(): exportRegion() and exportCredentials() run before validateAccountId(), so the reference fails with the keys already exported")
