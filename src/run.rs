@@ -285,8 +285,9 @@ async fn existing_credentials(plan: &Plan) -> Option<Identity> {
 }
 
 /// Credentials from the environment, the profile files and the instance
-/// metadata service, as any AWS SDK would find them. Only used with
-/// `role-chaining` or `use-existing-credentials`, never on the OIDC path.
+/// metadata service, as any AWS SDK would find them. Used where the reference
+/// action uses them (`role-chaining`, `use-existing-credentials`, a role without
+/// an OIDC token, no role at all), never when the job can request a token.
 async fn ambient_credentials(plan: &Plan) -> Option<Credentials> {
     use aws_credential_types::provider::ProvideCredentials;
     let network = &plan.network;
