@@ -51,3 +51,33 @@ pub fn run(env: &HashMap<String, String>) -> Result<(), crate::error::Error> {
     ));
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_names_this_action_exports_are_cleared() {
+        let dir = tempfile::tempdir().unwrap();
+        let env_file = dir.path().join("env");
+        std::fs::write(&env_file, "").unwrap();
+        let env: HashMap<String, String> = [
+            ("GITHUB_ENV", env_file.to_str().unwrap()),
+            // A state naming other variables (tampered or from a future version).
+            (
+                "STATE_exported_env",
+                "PATH,AWS_REGION,LD_PRELOAD,AWS_CONFIG_FILE",
+            ),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_owned(), v.to_owned()))
+        .collect();
+        run(&env).unwrap();
+        let written = std::fs::read_to_string(&env_file).unwrap();
+        let names: Vec<&str> = written
+            .lines()
+            .filter_map(|l| l.split_once("<<").map(|(n, _)| n))
+            .collect();
+        assert_eq!(names, ["AWS_REGION", "AWS_CONFIG_FILE"]);
+    }
+}
