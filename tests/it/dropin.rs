@@ -310,6 +310,16 @@ impl Case {
         self.differs.push(Mine { why });
         self
     }
+    /// A later step's SDK, with `--profile` (or none), resolves this region and key.
+    fn sdk(
+        mut self,
+        profile: Option<&'static str>,
+        region: Option<&'static str>,
+        key: impl Into<String>,
+    ) -> Self {
+        self.sdk.push((profile, region, Some(key.into())));
+        self
+    }
     fn warns(mut self, input: &'static str) -> Self {
         self.warns.push(input);
         self
@@ -474,7 +484,8 @@ fn cases() -> Vec<Case> {
             "src/index.ts run(): `else if (!webIdentityTokenFile && !roleChaining)` validateCredentials() + exportAccountId(); 'Proceeding with IAM user credentials'")
         .with("aws-region", r).ambient()
         .exports(&region_only(r))
-        .outputs(&account("222222222222", "arn:aws:iam::222222222222:user/runner"));
+        .outputs(&account("222222222222", "arn:aws:iam::222222222222:user/runner"))
+        .sdk(None, Some(r), AMBIENT_KEY);
     ambient_only.identified_by = Some(AMBIENT_KEY);
     c.push(ambient_only);
     c.push(
@@ -708,7 +719,9 @@ fn cases() -> Vec<Case> {
             .ambient().oidc()
             .assumes(web("GitHubActions", 3600))
             .outputs_mine("aws-account-id", is("123456789012"), WHY_OUTPUTS)
-            .outputs_mine("authenticated-arn", is(assumed("GitHubActions")), WHY_OUTPUTS),
+            .outputs_mine("authenticated-arn", is(assumed("GitHubActions")), WHY_OUTPUTS)
+            // The job's own keys are what a later step still uses.
+            .sdk(None, None, AMBIENT_KEY),
     );
     c.push(
         Case::new(
@@ -722,7 +735,8 @@ fn cases() -> Vec<Case> {
         .oidc()
         .assumes(web("GitHubActions", 3600))
         .exports(&env_creds(r, 1))
-        .outputs(&account("123456789012", &assumed("GitHubActions"))),
+        .outputs(&account("123456789012", &assumed("GitHubActions")))
+        .sdk(None, Some(r), issued(1).0),
     );
 
     // 8. The post step clears what was exported.
