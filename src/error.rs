@@ -166,6 +166,11 @@ pub enum Error {
     #[error("The action was stopped by {signal} before it finished")]
     Cancelled { signal: &'static str },
 
+    /// Credentials that do not have the shape AWS issues (a garbled or hostile
+    /// answer, or environment values with INI syntax in them). Nothing is written.
+    #[error("The credentials were refused: {problem}")]
+    InvalidCredentials { problem: String },
+
     #[error("Internal error: {0}")]
     Internal(String),
 }
@@ -207,6 +212,7 @@ impl Error {
             Error::Timeout { .. } => "Action timed out",
             Error::ExistingCredentials(_) => "Existing credentials unusable",
             Error::Cancelled { .. } => "Action cancelled",
+            Error::InvalidCredentials { .. } => "Credentials refused",
             Error::Internal(_) => "Internal error",
         }
     }
@@ -227,6 +233,7 @@ impl Error {
             Error::Timeout { .. } => "Nothing was exported. Raise `action-timeout-s`, or check why STS or the token endpoint is slow (proxy settings, network).".into(),
             Error::ExistingCredentials(_) => "Check the AWS_* variables set by earlier steps, or remove `role-chaining`.".into(),
             Error::Cancelled { .. } => "Nothing was exported. The job was cancelled or the runner is shutting down; re-run the job if that was not intended.".into(),
+            Error::InvalidCredentials { .. } => "Nothing was exported. The values do not look like credentials AWS issues (letters, digits and base64 characters only); check `sts-endpoint`, the proxy, and the AWS_* variables set by earlier steps.".into(),
             Error::Internal(_) => "This is a bug in the action; please report it with the log above.".into(),
         }
     }

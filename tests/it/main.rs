@@ -15,6 +15,7 @@ mod cli;
 mod container;
 mod dev_token_server;
 mod dropin;
+mod hardening;
 mod hostile;
 mod hygiene;
 mod leak;
