@@ -19,6 +19,7 @@ pub fn plan(plan: &Plan) {
     let chain: Option<&Chain> = match &plan.credentials {
         CredentialPlan::Obtain(chain) => Some(chain),
         CredentialPlan::KeepExisting { fallback } => fallback.as_ref(),
+        CredentialPlan::LeaveAsIs(_) => None,
     };
     let network = &plan.network;
     for url in [
@@ -43,7 +44,7 @@ pub fn plan(plan: &Plan) {
                 account(role.account().as_str());
             }
         }
-        CredentialSource::Ambient => {}
+        CredentialSource::Ambient(_) => {}
     }
     if plan.account.mask {
         for hop in &chain.hops {

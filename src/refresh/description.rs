@@ -497,7 +497,7 @@ pub(crate) mod tests {
             managed_policies: vec![],
         };
         let web = WebIdentity {
-            token: TokenSource::Unavailable { under_act: false },
+            token: TokenSource::File("/t.jwt".into()),
             role: RoleArn::parse("arn:aws-cn:iam::123456789012:role/deploy").unwrap(),
             session: session("GitHubActions", 3600),
         };
@@ -521,6 +521,7 @@ pub(crate) mod tests {
             },
             retry: RetryPolicy { max_attempts: 3 },
             action_timeout: None,
+            container_loopback: None,
         };
         let region = Region::parse("cn-north-1").unwrap();
         let d = Description::from_plan(&region, &network, &web, "sts.amazonaws.com", &[hop]);
