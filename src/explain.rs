@@ -384,6 +384,25 @@ mod tests {
         }
     }
 
+    /// The explanation of STS's plain AccessDenied for a web-identity call
+    /// made with `claims` and `audience`.
+    fn web_identity_denied(claims: &Claims, audience: &str) -> (String, String) {
+        let ctx = Context {
+            claims: Some(claims),
+            audience: Some(audience),
+            region: "eu-west-1",
+            ..Default::default()
+        };
+        explain(
+            &failure(
+                StsOperation::AssumeRoleWithWebIdentity,
+                "AccessDenied",
+                "Not authorized",
+            ),
+            &ctx,
+        )
+    }
+
     #[test]
     fn environment_mismatch_is_pointed_out() {
         let claims = Claims {
@@ -394,20 +413,7 @@ mod tests {
             iss: Some(GITHUB_ISSUER.into()),
             ..Default::default()
         };
-        let ctx = Context {
-            claims: Some(&claims),
-            audience: Some("sts.amazonaws.com"),
-            region: "eu-west-1",
-            ..Default::default()
-        };
-        let (cause, fix) = explain(
-            &failure(
-                StsOperation::AssumeRoleWithWebIdentity,
-                "AccessDenied",
-                "Not authorized",
-            ),
-            &ctx,
-        );
+        let (cause, fix) = web_identity_denied(&claims, "sts.amazonaws.com");
         assert!(
             cause.contains("AccessDenied") && cause.contains("req-1") && cause.contains("role/r")
         );
@@ -522,20 +528,7 @@ mod tests {
             iss: Some("https://oidc.circleci.com/org/O1".into()),
             ..Default::default()
         };
-        let ctx = Context {
-            claims: Some(&claims),
-            audience: Some("O1"),
-            region: "eu-west-1",
-            ..Default::default()
-        };
-        let (_, fix) = explain(
-            &failure(
-                StsOperation::AssumeRoleWithWebIdentity,
-                "AccessDenied",
-                "Not authorized",
-            ),
-            &ctx,
-        );
+        let (_, fix) = web_identity_denied(&claims, "O1");
         assert!(
             fix.contains("\"oidc.circleci.com/org/O1:aud\": \"O1\""),
             "{fix}"
