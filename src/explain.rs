@@ -162,9 +162,8 @@ fn access_denied_web(ctx: &Context<'_>) -> String {
     ] {
         out.push_str(&format!("  {name:<17} {value}\n"));
     }
-    out.push_str(&format!(
-        "\nA trust-policy Condition that admits exactly this token:\n  \"Condition\": {{\n    \"StringEquals\": {{\n      \"{issuer_host}:aud\": \"{aud}\",\n      \"{issuer_host}:sub\": \"{sub}\"\n    }}\n  }}\n"
-    ));
+    out.push_str("\nA trust-policy Condition that admits exactly this token:\n");
+    out.push_str(&exact_condition(&issuer_host, &aud, &sub));
     if let Some(repo) = claims.repository.as_deref().map(crate::text::one_line) {
         out.push_str(&format!("or, for every branch, tag, environment and pull request of the repository:\n    \"StringLike\": {{ \"{issuer_host}:sub\": \"repo:{repo}:*\" }}\n"));
     }
@@ -288,6 +287,12 @@ fn check_trust_command(claims: &Claims) -> String {
     head
 }
 
+/// The trust-policy `Condition` (indented for the log) that admits exactly
+/// the token with this issuer host, audience and subject.
+fn exact_condition(host: &str, aud: &str, sub: &str) -> String {
+    format!("  \"Condition\": {{\n    \"StringEquals\": {{\n      \"{host}:aud\": \"{aud}\",\n      \"{host}:sub\": \"{sub}\"\n    }}\n  }}\n")
+}
+
 /// `value` as one POSIX shell word: as is when it has no special characters,
 /// else single-quoted.
 fn shell_word(value: &str) -> String {
@@ -337,7 +342,8 @@ fn access_denied_other_ci(ci: Option<Ci>, claims: &Claims, ctx: &Context<'_>) ->
             out.push_str(&format!("This CI's `sub` changes on every run, so match it with a pattern; this admits {admits}:\n  \"Condition\": {{\n    \"StringEquals\": {{ \"{host}:aud\": \"{aud}\" }},\n    \"StringLike\": {{ \"{host}:sub\": \"{pattern}\" }}\n  }}\n"));
         }
     } else {
-        out.push_str(&format!("A Condition that admits exactly this token:\n  \"Condition\": {{\n    \"StringEquals\": {{\n      \"{host}:aud\": \"{aud}\",\n      \"{host}:sub\": \"{sub}\"\n    }}\n  }}\n"));
+        out.push_str("A Condition that admits exactly this token:\n");
+        out.push_str(&exact_condition(&host, &aud, &sub));
         if let Some((pattern, admits)) = &broader {
             out.push_str(&format!(
                 "or, for {admits}:\n    \"StringLike\": {{ \"{host}:sub\": \"{pattern}\" }}\n"
