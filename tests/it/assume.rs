@@ -106,11 +106,7 @@ fn gitlab_token() -> String {
 fn issued() -> ResponseTemplate {
     ResponseTemplate::new(200).set_body_string(sts_assume_xml(
         "AssumeRoleWithWebIdentity",
-        &Creds {
-            key_id: ACCESS_KEY_ID.into(),
-            secret: SECRET_KEY.into(),
-            token: SESSION_TOKEN.into(),
-        },
+        &Creds::standard(),
         "arn:aws:sts::123456789012:assumed-role/deploy/s",
     ))
 }
