@@ -162,9 +162,8 @@ fn access_denied_web(ctx: &Context<'_>) -> String {
     ] {
         out.push_str(&format!("  {name:<17} {value}\n"));
     }
-    out.push_str(&format!(
-        "\nA trust-policy Condition that admits exactly this token:\n  \"Condition\": {{\n    \"StringEquals\": {{\n      \"{issuer_host}:aud\": \"{aud}\",\n      \"{issuer_host}:sub\": \"{sub}\"\n    }}\n  }}\n"
-    ));
+    out.push_str("\nA trust-policy Condition that admits exactly this token:\n");
+    out.push_str(&exact_condition(&issuer_host, &aud, &sub));
     if let Some(repo) = claims.repository.as_deref().map(crate::text::one_line) {
         out.push_str(&format!("or, for every branch, tag, environment and pull request of the repository:\n    \"StringLike\": {{ \"{issuer_host}:sub\": \"repo:{repo}:*\" }}\n"));
     }
@@ -288,6 +287,12 @@ fn check_trust_command(claims: &Claims) -> String {
     head
 }
 
+/// The trust-policy `Condition` (indented for the log) that admits exactly
+/// the token with this issuer host, audience and subject.
+fn exact_condition(host: &str, aud: &str, sub: &str) -> String {
+    format!("  \"Condition\": {{\n    \"StringEquals\": {{\n      \"{host}:aud\": \"{aud}\",\n      \"{host}:sub\": \"{sub}\"\n    }}\n  }}\n")
+}
+
 /// `value` as one POSIX shell word: as is when it has no special characters,
 /// else single-quoted.
 fn shell_word(value: &str) -> String {
@@ -337,7 +342,8 @@ fn access_denied_other_ci(ci: Option<Ci>, claims: &Claims, ctx: &Context<'_>) ->
             out.push_str(&format!("This CI's `sub` changes on every run, so match it with a pattern; this admits {admits}:\n  \"Condition\": {{\n    \"StringEquals\": {{ \"{host}:aud\": \"{aud}\" }},\n    \"StringLike\": {{ \"{host}:sub\": \"{pattern}\" }}\n  }}\n"));
         }
     } else {
-        out.push_str(&format!("A Condition that admits exactly this token:\n  \"Condition\": {{\n    \"StringEquals\": {{\n      \"{host}:aud\": \"{aud}\",\n      \"{host}:sub\": \"{sub}\"\n    }}\n  }}\n"));
+        out.push_str("A Condition that admits exactly this token:\n");
+        out.push_str(&exact_condition(&host, &aud, &sub));
         if let Some((pattern, admits)) = &broader {
             out.push_str(&format!(
                 "or, for {admits}:\n    \"StringLike\": {{ \"{host}:sub\": \"{pattern}\" }}\n"
@@ -384,6 +390,25 @@ mod tests {
         }
     }
 
+    /// The explanation of STS's plain AccessDenied for a web-identity call
+    /// made with `claims` and `audience`.
+    fn web_identity_denied(claims: &Claims, audience: &str) -> (String, String) {
+        let ctx = Context {
+            claims: Some(claims),
+            audience: Some(audience),
+            region: "eu-west-1",
+            ..Default::default()
+        };
+        explain(
+            &failure(
+                StsOperation::AssumeRoleWithWebIdentity,
+                "AccessDenied",
+                "Not authorized",
+            ),
+            &ctx,
+        )
+    }
+
     #[test]
     fn environment_mismatch_is_pointed_out() {
         let claims = Claims {
@@ -394,20 +419,7 @@ mod tests {
             iss: Some(GITHUB_ISSUER.into()),
             ..Default::default()
         };
-        let ctx = Context {
-            claims: Some(&claims),
-            audience: Some("sts.amazonaws.com"),
-            region: "eu-west-1",
-            ..Default::default()
-        };
-        let (cause, fix) = explain(
-            &failure(
-                StsOperation::AssumeRoleWithWebIdentity,
-                "AccessDenied",
-                "Not authorized",
-            ),
-            &ctx,
-        );
+        let (cause, fix) = web_identity_denied(&claims, "sts.amazonaws.com");
         assert!(
             cause.contains("AccessDenied") && cause.contains("req-1") && cause.contains("role/r")
         );
@@ -522,20 +534,7 @@ mod tests {
             iss: Some("https://oidc.circleci.com/org/O1".into()),
             ..Default::default()
         };
-        let ctx = Context {
-            claims: Some(&claims),
-            audience: Some("O1"),
-            region: "eu-west-1",
-            ..Default::default()
-        };
-        let (_, fix) = explain(
-            &failure(
-                StsOperation::AssumeRoleWithWebIdentity,
-                "AccessDenied",
-                "Not authorized",
-            ),
-            &ctx,
-        );
+        let (_, fix) = web_identity_denied(&claims, "O1");
         assert!(
             fix.contains("\"oidc.circleci.com/org/O1:aud\": \"O1\""),
             "{fix}"

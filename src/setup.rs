@@ -149,67 +149,15 @@ fn shell_word(value: &str) -> String {
 }
 
 /// A strict JSON reader for tests: refuses an object with a key twice, which
-/// `serde_json::Value` would silently collapse to the last one.
+/// `serde_json::Value` would silently collapse to the last one. The refusal is
+/// check-trust's own reader ([`crate::trust::json`]); the `Value` is for indexing.
 #[cfg(test)]
 pub(crate) mod strict_json {
-    use serde::de::{self, Deserializer, MapAccess, SeqAccess, Visitor};
-    use serde_json::{Map, Value};
-    use std::fmt;
+    use serde_json::Value;
 
-    pub struct Strict(pub Value);
-
-    impl<'de> serde::Deserialize<'de> for Strict {
-        fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-            d.deserialize_any(StrictVisitor).map(Strict)
-        }
-    }
-
-    struct StrictVisitor;
-
-    impl<'de> Visitor<'de> for StrictVisitor {
-        type Value = Value;
-        fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-            f.write_str("JSON")
-        }
-        fn visit_bool<E>(self, v: bool) -> Result<Value, E> {
-            Ok(Value::Bool(v))
-        }
-        fn visit_i64<E>(self, v: i64) -> Result<Value, E> {
-            Ok(v.into())
-        }
-        fn visit_u64<E>(self, v: u64) -> Result<Value, E> {
-            Ok(v.into())
-        }
-        fn visit_f64<E>(self, v: f64) -> Result<Value, E> {
-            Ok(v.into())
-        }
-        fn visit_str<E>(self, v: &str) -> Result<Value, E> {
-            Ok(Value::String(v.to_owned()))
-        }
-        fn visit_unit<E>(self) -> Result<Value, E> {
-            Ok(Value::Null)
-        }
-        fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Value, A::Error> {
-            let mut out = Vec::new();
-            while let Some(Strict(v)) = seq.next_element()? {
-                out.push(v);
-            }
-            Ok(Value::Array(out))
-        }
-        fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Value, A::Error> {
-            let mut out = Map::new();
-            while let Some(key) = map.next_key::<String>()? {
-                let Strict(value) = map.next_value()?;
-                if out.insert(key.clone(), value).is_some() {
-                    return Err(de::Error::custom(format!("duplicate key {key:?}")));
-                }
-            }
-            Ok(Value::Object(out))
-        }
-    }
-
-    pub fn parse(text: &str) -> Result<Value, serde_json::Error> {
-        serde_json::from_str::<Strict>(text).map(|s| s.0)
+    pub fn parse(text: &str) -> Result<Value, String> {
+        crate::trust::json::parse(text)?;
+        serde_json::from_str(text).map_err(|e| e.to_string())
     }
 
     #[test]

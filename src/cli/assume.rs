@@ -436,8 +436,9 @@ fn inside_git_work_tree(path: &Path) -> Option<PathBuf> {
 
 /// Time allowed for `buildkite-agent oidc request-token`.
 const AGENT_TIMEOUT: Duration = Duration::from_secs(30);
-/// Tokens are ~1 KiB; anything larger than this is not one.
-const MAX_TOKEN: usize = 16 * 1024;
+/// Tokens are ~1 KiB; anything larger than this is not one. The action's
+/// `web-identity-token-file` cap, so both refuse the same sizes.
+const MAX_TOKEN: usize = crate::token_file::MAX_TOKEN_FILE as usize;
 
 async fn fetch_token(request: &Request, env: &HashMap<String, String>) -> Result<Secret, Failure> {
     let ci_help = || {

@@ -163,45 +163,34 @@ fn matches(pattern: &[Tok], text: &str, ignore_case: bool) -> bool {
     }
 }
 
-/// Action names match case-insensitively, with `*` and `?` (IAM JSON policy
-/// elements: Action, "action names are not case-sensitive" and wildcards).
-pub fn action_matches(pattern: &str, action: &str) -> bool {
-    let p: Vec<Tok> = pattern
+/// The wildcard tokens of a pattern: `*` any run, `?` one character, the
+/// rest literal. No escapes: IAM has none for these two characters.
+fn wildcard_tokens(pattern: &str) -> Vec<Tok> {
+    pattern
         .chars()
         .map(|c| match c {
             '*' => Tok::Star,
             '?' => Tok::One,
             c => Tok::Lit(c),
         })
-        .collect();
-    matches(&p, action, true)
+        .collect()
+}
+
+/// Action names match case-insensitively, with `*` and `?` (IAM JSON policy
+/// elements: Action, "action names are not case-sensitive" and wildcards).
+pub fn action_matches(pattern: &str, action: &str) -> bool {
+    matches(&wildcard_tokens(pattern), action, true)
 }
 
 /// `text` matches `pattern` as StringLike would, without policy variables.
 pub fn like_matches(pattern: &str, text: &str) -> bool {
-    let p: Vec<Tok> = pattern
-        .chars()
-        .map(|c| match c {
-            '*' => Tok::Star,
-            '?' => Tok::One,
-            c => Tok::Lit(c),
-        })
-        .collect();
-    matches(&p, text, false)
+    matches(&wildcard_tokens(pattern), text, false)
 }
 
 /// `text` matches `pattern` as StringLike would if case did not matter: a
 /// hint that a pattern differs from the token only in case.
 pub fn like_matches_ignoring_case(pattern: &str, text: &str) -> bool {
-    let p: Vec<Tok> = pattern
-        .chars()
-        .map(|c| match c {
-            '*' => Tok::Star,
-            '?' => Tok::One,
-            c => Tok::Lit(c),
-        })
-        .collect();
-    matches(&p, text, true)
+    matches(&wildcard_tokens(pattern), text, true)
 }
 
 pub fn statement_covers_action(s: &Statement) -> bool {
@@ -445,17 +434,7 @@ mod tests {
 
     #[test]
     fn wildcards() {
-        let like = |p: &str, t: &str| {
-            let toks: Vec<Tok> = p
-                .chars()
-                .map(|c| match c {
-                    '*' => Tok::Star,
-                    '?' => Tok::One,
-                    c => Tok::Lit(c),
-                })
-                .collect();
-            matches(&toks, t, false)
-        };
+        let like = like_matches;
         assert!(like("repo:o/*", "repo:o/r:ref:refs/heads/main"));
         assert!(like("*", ""));
         assert!(like("a*b*c", "aXXbYYc"));

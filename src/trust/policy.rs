@@ -6,6 +6,7 @@
 //! a role trust policy (IAM JSON policy elements: NotPrincipal, "Key points").
 
 use super::json::{self, Json};
+use crate::aws_names::AccountId;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Version {
@@ -341,7 +342,7 @@ fn federated_arn(value: &str) -> Result<(), String> {
     if !partition.starts_with("aws") || service != "iam" || !region.is_empty() {
         return Err(format!("Principal.Federated {value:?} is not an IAM identity-provider ARN (arn:PARTITION:iam::ACCOUNT:…); {fix}"));
     }
-    if account.len() != 12 || !account.bytes().all(|b| b.is_ascii_digit()) {
+    if AccountId::parse(account).is_err() {
         return Err(format!("Principal.Federated {value:?}: the account {account:?} is not a 12-digit AWS account id; {fix}"));
     }
     match resource.split_once('/') {

@@ -7,31 +7,13 @@ use crate::support::scenario::ENV_BEFORE;
 use crate::support::stand_in::WEB_IDENTITY;
 use crate::support::*;
 use std::collections::BTreeSet;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use wiremock::ResponseTemplate;
-
-/// The `.rs` files under `dir`, recursively.
-fn rust_files(dir: &Path) -> Vec<PathBuf> {
-    let mut out = Vec::new();
-    let mut stack = vec![dir.to_path_buf()];
-    while let Some(d) = stack.pop() {
-        for entry in std::fs::read_dir(&d).unwrap().flatten() {
-            let p = entry.path();
-            if p.is_dir() {
-                stack.push(p);
-            } else if p.extension().is_some_and(|e| e == "rs") {
-                out.push(p);
-            }
-        }
-    }
-    out.sort();
-    out
-}
 
 /// The input names the binary reads: the fields of `struct RawInputs` (wherever in
 /// src/ it lives), which serde reads as kebab-case `INPUT_*` names.
 fn raw_input_names() -> BTreeSet<String> {
-    let sources: Vec<(PathBuf, String)> = rust_files(&repo_root().join("src"))
+    let sources: Vec<(PathBuf, String)> = files_with_ext(&repo_root().join("src"), "rs")
         .into_iter()
         .map(|p| {
             let text = std::fs::read_to_string(&p).unwrap();

@@ -102,20 +102,21 @@ fn gitlab_token() -> String {
     ))
 }
 
+/// STS's answer to AssumeRoleWithWebIdentity: the test's keys for role `deploy`.
+fn issued() -> ResponseTemplate {
+    ResponseTemplate::new(200).set_body_string(sts_assume_xml(
+        "AssumeRoleWithWebIdentity",
+        &Creds::standard(),
+        "arn:aws:sts::123456789012:assumed-role/deploy/s",
+    ))
+}
+
 /// STS that issues credentials for any AssumeRoleWithWebIdentity.
 async fn sts_ok() -> MockServer {
     let server = MockServer::start().await;
     Mock::given(method("POST"))
         .and(body_string_contains("Action=AssumeRoleWithWebIdentity"))
-        .respond_with(ResponseTemplate::new(200).set_body_string(sts_assume_xml(
-            "AssumeRoleWithWebIdentity",
-            &Creds {
-                key_id: ACCESS_KEY_ID.into(),
-                secret: SECRET_KEY.into(),
-                token: SESSION_TOKEN.into(),
-            },
-            "arn:aws:sts::123456789012:assumed-role/deploy/s",
-        )))
+        .respond_with(issued())
         .mount(&server)
         .await;
     server
@@ -237,15 +238,7 @@ async fn each_ci_sends_the_token_it_offers() {
     for (name, run, token, session) in cases {
         sts.reset().await;
         Mock::given(method("POST"))
-            .respond_with(ResponseTemplate::new(200).set_body_string(sts_assume_xml(
-                "AssumeRoleWithWebIdentity",
-                &Creds {
-                    key_id: ACCESS_KEY_ID.into(),
-                    secret: SECRET_KEY.into(),
-                    token: SESSION_TOKEN.into(),
-                },
-                "arn:aws:sts::123456789012:assumed-role/deploy/s",
-            )))
+            .respond_with(issued())
             .mount(&sts)
             .await;
         let (out, run) = run.run_async().await;

@@ -184,13 +184,28 @@ async fn sts(answers: &[(&str, String)]) -> MockServer {
     server
 }
 
-/// Input keys and a role, against `server` as `sts-endpoint`.
-fn keys_to_role(r: &mut Runner, server: &MockServer) {
+/// An STS stand-in whose GetCallerIdentity answers for the input keys as an
+/// IAM user of ACCOUNT.
+async fn sts_knowing_the_input_keys() -> MockServer {
+    sts(&[(
+        "GetCallerIdentity",
+        caller_xml(ACCOUNT, "arn:aws:iam::123456789012:user/u"),
+    )])
+    .await
+}
+
+/// The input keys, against `server` as `sts-endpoint`.
+fn input_keys<'r>(r: &'r mut Runner, server: &MockServer) -> &'r mut Runner {
     r.input("aws-access-key-id", INPUT_KEY_ID)
         .input("aws-secret-access-key", INPUT_SECRET)
+        .input("sts-endpoint", &server.uri())
+}
+
+/// Input keys and a role, against `server` as `sts-endpoint`.
+fn keys_to_role(r: &mut Runner, server: &MockServer) {
+    input_keys(r, server)
         .input("role-to-assume", ROLE)
         .input("role-skip-session-tagging", "true")
-        .input("sts-endpoint", &server.uri())
         .input("retry-max-attempts", "1");
 }
 
@@ -381,10 +396,7 @@ async fn f8_impossible_sts_answers_are_errors() {
 async fn f8_caller_identity_without_an_account_is_an_error() {
     let server = sts(&[("GetCallerIdentity", caller_xml("", ""))]).await;
     let mut r = Runner::new();
-    r.input("aws-access-key-id", INPUT_KEY_ID)
-        .input("aws-secret-access-key", INPUT_SECRET)
-        .input("sts-endpoint", &server.uri())
-        .input("retry-max-attempts", "1");
+    input_keys(&mut r, &server).input("retry-max-attempts", "1");
     let ran = r.run().await;
     assert_nothing_exported(&r, &ran);
     assert!(ran.stdout.contains("not valid"), "{}", ran.all());
@@ -401,11 +413,7 @@ fn mkfifo(path: &Path) {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn f10_a_fifo_as_github_env_fails_fast_and_leaves_nothing() {
-    let server = sts(&[(
-        "GetCallerIdentity",
-        caller_xml(ACCOUNT, "arn:aws:iam::123456789012:user/u"),
-    )])
-    .await;
+    let server = sts_knowing_the_input_keys().await;
     for with_reader in [false, true] {
         let mut r = Runner::new();
         let fifo = r.path("env-fifo");
@@ -421,10 +429,7 @@ async fn f10_a_fifo_as_github_env_fails_fast_and_leaves_nothing() {
                 .unwrap()
         });
         r.set("GITHUB_ENV", fifo.to_str().unwrap());
-        r.input("aws-access-key-id", INPUT_KEY_ID)
-            .input("aws-secret-access-key", INPUT_SECRET)
-            .input("sts-endpoint", &server.uri())
-            .input("action-timeout-s", "5");
+        input_keys(&mut r, &server).input("action-timeout-s", "5");
         let started = std::time::Instant::now();
         let ran = r.run().await;
         assert!(started.elapsed() < Duration::from_secs(10), "{}", ran.all());
@@ -437,11 +442,7 @@ async fn f10_a_fifo_as_github_env_fails_fast_and_leaves_nothing() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn f11_aliased_runner_files_are_refused_before_anything_is_written() {
-    let server = sts(&[(
-        "GetCallerIdentity",
-        caller_xml(ACCOUNT, "arn:aws:iam::123456789012:user/u"),
-    )])
-    .await;
+    let server = sts_knowing_the_input_keys().await;
     for alias in ["same path", "symlink", "summary"] {
         let mut r = Runner::new();
         let env = r.path("github-env");
@@ -459,9 +460,7 @@ async fn f11_aliased_runner_files_are_refused_before_anything_is_written() {
                 r.set("GITHUB_STATE", link.to_str().unwrap());
             }
         }
-        r.input("aws-access-key-id", INPUT_KEY_ID)
-            .input("aws-secret-access-key", INPUT_SECRET)
-            .input("sts-endpoint", &server.uri());
+        input_keys(&mut r, &server);
         let ran = r.run().await;
         assert_eq!(ran.code, Some(1), "{alias}: {}", ran.all());
         assert!(ran.stdout.contains("same file"), "{alias}: {}", ran.all());
@@ -851,15 +850,9 @@ async fn f6_url_userinfo_and_the_token_query_are_never_printed() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn f4_an_undecodable_input_is_an_error_not_unset() {
-    let server = sts(&[(
-        "GetCallerIdentity",
-        caller_xml(ACCOUNT, "arn:aws:iam::123456789012:user/u"),
-    )])
-    .await;
+    let server = sts_knowing_the_input_keys().await;
     let mut r = Runner::new();
-    r.input("aws-access-key-id", INPUT_KEY_ID)
-        .input("aws-secret-access-key", INPUT_SECRET)
-        .input("sts-endpoint", &server.uri());
+    input_keys(&mut r, &server);
     // Meant to allow only another account; one bad byte must not lift the check.
     let ran = r
         .run_with(&[], &[(b"INPUT_ALLOWED-ACCOUNT-IDS", b"11111111111\xff")])
@@ -889,15 +882,9 @@ async fn f4_an_undecodable_input_is_an_error_not_unset() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn f4_only_the_runners_spelling_of_an_input_counts() {
-    let server = sts(&[(
-        "GetCallerIdentity",
-        caller_xml(ACCOUNT, "arn:aws:iam::123456789012:user/u"),
-    )])
-    .await;
+    let server = sts_knowing_the_input_keys().await;
     let mut r = Runner::new();
-    r.input("aws-access-key-id", INPUT_KEY_ID)
-        .input("aws-secret-access-key", INPUT_SECRET)
-        .input("sts-endpoint", &server.uri())
+    input_keys(&mut r, &server)
         .set("input_aws-region", "us-east-1")
         .set("INPUT_aws-region", "us-east-2");
     let ran = r.run().await;
@@ -959,10 +946,7 @@ async fn f7_token_file_tricks_never_reach_sts() {
 // ---------------------------------------------------------------------------------
 
 fn profile_run(r: &mut Runner, server: &MockServer) {
-    r.input("aws-access-key-id", INPUT_KEY_ID)
-        .input("aws-secret-access-key", INPUT_SECRET)
-        .input("sts-endpoint", &server.uri())
-        .input("aws-profile", "deploy");
+    input_keys(r, server).input("aws-profile", "deploy");
 }
 
 /// The post step's environment: the main step's state as STATE_* variables.
@@ -987,11 +971,7 @@ fn post_env(r: &mut Runner) {
 #[tokio::test(flavor = "multi_thread")]
 async fn f5_a_linked_profile_directory_is_refused() {
     use std::os::unix::fs::PermissionsExt;
-    let server = sts(&[(
-        "GetCallerIdentity",
-        caller_xml(ACCOUNT, "arn:aws:iam::123456789012:user/u"),
-    )])
-    .await;
+    let server = sts_knowing_the_input_keys().await;
     // The user's own AWS directory, where a planted link points.
     for link_at in [".keyless-aws", "runner-temp", "runner-temp, real dir"] {
         let mut r = Runner::new();
@@ -1065,11 +1045,7 @@ async fn f5_a_linked_profile_directory_is_refused() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn f5_the_post_step_removes_only_the_files_it_created() {
-    let server = sts(&[(
-        "GetCallerIdentity",
-        caller_xml(ACCOUNT, "arn:aws:iam::123456789012:user/u"),
-    )])
-    .await;
+    let server = sts_knowing_the_input_keys().await;
     let mut r = Runner::new();
     profile_run(&mut r, &server);
     let ran = r.run().await;

@@ -2,28 +2,10 @@
 //! generated figures match the suite, tool versions are pinned in one place, and no
 //! test file is left out of the test binary.
 
-use crate::support::repo_root;
-use std::path::{Path, PathBuf};
+use crate::support::{files_with_ext, repo_root};
 
 fn read(rel: &str) -> String {
     std::fs::read_to_string(repo_root().join(rel)).unwrap_or_else(|e| panic!("{rel}: {e}"))
-}
-
-fn files_with_ext(dir: &Path, ext: &str) -> Vec<PathBuf> {
-    let mut out = Vec::new();
-    let mut stack = vec![dir.to_path_buf()];
-    while let Some(d) = stack.pop() {
-        for entry in std::fs::read_dir(&d).unwrap().flatten() {
-            let p = entry.path();
-            if p.is_dir() {
-                stack.push(p);
-            } else if p.extension().is_some_and(|e| e == ext) {
-                out.push(p);
-            }
-        }
-    }
-    out.sort();
-    out
 }
 
 /// The text of a README section (`## title` up to the next `## `).

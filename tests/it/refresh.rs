@@ -47,6 +47,27 @@ struct State {
     accepted_keys: HashSet<String>,
 }
 
+impl State {
+    /// Mints the next key set (`ASIA{KIND}…`, `{kind}SecretKey…`,
+    /// `{kind}SessionToken…`), valid for `lifetime` from `now` cut to whole
+    /// seconds as STS gives them, and remembers it for later signed calls.
+    fn issue(&mut self, kind: &str, now: SystemTime) -> (String, String, String, SystemTime) {
+        self.issued += 1;
+        let n = self.issued;
+        let akid = format!("ASIA{}{n:09}", kind.to_uppercase());
+        let secret = format!("{kind}SecretKey{n:024}");
+        let token = format!("{kind}SessionToken{n:030}");
+        let secs = (now + self.lifetime)
+            .duration_since(UNIX_EPOCH)
+            .unwrap()
+            .as_secs();
+        let expiry = UNIX_EPOCH + Duration::from_secs(secs);
+        self.keys
+            .insert(akid.clone(), (expiry, secret.clone(), token.clone()));
+        (akid, secret, token, expiry)
+    }
+}
+
 #[derive(Clone)]
 struct Sts(Arc<Mutex<State>>);
 
@@ -97,19 +118,7 @@ impl Respond for Sts {
                         "Not authorized to perform sts:AssumeRoleWithWebIdentity",
                     );
                 }
-                s.issued += 1;
-                let n = s.issued;
-                let akid = format!("ASIASTANDIN{n:09}");
-                let secret = format!("standinSecretKey{n:024}");
-                let token = format!("standinSessionToken{n:030}");
-                // Whole seconds, as STS gives them.
-                let secs = (now + s.lifetime)
-                    .duration_since(UNIX_EPOCH)
-                    .unwrap()
-                    .as_secs();
-                let expiry = UNIX_EPOCH + Duration::from_secs(secs);
-                s.keys
-                    .insert(akid.clone(), (expiry, secret.clone(), token.clone()));
+                let (akid, secret, token, expiry) = s.issue("standin", now);
                 let session = form.get("RoleSessionName").cloned().unwrap_or_default();
                 xml(200, format!(
                     "<AssumeRoleWithWebIdentityResponse xmlns=\"https://sts.amazonaws.com/doc/2011-06-15/\"><AssumeRoleWithWebIdentityResult><Credentials><AccessKeyId>{akid}</AccessKeyId><SecretAccessKey>{secret}</SecretAccessKey><SessionToken>{token}</SessionToken><Expiration>{}</Expiration></Credentials><AssumedRoleUser><Arn>arn:aws:sts::123456789012:assumed-role/deploy/{session}</Arn><AssumedRoleId>AROASTANDIN:{session}</AssumedRoleId></AssumedRoleUser><SubjectFromWebIdentityToken>repo:o/r:ref:refs/heads/main</SubjectFromWebIdentityToken></AssumeRoleWithWebIdentityResult><ResponseMetadata><RequestId>standin-request</RequestId></ResponseMetadata></AssumeRoleWithWebIdentityResponse>",
@@ -128,18 +137,7 @@ impl Respond for Sts {
                         "The security token included in the request is expired",
                     );
                 }
-                s.issued += 1;
-                let n = s.issued;
-                let akid = format!("ASIACHAINED{n:09}");
-                let secret = format!("chainedSecretKey{n:024}");
-                let token = format!("chainedSessionToken{n:030}");
-                let secs = (now + s.lifetime)
-                    .duration_since(UNIX_EPOCH)
-                    .unwrap()
-                    .as_secs();
-                let expiry = UNIX_EPOCH + Duration::from_secs(secs);
-                s.keys
-                    .insert(akid.clone(), (expiry, secret.clone(), token.clone()));
+                let (akid, secret, token, expiry) = s.issue("chained", now);
                 s.assume_role
                     .push((akid.clone(), signer, form.get("ExternalId").cloned()));
                 xml(200, format!(
