@@ -23,6 +23,7 @@ pub mod profile;
 pub mod redact;
 pub mod report;
 pub mod retry;
+pub mod roles;
 pub mod run;
 pub mod secret;
 pub mod setup;

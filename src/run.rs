@@ -5,7 +5,7 @@
 //! happens before anything is written; the env, output and state files are
 //! written in one go at the very end.
 
-use crate::aws_names::AccountId;
+use crate::aws_names::{AccountId, RoleArn};
 use crate::error::{Error, StsCode, StsFailure, StsOperation};
 use crate::explain::{self, Context};
 use crate::jwt::{self, Claims};
@@ -38,24 +38,46 @@ struct Obtained {
     identity: Identity,
 }
 
-pub async fn run(plan: &Plan) -> Result<Identity, Error> {
-    mask_inputs(plan);
+/// What a run did.
+#[derive(Debug)]
+pub enum Done {
+    /// One set of credentials (`role-to-assume`, keys, existing credentials).
+    One(Identity),
+    /// `roles`: every profile written, in the order of the lines.
+    Profiles(Vec<crate::roles::ProfileIdentity>),
+}
+
+/// The credential plans of a run that delivers one set of credentials.
+enum Single<'a> {
+    Obtain(&'a Chain),
+    KeepExisting(Option<&'a Chain>),
+}
+
+pub async fn run(plan: &Plan) -> Result<Done, Error> {
+    let single = match &plan.credentials {
+        CredentialPlan::Profiles(profiles) => {
+            return crate::roles::run(plan, profiles).await.map(Done::Profiles);
+        }
+        CredentialPlan::Obtain(chain) => Single::Obtain(chain),
+        CredentialPlan::KeepExisting { fallback } => Single::KeepExisting(fallback.as_ref()),
+    };
+    mask_inputs(&single);
     let Obtained {
         credentials,
         identity,
-    } = obtain(plan).await?;
+    } = obtain(plan, &single).await?;
     check_account(plan, &identity)?;
     deliver(plan, credentials.as_ref(), &identity)?;
-    Ok(identity)
+    Ok(Done::One(identity))
 }
 
 /// Input secrets first: nothing below may print them, but the runner should know them.
-fn mask_inputs(plan: &Plan) {
-    let chains = match &plan.credentials {
-        CredentialPlan::Obtain(chain) => Some(chain),
-        CredentialPlan::KeepExisting { fallback } => fallback.as_ref(),
+fn mask_inputs(single: &Single<'_>) {
+    let chain = match single {
+        Single::Obtain(chain) => Some(*chain),
+        Single::KeepExisting(fallback) => *fallback,
     };
-    match chains.map(|c| &c.source) {
+    match chain.map(|c| &c.source) {
         Some(CredentialSource::Keys(keys)) => keys.secrets().for_each(workflow::add_mask),
         Some(CredentialSource::WebIdentity(WebIdentity {
             token: TokenSource::Request { bearer, .. },
@@ -65,7 +87,7 @@ fn mask_inputs(plan: &Plan) {
     }
 }
 
-fn check_account(plan: &Plan, identity: &Identity) -> Result<(), Error> {
+pub(crate) fn check_account(plan: &Plan, identity: &Identity) -> Result<(), Error> {
     if plan.account.mask {
         workflow::add_mask_plain(&identity.account);
         workflow::add_mask_plain(&identity.arn);
@@ -184,10 +206,10 @@ fn write_profile(
     Ok(written)
 }
 
-async fn obtain(plan: &Plan) -> Result<Obtained, Error> {
-    match &plan.credentials {
-        CredentialPlan::Obtain(chain) => run_chain(plan, chain).await,
-        CredentialPlan::KeepExisting { fallback } => {
+async fn obtain(plan: &Plan, single: &Single<'_>) -> Result<Obtained, Error> {
+    match single {
+        Single::Obtain(chain) => run_chain(plan, chain).await,
+        Single::KeepExisting(fallback) => {
             if let Some(identity) = existing_credentials(plan).await {
                 return Ok(Obtained {
                     credentials: None,
@@ -232,7 +254,7 @@ async fn existing_credentials(plan: &Plan) -> Option<Identity> {
 /// Credentials from the environment, the profile files and the instance
 /// metadata service, as any AWS SDK would find them. Only used with
 /// `role-chaining` or `use-existing-credentials`, never on the OIDC path.
-async fn ambient_credentials(plan: &Plan) -> Option<Credentials> {
+pub(crate) async fn ambient_credentials(plan: &Plan) -> Option<Credentials> {
     use aws_credential_types::provider::ProvideCredentials;
     let network = &plan.network;
     let provider_config = aws_config::provider_config::ProviderConfig::default().with_http_client(
@@ -261,7 +283,11 @@ async fn ambient_credentials(plan: &Plan) -> Option<Credentials> {
     }
 }
 
-fn sts_client(plan: &Plan, signer: Option<&Credentials>, fresh: bool) -> aws_sdk_sts::Client {
+pub(crate) fn sts_client(
+    plan: &Plan,
+    signer: Option<&Credentials>,
+    fresh: bool,
+) -> aws_sdk_sts::Client {
     sts::client(ClientSettings {
         region: &plan.region,
         endpoint: plan.network.sts_endpoint.as_ref(),
@@ -276,9 +302,9 @@ fn sts_client(plan: &Plan, signer: Option<&Credentials>, fresh: bool) -> aws_sdk
 }
 
 /// Credentials together with who they are.
-struct Session {
-    credentials: Credentials,
-    identity: Identity,
+pub(crate) struct Session {
+    pub(crate) credentials: Credentials,
+    pub(crate) identity: Identity,
 }
 
 impl From<Session> for Obtained {
@@ -394,7 +420,23 @@ async fn as_they_are(
 }
 
 async fn web_identity(plan: &Plan, web: &WebIdentity) -> Result<Session, Error> {
-    let (token, audience, how) = match &web.token {
+    let token = fetch_token(plan, &web.token).await?;
+    let client = sts_client(plan, None, false);
+    exchange(plan, &client, &web.role, &web.session, &token).await
+}
+
+/// A web identity token, masked, with what is known about it.
+pub(crate) struct Token {
+    secret: Secret,
+    /// The audience requested, when this action requested the token.
+    audience: Option<String>,
+    claims: Option<Claims>,
+    how: &'static str,
+}
+
+/// Requests the token, or reads it from its file; masks it at once.
+pub(crate) async fn fetch_token(plan: &Plan, source: &TokenSource) -> Result<Token, Error> {
+    let (token, audience, how) = match source {
         TokenSource::Unavailable { under_act } => {
             return Err(Error::NoIdToken {
                 under_act: *under_act,
@@ -410,28 +452,45 @@ async fn web_identity(plan: &Plan, web: &WebIdentity) -> Result<Session, Error> 
             let token =
                 crate::oidc::request_token(url, bearer, network.retry.max_attempts, &network.proxy)
                     .await?;
-            (token, Some(audience.as_str()), "OIDC")
+            (token, Some(audience.clone()), "OIDC")
         }
         TokenSource::File(path) => (read_token_file(path)?, None, "web identity token file"),
     };
     workflow::add_mask(&token);
-    let session = &web.session;
+    Ok(Token {
+        claims: jwt::decode_claims(token.expose()),
+        secret: token,
+        audience,
+        how,
+    })
+}
+
+/// `AssumeRoleWithWebIdentity` with the token; a refusal is explained with
+/// the token's claims.
+pub(crate) async fn exchange(
+    plan: &Plan,
+    client: &aws_sdk_sts::Client,
+    role: &RoleArn,
+    session: &SessionOptions,
+    token: &Token,
+) -> Result<Session, Error> {
     workflow::info(&format!(
-        "Assuming {} with AssumeRoleWithWebIdentity (session {}, {} s)",
-        web.role, session.name, session.duration_seconds
+        "Assuming {role} with AssumeRoleWithWebIdentity (session {}, {} s)",
+        session.name, session.duration_seconds
     ));
-    let client = sts_client(plan, None, false);
-    let claims = jwt::decode_claims(token.expose());
     let mut attempts = 0;
     loop {
         attempts += 1;
-        let assumed = sts::assume_role_with_web_identity(&client, &web.role, session, &token)
+        let assumed = sts::assume_role_with_web_identity(client, role, session, &token.secret)
             .await
             .map_err(|f| {
-                let claims = claims.as_ref().map(|c| (c, audience));
+                let claims = token
+                    .claims
+                    .as_ref()
+                    .map(|c| (c, token.audience.as_deref()));
                 sts_error(f, plan, Some((session, false)), claims, false)
             })?;
-        if let Some(done) = accept(plan, session, assumed, attempts, how) {
+        if let Some(done) = accept(plan, session, assumed, attempts, token.how) {
             return Ok(done);
         }
     }
@@ -473,7 +532,7 @@ fn read_token_file(full: &Path) -> Result<Secret, Error> {
     Ok(Secret::new(token))
 }
 
-async fn assume_role(
+pub(crate) async fn assume_role(
     plan: &Plan,
     hop: &RoleHop,
     signer: &Credentials,

@@ -7,6 +7,7 @@
 pub mod network;
 pub mod raw;
 pub mod role;
+pub mod roles;
 pub mod runner;
 pub mod values;
 
@@ -53,6 +54,25 @@ pub fn plan(raw: &RawInputs, env: &HashMap<String, String>) -> Result<Plan, Erro
     let network = network::network(raw, env)?;
     let allowed = allowed_account_ids(raw)?;
     let runner = runner::runner(env)?;
+    let account = AccountChecks {
+        allowed,
+        mask: mask_account_id,
+    };
+    if let Some(text) = set(&raw.roles) {
+        // Every profile gets its own files; nothing global is delivered.
+        return Ok(Plan {
+            credentials: CredentialPlan::Profiles(roles::plan(raw, env, &region, &runner, text)?),
+            region,
+            delivery: Delivery::OutputsOnly,
+            output_credentials: false,
+            unset_current_credentials,
+            special_characters_workaround,
+            account,
+            network,
+            runner,
+        });
+    }
+    roles::refuse_default_profile_alone(raw)?;
     let credentials = match (chain(raw, env, &region, &runner)?, use_existing) {
         (Some(chain), false) => CredentialPlan::Obtain(chain),
         (None, false) => return Err(bad("role-to-assume", "is not set, and neither are access keys", "Set `role-to-assume` (with `permissions: id-token: write` for OIDC), or `aws-access-key-id` and `aws-secret-access-key`.")),
@@ -72,10 +92,7 @@ pub fn plan(raw: &RawInputs, env: &HashMap<String, String>) -> Result<Plan, Erro
         output_credentials,
         unset_current_credentials,
         special_characters_workaround,
-        account: AccountChecks {
-            allowed,
-            mask: mask_account_id,
-        },
+        account,
         network,
         runner,
     })
@@ -115,7 +132,7 @@ fn allowed_account_ids(raw: &RawInputs) -> Result<Vec<AccountId>, Error> {
 
 /// `aws-access-key-id`, `aws-secret-access-key` and `aws-session-token`: both
 /// keys or neither, and a session token only with them.
-fn keys(raw: &RawInputs) -> Result<Option<Credentials>, Error> {
+pub(super) fn keys(raw: &RawInputs) -> Result<Option<Credentials>, Error> {
     let session_token = set(&raw.aws_session_token);
     let both = "Set both `aws-access-key-id` and `aws-secret-access-key`, or neither.";
     match (set(&raw.aws_access_key_id), set(&raw.aws_secret_access_key)) {
@@ -255,7 +272,7 @@ fn web_identity(
     })
 }
 
-fn audience(raw: &RawInputs) -> Result<String, Error> {
+pub(super) fn audience(raw: &RawInputs) -> Result<String, Error> {
     let audience = set(&raw.audience)
         .map(str::trim)
         .unwrap_or(DEFAULT_AUDIENCE);
