@@ -689,4 +689,134 @@ mod tests {
         }
         assert_eq!(parse(&text).unwrap().len(), 20);
     }
+
+    fn plan_of(pairs: &[(&str, &str)]) -> Result<crate::plan::Plan, Error> {
+        let mut env: HashMap<String, String> = [
+            ("GITHUB_ENV", "/nonexistent/env"),
+            ("GITHUB_OUTPUT", "/nonexistent/out"),
+            ("INPUT_AWS-REGION", "eu-west-1"),
+            ("RUNNER_TEMP", "/rt"),
+            ("ACTIONS_ID_TOKEN_REQUEST_URL", "https://t.example/x?a=1"),
+            ("ACTIONS_ID_TOKEN_REQUEST_TOKEN", "bearer"),
+        ]
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+        for (k, v) in pairs {
+            env.insert(k.to_string(), v.to_string());
+        }
+        super::super::plan(&RawInputs::from_env(&env)?, &env)
+    }
+
+    fn profiles(plan: &crate::plan::Plan) -> &ProfilesPlan {
+        match &plan.credentials {
+            crate::plan::CredentialPlan::Profiles(p) => p,
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn web_identity_roots_share_one_token_per_audience_and_carry_their_chains() {
+        let text = format!(
+            "dev = {A}\nprod = {B} region=us-west-2 duration=7200\naudit = {B} via=dev\ndeep = {A} via=audit session-name=deep\nother = {A} audience=other.example\n"
+        );
+        let plan = plan_of(&[
+            ("INPUT_ROLES", &text),
+            ("INPUT_DEFAULT-PROFILE", "prod"),
+            ("INPUT_ROLE-DURATION-SECONDS", "5400"),
+        ])
+        .unwrap();
+        assert!(matches!(plan.delivery, crate::plan::Delivery::OutputsOnly));
+        let p = profiles(&plan);
+        assert_eq!(p.files.default.as_ref().unwrap().as_str(), "prod");
+        assert_eq!(p.files.dir.local, std::path::Path::new("/rt/.keyless-aws"));
+        let Roots::WebIdentity(groups) = &p.roots else {
+            panic!("{:?}", p.roots)
+        };
+        assert_eq!(groups.len(), 2);
+        let audiences: Vec<&str> = groups
+            .iter()
+            .map(|g| match &g.token {
+                TokenSource::Request { audience, .. } => audience.as_str(),
+                other => panic!("{other:?}"),
+            })
+            .collect();
+        assert_eq!(audiences, ["sts.amazonaws.com", "other.example"]);
+        let names: Vec<&str> = groups[0]
+            .roles
+            .iter()
+            .map(|r| r.profile.name.as_str())
+            .collect();
+        assert_eq!(names, ["dev", "prod"]);
+        let (dev, prod) = (&groups[0].roles[0], &groups[0].roles[1]);
+        assert_eq!(dev.session.duration_seconds, 5400);
+        assert_eq!(prod.session.duration_seconds, 7200);
+        assert_eq!(prod.profile.region.as_str(), "us-west-2");
+        assert_eq!(dev.profile.region.as_str(), "eu-west-1");
+        // audit is chained from dev, deep from audit; a chained default duration is capped.
+        assert_eq!(dev.chained.len(), 1);
+        let audit = &dev.chained[0];
+        assert_eq!(audit.profile.name.as_str(), "audit");
+        assert_eq!(audit.hop.session.duration_seconds, 3600);
+        assert!(audit.hop.tags.is_none());
+        assert_eq!(audit.chained[0].profile.name.as_str(), "deep");
+        assert_eq!(audit.chained[0].hop.session.name.as_str(), "deep");
+    }
+
+    #[test]
+    fn keys_sign_the_roots_and_alternatives_are_refused() {
+        let text = format!("dev = {A} external-id=abc\naudit = {B} via=dev\n");
+        let plan = plan_of(&[
+            ("INPUT_ROLES", &text),
+            ("INPUT_AWS-ACCESS-KEY-ID", "AKIAEXAMPLEEXAMPLE00"),
+            ("INPUT_AWS-SECRET-ACCESS-KEY", "secret"),
+        ])
+        .unwrap();
+        let Roots::Signed {
+            signer: Signer::Keys(_),
+            roles,
+        } = &profiles(&plan).roots
+        else {
+            panic!()
+        };
+        assert_eq!(roles[0].hop.external_id.as_deref(), Some("abc"));
+        assert_eq!(roles[0].chained[0].profile.name.as_str(), "audit");
+
+        let e = |pairs: &[(&str, &str)]| plan_of(pairs).unwrap_err().to_string();
+        let one = format!("dev = {A}\n");
+        assert!(e(&[("INPUT_ROLES", &one), ("INPUT_ROLE-TO-ASSUME", A)])
+            .contains("`role-to-assume`: cannot be combined with `roles`"));
+        assert!(e(&[("INPUT_ROLES", &one), ("INPUT_AWS-PROFILE", "x")]).contains("aws-profile"));
+        assert!(
+            e(&[("INPUT_ROLES", &one), ("INPUT_OUTPUT-CREDENTIALS", "true")])
+                .contains("output-credentials")
+        );
+        assert!(
+            e(&[("INPUT_ROLES", &one), ("INPUT_DEFAULT-PROFILE", "prod")])
+                .contains("not one of the profiles")
+        );
+        assert!(e(&[
+            ("INPUT_ROLE-TO-ASSUME", A),
+            ("INPUT_DEFAULT-PROFILE", "dev")
+        ])
+        .contains("`roles` is not"));
+        // An external id cannot go with a web identity.
+        let ext = format!("dev = {A} external-id=abc\n");
+        assert!(e(&[("INPUT_ROLES", &ext)]).contains("line 1: `external-id`"));
+        // A role in another partition than its region.
+        let cn = "prod = arn:aws-cn:iam::111111111111:role/x\n";
+        assert!(e(&[("INPUT_ROLES", cn)]).contains("partition"));
+        assert!(plan_of(&[(
+            "INPUT_ROLES",
+            &format!("{cn}\n").replace("x\n", "x region=cn-north-1\n")
+        )])
+        .is_ok());
+        // No token: the plan fails before any request, naming what the job needs.
+        let err =
+            plan_of(&[("INPUT_ROLES", &one), ("ACTIONS_ID_TOKEN_REQUEST_URL", "")]).unwrap_err();
+        assert!(
+            matches!(err, Error::NoIdToken { under_act: false }),
+            "{err}"
+        );
+    }
 }
