@@ -52,6 +52,11 @@ else
     (
         cd "$repo"
         unset CARGO_ENCODED_RUSTFLAGS
+        # Run from a test, the environment holds the variables cargo sets for the test
+        # (CARGO_PKG_NAME, CARGO_MANIFEST_DIR, ...). ring's build script reruns when they
+        # change, so alternating test and shell runs would rebuild it and all above it.
+        unset OUT_DIR CARGO_MANIFEST_DIR CARGO_MANIFEST_PATH CARGO_MANIFEST_LINKS CARGO_CRATE_NAME CARGO_PRIMARY_PACKAGE
+        unset $(compgen -e | grep '^CARGO_PKG_' || true)
         export RUSTFLAGS="${RUSTFLAGS:+$RUSTFLAGS }-C target-feature=+crt-static"
         cargo build --release --locked --target "$host" >&2
     )

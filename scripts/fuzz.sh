@@ -51,6 +51,11 @@ flags=(--sanitizer "$sanitizer" --codegen-units 16)
 # Each sanitizer keeps its own build, so switching does not rebuild the other.
 [[ "$sanitizer" != none ]] && flags+=(--target-dir "fuzz/target/$sanitizer")
 
+# fuzz/ has its own Cargo.lock; a stale one would be rewritten by the build. Fail
+# instead, so a test run never changes a tracked file.
+cargo metadata --locked --format-version 1 --manifest-path fuzz/Cargo.toml >/dev/null \
+    || { echo "fuzz: fuzz/Cargo.lock is stale: run 'cargo metadata --manifest-path fuzz/Cargo.toml --format-version 1 >/dev/null' and commit it" >&2; exit 1; }
+
 start=$(date +%s)
 # Builds every target at once: one dependency build, one link per target.
 cargo fuzz build "${flags[@]}" >&2

@@ -72,6 +72,26 @@ pub enum ProfileContent<'a> {
     CredentialProcess(&'a str),
 }
 
+/// Which input named the profiles: what a refusal to replace one tells the user.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum NamedBy {
+    AwsProfile,
+    Roles,
+}
+
+impl NamedBy {
+    fn taken_fix(self) -> &'static str {
+        match self {
+            NamedBy::AwsProfile => {
+                "Choose another `aws-profile`, or set `overwrite-aws-profile: true`."
+            }
+            NamedBy::Roles => {
+                "Rename the profile in `roles`, or set `overwrite-aws-profile: true` to replace it."
+            }
+        }
+    }
+}
+
 /// One named profile to write.
 #[derive(Debug, Clone, Copy)]
 pub struct ProfileEntry<'a> {
@@ -95,7 +115,7 @@ pub fn write_profile(
         region,
         content: ProfileContent::Keys(creds),
     };
-    write_profiles(dir, &[entry], overwrite, owner)
+    write_profiles(dir, &[entry], overwrite, owner, NamedBy::AwsProfile)
 }
 
 /// Writes every profile into the two files at once (each file replaced in one
@@ -105,6 +125,7 @@ pub fn write_profiles(
     entries: &[ProfileEntry<'_>],
     overwrite: bool,
     owner: Option<FileOwner>,
+    named_by: NamedBy,
 ) -> Result<Written, Error> {
     make_private_dir(&dir.local, owner).map_err(|e| Error::Profile {
         problem: format!("cannot create {}: {e}", dir.local.display()),
@@ -155,8 +176,7 @@ pub fn write_profiles(
                 let name = section.strip_prefix("profile ").unwrap_or(section);
                 return Err(Error::Profile {
                     problem: format!("profile `{name}` already exists in {}", path.display()),
-                    fix: "Choose another profile name, or set `overwrite-aws-profile: true`."
-                        .into(),
+                    fix: named_by.taken_fix().into(),
                     source: None,
                 });
             }
@@ -409,9 +429,10 @@ mod tests {
                 content: ProfileContent::CredentialProcess("/rt/keyless-aws credential-process"),
             },
         ];
-        let err = write_profiles(&dir, &entries, false, None).unwrap_err();
+        let err = write_profiles(&dir, &entries, false, None, NamedBy::Roles).unwrap_err();
         assert!(err.to_string().contains("`prod` already exists"), "{err}");
-        write_profiles(&dir, &entries, true, None).unwrap();
+        assert!(err.help().contains("in `roles`"), "{}", err.help());
+        write_profiles(&dir, &entries, true, None, NamedBy::Roles).unwrap();
         let config = std::fs::read_to_string(dir.local.join("config")).unwrap();
         let credentials = std::fs::read_to_string(dir.local.join("credentials")).unwrap();
         assert_eq!(

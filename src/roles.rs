@@ -16,7 +16,7 @@ use crate::plan::{
     NamedProfiles, Plan, ProfileTarget, ProfilesPlan, RoleProfile, Roots, Signer, TokenGroup,
     TokenSource, WebProfile,
 };
-use crate::profile::{self, ProfileContent, ProfileEntry};
+use crate::profile::{self, NamedBy, ProfileContent, ProfileEntry};
 use crate::run::{self, Identity, Session, Token};
 use crate::secret::Credentials;
 use crate::workflow::{self, Export};
@@ -234,8 +234,22 @@ fn deliver(
             content: ProfileContent::Keys(&session.credentials),
         })
         .collect();
-    let written =
-        profile::write_profiles(&files.dir, &entries, files.overwrite, plan.runner.owner)?;
+    let written = profile::write_profiles(
+        &files.dir,
+        &entries,
+        files.overwrite,
+        plan.runner.owner,
+        NamedBy::Roles,
+    )
+    .map_err(|e| match e {
+        // The profiles are named by `roles`, not `aws-profile`.
+        Error::Profile { problem, fix, .. } => Error::Input {
+            input: "roles",
+            problem,
+            fix,
+        },
+        other => other,
+    })?;
     let mut export = Export::default();
     if plan.unset_current_credentials {
         for name in [

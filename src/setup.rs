@@ -3,6 +3,7 @@
 //! OIDC provider and a role its jobs can assume. The flags are read in
 //! `cli/setup.rs`; this module holds the validated request and the rendering.
 
+use crate::aws_names::{AccountId, RoleName};
 use crate::ci::Ci;
 
 /// A validated request: every field is safe to place in JSON, shell and HCL.
@@ -14,8 +15,8 @@ pub struct Setup {
     pub audience: String,
     /// The `sub` value or `StringLike` pattern the role admits.
     pub subject: String,
-    pub role_name: String,
-    pub account_id: String,
+    pub role_name: RoleName,
+    pub account_id: AccountId,
     /// What the subject admits, in words, for the comment above the policy.
     pub admits: String,
 }
@@ -94,6 +95,7 @@ pub fn render(s: &Setup) -> String {
     let ci = s.ci.id();
     let tf_role = s
         .role_name
+        .as_str()
         .replace(|c: char| !c.is_ascii_alphanumeric(), "_");
     let policy = s.trust_policy();
     let aud_test = "StringEquals";
@@ -230,8 +232,8 @@ mod tests {
             issuer: crate::ci::GITHUB_ISSUER.into(),
             audience: "sts.amazonaws.com".into(),
             subject: subject.into(),
-            role_name: "r".into(),
-            account_id: "111111111111".into(),
+            role_name: RoleName::parse("r").unwrap(),
+            account_id: AccountId::parse("111111111111").unwrap(),
             admits: "x".into(),
         }
     }

@@ -36,6 +36,9 @@ Usage:
                                     AWS CLI commands and Terraform for a CI
   keyless-aws check-trust --policy FILE (--repo O/R [--ref R] | --claims FILE | --token FILE)
                                     evaluate a role trust policy offline, as IAM does
+  keyless-aws dev-token-server [--repo O/R] [--ref R] [--environment E] [--event E]
+                                    a local OIDC token endpoint for act (tokens real
+                                    AWS rejects; for moto or LocalStack)
   keyless-aws help [COMMAND]        this text, or a command's
   keyless-aws -V | --version
 
@@ -73,6 +76,10 @@ pub fn dispatch(args: Vec<OsString>) -> Invocation {
             Ok(rest) => crate::trust::main(&rest),
             Err(code) => code,
         },
+        "dev-token-server" => match strings(rest) {
+            Ok(rest) => crate::dev_token_server::main(&rest),
+            Err(code) => code,
+        },
         other => {
             eprintln!("keyless-aws: unknown command {other:?}\n\n{HELP}");
             ExitCode::from(2)
@@ -87,6 +94,7 @@ fn help(command: Option<&str>) -> ExitCode {
         Some("setup") => println!("{}", setup::HELP),
         Some("assume") => println!("{}", assume::HELP),
         Some("check-trust") => return crate::trust::main(&["--help".to_owned()]),
+        Some("dev-token-server") => return crate::dev_token_server::main(&["--help".to_owned()]),
         Some(other) => {
             eprintln!("keyless-aws help: unknown command {other:?}\n\n{HELP}");
             return ExitCode::from(2);

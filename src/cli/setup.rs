@@ -3,6 +3,7 @@
 //! chosen CI is an error rather than silently ignored.
 
 use super::{usage_error, value};
+use crate::aws_names::{AccountId, RoleName};
 use crate::ci::Ci;
 use crate::setup::{render, Setup};
 use lexopt::prelude::*;
@@ -130,10 +131,8 @@ fn build(mut f: Flags) -> Result<Setup, String> {
             format!("--ci {id:?} is not one of github, gitlab, circleci, buildkite, bitbucket")
         })?,
     };
-    let account_id = f.account_id.take().unwrap_or_else(|| "123456789012".into());
-    if !(account_id.len() == 12 && account_id.chars().all(|c| c.is_ascii_digit())) {
-        return Err("--account-id must be 12 digits".into());
-    }
+    let account_id = AccountId::parse(f.account_id.take().as_deref().unwrap_or("123456789012"))
+        .map_err(|problem| format!("--account-id: {problem}"))?;
     let role_name = f.role_name.take().unwrap_or_else(|| {
         format!(
             "{}-deploy",
@@ -144,13 +143,9 @@ fn build(mut f: Flags) -> Result<Setup, String> {
             }
         )
     });
-    if !(1..=64).contains(&role_name.len())
-        || !role_name
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || "+=,.@_-".contains(c))
-    {
-        return Err("--role-name must be 1–64 of letters, digits and +=,.@_-".into());
-    }
+    let role_name = RoleName::parse(&role_name).map_err(|problem| {
+        format!("--role-name: {problem}; use 1–64 of letters, digits and +=,.@_-")
+    })?;
     let audience = f.audience.take();
     if let Some(a) = &audience {
         if a.is_empty()

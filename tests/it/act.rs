@@ -1,0 +1,260 @@
+//! The action in a workflow, run by act: `uses:` with `with:` inputs, then a later step
+//! that proves the exported credentials arrived (and stayed masked).
+//!
+//! Nothing is pulled and nothing outside this machine is contacted:
+//! * the action is `tests/it/fixtures/act_workflow.yml`'s `keyless-aws/keyless-aws@v1`, mapped with
+//!   `--local-repository` to a copy of action.yml whose `image:` scripts/pin-image.sh
+//!   rewrote to the locally built image (the same rewrite the release workflow does
+//!   with the published digest), so act runs it with `docker://…` and `--pull=false`;
+//! * the job runs in a BusyBox image made here with `docker import` from the host's
+//!   static busybox (Debian/Ubuntu package busybox-static): act's `-self-hosted` mode
+//!   cannot be used, because it hands Docker actions host paths for GITHUB_ENV and
+//!   GITHUB_OUTPUT that are not mounted into the action's container;
+//! * the job container (and so the action's container, which shares its network) sits
+//!   on a Docker network the test creates; moto and scripts/token_endpoint.py listen on
+//!   its gateway address only; act's cache server is off and its version check too.
+//!
+//! Needs Docker, act, python3 with moto[server] and a static busybox.
+
+use crate::support::docker::{docker, image, Fixture};
+use crate::support::process::{quick, run};
+use crate::support::scan::assert_no_secret;
+use crate::support::tools::find_busybox;
+use crate::support::{random_hex, repo_root, require, sha256_hex, Tool};
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::Duration;
+
+const ACT_TIMEOUT: Duration = Duration::from_secs(300);
+const WORKFLOW_NAME: &str = "keyless-aws-act-test";
+
+/// The job image: BusyBox in an otherwise empty filesystem, made with `docker import`
+/// (no builder, no base image). Tagged by the busybox binary's hash, so it is made once.
+fn job_image(busybox: &Path) -> String {
+    let hash = sha256_hex(std::fs::read(busybox).unwrap());
+    let tag = format!("keyless-aws-act-job:busybox-{}", &hash[..12]);
+    if docker(&["image", "inspect", "--format", "{{.Id}}", &tag]).is_ok() {
+        return tag;
+    }
+    let root = tempfile::Builder::new()
+        .prefix("keyless-aws-job-rootfs")
+        .tempdir()
+        .unwrap();
+    let bin = root.path().join("bin");
+    std::fs::create_dir_all(&bin).unwrap();
+    std::fs::create_dir_all(root.path().join("tmp")).unwrap();
+    std::fs::copy(busybox, bin.join("busybox")).unwrap();
+    let applets = quick(busybox.to_str().unwrap(), &["--list"])
+        .unwrap_or_else(|e| panic!("busybox --list: {e}"));
+    for applet in applets
+        .lines()
+        .map(str::trim)
+        .filter(|a| !a.is_empty() && *a != "busybox")
+    {
+        std::os::unix::fs::symlink("busybox", bin.join(applet)).unwrap();
+    }
+    let tar = root.path().with_extension("tar");
+    let _tar_guard = RemoveOnDrop(tar.clone());
+    let ran = run(
+        Command::new("tar")
+            .arg("-C")
+            .arg(root.path())
+            .args(["--owner=0", "--group=0", "-cf"])
+            .arg(&tar)
+            .arg("."),
+        Duration::from_secs(60),
+    );
+    assert!(ran.success(), "tar: {}", ran.describe());
+    let ran = run(
+        Command::new("docker")
+            .args([
+                "import",
+                "--change",
+                "ENV PATH=/bin",
+                "--change",
+                "CMD [\"sh\"]",
+            ])
+            .arg(&tar)
+            .arg(&tag),
+        Duration::from_secs(120),
+    );
+    assert!(ran.success(), "docker import: {}", ran.describe());
+    tag
+}
+
+/// Removes a file when dropped.
+struct RemoveOnDrop(PathBuf);
+impl Drop for RemoveOnDrop {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.0);
+    }
+}
+
+/// Whatever act leaves behind if it is killed: its job container and volumes.
+struct ActLeftovers;
+impl Drop for ActLeftovers {
+    fn drop(&mut self) {
+        let filter = format!("name=act-{WORKFLOW_NAME}");
+        if let Ok(ids) = docker(&["ps", "-aq", "--filter", &filter]) {
+            for id in ids.split_whitespace() {
+                let _ = docker(&["rm", "-f", id]);
+            }
+        }
+        if let Ok(volumes) = docker(&["volume", "ls", "-q", "--filter", &filter]) {
+            for v in volumes.split_whitespace() {
+                let _ = docker(&["volume", "rm", "-f", v]);
+            }
+        }
+    }
+}
+
+#[test]
+#[ignore = "needs docker, act, moto and busybox-static: run by scripts/test.sh"]
+fn workflow_gets_credentials_and_a_later_step_uses_them() {
+    require(&[Tool::Docker, Tool::Act, Tool::Moto, Tool::Busybox]);
+    let busybox = find_busybox().unwrap();
+    let image = image();
+    let job_image = job_image(&busybox);
+    let fx = Fixture::shared();
+    let _leftovers = ActLeftovers;
+
+    // A scratch repository with the workflow, and the action as a release serves it.
+    let scratch = tempfile::Builder::new()
+        .prefix("keyless-aws-act")
+        .tempdir()
+        .unwrap();
+    let repo = scratch.path().join("repo");
+    let workflows = repo.join(".github/workflows");
+    std::fs::create_dir_all(&workflows).unwrap();
+    std::fs::copy(
+        repo_root().join("tests/it/fixtures/act_workflow.yml"),
+        workflows.join("keyless-aws.yml"),
+    )
+    .unwrap();
+    let action = scratch.path().join("action");
+    std::fs::create_dir_all(&action).unwrap();
+    std::fs::copy(repo_root().join("action.yml"), action.join("action.yml")).expect("action.yml");
+    let ran = run(
+        Command::new("bash")
+            .arg(repo_root().join("scripts/pin-image.sh"))
+            .arg(action.join("action.yml"))
+            .arg(&image),
+        Duration::from_secs(30),
+    );
+    assert!(ran.success(), "pin-image.sh: {}", ran.describe());
+    let pinned = std::fs::read_to_string(action.join("action.yml")).unwrap();
+    assert!(
+        pinned.contains(&format!("image: 'docker://{image}'")),
+        "pin-image.sh did not pin the image:\n{pinned}"
+    );
+
+    let tag = format!("act-{}", random_hex(4));
+    let session = format!("act-{}", random_hex(4));
+    let config_home = scratch.path().join("config");
+    std::fs::create_dir_all(&config_home).unwrap();
+    let mut cmd = Command::new("act");
+    cmd.current_dir(&repo)
+        .env("ACT_DISABLE_VERSION_CHECK", "1")
+        // No user or machine actrc: only the flags below.
+        .env("XDG_CONFIG_HOME", &config_home)
+        .args(["push", "--workflows", ".github/workflows/keyless-aws.yml"])
+        .args(["-P", &format!("ubuntu-latest={job_image}")])
+        .args([
+            "--pull=false",
+            "--rebuild=false",
+            "--action-offline-mode",
+            "--no-cache-server",
+        ])
+        .args(["--network", &fx.network.name])
+        .args(["--bind", "--container-daemon-socket", "-"])
+        .arg("--action-cache-path")
+        .arg(scratch.path().join("act-cache"))
+        .arg("--local-repository")
+        .arg(format!("keyless-aws/keyless-aws@v1={}", action.display()))
+        .args(["--defaultbranch", "main"])
+        .args([
+            "--env",
+            &format!(
+                "ACTIONS_ID_TOKEN_REQUEST_URL={}",
+                fx.token_request_url(&tag)
+            ),
+        ])
+        .args([
+            "--env",
+            &format!("ACTIONS_ID_TOKEN_REQUEST_TOKEN={}", fx.request_token),
+        ])
+        .args([
+            "--env",
+            &format!("KEYLESS_AWS_TEST_STS_ENDPOINT={}", fx.sts_endpoint()),
+        ])
+        .args(["--env", &format!("KEYLESS_AWS_TEST_SESSION={session}")]);
+    let ran = run(&mut cmd, ACT_TIMEOUT);
+    let log = format!("{}\n{}", ran.stdout, ran.stderr);
+    eprintln!("act ran for {:.1?}", ran.elapsed);
+    assert!(
+        ran.success() && log.contains("Job succeeded"),
+        "act failed: {}",
+        ran.describe()
+    );
+
+    // What moto issued for this session, and what the later step saw.
+    let issued = fx.issued(&session);
+    assert_eq!(
+        issued.len(),
+        1,
+        "moto should have issued one set of credentials for {session}: {issued:?}"
+    );
+    let issued = &issued[0];
+    let checks: BTreeMap<String, String> = log
+        .lines()
+        .filter_map(|l| l.split_once("check ").map(|(_, rest)| rest.trim()))
+        .filter_map(|rest| {
+            rest.split_once(' ')
+                .map(|(k, v)| (k.to_owned(), v.to_owned()))
+        })
+        .collect();
+    let expect = |key: &str, want: &str| {
+        assert_eq!(
+            checks.get(key).map(String::as_str),
+            Some(want),
+            "later step: `check {key}` (all checks: {checks:?})\n{log}"
+        );
+    };
+    expect("access-key-id", &sha256_hex(&issued.access_key_id));
+    expect("secret-access-key", &sha256_hex(&issued.secret_access_key));
+    expect("session-token", &sha256_hex(&issued.session_token));
+    expect("region", "eu-west-1 eu-west-1");
+    expect(
+        "arn",
+        &format!("arn:aws:sts::111122223333:assumed-role/act-deploy/{session}"),
+    );
+    expect("account", "111122223333");
+    expect("masked", "***");
+    assert_no_secret("act's log", &log, &issued.secrets());
+    assert!(
+        !log.contains(&fx.request_token),
+        "the id-token request token is in act's log"
+    );
+
+    // The credentials work.
+    let identity = fx.caller_identity(
+        &issued.access_key_id,
+        &issued.secret_access_key,
+        &issued.session_token,
+        "eu-west-1",
+    );
+    assert_eq!(identity["Arn"], issued.arn.as_str());
+
+    // The token request carried action.yml's default audience.
+    let requests = fx.token_requests(&tag);
+    assert_eq!(requests.len(), 1, "token requests: {requests:?}");
+    assert_eq!(requests[0]["authorized"], true);
+    assert_eq!(requests[0]["audience"], "sts.amazonaws.com");
+
+    // The post step ran (it clears the variables; the job ends right after).
+    assert!(
+        log.contains("Success - Post Get AWS credentials"),
+        "the post step did not run or failed:\n{log}"
+    );
+}

@@ -1,0 +1,25 @@
+//! The one integration-test binary (`cargo test --test it`).
+//!
+//! Every module runs the real binary through the shared `support` harness. Tests that
+//! need Docker, moto or act are `#[ignore = "needs …"]`: a plain `cargo test` lists
+//! them as ignored with the reason, `scripts/test.sh` runs them with
+//! `--include-ignored`, and then a missing tool fails the test with the fix.
+
+mod support;
+
+mod act;
+mod action_yml;
+mod assume;
+mod check_trust;
+mod cli;
+mod container;
+mod dev_token_server;
+mod hostile;
+mod hygiene;
+mod leak;
+mod moto;
+mod readme_act;
+mod roles;
+mod snapshots;
+mod throttling;
+mod tls;
