@@ -279,6 +279,10 @@ fn deliver(
     }
     export.output("profiles", profiles_json(assumed));
     export.state("exported", "1");
+    // The names exported, for a post step that clears exactly those.
+    let names: Vec<&str> = export.env.iter().map(|(n, _)| n.as_str()).collect();
+    let names = names.join(",");
+    export.state("exported_env", names);
     let local: Vec<String> = written
         .files
         .iter()

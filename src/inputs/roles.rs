@@ -345,6 +345,22 @@ fn refuse_alternatives(raw: &RawInputs) -> Result<(), Error> {
     Ok(())
 }
 
+/// `refresh-credentials` (the self-refreshing profiles, built separately) does
+/// not yet know how to refresh several profiles: refused rather than ignored,
+/// so nobody gets fixed keys believing they refresh. Read from the environment
+/// because the input is not declared on this branch.
+fn refuse_refresh(env: &HashMap<String, String>) -> Result<(), Error> {
+    let value = env.get("INPUT_REFRESH-CREDENTIALS").cloned();
+    if parse_bool("refresh-credentials", &value, false)? {
+        return Err(bad(
+            "refresh-credentials",
+            "is not yet supported together with `roles`",
+            "Remove `refresh-credentials` (each profile then holds keys for its session duration, see `duration=`), or use `role-to-assume` with `refresh-credentials` in its own step.",
+        ));
+    }
+    Ok(())
+}
+
 /// `default-profile`: one of the profiles, or nothing.
 fn default_profile(raw: &RawInputs, lines: &[RoleLine]) -> Result<Option<ProfileName>, Error> {
     let Some(name) = set(&raw.default_profile).map(str::trim) else {
@@ -382,6 +398,7 @@ pub fn plan(
     text: &str,
 ) -> Result<ProfilesPlan, Error> {
     refuse_alternatives(raw)?;
+    refuse_refresh(env)?;
     let lines = parse(text)?;
     let default = default_profile(raw, &lines)?;
     let defaults = role::session_options(raw)?;
@@ -811,6 +828,11 @@ mod tests {
             &format!("{cn}\n").replace("x\n", "x region=cn-north-1\n")
         )])
         .is_ok());
+        let refresh = e(&[("INPUT_ROLES", &one), ("INPUT_REFRESH-CREDENTIALS", "true")]);
+        assert!(
+            refresh.contains("not yet supported together with `roles`"),
+            "{refresh}"
+        );
         // No token: the plan fails before any request, naming what the job needs.
         let err =
             plan_of(&[("INPUT_ROLES", &one), ("ACTIONS_ID_TOKEN_REQUEST_URL", "")]).unwrap_err();

@@ -260,6 +260,10 @@ fn six_profiles_from_one_token_request_chained_role_signed_by_its_source() {
 
     // The post step removes both files.
     let state = file_commands_map(&out.state);
+    assert_eq!(
+        state["exported_env"],
+        "AWS_CONFIG_FILE,AWS_SHARED_CREDENTIALS_FILE,AWS_PROFILE"
+    );
     let post = Scenario::new()
         .arg("post")
         .env("STATE_exported", &state["exported"])
