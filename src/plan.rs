@@ -201,6 +201,8 @@ pub struct NamedProfiles {
 #[derive(Debug)]
 pub enum Delivery {
     /// `output-env-credentials: false` and no profile: nothing in the job's env.
+    /// Also the value with `roles`, whose profiles carry their own files
+    /// ([`ProfilesPlan::files`]).
     OutputsOnly,
     /// AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN and the region.
     EnvVars,

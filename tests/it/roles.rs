@@ -152,9 +152,14 @@ fn ini(text: &str) -> BTreeMap<String, BTreeMap<String, String>> {
 #[test]
 fn six_profiles_from_one_token_request_chained_role_signed_by_its_source() {
     let sts = stand_in(&[]);
-    let s = step(&sts).input("default-profile", "prod");
+    // Debug logging on, as a re-run with debug logging would: still no secret in any log.
+    let s = step(&sts)
+        .input("default-profile", "prod")
+        .env("ACTIONS_STEP_DEBUG", "true")
+        .env("RUNNER_DEBUG", "1");
     let out = s.run();
     out.assert_success();
+    assert!(out.stderr.contains("plan"), "no debug log:\n{}", out.stderr);
 
     // One token request for six roles: five AssumeRoleWithWebIdentity, one AssumeRole.
     let gets = out.requests.iter().filter(|r| r.method.as_str() == "GET");
