@@ -456,3 +456,83 @@ print(json.dumps(out))
         );
     }
 }
+
+#[test]
+#[ignore = "needs moto: run by scripts/test.sh"]
+fn keys_sign_the_roots_and_each_chained_call_is_signed_by_its_source_against_moto_iam() {
+    require(&[Tool::Moto]);
+    // moto checks signatures and policies after the six set-up calls.
+    let moto = Moto::start_with(LOCALHOST, &[("INITIAL_NO_AUTH_ACTION_COUNT", "6")]);
+    let setup = std::process::Command::new("python3")
+        .arg(repo_root().join("tests/it/fixtures/moto_roles.py"))
+        .arg(moto.url())
+        .output()
+        .unwrap();
+    assert!(
+        setup.status.success(),
+        "{}",
+        String::from_utf8_lossy(&setup.stderr)
+    );
+    let ids: serde_json::Value = serde_json::from_slice(&setup.stdout).unwrap();
+    let text = |deploy_settings: &str| {
+        format!(
+            "deploy = {} {deploy_settings}\nread = {} via=deploy region=us-west-2\n",
+            ids["deploy"].as_str().unwrap(),
+            ids["read"].as_str().unwrap()
+        )
+    };
+    let step = |roles: &str| {
+        Scenario::new()
+            .input("aws-access-key-id", ids["access_key_id"].as_str().unwrap())
+            .input(
+                "aws-secret-access-key",
+                ids["secret_access_key"].as_str().unwrap(),
+            )
+            .input("aws-region", "us-east-1")
+            .input("sts-endpoint", &moto.url())
+            .input("roles", roles)
+            // Ambient credentials must never sign anything: moto would refuse them.
+            .env("AWS_ACCESS_KEY_ID", "AKIAAMBIENT000000001")
+            .env("AWS_SECRET_ACCESS_KEY", "ambient")
+    };
+    let out = step(&text("external-id=ext-123")).run();
+    out.assert_success();
+    let profiles: serde_json::Value = serde_json::from_str(&out.outputs()["profiles"]).unwrap();
+    assert_eq!(
+        profiles["deploy"]["arn"],
+        "arn:aws:sts::123456789012:assumed-role/deploy/GitHubActions"
+    );
+    assert_eq!(
+        profiles["read"]["arn"],
+        "arn:aws:sts::123456789012:assumed-role/read/GitHubActions"
+    );
+    assert_eq!(profiles["read"]["region"], "us-west-2");
+    out.assert_masked_and_not_leaked(&[ids["secret_access_key"].as_str().unwrap()]);
+
+    // The control: read trusts only deploy's session named GitHubActions, so with
+    // another session name for deploy, moto refuses read (and nothing is written).
+    let out = step(&text("external-id=ext-123 session-name=other")).run();
+    out.assert_failed_cleanly();
+    let error = out.error_line();
+    assert!(
+        error.contains("1 of 2 roles") && error.contains("read (AccessDenied)"),
+        "{error}"
+    );
+    assert!(
+        out.stdout
+            .contains("assumed-role/deploy/other is not authorized"),
+        "{}",
+        out.stdout
+    );
+
+    // The wrong external id: deploy is refused by moto, read is never tried, nothing is written.
+    let out = step(&text("external-id=wrong-id")).run();
+    out.assert_failed_cleanly();
+    let error = out.error_line();
+    assert!(
+        error.contains("2 of 2 roles")
+            && error.contains("deploy (AccessDenied)")
+            && error.contains("read (its source `deploy` failed)"),
+        "{error}"
+    );
+}
