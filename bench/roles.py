@@ -23,6 +23,7 @@ A figure, not a pass/fail test: the exit status is 0 whatever the ratio.
 
     python3 bench/roles.py --binary target/debug/keyless-aws [--runs 7] [--delay 0.4]
         [--write-docs docs/benchmarks.md]
+    scripts/bench.sh --roles            # builds the release binary, then runs this
 
 Bounded: every run is killed after 60 s; the stand-in stops with this script.
 """
@@ -221,7 +222,8 @@ def main():
             table,
             "",
             f"**Ten roles ÷ one role: {ten:.2f}× (target ≤ 1.5×: {verdict}).** The chained row needs two calls in a row",
-            "(a chained role waits for its source), so about 2× one role is its floor.",
+            "(a chained role waits for its source), so about 2× one role is its floor. Every row also holds the",
+            "binary's own CPU time (start, TLS set-up, parsing), which is larger in a debug build than in a release one.",
             "",
             f"*{os.cpu_count()} CPUs, {platform.system()} {platform.release()}; {rev} on branch {branch}, "
             f"{time.strftime('%d %b %Y %H:%M UTC', time.gmtime())}. Binary: `{args.binary}`; the machine was shared with other builds.*",
