@@ -4,6 +4,7 @@
 //! SDK (botocore) must use the profiles for real.
 
 use crate::support::moto::Moto;
+use crate::support::scenario::Outcome;
 use crate::support::stand_in::{form, signing_key, ASSUME_ROLE, WEB_IDENTITY};
 use crate::support::*;
 use std::collections::BTreeMap;
@@ -535,4 +536,103 @@ fn keys_sign_the_roots_and_each_chained_call_is_signed_by_its_source_against_mot
             && error.contains("read (its source `deploy` failed)"),
         "{error}"
     );
+}
+
+/// `keyless-aws assume --roles FILE` outside any CI, with the token in a variable.
+fn cli(sts: &StsStandIn, roles: &str, extra: &[&str]) -> (Scenario, Outcome) {
+    let mut s = Scenario::bare()
+        .remove_env("GITHUB_ACTIONS")
+        .file("workspace/roles.txt", roles)
+        .env("CI_TOKEN", &token())
+        .stand_in(sts)
+        .arg("assume");
+    let file = s.path("workspace/roles.txt").to_string_lossy().into_owned();
+    let uri = sts.uri();
+    for arg in [
+        "--roles",
+        &file,
+        "--token-env",
+        "CI_TOKEN",
+        "--sts-endpoint",
+        &uri,
+    ]
+    .iter()
+    .chain(extra)
+    {
+        s = s.arg(arg);
+    }
+    let out = s.run();
+    (s, out)
+}
+
+#[test]
+fn cli_assume_roles_prints_every_profile_and_signs_chained_calls_with_their_source() {
+    let sts = stand_in(&[]);
+    let (_s, out) = cli(&sts, ROLES, &["--region", "eu-west-1"]);
+    out.assert_success();
+    let printed: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
+    assert_eq!(printed.as_object().unwrap().len(), 6, "{}", out.stdout);
+    for (name, account, role, region, session) in PROFILES {
+        let c = creds_of(account);
+        let p = &printed[name];
+        assert_eq!(p["AccessKeyId"], c.key_id.as_str(), "{name}");
+        assert_eq!(p["SecretAccessKey"], c.secret.as_str());
+        assert_eq!(p["SessionToken"], c.token.as_str());
+        assert_eq!(p["Region"], region, "{name}");
+        assert_eq!(
+            p["Arn"],
+            format!("arn:aws:sts::{account}:assumed-role/{role}/{session}")
+        );
+    }
+    let chained: Vec<&Request> = out
+        .requests
+        .iter()
+        .filter(|r| r.method.as_str() == "POST" && form(r)["Action"] == ASSUME_ROLE)
+        .collect();
+    assert_eq!(chained.len(), 1);
+    assert_eq!(signing_key(chained[0]), creds_of("111111111111").key_id);
+    assert_eq!(form(chained[0])["ExternalId"], "x1");
+    for secret in all_secrets() {
+        assert!(!out.stderr.contains(&secret), "a secret on stderr");
+    }
+}
+
+#[test]
+fn cli_assume_roles_prints_nothing_when_a_role_fails() {
+    let sts = stand_in(&["dev"]);
+    let (_s, out) = cli(&sts, ROLES, &[]);
+    assert_eq!(out.code, 1, "{}", out.stderr);
+    assert!(out.stdout.is_empty(), "printed: {}", out.stdout);
+    assert!(
+        out.stderr
+            .contains("2 of 6 roles could not be assumed: dev, audit"),
+        "{}",
+        out.stderr
+    );
+    assert!(out
+        .stderr
+        .contains("Profile `dev` (line 2): AssumeRoleWithWebIdentity failed with AccessDenied"));
+    assert!(out
+        .stderr
+        .contains("\"token.actions.githubusercontent.com:sub\": \"repo:octo-org/octo-repo:ref:refs/heads/main\""));
+    assert!(out.stderr.contains(
+        "Profile `audit` (line 8): not attempted, because its `via` profile `dev` failed"
+    ));
+    // Bad flags and lines change nothing and make no request.
+    let (_s, out) = cli(&sts, ROLES, &["--format", "env"]);
+    assert_eq!(out.code, 2, "{}", out.stderr);
+    assert!(out.stderr.contains("--format json"), "{}", out.stderr);
+    let (_s, out) = cli(
+        &sts,
+        "dev = arn:aws:iam::111111111111:role/x via=dev\n",
+        &[],
+    );
+    assert_eq!(out.code, 2, "{}", out.stderr);
+    assert!(
+        out.stderr
+            .contains("line 1: `via=dev` names its own profile"),
+        "{}",
+        out.stderr
+    );
+    assert!(out.requests.is_empty());
 }
