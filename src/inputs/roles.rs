@@ -841,4 +841,73 @@ mod tests {
             "{err}"
         );
     }
+
+    /// Every (name, the profile it hangs under) in the forest, depth first.
+    fn names(roles: &[RoleProfile], parent: Option<&str>, out: &mut Vec<(String, Option<String>)>) {
+        for r in roles {
+            out.push((r.profile.name.to_string(), parent.map(str::to_owned)));
+            names(&r.chained, Some(r.profile.name.as_str()), out);
+        }
+    }
+
+    proptest::proptest! {
+        /// Any `via` graph without cycles becomes a forest holding every profile
+        /// exactly once, each under its source; closing a cycle is refused.
+        #[test]
+        fn a_via_graph_becomes_a_forest_or_its_cycle_is_named(
+            vias in proptest::collection::vec(proptest::option::of(0usize..40), 1..25),
+            back in 0usize..40,
+        ) {
+            // Line i may only name an earlier line: no cycles.
+            let via: Vec<Option<usize>> = vias
+                .iter()
+                .enumerate()
+                .map(|(i, v)| v.filter(|_| i > 0).map(|v| v % i.max(1)))
+                .collect();
+            let text: String = via
+                .iter()
+                .enumerate()
+                .map(|(i, v)| match v {
+                    Some(j) => format!("p{i} = {A} via=p{j}\n"),
+                    None => format!("p{i} = {B}\n"),
+                })
+                .collect();
+            let plan = plan_of(&[
+                ("INPUT_ROLES", &text),
+                ("INPUT_AWS-ACCESS-KEY-ID", "AKIAEXAMPLEEXAMPLE00"),
+                ("INPUT_AWS-SECRET-ACCESS-KEY", "secret"),
+            ])
+            .unwrap();
+            let Roots::Signed { roles, .. } = &profiles(&plan).roots else {
+                panic!()
+            };
+            let mut seen = Vec::new();
+            names(roles, None, &mut seen);
+            seen.sort();
+            let mut expected: Vec<(String, Option<String>)> = via
+                .iter()
+                .enumerate()
+                .map(|(i, v)| (format!("p{i}"), v.map(|j| format!("p{j}"))))
+                .collect();
+            expected.sort();
+            proptest::prop_assert_eq!(seen, expected);
+            // Make a root point at one of its descendants (or itself): a cycle.
+            if let Some(root) = via.iter().position(Option::is_none) {
+                let mut descendants = vec![root];
+                for (i, v) in via.iter().enumerate() {
+                    if v.is_some_and(|j| descendants.contains(&j)) {
+                        descendants.push(i);
+                    }
+                }
+                let target = descendants[back % descendants.len()];
+                let cyclic = text.replace(
+                    &format!("p{root} = {B}\n"),
+                    &format!("p{root} = {B} via=p{target}\n"),
+                );
+                let err = parse(&cyclic).unwrap_err().to_string();
+                let expected = if target == root { "names its own profile" } else { "circle" };
+                proptest::prop_assert!(err.contains(expected), "{}", err);
+            }
+        }
+    }
 }
