@@ -636,3 +636,30 @@ fn cli_assume_roles_prints_nothing_when_a_role_fails() {
     );
     assert!(out.requests.is_empty());
 }
+
+#[test]
+fn mask_aws_account_id_masks_every_account_before_it_is_logged() {
+    let sts = stand_in(&[]);
+    let out = step(&sts).input("mask-aws-account-id", "true").run();
+    out.assert_success();
+    for (name, account, ..) in PROFILES {
+        let mask = format!("::add-mask::{account}");
+        let masked_at = out
+            .stdout
+            .lines()
+            .position(|l| l == mask)
+            .unwrap_or_else(|| panic!("{account} not masked:\n{}", out.stdout));
+        let first_use = out
+            .stdout
+            .lines()
+            .position(|l| !l.starts_with("::add-mask::") && l.contains(account))
+            .unwrap_or(usize::MAX);
+        assert!(masked_at < first_use, "{account} logged before its mask");
+        assert!(
+            out.summary
+                .contains(&format!("| `{name}` | `***` | `***` |")),
+            "{}",
+            out.summary
+        );
+    }
+}
