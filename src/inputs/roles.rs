@@ -26,6 +26,7 @@ use crate::plan::{
     SessionOptions, Signer, TokenGroup, TokenSource, WebProfile,
 };
 use crate::secret::Secret;
+use std::collections::hash_map::Entry;
 use std::collections::HashMap;
 
 /// More lines than any deployment needs; bounds the STS calls of one step.
@@ -77,15 +78,19 @@ pub fn parse(text: &str) -> Result<Vec<RoleLine>, Error> {
     }
     let mut first: HashMap<&str, usize> = HashMap::new();
     for line in &lines {
-        if let Some(earlier) = first.insert(line.name.as_str(), line.line) {
-            first.insert(line.name.as_str(), earlier);
-            problems.push((
+        match first.entry(line.name.as_str()) {
+            Entry::Occupied(earlier) => problems.push((
                 format!(
-                    "line {}: profile `{}` is already defined on line {earlier}",
-                    line.line, line.name
+                    "line {}: profile `{}` is already defined on line {}",
+                    line.line,
+                    line.name,
+                    earlier.get()
                 ),
                 "Give every profile its own name.".into(),
-            ));
+            )),
+            Entry::Vacant(slot) => {
+                slot.insert(line.line);
+            }
         }
     }
     // References are only judged when every line could be read: a line with a
@@ -277,11 +282,12 @@ fn reference_problems(lines: &[RoleLine]) -> Vec<Problem> {
         if let Some(via) = &line.via {
             if !by_name.contains_key(via.as_str()) {
                 problems.push((
-                    format!("`via={via}` names no profile of `roles`"),
+                    format!(
+                        "line {}: `via={via}` names no profile of `roles`",
+                        line.line
+                    ),
                     "`via` names another line's profile (its name before `=`).".into(),
                 ));
-                let last = problems.len() - 1;
-                problems[last].0 = format!("line {}: {}", line.line, problems[last].0);
             }
         }
     }
