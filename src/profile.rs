@@ -45,6 +45,17 @@ pub struct Written {
 }
 
 impl Written {
+    /// What the post step needs to remove the files (`GITHUB_STATE`
+    /// `profile_files`), one line each; the one format for every mode.
+    pub fn state_value(&self) -> String {
+        let local: Vec<String> = self
+            .files
+            .iter()
+            .map(|(p, _)| p.to_string_lossy().into_owned())
+            .collect();
+        local.join("\n")
+    }
+
     /// Restores both files to their state before this run.
     pub fn roll_back(&self) {
         for (path, before) in &self.files {

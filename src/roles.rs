@@ -283,12 +283,7 @@ fn deliver(
     let names: Vec<&str> = export.env.iter().map(|(n, _)| n.as_str()).collect();
     let names = names.join(",");
     export.state("exported_env", names);
-    let local: Vec<String> = written
-        .files
-        .iter()
-        .map(|(p, _)| p.to_string_lossy().into_owned())
-        .collect();
-    export.state("profile_files", local.join("\n"));
+    export.state("profile_files", written.state_value());
     let runner = &plan.runner;
     let committed = export.commit(
         &runner.env_file,

@@ -197,12 +197,7 @@ fn write_profile(
         written.credentials_for_later.to_string_lossy(),
     );
     export.env("AWS_PROFILE", profile.name.as_str());
-    let local: Vec<String> = written
-        .files
-        .iter()
-        .map(|(p, _)| p.to_string_lossy().into_owned())
-        .collect();
-    export.state("profile_files", local.join("\n"));
+    export.state("profile_files", written.state_value());
     Ok(written)
 }
 
