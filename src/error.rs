@@ -173,6 +173,10 @@ pub enum Error {
         total: usize,
         failures: Vec<RoleFailure>,
     },
+    /// Credentials that do not have the shape AWS issues (a garbled or hostile
+    /// answer, or environment values with INI syntax in them). Nothing is written.
+    #[error("The credentials were refused: {problem}")]
+    InvalidCredentials { problem: String },
 
     #[error("Internal error: {0}")]
     Internal(String),
@@ -263,6 +267,7 @@ impl Error {
             Error::ExistingCredentials(_) => "Existing credentials unusable",
             Error::Cancelled { .. } => "Action cancelled",
             Error::Roles { .. } => "Some roles could not be assumed",
+            Error::InvalidCredentials { .. } => "Credentials refused",
             Error::Internal(_) => "Internal error",
         }
     }
@@ -287,6 +292,7 @@ impl Error {
                 let parts: Vec<String> = failures.iter().map(RoleFailure::detail).collect();
                 format!("{}\n\nNothing was written: no profile, no variable, no output.", parts.join("\n\n"))
             }
+            Error::InvalidCredentials { .. } => "Nothing was exported. The values do not look like credentials AWS issues (letters, digits and base64 characters only); check `sts-endpoint`, the proxy, and the AWS_* variables set by earlier steps.".into(),
             Error::Internal(_) => "This is a bug in the action; please report it with the log above.".into(),
         }
     }

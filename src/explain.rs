@@ -53,6 +53,7 @@ pub fn explain(f: &StsFailure, ctx: &Context<'_>) -> (String, String) {
     let message = f.message.to_ascii_lowercase();
     let web = f.operation == StsOperation::AssumeRoleWithWebIdentity;
     let fix = match &f.code {
+        None if f.message.starts_with(crate::sts::INVALID_ANSWER) => "The endpoint answered, but not with what STS issues, so nothing was exported. Check `sts-endpoint` (and AWS_ENDPOINT_URL_STS / AWS_ENDPOINT_URL) and the proxy settings: something other than STS may be answering.".into(),
         None => format!(
             "STS could not be reached in region `{}` after the retries allowed (see the README's retry numbers). Check the runner's network and proxy (`http-proxy`, HTTPS_PROXY, NO_PROXY), and `sts-endpoint` if you set one.",
             ctx.region
@@ -198,6 +199,23 @@ fn access_denied_web(ctx: &Context<'_>) -> String {
 /// against a saved trust policy, so the fix can be tried before the next run.
 /// The `--repo` form when it reproduces the token's `sub` exactly, else a
 /// claims file (the claims are not secret; the token itself is never shown).
+/// The token's other claims that IAM turns into condition keys (and `azp`,
+/// which IAM reads for the `aud` key), so the replay has every value a trust
+/// policy can test.
+fn exposed_extras(claims: &Claims) -> Vec<(&String, &serde_json::Value)> {
+    use crate::trust::claims::{EXPOSED_ANY_PROVIDER, EXPOSED_GITHUB};
+    claims
+        .other
+        .iter()
+        .filter(|(name, value)| {
+            !value.is_null()
+                && (name.as_str() == "azp"
+                    || EXPOSED_ANY_PROVIDER.contains(&name.as_str())
+                    || EXPOSED_GITHUB.contains(&name.as_str()))
+        })
+        .collect()
+}
+
 fn check_trust_command(claims: &Claims) -> String {
     let mut head =
         "\nTry a corrected trust policy locally (save it as trust.json) before the next run:\n"
@@ -213,7 +231,13 @@ fn check_trust_command(claims: &Claims) -> String {
         let same_sub = crate::trust::claims::synthesise(&job)
             .ok()
             .is_some_and(|c| c.get("sub").and_then(|v| v.as_str()) == Some(sub));
-        if same_sub && claims.aud.len() == 1 {
+        // --repo rebuilds GitHub's own issuer: a token from an enterprise
+        // issuer (`…/ENTERPRISE`) or GHES has other keys and another provider.
+        let github_issuer = claims.iss.as_deref().is_none_or(|i| i == GITHUB_ISSUER);
+        // --repo cannot carry claims such as repository_id or
+        // job_workflow_ref; when the token has them, a policy may test them.
+        let rebuildable = claims.job_workflow_ref.is_none() && exposed_extras(claims).is_empty();
+        if same_sub && github_issuer && rebuildable && claims.aud.len() == 1 {
             let mut cmd = format!(
                 "  keyless-aws check-trust --policy trust.json --repo {}",
                 shell_word(repo)
@@ -253,6 +277,9 @@ fn check_trust_command(claims: &Claims) -> String {
         }
     }
     json.insert("aud".into(), serde_json::json!(claims.aud));
+    for (name, value) in exposed_extras(claims) {
+        json.insert(name.clone(), value.clone());
+    }
     let json = serde_json::Value::Object(json).to_string();
     head.push_str(&format!(
         "  echo {} > claims.json\n  keyless-aws check-trust --policy trust.json --claims claims.json\n",
@@ -397,6 +424,56 @@ mod tests {
             ),
             "{fix}"
         );
+    }
+
+    #[test]
+    fn check_trust_command_carries_the_claims_iam_exposes() {
+        // A policy may pin repository_id; --repo cannot carry it, so the
+        // replay is a claims file with it (and without claims IAM ignores).
+        let mut claims = Claims {
+            sub: Some("repo:o/r:ref:refs/heads/main".into()),
+            repository: Some("o/r".into()),
+            git_ref: Some("refs/heads/main".into()),
+            aud: vec!["sts.amazonaws.com".into()],
+            iss: Some(GITHUB_ISSUER.into()),
+            ..Default::default()
+        };
+        claims.other.insert("repository_id".into(), "42".into());
+        claims
+            .other
+            .insert("runner_environment".into(), "github-hosted".into());
+        let out = check_trust_command(&claims);
+        let json = out.split("echo '").nth(1).unwrap();
+        let json = &json[..json.find("' >").unwrap()];
+        let map = crate::trust::claims::from_claims_json(json).unwrap();
+        assert_eq!(map["repository_id"], "42", "{out}");
+        assert!(!map.contains_key("runner_environment"), "{out}");
+        let policy = crate::trust::policy::parse(
+            r#"{"Version":"2012-10-17","Statement":{"Effect":"Allow","Principal":{"Federated":"arn:aws:iam::123456789012:oidc-provider/token.actions.githubusercontent.com"},"Action":"sts:AssumeRoleWithWebIdentity","Condition":{"StringEquals":{"token.actions.githubusercontent.com:repository_id":"42"}}}}"#,
+        )
+        .unwrap();
+        let req = crate::trust::claims::Request::new(map, crate::trust::claims::Source::ClaimsFile);
+        assert_eq!(
+            crate::trust::eval::evaluate(&policy, &req).decision,
+            crate::trust::eval::Decision::Allowed
+        );
+    }
+
+    #[test]
+    fn check_trust_command_keeps_an_enterprise_issuer() {
+        // `--repo` would evaluate against GitHub's default issuer, whose keys
+        // and provider ARN differ from an enterprise issuer's.
+        let claims = Claims {
+            sub: Some("repo:o/r:ref:refs/heads/main".into()),
+            repository: Some("o/r".into()),
+            git_ref: Some("refs/heads/main".into()),
+            aud: vec!["sts.amazonaws.com".into()],
+            iss: Some(format!("{GITHUB_ISSUER}/my-ent")),
+            ..Default::default()
+        };
+        let out = check_trust_command(&claims);
+        assert!(out.contains("--claims claims.json"), "{out}");
+        assert!(out.contains("my-ent"), "{out}");
     }
 
     #[test]

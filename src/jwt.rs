@@ -22,6 +22,11 @@ pub struct Claims {
     pub job_workflow_ref: Option<String>,
     pub event_name: Option<String>,
     pub exp: Option<i64>,
+    /// Every other claim, as sent: IAM exposes some of them as condition
+    /// keys (`repository_id`, `actor`, ...), so replaying a denial with
+    /// `check-trust` needs them.
+    #[serde(flatten)]
+    pub other: std::collections::BTreeMap<String, serde_json::Value>,
 }
 
 fn string_or_list<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Vec<String>, D::Error> {

@@ -5,13 +5,13 @@
 //! plan (no network), run the plan under a deadline and signal handlers, report.
 
 use keyless_aws::error::Error;
-use keyless_aws::plan::Proxy;
-use keyless_aws::{cli, inputs, post, redact, report, run, workflow};
+use keyless_aws::{cli, inputs, mask, post, redact, report, run, workflow};
 use std::collections::HashMap;
 use std::path::Path;
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
+    disable_sdk_body_logging();
     // No arguments: the action (the runner starts the entrypoint bare); as
     // `keyless-aws-post` or with `post`: the post step; else a subcommand.
     match cli::dispatch(std::env::args_os().collect()) {
@@ -21,12 +21,38 @@ fn main() -> ExitCode {
     }
 }
 
-/// The environment as text; variables that are not UTF-8 are skipped rather
-/// than aborting the run.
-fn environment() -> HashMap<String, String> {
-    std::env::vars_os()
-        .filter_map(|(k, v)| Some((k.into_string().ok()?, v.into_string().ok()?)))
-        .collect()
+/// The environment as text: other variables that are not UTF-8 are skipped,
+/// an input that is not is an error (it must not be dropped as if unset).
+fn environment() -> Result<HashMap<String, String>, ExitCode> {
+    inputs::raw::environment(std::env::vars_os()).map_err(|err| {
+        let summary = std::env::var("GITHUB_STEP_SUMMARY").ok();
+        fail(
+            &err,
+            summary.as_deref().filter(|p| !p.is_empty()).map(Path::new),
+        )
+    })
+}
+
+/// The AWS SDK's own switches that print request and answer bodies (STS
+/// answers hold the new credentials; requests hold the web identity token).
+/// The SDK reads them from the process environment, so they are removed before
+/// any SDK code runs, whatever the job sets.
+const SDK_BODY_LOGGING: &[&str] = &["LOG_SIGNABLE_BODY", "LOG_SENSITIVE_BODIES"];
+
+fn disable_sdk_body_logging() {
+    for name in SDK_BODY_LOGGING {
+        // Runs first in `main`, before any other thread exists.
+        std::env::remove_var(name);
+    }
+}
+
+/// Other crates (the SDK, its HTTP stack, the credential providers) log at
+/// most warnings, whatever `RUST_LOG` asks: at info and below they print
+/// credentials they have just loaded (an ECS provider's access key id) and
+/// bodies, before this action could mask them. Only this crate's own debug
+/// output, which never formats a secret, follows `RUST_LOG` fully.
+fn logged(meta: &tracing::Metadata<'_>) -> bool {
+    meta.target().starts_with("keyless_aws") || *meta.level() <= tracing::Level::WARN
 }
 
 fn init_logging(env: &HashMap<String, String>) {
@@ -41,13 +67,15 @@ fn init_logging(env: &HashMap<String, String>) {
         None => "off",
     };
     let filter: Targets = directives.parse().unwrap_or_else(|_| Targets::new());
-    use tracing_subscriber::layer::SubscriberExt;
+    use tracing_subscriber::filter::FilterExt;
+    use tracing_subscriber::layer::{Layer, SubscriberExt};
     use tracing_subscriber::util::SubscriberInitExt;
     let fmt = tracing_subscriber::fmt::layer()
         .with_ansi(false)
         .with_target(true)
-        .with_writer(redact::RedactingWriter::default);
-    tracing_subscriber::registry().with(fmt).with(filter).init();
+        .with_writer(redact::RedactingWriter::default)
+        .with_filter(filter.and(tracing_subscriber::filter::filter_fn(logged)));
+    tracing_subscriber::registry().with(fmt).init();
 }
 
 fn install_panic_hook() {
@@ -72,13 +100,19 @@ fn runtime() -> tokio::runtime::Runtime {
 
 fn action() -> ExitCode {
     install_panic_hook();
-    let env = environment();
+    let env = match environment() {
+        Ok(env) => env,
+        Err(code) => return code,
+    };
     init_logging(&env);
-    let plan = match inputs::RawInputs::from_env(&env).and_then(|raw| inputs::plan(&raw, &env)) {
+    let plan = match inputs::RawInputs::from_env(&env)
+        .and_then(|raw| inputs::plan(&raw, &env).inspect_err(|_| mask::before_plan(&raw)))
+    {
         Ok(plan) => plan,
         Err(err) => return fail(&err, summary_without_plan(&env)),
     };
-    mask_proxy_passwords(&plan.network.proxy);
+    // Before the plan can reach a debug log, and before any request.
+    mask::plan(&plan);
     tracing::debug!(?plan, "plan");
     let _ = rustls::crypto::ring::default_provider().install_default();
     let summary = plan.runner.step_summary.as_deref();
@@ -97,9 +131,10 @@ fn action() -> ExitCode {
                 None => work.await,
             }
         };
-        // A signal while waiting on the network ends the run before anything is
-        // written; the writes themselves have no await point, so they cannot be
-        // cut in half by a signal handled here.
+        // A signal or the deadline ends the run wherever it waits: on the network,
+        // before anything is written, or on a runner-file write that hangs (the
+        // commit runs on its own thread and writes GITHUB_STATE first, so what a
+        // cut-short commit leaves is what the post step cleans up).
         tokio::select! {
             result = bounded => result,
             signal = signals() => Err(Error::Cancelled { signal }),
@@ -130,25 +165,6 @@ async fn signals() -> &'static str {
     }
 }
 
-/// A password in a proxy URL is a secret like any other: masked (as written and
-/// percent-decoded) before the plan, which holds the URL, can reach a debug log.
-fn mask_proxy_passwords(proxy: &Proxy) {
-    for url in [&proxy.https, &proxy.http].into_iter().flatten() {
-        let Some(password) = url.password() else {
-            continue;
-        };
-        let decoded =
-            url::form_urlencoded::parse(format!("p={}", password.replace('+', "%2B")).as_bytes())
-                .next()
-                .map(|(_, v)| v.into_owned())
-                .unwrap_or_default();
-        workflow::add_mask(&keyless_aws::secret::Secret::new(password));
-        if decoded != password {
-            workflow::add_mask(&keyless_aws::secret::Secret::new(decoded));
-        }
-    }
-}
-
 /// Where a failure is summarised when no plan could be built (or in the post
 /// step, which has none): the one place the summary path is read from the
 /// environment directly.
@@ -156,6 +172,7 @@ fn summary_without_plan(env: &HashMap<String, String>) -> Option<&Path> {
     env.get("GITHUB_STEP_SUMMARY")
         .filter(|p| !p.is_empty())
         .map(Path::new)
+        .filter(|summary| !inputs::runner::aliases_a_runner_file(summary, env))
 }
 
 fn fail(err: &Error, summary: Option<&Path>) -> ExitCode {
@@ -164,7 +181,10 @@ fn fail(err: &Error, summary: Option<&Path>) -> ExitCode {
 }
 
 fn post_step() -> ExitCode {
-    let env = environment();
+    let env = match environment() {
+        Ok(env) => env,
+        Err(code) => return code,
+    };
     match post::run(&env) {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => fail(&err, summary_without_plan(&env)),

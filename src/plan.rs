@@ -74,7 +74,6 @@ pub struct WebIdentity {
     pub session: SessionOptions,
 }
 
-#[derive(Debug)]
 pub enum TokenSource {
     /// GitHub's OIDC token endpoint.
     Request {
@@ -89,6 +88,30 @@ pub enum TokenSource {
     /// OIDC was the only way, and the job cannot mint a token. Kept in the plan
     /// (rather than failing it) because `use-existing-credentials` may not need it.
     Unavailable { under_act: bool },
+}
+
+/// Debug output (the plan is logged in debug mode) never shows the token
+/// request URL's runner-issued query.
+impl std::fmt::Debug for TokenSource {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            TokenSource::Request {
+                url,
+                bearer,
+                audience,
+            } => f
+                .debug_struct("Request")
+                .field("url", &crate::mask::shown_url(url))
+                .field("bearer", bearer)
+                .field("audience", audience)
+                .finish(),
+            TokenSource::File(path) => f.debug_tuple("File").field(path).finish(),
+            TokenSource::Unavailable { under_act } => f
+                .debug_struct("Unavailable")
+                .field("under_act", under_act)
+                .finish(),
+        }
+    }
 }
 
 /// One `AssumeRole`, signed by the credentials obtained before it.
@@ -232,7 +255,6 @@ pub struct AccountChecks {
     pub mask: bool,
 }
 
-#[derive(Debug)]
 pub struct Network {
     /// `sts-endpoint` (or AWS_ENDPOINT_URL_STS / AWS_ENDPOINT_URL).
     pub sts_endpoint: Option<url::Url>,
@@ -241,9 +263,24 @@ pub struct Network {
     pub action_timeout: Option<Duration>,
 }
 
+/// URLs in debug output carry no user name, password or query.
+impl std::fmt::Debug for Network {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Network")
+            .field(
+                "sts_endpoint",
+                &self.sts_endpoint.as_ref().map(crate::mask::shown_url),
+            )
+            .field("proxy", &self.proxy)
+            .field("retry", &self.retry)
+            .field("action_timeout", &self.action_timeout)
+            .finish()
+    }
+}
+
 /// Proxy settings for both HTTP clients (the token request and the SDK),
 /// resolved from `http-proxy`/`no-proxy` or the standard variables.
-#[derive(Debug, Default, Clone)]
+#[derive(Default, Clone)]
 pub struct Proxy {
     /// For `https://` URLs.
     pub https: Option<url::Url>,
@@ -251,6 +288,16 @@ pub struct Proxy {
     pub http: Option<url::Url>,
     /// NO_PROXY rules, comma-separated.
     pub no_proxy: Option<String>,
+}
+
+impl std::fmt::Debug for Proxy {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Proxy")
+            .field("https", &self.https.as_ref().map(crate::mask::shown_url))
+            .field("http", &self.http.as_ref().map(crate::mask::shown_url))
+            .field("no_proxy", &self.no_proxy)
+            .finish()
+    }
 }
 
 impl Proxy {

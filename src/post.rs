@@ -4,7 +4,7 @@
 
 use crate::workflow::{self, Export};
 use std::collections::HashMap;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 pub fn run(env: &HashMap<String, String>) -> Result<(), crate::error::Error> {
     if env.get("AWS_SKIP_CLEANUP_STEP").map(String::as_str) == Some("true") {
@@ -17,12 +17,7 @@ pub fn run(env: &HashMap<String, String>) -> Result<(), crate::error::Error> {
         return Ok(());
     }
     if let Some(files) = env.get("STATE_profile_files") {
-        let paths: Vec<PathBuf> = files
-            .lines()
-            .filter(|l| !l.is_empty())
-            .map(PathBuf::from)
-            .collect();
-        crate::profile::remove_files(&paths);
+        crate::profile::remove_created(files);
     }
     let mut export = Export::default();
     for name in [

@@ -37,6 +37,8 @@ pub struct ProfileDir {
 #[derive(Debug)]
 pub struct Written {
     pub files: Vec<(PathBuf, Option<Vec<u8>>)>,
+    /// Each file this run created, by identity: what the post step may remove.
+    pub created: Vec<FileIdentity>,
     /// Who the files must belong to, also when rolled back.
     pub owner: Option<FileOwner>,
     /// Paths as later steps see them: (AWS_CONFIG_FILE, AWS_SHARED_CREDENTIALS_FILE).
@@ -46,14 +48,15 @@ pub struct Written {
 
 impl Written {
     /// What the post step needs to remove the files (`GITHUB_STATE`
-    /// `profile_files`), one line each; the one format for every mode.
+    /// `profile_files`): each file by identity, one line each, so it removes
+    /// only these very files; the one format for every mode.
     pub fn state_value(&self) -> String {
-        let local: Vec<String> = self
-            .files
+        let created: Vec<String> = self
+            .created
             .iter()
-            .map(|(p, _)| p.to_string_lossy().into_owned())
+            .map(FileIdentity::to_state_line)
             .collect();
-        local.join("\n")
+        created.join("\n")
     }
 
     /// Restores both files to their state before this run.
@@ -165,6 +168,14 @@ pub fn write_profiles(
                 Some(body)
             }
             ProfileContent::CredentialProcess(command) => {
+                // One line of INI: a line break would start a new setting.
+                if command.contains(['\n', '\r']) || command.trim().is_empty() {
+                    return Err(Error::Profile {
+                        problem: format!("the credential_process command of profile `{name}` is empty or spans several lines"),
+                        fix: "This is a bug in the action; please report it.".into(),
+                        source: None,
+                    });
+                }
                 config_body.push_str(&format!("credential_process = {command}\n"));
                 None
             }
@@ -202,23 +213,72 @@ pub fn write_profiles(
         plans.push((path.clone(), text));
         files.push((path.clone(), before));
     }
-    let written = Written {
+    let mut written = Written {
         files,
+        created: Vec::new(),
         owner,
         config_for_later: dir.for_later_steps.join("config"),
         credentials_for_later: dir.for_later_steps.join("credentials"),
     };
     for (path, text) in plans {
-        if let Err(e) = replace_file(&path, text.as_bytes(), owner) {
-            written.roll_back();
-            return Err(Error::Profile {
-                problem: format!("cannot write {}: {e}", path.display()),
-                fix: "Check that the runner's temp directory is writable.".into(),
-                source: Some(e),
-            });
+        match replace_file(&path, text.as_bytes(), owner) {
+            Ok(identity) => written.created.push(identity),
+            Err(e) => {
+                written.roll_back();
+                return Err(Error::Profile {
+                    problem: format!("cannot write {}: {e}", path.display()),
+                    fix: "Check that the runner's temp directory is writable.".into(),
+                    source: Some(e),
+                });
+            }
         }
     }
     Ok(written)
+}
+
+/// A file by identity (device and inode) as well as by name: the post step
+/// removes a file only if the name still leads to the very file this run
+/// created, never whatever was put there since (a link, another file).
+/// Inode numbers are reused as soon as a file is deleted, so the change time
+/// (to the nanosecond) is part of the identity too.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FileIdentity {
+    pub dev: u64,
+    pub ino: u64,
+    pub ctime_ns: i128,
+    pub path: PathBuf,
+}
+
+impl FileIdentity {
+    fn of(meta: &std::fs::Metadata, path: &Path) -> FileIdentity {
+        FileIdentity {
+            dev: meta.dev(),
+            ino: meta.ino(),
+            ctime_ns: i128::from(meta.ctime()) * 1_000_000_000 + i128::from(meta.ctime_nsec()),
+            path: path.to_owned(),
+        }
+    }
+
+    /// One line of `GITHUB_STATE`: `DEV INO CTIME_NS PATH`.
+    pub fn to_state_line(&self) -> String {
+        format!(
+            "{} {} {} {}",
+            self.dev,
+            self.ino,
+            self.ctime_ns,
+            self.path.display()
+        )
+    }
+
+    pub fn from_state_line(line: &str) -> Option<FileIdentity> {
+        let mut parts = line.splitn(4, ' ');
+        Some(FileIdentity {
+            dev: parts.next()?.parse().ok()?,
+            ino: parts.next()?.parse().ok()?,
+            ctime_ns: parts.next()?.parse().ok()?,
+            path: PathBuf::from(parts.next().filter(|p| p.starts_with('/'))?),
+        })
+    }
 }
 
 fn read_no_follow(path: &Path) -> Result<Option<Vec<u8>>, Error> {
@@ -242,28 +302,68 @@ fn read_no_follow(path: &Path) -> Result<Option<Vec<u8>>, Error> {
     }
 }
 
-/// Creates the directory 0700 (or tightens an existing one) and gives it to `owner`.
+/// Creates the directory 0700 (or tightens an existing one) and gives it to
+/// `owner`. A link at any component of the path is refused (the files would be
+/// merged into, and later removed from, wherever it leads), and so is an
+/// existing directory that belongs to someone other than this process or the
+/// runner's user.
 fn make_private_dir(dir: &Path, owner: Option<FileOwner>) -> std::io::Result<()> {
+    refuse_links(dir)?;
     std::fs::DirBuilder::new()
         .recursive(true)
         .mode(0o700)
         .create(dir)?;
-    let meta = std::fs::symlink_metadata(dir)?;
-    if !meta.is_dir() {
-        return Err(std::io::Error::other("not a directory (a symlink?)"));
+    // Checked and changed through one descriptor opened without following a link.
+    let handle = OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NOFOLLOW | libc::O_DIRECTORY)
+        .open(dir)
+        .map_err(|e| std::io::Error::new(e.kind(), format!("not a directory, or a link ({e})")))?;
+    let meta = handle.metadata()?;
+    let me = unsafe { libc::geteuid() };
+    let allowed = meta.uid() == me || owner.is_some_and(|o| o.uid == meta.uid());
+    if !allowed {
+        return Err(std::io::Error::other(format!(
+            "it exists and belongs to uid {}, neither this process nor the runner's user",
+            meta.uid()
+        )));
     }
-    if meta.permissions().mode() & 0o777 != 0o700 {
-        std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700))?;
+    if meta.permissions().mode() & 0o7777 != 0o700 {
+        handle.set_permissions(std::fs::Permissions::from_mode(0o700))?;
     }
     if let Some(owner) = owner.filter(|o| o.uid != meta.uid() || o.gid != meta.gid()) {
-        std::os::unix::fs::lchown(dir, Some(owner.uid), Some(owner.gid))?;
+        std::os::unix::fs::fchown(&handle, Some(owner.uid), Some(owner.gid))?;
+    }
+    Ok(())
+}
+
+/// Refuses a symbolic link at any existing component of `path`.
+fn refuse_links(path: &Path) -> std::io::Result<()> {
+    let mut so_far = PathBuf::new();
+    for part in path.components() {
+        so_far.push(part);
+        match std::fs::symlink_metadata(&so_far) {
+            Ok(meta) if meta.file_type().is_symlink() => {
+                return Err(std::io::Error::other(format!(
+                    "{} is a symbolic link; set RUNNER_TEMP to a path without links",
+                    so_far.display()
+                )));
+            }
+            Ok(_) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+            Err(e) => return Err(e),
+        }
     }
     Ok(())
 }
 
 /// Replaces a file atomically: a new 0600 file created beside it (never through
-/// a link), given to `owner`, then renamed over it.
-fn replace_file(path: &Path, bytes: &[u8], owner: Option<FileOwner>) -> std::io::Result<()> {
+/// a link), given to `owner`, then renamed over it. Returns the new file's identity.
+fn replace_file(
+    path: &Path,
+    bytes: &[u8],
+    owner: Option<FileOwner>,
+) -> std::io::Result<FileIdentity> {
     let tmp = path.with_extension(format!("tmp{}", std::process::id()));
     let _ = std::fs::remove_file(&tmp);
     let mut file = OpenOptions::new()
@@ -272,15 +372,25 @@ fn replace_file(path: &Path, bytes: &[u8], owner: Option<FileOwner>) -> std::io:
         .mode(0o600)
         .custom_flags(libc::O_NOFOLLOW)
         .open(&tmp)?;
-    if let Some(owner) = owner {
-        let meta = file.metadata()?;
-        if owner.uid != meta.uid() || owner.gid != meta.gid() {
-            std::os::unix::fs::fchown(&file, Some(owner.uid), Some(owner.gid))?;
+    let done = (|| {
+        if let Some(owner) = owner {
+            let meta = file.metadata()?;
+            if owner.uid != meta.uid() || owner.gid != meta.gid() {
+                std::os::unix::fs::fchown(&file, Some(owner.uid), Some(owner.gid))?;
+            }
         }
+        file.write_all(bytes)?;
+        file.sync_all()?;
+        std::fs::rename(&tmp, path)?;
+        // After the rename (which may change the ctime), read through the
+        // descriptor: the very file written, whatever the name leads to now.
+        Ok(FileIdentity::of(&file.metadata()?, path))
+    })();
+    // A failed write leaves no half-written temporary file beside the profile.
+    if done.is_err() {
+        let _ = std::fs::remove_file(&tmp);
     }
-    file.write_all(bytes)?;
-    file.sync_all()?;
-    std::fs::rename(&tmp, path)
+    done
 }
 
 fn is_header(line: &str) -> Option<&str> {
@@ -309,18 +419,27 @@ fn without_section(text: &str, section: &str) -> String {
     out
 }
 
-/// Removes the files listed (post step). Only files directly inside a
-/// `.keyless-aws` directory are touched, and links are removed, not followed.
-pub fn remove_files(paths: &[PathBuf]) {
-    for path in paths {
+/// Removes the files the main step created (post step), given as the state
+/// lines of [`FileIdentity::to_state_line`]. A file is removed only if it is
+/// directly inside a `.keyless-aws` directory reached without links and its
+/// name still leads to the same device and inode; anything else put in its
+/// place since is left alone. Returns how many files were removed.
+pub fn remove_created(state: &str) -> usize {
+    let mut removed = 0;
+    for identity in state.lines().filter_map(FileIdentity::from_state_line) {
+        let path = &identity.path;
         let inside = path
             .parent()
             .and_then(Path::file_name)
             .is_some_and(|n| n == DIR_NAME);
-        if inside {
-            let _ = std::fs::remove_file(path);
+        let same = std::fs::symlink_metadata(path)
+            .is_ok_and(|m| m.file_type().is_file() && FileIdentity::of(&m, path) == identity);
+        let no_links = path.parent().is_some_and(|d| refuse_links(d).is_ok());
+        if inside && same && no_links && std::fs::remove_file(path).is_ok() {
+            removed += 1;
         }
     }
+    removed
 }
 
 #[cfg(test)]
@@ -452,5 +571,20 @@ mod tests {
         );
         assert_eq!(credentials.matches('[').count(), 1, "{credentials}");
         assert!(credentials.starts_with("[dev]\n"), "{credentials}");
+    }
+
+    #[test]
+    fn a_failed_write_leaves_no_temporary_file() {
+        let tmp = tempfile::tempdir().unwrap();
+        // A non-empty directory where the file goes: the final rename fails.
+        let path = tmp.path().join("credentials");
+        std::fs::create_dir(&path).unwrap();
+        std::fs::write(path.join("x"), "").unwrap();
+        assert!(replace_file(&path, b"data", None).is_err());
+        let left: Vec<_> = std::fs::read_dir(tmp.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
+        assert_eq!(left, vec![std::ffi::OsString::from("credentials")]);
     }
 }

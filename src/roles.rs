@@ -10,16 +10,16 @@
 //! reported with its own explanation; a role whose `via` failed is reported as
 //! not attempted.
 
-use crate::aws_names::{ProfileName, Region, RoleArn};
+use crate::aws_names::{ProfileName, Region};
 use crate::error::{Error, RoleFailure, RoleFailureReason};
 use crate::plan::{
     NamedProfiles, Plan, ProfileTarget, ProfilesPlan, RoleProfile, Roots, Signer, TokenGroup,
-    TokenSource, WebProfile,
+    WebProfile,
 };
 use crate::profile::{self, NamedBy, ProfileContent, ProfileEntry};
 use crate::run::{self, Identity, Session, Token};
 use crate::secret::Credentials;
-use crate::workflow::{self, Export};
+use crate::workflow::Export;
 use futures_util::future::{join_all, FutureExt, LocalBoxFuture};
 
 /// One profile written, and whose credentials it holds (no secrets).
@@ -33,8 +33,8 @@ pub struct ProfileIdentity {
 /// What happened to one profile.
 type Outcome<'a> = (&'a ProfileTarget, Result<Session, RoleFailureReason>);
 
+/// Runs a `roles` plan; [`crate::run::run`] has masked the plan's secrets.
 pub async fn run(plan: &Plan, profiles: &ProfilesPlan) -> Result<Vec<ProfileIdentity>, Error> {
-    mask_inputs(plan, profiles);
     let outcomes = match &profiles.roots {
         Roots::WebIdentity(groups) => web_identity(plan, groups).await?,
         Roots::Signed { signer, roles } => signed(plan, signer, roles).await?,
@@ -44,7 +44,15 @@ pub async fn run(plan: &Plan, profiles: &ProfilesPlan) -> Result<Vec<ProfileIden
     let mut failures = Vec::new();
     for (target, outcome) in outcomes {
         let checked = outcome.and_then(|session| {
+            // The last guards before anything is written: the account, and
+            // credentials of the shape AWS issues (nothing INI could misread).
             run::check_account(plan, &session.identity)
+                .and_then(|()| {
+                    session
+                        .credentials
+                        .check_shape()
+                        .map_err(|problem| Error::InvalidCredentials { problem })
+                })
                 .map(|()| session)
                 .map_err(|e| RoleFailureReason::Failed(Box::new(e)))
         });
@@ -62,7 +70,7 @@ pub async fn run(plan: &Plan, profiles: &ProfilesPlan) -> Result<Vec<ProfileIden
         return Err(Error::Roles { total, failures });
     }
     assumed.sort_by_key(|(target, _)| target.line);
-    deliver(plan, &profiles.files, &assumed)?;
+    deliver(plan, &profiles.files, &assumed).await?;
     Ok(assumed
         .into_iter()
         .map(|(target, session)| ProfileIdentity {
@@ -71,45 +79,6 @@ pub async fn run(plan: &Plan, profiles: &ProfilesPlan) -> Result<Vec<ProfileIden
             identity: session.identity,
         })
         .collect())
-}
-
-/// Input secrets, and (with `mask-aws-account-id`) every account named in the
-/// lines, before anything is logged.
-fn mask_inputs(plan: &Plan, profiles: &ProfilesPlan) {
-    let mut arns: Vec<&RoleArn> = Vec::new();
-    match &profiles.roots {
-        Roots::WebIdentity(groups) => {
-            for group in groups {
-                if let TokenSource::Request { bearer, .. } = &group.token {
-                    workflow::add_mask(bearer);
-                }
-                for role in &group.roles {
-                    arns.push(&role.role);
-                    role_arns(&role.chained, &mut arns);
-                }
-            }
-        }
-        Roots::Signed { signer, roles } => {
-            if let Signer::Keys(keys) = signer {
-                keys.secrets().for_each(workflow::add_mask);
-            }
-            role_arns(roles, &mut arns);
-        }
-    }
-    if plan.account.mask {
-        for arn in arns {
-            workflow::add_mask_plain(arn.account().as_str());
-        }
-    }
-}
-
-fn role_arns<'a>(roles: &'a [RoleProfile], out: &mut Vec<&'a RoleArn>) {
-    for role in roles {
-        if let crate::plan::RoleTarget::Arn(arn) = &role.hop.target {
-            out.push(arn);
-        }
-        role_arns(&role.chained, out);
-    }
 }
 
 /// The tokens first (one request per audience, concurrently); then every
@@ -221,7 +190,7 @@ fn not_attempted<'a>(via: &ProfileName, roles: &'a [RoleProfile], out: &mut Vec<
 /// The profiles, the variables that find them, the `profiles` output and the
 /// post step's state, written in one go; the profile files are rolled back if
 /// the runner files cannot be written.
-fn deliver(
+async fn deliver(
     plan: &Plan,
     files: &NamedProfiles,
     assumed: &[(&ProfileTarget, Session)],
@@ -285,11 +254,13 @@ fn deliver(
     export.state("exported_env", names);
     export.state("profile_files", written.state_value());
     let runner = &plan.runner;
-    let committed = export.commit(
-        &runner.env_file,
-        &runner.output_file,
-        runner.state_file.as_deref(),
-    );
+    let committed = export
+        .commit_bounded(
+            runner.env_file.clone(),
+            runner.output_file.clone(),
+            runner.state_file.clone(),
+        )
+        .await;
     if committed.is_err() {
         written.roll_back();
     }

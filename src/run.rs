@@ -19,7 +19,6 @@ use crate::sts::{self, AssumeRoleParams, Assumed, ClientSettings};
 use crate::tags;
 use crate::workflow::{self, Export};
 use aws_credential_types::provider::SharedCredentialsProvider;
-use std::path::Path;
 
 /// What the run did, for the log line and the step summary.
 #[derive(Debug)]
@@ -54,6 +53,8 @@ enum Single<'a> {
 }
 
 pub async fn run(plan: &Plan) -> Result<Done, Error> {
+    // The caller (main) has masked the plan already; a second time sends nothing.
+    crate::mask::plan(plan);
     let single = match &plan.credentials {
         CredentialPlan::Profiles(profiles) => {
             return crate::roles::run(plan, profiles).await.map(Done::Profiles);
@@ -61,36 +62,20 @@ pub async fn run(plan: &Plan) -> Result<Done, Error> {
         CredentialPlan::Obtain(chain) => Single::Obtain(chain),
         CredentialPlan::KeepExisting { fallback } => Single::KeepExisting(fallback.as_ref()),
     };
-    mask_inputs(&single);
     let Obtained {
         credentials,
         identity,
     } = obtain(plan, &single).await?;
     check_account(plan, &identity)?;
-    deliver(plan, credentials.as_ref(), &identity)?;
+    deliver(plan, credentials.as_ref(), &identity).await?;
     Ok(Done::One(identity))
 }
 
-/// Input secrets first: nothing below may print them, but the runner should know them.
-fn mask_inputs(single: &Single<'_>) {
-    let chain = match single {
-        Single::Obtain(chain) => Some(*chain),
-        Single::KeepExisting(fallback) => *fallback,
-    };
-    match chain.map(|c| &c.source) {
-        Some(CredentialSource::Keys(keys)) => keys.secrets().for_each(workflow::add_mask),
-        Some(CredentialSource::WebIdentity(WebIdentity {
-            token: TokenSource::Request { bearer, .. },
-            ..
-        })) => workflow::add_mask(bearer),
-        _ => {}
-    }
-}
-
 pub(crate) fn check_account(plan: &Plan, identity: &Identity) -> Result<(), Error> {
+    learned_account(plan, &identity.account);
     if plan.account.mask {
-        workflow::add_mask_plain(&identity.account);
-        workflow::add_mask_plain(&identity.arn);
+        // The whole identity too, as the reference action does.
+        crate::mask::account(&identity.arn);
     }
     let allowed = &plan.account.allowed;
     if !allowed.is_empty() && !allowed.iter().any(|a| a.as_str() == identity.account) {
@@ -102,9 +87,17 @@ pub(crate) fn check_account(plan: &Plan, identity: &Identity) -> Result<(), Erro
     Ok(())
 }
 
+/// With `mask-aws-account-id`, an account is masked the moment it is learned,
+/// before any line (progress, error, summary) can name it.
+fn learned_account(plan: &Plan, account: &str) {
+    if plan.account.mask {
+        crate::mask::account(account);
+    }
+}
+
 /// Everything for later steps, gathered and then written in one go; profile
 /// files are rolled back if the runner files cannot be written.
-fn deliver(
+async fn deliver(
     plan: &Plan,
     credentials: Option<&Credentials>,
     identity: &Identity,
@@ -112,6 +105,10 @@ fn deliver(
     let mut export = Export::default();
     let mut profile_written = None;
     if let Some(creds) = credentials {
+        // The last guard before anything is written, whatever the source.
+        creds
+            .check_shape()
+            .map_err(|problem| Error::InvalidCredentials { problem })?;
         if plan.unset_current_credentials {
             for name in [
                 "AWS_ACCESS_KEY_ID",
@@ -161,11 +158,13 @@ fn deliver(
     export.state("exported", if credentials.is_some() { "1" } else { "0" });
 
     let runner = &plan.runner;
-    let committed = export.commit(
-        &runner.env_file,
-        &runner.output_file,
-        runner.state_file.as_deref(),
-    );
+    let committed = export
+        .commit_bounded(
+            runner.env_file.clone(),
+            runner.output_file.clone(),
+            runner.state_file.clone(),
+        )
+        .await;
     if committed.is_err() {
         if let Some(written) = profile_written {
             written.roll_back();
@@ -230,6 +229,7 @@ async fn existing_credentials(plan: &Plan) -> Option<Identity> {
     let client = sts_client(plan, Some(&creds), false);
     match sts::get_caller_identity(&client).await {
         Ok((account, arn)) => {
+            learned_account(plan, &account);
             workflow::info(&format!("use-existing-credentials: the environment's credentials work ({arn}); keeping them."));
             Some(Identity {
                 how: "existing credentials",
@@ -265,14 +265,34 @@ pub(crate) async fn ambient_credentials(plan: &Plan) -> Option<Credentials> {
             let creds = Credentials {
                 access_key_id: Secret::new(creds.access_key_id()),
                 secret_access_key: Secret::new(creds.secret_access_key()),
-                session_token: creds.session_token().map(Secret::new),
+                // An empty AWS_SESSION_TOKEN means none (long-term keys).
+                session_token: creds
+                    .session_token()
+                    .filter(|t| !t.is_empty())
+                    .map(Secret::new),
                 expiration: None,
             };
             creds.secrets().for_each(workflow::add_mask);
+            if let Err(problem) = creds.check_shape() {
+                workflow::info(&format!(
+                    "The environment's credentials are not usable: {problem}"
+                ));
+                return None;
+            }
             Some(creds)
         }
         Err(err) => {
-            tracing::debug!("no ambient credentials: {err}");
+            // Only the kind: a provider's error can quote what it read (an ECS
+            // endpoint's malformed answer), which would be credentials.
+            use aws_credential_types::provider::error::CredentialsError as E;
+            let kind = match err {
+                E::CredentialsNotLoaded(_) => "none configured",
+                E::ProviderTimedOut(_) => "the provider timed out",
+                E::InvalidConfiguration(_) => "invalid configuration",
+                E::ProviderError(_) => "the provider failed",
+                _ => "unhandled error",
+            };
+            tracing::debug!("no ambient credentials: {kind}");
             None
         }
     }
@@ -402,6 +422,7 @@ async fn as_they_are(
     let (account, arn) = sts::get_caller_identity(&client)
         .await
         .map_err(|f| sts_error(f, plan, None, None, false))?;
+    learned_account(plan, &account);
     Ok(Session {
         credentials,
         identity: Identity {
@@ -449,7 +470,11 @@ pub(crate) async fn fetch_token(plan: &Plan, source: &TokenSource) -> Result<Tok
                     .await?;
             (token, Some(audience.clone()), "OIDC")
         }
-        TokenSource::File(path) => (read_token_file(path)?, None, "web identity token file"),
+        TokenSource::File(path) => (
+            crate::token_file::read(path, plan.runner.workspace.as_deref())?,
+            None,
+            "web identity token file",
+        ),
     };
     workflow::add_mask(&token);
     Ok(Token {
@@ -491,42 +516,6 @@ pub(crate) async fn exchange(
     }
 }
 
-/// Paths where Kubernetes (and EKS) project service-account tokens; those are
-/// symlinks by design (`..data/token`), so they are the only links accepted.
-const PROJECTED_TOKEN_DIRS: &[&str] = &["/var/run/secrets/", "/run/secrets/"];
-const MAX_TOKEN_FILE: u64 = 16 * 1024;
-
-/// Reads the token file (an absolute path, resolved while planning): a
-/// regular file, or a link only where Kubernetes projects its tokens.
-fn read_token_file(full: &Path) -> Result<Secret, Error> {
-    let fail = |problem: String, source: Option<std::io::Error>| Error::TokenFile {
-        path: full.to_owned(),
-        problem,
-        source,
-    };
-    let unreadable = |e: std::io::Error| fail(format!("cannot be read: {e}"), Some(e));
-    let meta = std::fs::symlink_metadata(full).map_err(unreadable)?;
-    if meta.file_type().is_symlink() {
-        let projected = PROJECTED_TOKEN_DIRS.iter().any(|d| full.starts_with(d));
-        if !projected {
-            return Err(fail("is a symlink; only Kubernetes projected service-account tokens (under /var/run/secrets/) may be links".into(), None));
-        }
-    }
-    let meta = std::fs::metadata(full).map_err(unreadable)?;
-    if !meta.is_file() || meta.len() > MAX_TOKEN_FILE {
-        return Err(fail(
-            format!("is not a regular file of at most {MAX_TOKEN_FILE} bytes"),
-            None,
-        ));
-    }
-    let text = std::fs::read_to_string(full).map_err(unreadable)?;
-    let token = text.trim();
-    if token.is_empty() {
-        return Err(fail("is empty".into(), None));
-    }
-    Ok(Secret::new(token))
-}
-
 pub(crate) async fn assume_role(
     plan: &Plan,
     hop: &RoleHop,
@@ -544,6 +533,7 @@ pub(crate) async fn assume_role(
             // The caller's own ARN gives both the account and the partition
             // (aws, aws-cn, aws-us-gov, …), so China and GovCloud work too.
             let (account, caller) = sts::get_caller_identity(&client).await.map_err(fail)?;
+            learned_account(plan, &account);
             sts::role_in_callers_account(name, &account, &caller).map_err(fail)?
         }
     };
@@ -621,6 +611,7 @@ fn accept(
         .account_id()
         .map(|a| a.to_string())
         .unwrap_or_default();
+    learned_account(plan, &account);
     let identity = Identity {
         how,
         arn: assumed.assumed_role_arn.clone(),
@@ -643,11 +634,13 @@ fn sts_error(
     claims: Option<(&Claims, Option<&str>)>,
     chained: bool,
 ) -> Error {
+    // Never the user name or password of `sts-endpoint`.
     let endpoint = plan
         .network
         .sts_endpoint
         .as_ref()
-        .map(|u| u.as_str().trim_end_matches('/'));
+        .map(crate::mask::shown_url);
+    let endpoint = endpoint.as_deref();
     let ctx = Context {
         claims: claims.map(|(c, _)| c),
         audience: claims.and_then(|(_, a)| a),

@@ -57,6 +57,47 @@ impl Credentials {
         .flatten()
     }
 
+    /// Checks every value against the shape AWS issues before it is written
+    /// anywhere. The profile files are INI: a newline, `[` or a space in a value
+    /// would add sections or keys (a later step's SDK would then run an
+    /// attacker-chosen `credential_process`). The rules are charsets and lengths,
+    /// loose enough for emulators (LocalStack's `test`/`test` keys pass) and
+    /// strict enough that no value can carry INI syntax. Says which value is
+    /// wrong, never the value.
+    pub fn check_shape(&self) -> Result<(), String> {
+        check_value(
+            "access key id",
+            self.access_key_id.expose(),
+            128,
+            |c| c.is_ascii_alphanumeric(),
+            "letters and digits",
+        )?;
+        check_value(
+            "secret access key",
+            self.secret_access_key.expose(),
+            1024,
+            |c| c.is_ascii_alphanumeric() || b"+/=._~-".contains(&c),
+            "letters, digits and + / = . _ ~ -",
+        )?;
+        if let Some(token) = &self.session_token {
+            check_value(
+                "session token",
+                token.expose(),
+                MAX_SESSION_TOKEN,
+                |c| c.is_ascii_alphanumeric() || b"+/=_-".contains(&c),
+                "base64 characters",
+            )?;
+        }
+        if let Some(exp) = &self.expiration {
+            aws_smithy_types::DateTime::from_str(
+                exp,
+                aws_smithy_types::date_time::Format::DateTime,
+            )
+            .map_err(|_| "the expiration is not an RFC 3339 time".to_owned())?;
+        }
+        Ok(())
+    }
+
     /// Converts to the SDK type, used to sign a call with exactly these keys.
     pub fn to_sdk(&self) -> aws_credential_types::Credentials {
         aws_credential_types::Credentials::new(
@@ -67,6 +108,30 @@ impl Credentials {
             "keyless-aws",
         )
     }
+}
+
+/// STS session tokens are a few KiB at most; 16 KiB leaves room for emulators.
+const MAX_SESSION_TOKEN: usize = 16 * 1024;
+
+fn check_value(
+    what: &str,
+    value: &str,
+    max: usize,
+    allowed: fn(u8) -> bool,
+    charset: &str,
+) -> Result<(), String> {
+    if value.is_empty() {
+        return Err(format!("the {what} is empty"));
+    }
+    if value.len() > max {
+        return Err(format!("the {what} is longer than {max} characters"));
+    }
+    if !value.bytes().all(allowed) {
+        return Err(format!(
+            "the {what} has characters AWS never issues (only {charset} are valid)"
+        ));
+    }
+    Ok(())
 }
 
 #[cfg(test)]
@@ -86,5 +151,53 @@ mod tests {
             assert!(!shown.contains(value.expose()), "{shown}");
         }
         assert!(shown.contains("***"));
+    }
+
+    #[test]
+    fn shapes_aws_issues_pass_and_ini_syntax_does_not() {
+        let good = Credentials {
+            access_key_id: Secret::new("ASIAY34FZKBOKMUTVV7A"),
+            secret_access_key: Secret::new("wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"),
+            session_token: Some(Secret::new("IQoJb3JpZ2luX2VjEXAMPLE+/==")),
+            expiration: Some("2030-01-01T00:00:00Z".into()),
+        };
+        assert_eq!(good.check_shape(), Ok(()));
+        let localstack = Credentials {
+            access_key_id: Secret::new("test"),
+            secret_access_key: Secret::new("test"),
+            session_token: None,
+            expiration: None,
+        };
+        assert_eq!(localstack.check_shape(), Ok(()));
+        let bad_token = |t: &str| Credentials {
+            session_token: Some(Secret::new(t)),
+            ..good.clone()
+        };
+        for token in [
+            "x\n[profile evil]\ncredential_process = /bin/sh -c id",
+            "abc def",
+            "a\rb",
+            "",
+            "a[b]",
+        ] {
+            let err = bad_token(token).check_shape().unwrap_err();
+            assert!(err.contains("session token"), "{err}");
+            assert!(!token.is_empty() && !err.contains(token) || token.is_empty());
+        }
+        let bad_secret = Credentials {
+            secret_access_key: Secret::new("s\ncredential_process=x"),
+            ..good.clone()
+        };
+        assert!(bad_secret.check_shape().unwrap_err().contains("secret"));
+        let bad_id = Credentials {
+            access_key_id: Secret::new("AKIA EXAMPLE"),
+            ..good.clone()
+        };
+        assert!(bad_id.check_shape().unwrap_err().contains("access key id"));
+        let bad_exp = Credentials {
+            expiration: Some("tomorrow".into()),
+            ..good
+        };
+        assert!(bad_exp.check_shape().unwrap_err().contains("expiration"));
     }
 }

@@ -65,6 +65,7 @@ pub fn client(settings: ClientSettings<'_>) -> aws_sdk_sts::Client {
                 .build(),
         )
         .interceptor(CapAnswerSize)
+        .interceptor(WellFormedAnswer)
         .interceptor(operation_clock)
         .retry_classifier(schedule_classifier)
         .retry_classifier(StsErrorCodes {
@@ -123,6 +124,86 @@ impl aws_sdk_sts::config::Intercept for CapAnswerSize {
         ));
         Ok(())
     }
+}
+
+/// Refuses a successful answer whose body is not one well-formed XML document.
+/// The SDK's reader takes what it needs and stops, so an answer garbled after
+/// the credentials would otherwise pass as credentials.
+#[derive(Debug)]
+struct WellFormedAnswer;
+
+/// The error [`WellFormedAnswer`] raises; [`failure`] recognises it.
+#[derive(Debug)]
+struct MalformedAnswer;
+
+impl std::fmt::Display for MalformedAnswer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("it is not well-formed XML, so not an STS response")
+    }
+}
+
+impl std::error::Error for MalformedAnswer {}
+
+impl aws_sdk_sts::config::Intercept for WellFormedAnswer {
+    fn name(&self) -> &'static str {
+        "WellFormedAnswer"
+    }
+
+    fn read_after_deserialization(
+        &self,
+        context: &aws_sdk_sts::config::interceptors::AfterDeserializationInterceptorContextRef<'_>,
+        _components: &aws_sdk_sts::config::RuntimeComponents,
+        _cfg: &mut aws_sdk_sts::config::ConfigBag,
+    ) -> Result<(), aws_smithy_runtime_api::box_error::BoxError> {
+        let response = context.response();
+        if !response.status().is_success() {
+            return Ok(());
+        }
+        match response.body().bytes() {
+            Some(body) if !well_formed_xml(body) => Err(Box::new(MalformedAnswer)),
+            // Either fine, or never read whole (too large, cut off): the error
+            // about that is the one to report.
+            _ => Ok(()),
+        }
+    }
+}
+
+/// One root element, every element closed in order, nothing but whitespace,
+/// comments and declarations around it.
+fn well_formed_xml(body: &[u8]) -> bool {
+    use xmlparser::Token;
+    let Ok(text) = std::str::from_utf8(body) else {
+        return false;
+    };
+    let mut open: Vec<&str> = Vec::new();
+    let mut roots = 0;
+    for token in xmlparser::Tokenizer::from(text) {
+        match token {
+            Err(_) => return false,
+            Ok(Token::ElementStart { local, .. }) => {
+                if open.is_empty() {
+                    roots += 1;
+                }
+                open.push(local.as_str());
+            }
+            Ok(Token::ElementEnd { end, .. }) => match end {
+                xmlparser::ElementEnd::Open => {}
+                xmlparser::ElementEnd::Empty => {
+                    open.pop();
+                }
+                xmlparser::ElementEnd::Close(_, name) => {
+                    if open.pop() != Some(name.as_str()) {
+                        return false;
+                    }
+                }
+            },
+            Ok(Token::Text { text }) if open.is_empty() && !text.as_str().trim().is_empty() => {
+                return false
+            }
+            Ok(_) => {}
+        }
+    }
+    open.is_empty() && roots == 1
 }
 
 /// How many times an `InvalidClientTokenId` right after a role was assumed is retried.
@@ -225,29 +306,29 @@ pub fn role_in_callers_account(
     }
 }
 
+/// How every "answer is not valid" failure message starts (the explainer keys on it).
+pub const INVALID_ANSWER: &str = "the answer is not valid";
+
 fn convert(
     creds: Option<&aws_sdk_sts::types::Credentials>,
     arn: Option<&str>,
     operation: StsOperation,
 ) -> Result<Assumed, Box<StsFailure>> {
-    let (Some(c), Some(arn)) = (creds, arn) else {
-        return Err(Box::new(StsFailure {
+    let invalid = |problem: &str| {
+        Box::new(StsFailure {
             operation,
-            message: "STS answered without credentials or assumed-role ARN".into(),
+            message: format!("{INVALID_ANSWER}: {problem}"),
             ..Default::default()
-        }));
+        })
+    };
+    let (Some(c), Some(arn)) = (creds, arn) else {
+        return Err(invalid("it has no credentials or no assumed-role ARN"));
     };
     let expiration = c
         .expiration()
         .fmt(aws_smithy_types::date_time::Format::DateTime)
-        .map_err(|e| {
-            Box::new(StsFailure {
-                operation,
-                message: format!("unreadable expiration: {e}"),
-                ..Default::default()
-            })
-        })?;
-    Ok(Assumed {
+        .map_err(|_| invalid("its expiration cannot be read"))?;
+    let assumed = Assumed {
         credentials: Credentials {
             access_key_id: Secret::new(c.access_key_id()),
             secret_access_key: Secret::new(c.secret_access_key()),
@@ -255,7 +336,25 @@ fn convert(
             expiration: Some(expiration),
         },
         assumed_role_arn: arn.to_owned(),
-    })
+    };
+    check_answer(&assumed, c.expiration()).map_err(|p| invalid(&p))?;
+    Ok(assumed)
+}
+
+/// What every assumed session must look like. The SDK fills a missing element
+/// with an empty string or the epoch, so a garbled or hostile answer would
+/// otherwise pass as credentials: temporary keys without their session token,
+/// an empty secret, an expiry in the past, or an ARN naming no account.
+fn check_answer(assumed: &Assumed, expiration: &aws_smithy_types::DateTime) -> Result<(), String> {
+    assumed.credentials.check_shape()?;
+    let now = aws_smithy_types::DateTime::from(std::time::SystemTime::now());
+    if expiration.secs() <= now.secs() {
+        return Err("its expiration is missing or in the past".into());
+    }
+    if assumed.account_id().is_none() {
+        return Err("its assumed-role ARN names no 12-digit account".into());
+    }
+    Ok(())
 }
 
 /// Turns any SDK error into what the explainer needs, without ever including
@@ -274,6 +373,10 @@ where
         role_arn: role_arn.map(RoleArn::to_string),
         ..Default::default()
     };
+    if is_malformed(&err) {
+        failure.message = format!("{INVALID_ANSWER}: {MalformedAnswer}");
+        return Box::new(failure);
+    }
     match &err {
         SdkError::ServiceError(ctx) => {
             let e = ctx.err();
@@ -327,7 +430,14 @@ where
         }
         _ => failure.transport = Some(one_line(&root_cause(&err))),
     }
-    tracing::debug!(error = %crate::text::one_line(&format!("{err:?}")), "STS call failed");
+    // Never the SDK error's Debug: it holds the raw answer, whose body may carry
+    // credentials that were never masked (an answer refused while being read).
+    tracing::debug!(
+        code = %failure.code_text,
+        status = ?failure.http_status,
+        transport = ?failure.transport,
+        "STS call failed"
+    );
     Box::new(failure)
 }
 
@@ -343,6 +453,17 @@ fn xml_element(text: &str, name: &str) -> Option<String> {
             .replace("&apos;", "'")
             .replace("&amp;", "&"),
     )
+}
+
+fn is_malformed(err: &(dyn std::error::Error + 'static)) -> bool {
+    let mut source: Option<&(dyn std::error::Error + 'static)> = Some(err);
+    while let Some(e) = source {
+        if e.is::<MalformedAnswer>() {
+            return true;
+        }
+        source = e.source();
+    }
+    false
 }
 
 fn root_cause(err: &dyn std::error::Error) -> String {
@@ -460,10 +581,17 @@ pub async fn get_caller_identity(
         .send()
         .await
         .map_err(|e| failure(OP, None, e, |e| e.code().and_then(StsCode::parse)))?;
-    Ok((
-        out.account().unwrap_or_default().to_owned(),
-        out.arn().unwrap_or_default().to_owned(),
-    ))
+    // An answer without a valid account or ARN is not an identity.
+    match (out.account().map(AccountId::parse), out.arn()) {
+        (Some(Ok(account)), Some(arn)) if arn.starts_with("arn:") => {
+            Ok((account.to_string(), one_line(arn)))
+        }
+        _ => Err(Box::new(StsFailure {
+            operation: OP,
+            message: format!("{INVALID_ANSWER}: it has no 12-digit account or no caller ARN"),
+            ..Default::default()
+        })),
+    }
 }
 
 fn policy_descriptors(arns: &[String]) -> Option<Vec<aws_sdk_sts::types::PolicyDescriptorType>> {
@@ -493,6 +621,24 @@ mod tests {
                 .unwrap();
         assert_eq!(arn.as_str(), "arn:aws-cn:iam::210987654321:role/deploy");
         assert!(role_in_callers_account(&name, "x", "arn:aws:iam::1:user/u").is_err());
+    }
+
+    #[test]
+    fn only_well_formed_answers_pass() {
+        assert!(well_formed_xml(
+            b"<?xml version=\"1.0\"?>\n<R xmlns=\"x\"><A>1</A><B/><!-- c --></R>\n"
+        ));
+        for bad in [
+            &b"<R><A>1</A><B></Arn</R>"[..],
+            b"<R><A>1</A>",
+            b"<R></R><R></R>",
+            b"<R><A></B></R>",
+            b"junk<R></R>",
+            b"",
+            b"<R>\xff</R>",
+        ] {
+            assert!(!well_formed_xml(bad), "{}", String::from_utf8_lossy(bad));
+        }
     }
 
     #[test]

@@ -139,12 +139,27 @@ pub(super) fn keys(raw: &RawInputs) -> Result<Option<Credentials>, Error> {
         (Some(id), Some(secret)) => {
             let id = id.trim();
             check_access_key_id(id).map_err(|problem| bad("aws-access-key-id", problem, "Pass the access key id (it starts with AKIA or ASIA) from a secret, e.g. `${{ secrets.AWS_ACCESS_KEY_ID }}`."))?;
-            Ok(Some(Credentials {
+            let keys = Credentials {
                 access_key_id: Secret::new(id),
                 secret_access_key: Secret::new(secret.trim()),
                 session_token: session_token.map(|t| Secret::new(t.trim())),
                 expiration: None,
-            }))
+            };
+            keys.check_shape().map_err(|problem| {
+                let input = if problem.contains("session token") {
+                    "aws-session-token"
+                } else if problem.contains("secret") {
+                    "aws-secret-access-key"
+                } else {
+                    "aws-access-key-id"
+                };
+                bad(
+                    input,
+                    problem,
+                    "Pass the value exactly as AWS issued it, from a secret.",
+                )
+            })?;
+            Ok(Some(keys))
         }
         (Some(_), None) => Err(bad(
             "aws-secret-access-key",

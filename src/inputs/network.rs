@@ -100,6 +100,12 @@ fn proxy_url(value: &str) -> Result<url::Url, Error> {
                 "is not a usable proxy URL ({})",
                 crate::text::one_line(&e.to_string())
                     .replace(url.password().unwrap_or("\0"), "***")
+                    .replace(
+                        Some(url.username())
+                            .filter(|u| !u.is_empty())
+                            .unwrap_or("\0"),
+                        "***"
+                    )
             ),
             "Set `http-proxy` to a full URL such as http://host:port.",
         ));

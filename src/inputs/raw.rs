@@ -56,15 +56,133 @@ impl std::fmt::Debug for RawInputs {
 }
 
 impl RawInputs {
-    /// Reads `INPUT_*` from an environment. Names are matched case-insensitively
-    /// (the runner upper-cases them); variables that are not valid UTF-8 are skipped.
+    /// Reads the inputs from an environment. Only names exactly as the runner
+    /// writes them count: `INPUT_` and the input's name in upper case
+    /// (`INPUT_ROLE-TO-ASSUME`), as the reference action reads them too. Any
+    /// other spelling (`input_role-to-assume`, `INPUT_Role-To-Assume`) is not
+    /// an input and is ignored, so two spellings can never compete for one input.
     pub fn from_env(env: &HashMap<String, String>) -> Result<Self, Error> {
         let inputs = env
             .iter()
-            .filter(|(k, _)| k.to_ascii_uppercase().starts_with("INPUT_"))
-            .map(|(k, v)| (k.to_ascii_uppercase(), v.clone()));
-        envy::prefixed("INPUT_")
+            .filter(|(k, _)| is_input_name(k))
+            .map(|(k, v)| (k.clone(), v.clone()));
+        envy::prefixed(INPUT_PREFIX)
             .from_iter(inputs)
             .map_err(|e| Error::Internal(format!("reading inputs: {e}")))
+    }
+}
+
+const INPUT_PREFIX: &str = "INPUT_";
+
+fn is_input_name(name: &str) -> bool {
+    name.starts_with(INPUT_PREFIX) && !name.bytes().any(|b| b.is_ascii_lowercase())
+}
+
+/// Variables (besides inputs) this action reads or the SDK may read: if one of
+/// them cannot be decoded, the run stops rather than act as if it were unset.
+const READ_PREFIXES: &[&str] = &["AWS_", "GITHUB_", "ACTIONS_", "RUNNER_"];
+const READ_NAMES: &[&str] = &[
+    "HOME",
+    "ACT",
+    "HTTP_PROXY",
+    "HTTPS_PROXY",
+    "ALL_PROXY",
+    "NO_PROXY",
+    "RUST_LOG",
+];
+
+/// The process environment as text. A variable that is not valid UTF-8 is
+/// skipped, unless the action could read it: an undecodable
+/// `allowed-account-ids` or `inline-session-policy` (or an environment variable
+/// an input falls back to) dropped as if unset would silently stop protecting,
+/// so such a name or value is an error naming it.
+pub fn environment(
+    vars: impl IntoIterator<Item = (std::ffi::OsString, std::ffi::OsString)>,
+) -> Result<HashMap<String, String>, Error> {
+    use std::os::unix::ffi::OsStrExt;
+    let mut env = HashMap::new();
+    for (name, value) in vars {
+        let looks_like_input = name
+            .as_bytes()
+            .get(..INPUT_PREFIX.len())
+            .is_some_and(|p| p.eq_ignore_ascii_case(INPUT_PREFIX.as_bytes()));
+        match (name.to_str(), value.to_str()) {
+            (Some(n), Some(v)) => {
+                env.insert(n.to_owned(), v.to_owned());
+            }
+            _ if !looks_like_input && is_read(name.as_bytes()) => {
+                let shown = crate::text::one_line(&String::from_utf8_lossy(name.as_bytes()));
+                return Err(Error::Input {
+                    input: "environment",
+                    problem: format!("the variable {shown} is not valid UTF-8 text"),
+                    fix: "Set it to UTF-8 text or unset it; a variable this action reads is refused rather than ignored when it cannot be decoded.".into(),
+                });
+            }
+            _ if looks_like_input => {
+                let shown = String::from_utf8_lossy(name.as_bytes()).into_owned();
+                let input = shown
+                    .get(INPUT_PREFIX.len()..)
+                    .unwrap_or_default()
+                    .to_ascii_lowercase();
+                // Once per run, on the way out: the name is only known now.
+                let input: &'static str = Box::leak(crate::text::one_line(&input).into_boxed_str());
+                return Err(Error::Input {
+                    input,
+                    problem: format!(
+                        "is not valid UTF-8 text ({})",
+                        crate::text::one_line(&shown)
+                    ),
+                    fix: "Pass the value as UTF-8 text; an input that cannot be read is refused rather than ignored.".into(),
+                });
+            }
+            _ => {}
+        }
+    }
+    Ok(env)
+}
+
+fn is_read(name: &[u8]) -> bool {
+    let upper = name.to_ascii_uppercase();
+    READ_PREFIXES
+        .iter()
+        .any(|p| upper.starts_with(p.as_bytes()))
+        || READ_NAMES.iter().any(|n| upper == n.as_bytes())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::ffi::OsString;
+    use std::os::unix::ffi::OsStringExt;
+
+    #[test]
+    fn undecodable_inputs_are_errors_and_other_variables_are_skipped() {
+        let os = |s: &str| OsString::from(s);
+        let bad = OsString::from_vec(b"1111111111\xff11".to_vec());
+        let err = environment([(os("INPUT_ALLOWED-ACCOUNT-IDS"), bad.clone())]).unwrap_err();
+        assert!(err.to_string().contains("allowed-account-ids"), "{err}");
+        assert!(environment([(os("input_inline-session-policy"), bad.clone())]).is_err());
+        let bad_name = OsString::from_vec(b"INPUT_X\xff".to_vec());
+        assert!(environment([(bad_name, os("v"))]).is_err());
+        assert!(environment([(os("AWS_ENDPOINT_URL_STS"), bad.clone())]).is_err());
+        assert!(environment([(os("no_proxy"), bad.clone())]).is_err());
+        let env = environment([(os("OTHER"), bad), (os("INPUT_A"), os("b"))]).unwrap();
+        assert_eq!(env.len(), 1);
+    }
+
+    #[test]
+    fn only_the_runners_spelling_is_an_input() {
+        let env: HashMap<String, String> = [
+            ("INPUT_AWS-REGION", "eu-west-1"),
+            ("input_aws-region", "us-east-1"),
+            ("INPUT_aws-region", "us-east-2"),
+            ("input_role-to-assume", "arn:aws:iam::111111111111:role/x"),
+        ]
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+        let raw = RawInputs::from_env(&env).unwrap();
+        assert_eq!(raw.aws_region.as_deref(), Some("eu-west-1"));
+        assert!(raw.role_to_assume.is_none());
     }
 }

@@ -31,16 +31,84 @@ pub fn runner(env: &HashMap<String, String>) -> Result<Runner, Error> {
     let optional = |var: &str| get(env, var).map(PathBuf::from);
     let env_file = required("GITHUB_ENV")?;
     let output_file = required("GITHUB_OUTPUT")?;
+    let state_file = optional("GITHUB_STATE");
+    let step_summary = optional("GITHUB_STEP_SUMMARY");
+    distinct_regular_files(&[
+        ("GITHUB_ENV", Some(&env_file)),
+        ("GITHUB_OUTPUT", Some(&output_file)),
+        ("GITHUB_STATE", state_file.as_ref()),
+    ])?;
+    // The summary may be anything that takes writes (its failure is only a
+    // warning), but never one of the files above: markdown in GITHUB_ENV would
+    // be read as file commands.
+    distinct_files(&[
+        ("GITHUB_ENV", Some(&env_file)),
+        ("GITHUB_OUTPUT", Some(&output_file)),
+        ("GITHUB_STATE", state_file.as_ref()),
+        ("GITHUB_STEP_SUMMARY", step_summary.as_ref()),
+    ])?;
     let workspace = optional("GITHUB_WORKSPACE");
     let owner = owner_of(&env_file).or_else(|| workspace.as_deref().and_then(owner_of));
     Ok(Runner {
         env_file,
         output_file,
-        state_file: optional("GITHUB_STATE"),
-        step_summary: optional("GITHUB_STEP_SUMMARY"),
+        state_file,
+        step_summary,
         workspace,
         owner,
     })
+}
+
+/// The file-command files must be distinct regular files (links followed, as
+/// the runner would): two names for one file would interleave and pad the
+/// blocks on rollback, and a FIFO or device could block the step forever.
+/// Checked before any request; the commit checks again on the opened files.
+fn distinct_regular_files(files: &[(&str, Option<&PathBuf>)]) -> Result<(), Error> {
+    for (var, path) in files {
+        let Some(meta) = path.and_then(|p| std::fs::metadata(p).ok()) else {
+            continue;
+        };
+        if !meta.is_file() {
+            return Err(bad(
+                "environment",
+                format!("{var} is not a regular file"),
+                "Point it at a regular, writable file (the runner creates one per step).",
+            ));
+        }
+    }
+    distinct_files(files)
+}
+
+/// Whether `summary` is the same file as GITHUB_ENV, GITHUB_OUTPUT or
+/// GITHUB_STATE: then a failure is not summarised there (the plan refuses it).
+pub fn aliases_a_runner_file(summary: &Path, env: &HashMap<String, String>) -> bool {
+    let id = |p: &Path| std::fs::metadata(p).ok().map(|m| (m.dev(), m.ino()));
+    let Some(summary) = id(summary) else {
+        return false;
+    };
+    ["GITHUB_ENV", "GITHUB_OUTPUT", "GITHUB_STATE"]
+        .iter()
+        .filter_map(|var| get(env, var))
+        .any(|p| id(Path::new(p)) == Some(summary))
+}
+
+fn distinct_files(files: &[(&str, Option<&PathBuf>)]) -> Result<(), Error> {
+    let mut seen: Vec<((u64, u64), &str)> = Vec::new();
+    for (var, path) in files {
+        let Some(meta) = path.and_then(|p| std::fs::metadata(p).ok()) else {
+            continue;
+        };
+        let id = (meta.dev(), meta.ino());
+        if let Some((_, other)) = seen.iter().find(|(i, _)| *i == id) {
+            return Err(bad(
+                "environment",
+                format!("{var} and {other} are the same file"),
+                "Give each of GITHUB_ENV, GITHUB_OUTPUT, GITHUB_STATE and GITHUB_STEP_SUMMARY its own file.",
+            ));
+        }
+        seen.push((id, var));
+    }
+    Ok(())
 }
 
 /// The runner creates its file-command files as the user later steps run as,
@@ -93,20 +161,10 @@ pub fn profile_dir(
     })
 }
 
-/// A relative `web-identity-token-file` is relative to the workspace.
+/// A relative `web-identity-token-file` is relative to the workspace; see
+/// [`crate::token_file::resolve`] for what is refused.
 pub fn token_file_path(path: &str, workspace: Option<&Path>) -> Result<PathBuf, Error> {
-    let path = Path::new(path);
-    if path.is_absolute() {
-        return Ok(path.to_owned());
-    }
-    match workspace {
-        Some(w) => Ok(w.join(path)),
-        None => Err(Error::TokenFile {
-            path: path.to_owned(),
-            problem: "is relative and GITHUB_WORKSPACE is not set".into(),
-            source: None,
-        }),
-    }
+    crate::token_file::resolve(path, workspace)
 }
 
 #[cfg(test)]

@@ -57,7 +57,11 @@ impl Request {
             .get("iss")
             .and_then(Value::as_str)
             .unwrap_or(GITHUB_ISSUER);
-        let provider = issuer.strip_prefix("https://").unwrap_or(issuer).to_owned();
+        let provider = issuer
+            .strip_prefix("https://")
+            .or_else(|| issuer.strip_prefix("http://"))
+            .unwrap_or(issuer)
+            .to_owned();
         Request {
             claims,
             source,
@@ -101,10 +105,49 @@ pub fn values(v: &Value) -> Vec<String> {
 /// A claims file: the JSON object of a token's payload (as the action's
 /// AccessDenied explanation shows it, or `jq -R 'split(".")[1] | @base64d'`).
 pub fn from_claims_json(text: &str) -> Result<Map<String, Value>, String> {
+    super::json::parse(text).map_err(|e| {
+        let jwt = if text.trim_start().starts_with("eyJ") {
+            ". It looks like a JWT: pass it with --token FILE"
+        } else {
+            ""
+        };
+        format!("the claims file is not valid JSON: {e}{jwt}")
+    })?;
     match serde_json::from_str::<Value>(text) {
-        Ok(Value::Object(map)) => Ok(map),
+        Ok(Value::Object(map))
+            if !map.contains_key("sub")
+                && map
+                    .get("value")
+                    .and_then(Value::as_str)
+                    .is_some_and(|v| v.starts_with("eyJ")) =>
+        {
+            Err("the claims file is the token endpoint's answer ({\"value\": \"eyJ…\"}), not claims: pass the same file with --token".into())
+        }
+        Ok(Value::Object(map)) => checked(map, "the claims file"),
         Ok(other) => Err(format!("the claims file must hold a JSON object of claims (like {{\"sub\": \"repo:O/R:ref:refs/heads/main\", \"aud\": \"sts.amazonaws.com\"}}), not {}", kind(&other))),
         Err(e) => Err(format!("the claims file is not valid JSON: {e}")),
+    }
+}
+
+/// STS accepts only issuers that are `https://` URLs (an IAM OIDC provider
+/// URL "must begin with https://"), so a claims set with another `iss` can
+/// never be exchanged; saying so beats evaluating a request that cannot exist.
+fn checked(map: Map<String, Value>, what: &str) -> Result<Map<String, Value>, String> {
+    match map.get("iss") {
+        None => Ok(map),
+        // http:// is let through for local emulators (keyless-aws
+        // dev-token-server's default issuer); the verdict notes that AWS
+        // itself refuses it.
+        Some(Value::String(iss))
+            if ["https://", "http://"]
+                .iter()
+                .any(|s| iss.strip_prefix(s).is_some_and(|rest| !rest.is_empty()))
+                && !iss.chars().any(|c| c.is_control() || c.is_whitespace()) =>
+        {
+            Ok(map)
+        }
+        Some(Value::String(iss)) => Err(format!("{what} has `iss` {iss:?}, which is not an issuer URL; STS accepts https:// issuers (GitHub's is \"{GITHUB_ISSUER}\")")),
+        Some(other) => Err(format!("{what} has `iss` as {}, not a string URL like \"{GITHUB_ISSUER}\"", kind(other))),
     }
 }
 
@@ -127,6 +170,15 @@ const MAX_TOKEN_LEN: usize = 16 * 1024;
 pub fn from_token(text: &str) -> Result<Map<String, Value>, String> {
     let token = text.trim();
     if token.starts_with('{') {
+        // The token endpoint's answer ({"count": …, "value": "eyJ…"}), as
+        // `curl "$ACTIONS_ID_TOKEN_REQUEST_URL"` saves it: its value is the JWT.
+        if let Ok(Value::Object(m)) = serde_json::from_str::<Value>(token) {
+            if let Some(Value::String(jwt)) = m.get("value") {
+                if !jwt.trim_start().starts_with('{') {
+                    return from_token(jwt);
+                }
+            }
+        }
         return Err(
             "the token file holds JSON, not a JWT; pass a claims object with --claims instead"
                 .into(),
@@ -145,8 +197,18 @@ pub fn from_token(text: &str) -> Result<Map<String, Value>, String> {
     let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
         .decode(parts[1].trim_end_matches('='))
         .map_err(|_| "the token's payload (second part) is not base64url".to_owned())?;
+    // Duplicate claims: which one a verifier uses is up to it (RFC 7519
+    // lets it reject the token), so refuse rather than guess.
+    if let Err(e) = std::str::from_utf8(&bytes)
+        .map_err(|e| e.to_string())
+        .and_then(super::json::parse)
+    {
+        if e.contains("duplicate key") {
+            return Err(format!("the token's payload: {e}"));
+        }
+    }
     match serde_json::from_slice::<Value>(&bytes) {
-        Ok(Value::Object(map)) => Ok(map),
+        Ok(Value::Object(map)) => checked(map, "the token's payload"),
         _ => Err("the token's payload is not a JSON object of claims".into()),
     }
 }
@@ -167,16 +229,52 @@ pub struct GitHubJob {
 /// environment when the job has one, else `pull_request` for pull_request
 /// events, else the ref.
 pub fn synthesise(job: &GitHubJob) -> Result<Map<String, Value>, String> {
+    // GitHub names are letters, digits, `-`, `.` and `_` (managed users
+    // have `_` in their logins). Anything else (a `:` above all) would make a
+    // `sub` no GitHub token can carry.
     let (owner, name) = job
         .repo
         .split_once('/')
-        .filter(|(o, r)| !o.is_empty() && !r.is_empty() && !r.contains('/'))
-        .ok_or_else(|| format!("--repo {:?} is not OWNER/REPO", job.repo))?;
-    let is_pr = job.event == "pull_request";
+        .filter(|(o, r)| {
+            !o.is_empty()
+                && o.chars()
+                    .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '.' | '_'))
+                && !r.is_empty()
+                && r.chars()
+                    .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '.' | '_'))
+        })
+        .ok_or_else(|| format!("--repo {:?} is not OWNER/REPO (GitHub names are letters, digits, `-`, `.` and `_`)", job.repo))?;
+    let audience = Some(job.audience.clone());
+    for (flag, value) in [
+        ("--ref", &job.git_ref),
+        ("--environment", &job.environment),
+        ("--audience", &audience),
+    ] {
+        if let Some(v) = value {
+            if v.trim().is_empty() || v.chars().any(char::is_control) || v != v.trim() {
+                return Err(format!("{flag} {v:?} is empty or has surrounding spaces or control characters; give the name as GitHub shows it"));
+            }
+        }
+    }
+    if job.event.is_empty()
+        || !job
+            .event
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c == '_')
+    {
+        return Err(format!(
+            "--event {:?} is not a GitHub event name (push, pull_request, workflow_dispatch, ...)",
+            job.event
+        ));
+    }
+    // pull_request_target runs get the same `pull_request` subject as
+    // pull_request runs (observed in GitHub's tokens; GitHub's docs name
+    // only "pull request events"), with the base branch as `ref`.
+    let is_pr = job.event == "pull_request" || job.event == "pull_request_target";
     let git_ref = match job.git_ref.as_deref() {
         Some(r) if r.starts_with("refs/") => r.to_owned(),
         Some(branch) => format!("refs/heads/{branch}"),
-        None if is_pr => "refs/pull/1/merge".to_owned(),
+        None if job.event == "pull_request" => "refs/pull/1/merge".to_owned(),
         None => "refs/heads/main".to_owned(),
     };
     let sub = match (&job.environment, is_pr) {
@@ -243,6 +341,28 @@ mod tests {
             sub(job(Some("ci"), "pull_request", None)),
             "repo:octo-org/octo-repo:environment:ci"
         );
+        assert_eq!(
+            sub(job(None, "pull_request_target", None)),
+            "repo:octo-org/octo-repo:pull_request"
+        );
+        for bad in ["nope", "o/r:x", "o/r/x", "o o/r", "/r", "o/"] {
+            assert!(
+                synthesise(&GitHubJob {
+                    repo: bad.into(),
+                    ..job(None, "push", None)
+                })
+                .is_err(),
+                "{bad}"
+            );
+        }
+        assert!(synthesise(&job(None, "push", Some(""))).is_err());
+        assert!(synthesise(&job(Some(" prod"), "push", None)).is_err());
+        assert!(synthesise(&GitHubJob {
+            audience: String::new(),
+            ..job(None, "push", None)
+        })
+        .is_err());
+        assert!(synthesise(&job(None, "Push", None)).is_err());
         assert!(synthesise(&GitHubJob {
             repo: "nope".into(),
             ..job(None, "push", None)

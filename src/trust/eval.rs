@@ -44,12 +44,21 @@ pub fn lookup(req: &Request, key: &str) -> (Option<Vec<String>>, KeySource) {
         if !req.exposes(claim) {
             return (None, KeySource::Unexposed(claim.to_owned()));
         }
-        let found = req
-            .claims
-            .iter()
-            .find(|(name, _)| name.to_lowercase() == claim)
-            .map(|(_, v)| claims::values(v))
-            .filter(|v| !v.is_empty());
+        let get = |name: &str| {
+            req.claims
+                .iter()
+                .find(|(n, _)| n.to_lowercase() == name)
+                .map(|(_, v)| claims::values(v))
+                .filter(|v| !v.is_empty())
+        };
+        // IAM's `aud` key is the token's `azp` claim when the token has one
+        // (Google service-account tokens do), and `oaud` is always the
+        // token's `aud` (Available keys for AWS OIDC federation: aud, oaud).
+        let found = match claim {
+            "aud" => get("azp").or_else(|| get("aud")),
+            "oaud" => get("aud"),
+            other => get(other),
+        };
         return (found, KeySource::Claim(claim.to_owned()));
     }
     match key.rsplit_once(':') {
@@ -179,6 +188,20 @@ pub fn like_matches(pattern: &str, text: &str) -> bool {
         })
         .collect();
     matches(&p, text, false)
+}
+
+/// `text` matches `pattern` as StringLike would if case did not matter: a
+/// hint that a pattern differs from the token only in case.
+pub fn like_matches_ignoring_case(pattern: &str, text: &str) -> bool {
+    let p: Vec<Tok> = pattern
+        .chars()
+        .map(|c| match c {
+            '*' => Tok::Star,
+            '?' => Tok::One,
+            c => Tok::Lit(c),
+        })
+        .collect();
+    matches(&p, text, true)
 }
 
 pub fn statement_covers_action(s: &Statement) -> bool {

@@ -100,7 +100,7 @@ impl<'de> Visitor<'de> for JsonVisitor {
         while let Some(key) = map.next_key::<String>()? {
             if !seen.insert(key.clone()) {
                 return Err(de::Error::custom(format!(
-                    "duplicate key {key:?} in one JSON object: IAM rejects such a policy (only one of the two would count). Merge them into one {key:?} object"
+                    "duplicate key {key:?} in one JSON object: only one of the two would count. Merge them into one {key:?}"
                 )));
             }
             let value = map.next_value::<Json>()?;

@@ -11,6 +11,9 @@ use super::policy::{Base, Effect, Policy, SetQualifier};
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Risk {
     AnyRepository,
+    /// A wildcard in the owner part of a repository pattern (`repo:*/app:*`):
+    /// anyone can register an owner that matches it.
+    AnyOwner,
     OwnerPrefix,
     WholeOwner,
     RepoPrefix,
@@ -103,9 +106,86 @@ fn admits(policy: &Policy, base: &Request, repo: &str, shape: &Shape) -> Option<
     if let Some(iss) = base.claims.get("iss") {
         c.insert("iss".into(), iss.clone());
     }
+    // The probe shares the checked token's identity claims only where a real
+    // token would: the same repository has its ids, the same owner its owner
+    // id; a stranger's repository has neither. So pinning `repository_id`
+    // does not hide that the pinned repository's pull requests get in.
+    let owner_of = |r: &str| r.split('/').next().map(str::to_owned);
+    if let Some(own) = own_repository(base) {
+        let mut inherit: Vec<&str> = Vec::new();
+        if own == repo {
+            inherit.extend(["repository_id", "repository_owner_id", "enterprise_id"]);
+        } else if owner_of(&own) == owner_of(repo) {
+            inherit.extend(["repository_owner_id", "enterprise_id"]);
+        }
+        for k in inherit {
+            if let Some(v) = base.claims.get(k) {
+                c.insert(k.into(), v.clone());
+            }
+        }
+    }
+    // A reusable workflow's job_workflow_ref is the same in every repository
+    // that calls it (and a public workflow can be called from any), so a
+    // policy that pins it is probed with it.
+    if let Some(v) = base.claims.get("job_workflow_ref") {
+        c.insert("job_workflow_ref".into(), v.clone());
+    }
     let mut probe = Request::new(c, Source::Synthesised);
     probe.extra = base.extra.clone();
     (eval::evaluate(policy, &probe).decision == Decision::Allowed).then_some(sub)
+}
+
+/// The checked token's repository: its `repository` claim, else the one its
+/// `sub` names.
+/// Only a name GitHub could have: it is probed and printed.
+fn own_repository(req: &Request) -> Option<String> {
+    let github_name = |r: &String| {
+        r.split_once('/').is_some_and(|(o, n)| {
+            let ok = |s: &str| {
+                !s.is_empty()
+                    && s.chars()
+                        .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '.' | '_'))
+            };
+            ok(o) && ok(n)
+        })
+    };
+    req.claim_str("repository")
+        .or_else(|| {
+            let sub = req.claim_str("sub")?;
+            Some(sub.strip_prefix("repo:")?.split(':').next()?.to_owned())
+        })
+        .filter(github_name)
+}
+
+/// Repository patterns whose owner part has a wildcard (`repo:*/app:*`,
+/// `"repository": "octo-*/app"`), filled in as a stranger could name theirs.
+fn wildcard_owner_probes(policy: &Policy, provider: &str) -> Vec<String> {
+    let p = provider.to_lowercase();
+    let (sub_key, repo_key) = (format!("{p}:sub"), format!("{p}:repository"));
+    let mut out = Vec::new();
+    for c in policy.statements.iter().flat_map(|s| &s.conditions) {
+        let key = c.key.to_lowercase();
+        for v in &c.values {
+            let pattern = if key == sub_key {
+                v.strip_prefix("repo:").and_then(|r| r.split(':').next())
+            } else if key == repo_key {
+                Some(v.as_str())
+            } else {
+                None
+            };
+            let Some((owner, repo)) = pattern.and_then(|p| p.split_once('/')) else {
+                continue;
+            };
+            if owner.contains(['*', '?']) && !repo.is_empty() {
+                let fill = |s: &str| s.replace('*', "keyless-probe").replace('?', "k");
+                let probe = format!("{}/{}", fill(owner), fill(repo));
+                if !out.contains(&probe) {
+                    out.push(probe);
+                }
+            }
+        }
+    }
+    out
 }
 
 fn any_shape(policy: &Policy, base: &Request, repo: &str) -> Option<String> {
@@ -162,10 +242,27 @@ pub fn lint(policy: &Policy, req: &Request) -> Vec<Warning> {
                 fix: format!("require your repository: \"StringEquals\": {{\"{host}:sub\": \"repo:OWNER/REPO:ref:refs/heads/main\"}} (or \"StringLike\" with \"repo:OWNER/REPO:*\")"),
             });
         } else {
-            let (owners, mut repos) = named(policy, &req.provider);
-            // The checked token's own repository, which the policy may pin by
-            // another key (`repository`, `repository_id`) than `sub`.
-            if let Some(own) = req.claim_str("repository") {
+            let (mut owners, mut repos) = named(policy, &req.provider);
+            for probe in wildcard_owner_probes(policy, &req.provider) {
+                if let Some(sub) = any_shape(policy, req, &probe) {
+                    out.push(Warning {
+                        risk: Risk::AnyOwner,
+                        message: format!("the policy admits repositories of owners it does not name (a token with sub {sub:?} is allowed): the owner part of a repository pattern has a wildcard, and anyone can register a user or organisation whose name matches it"),
+                        fix: "write the owner literally: \"repo:OWNER/REPO:…\" (a wildcard only after \"repo:OWNER/REPO:\")".into(),
+                    });
+                    break;
+                }
+            }
+            // The checked token's own owner and repository, which the policy
+            // may pin by another key (`repository`, `repository_owner_id`) than `sub`.
+            if let Some(own) = own_repository(req) {
+                if let Some(owner) = own.split('/').next().filter(|o| !o.is_empty()) {
+                    if !owners.iter().any(|o| o == owner) {
+                        owners.push(owner.to_owned());
+                    }
+                }
+            }
+            if let Some(own) = own_repository(req) {
                 if !repos.contains(&own) {
                     repos.push(own);
                 }
@@ -213,6 +310,19 @@ pub fn lint(policy: &Policy, req: &Request) -> Vec<Warning> {
                     });
                 }
             }
+        }
+    }
+    // Breadth found through a pinned reusable workflow: say that it counts
+    // callers of that workflow only.
+    let jwr_key = format!("{}:job_workflow_ref", host.to_lowercase());
+    let pins_jwr = policy
+        .statements
+        .iter()
+        .flat_map(|s| &s.conditions)
+        .any(|c| c.key.to_lowercase() == jwr_key && !c.operator.is_negated());
+    if let (true, Some(jwr)) = (pins_jwr, req.claim_str("job_workflow_ref")) {
+        for w in out.iter_mut() {
+            w.message.push_str(&format!(" — counting runs of the reusable workflow `{jwr}` only: every repository that calls it carries that job_workflow_ref, and a workflow in a public repository can be called from any repository"));
         }
     }
     for s in &policy.statements {

@@ -13,6 +13,8 @@ pub mod policy;
 pub mod verdict;
 
 #[cfg(test)]
+mod review_cases;
+#[cfg(test)]
 mod tests;
 
 use std::process::ExitCode;
@@ -39,7 +41,8 @@ admit the token. Warnings about what else the policy admits follow.
 
 Exit status: 0 allowed, 1 denied, 2 bad input.
 Limits: String*, Null and Bool operators; the account in the provider ARN is not
-compared; keys IAM derives from the request (aws:*) are absent unless --context.";
+compared; keys IAM derives from the request (aws:*) are absent unless --context;
+pull_request_target is given the pull_request subject (as GitHub's tokens have it).";
 
 /// What was asked on the command line.
 #[derive(Debug, Default, PartialEq)]
@@ -71,22 +74,34 @@ pub fn parse_args(args: &[String]) -> Result<Option<Args>, String> {
                 .or_else(|| it.next().cloned())
                 .ok_or(format!("{flag} needs a value"))
         };
+        // A flag given twice would silently keep one of its values.
+        let once = |slot: &mut Option<String>, v: String| match slot {
+            Some(first) => Err(format!(
+                "{flag} is given twice ({first:?} and {v:?}); give it once"
+            )),
+            None => {
+                *slot = Some(v);
+                Ok(())
+            }
+        };
         match flag {
             "-h" | "--help" => return Ok(None),
-            "--policy" => policy = Some(value()?),
-            "--claims" => a.claims = Some(value()?),
-            "--token" => a.token = Some(value()?),
-            "--repo" => a.repo = Some(value()?),
-            "--ref" => a.git_ref = Some(value()?),
-            "--environment" => a.environment = Some(value()?),
-            "--event" => a.event = Some(value()?),
-            "--audience" => a.audience = Some(value()?),
+            "--policy" => once(&mut policy, value()?)?,
+            "--claims" => once(&mut a.claims, value()?)?,
+            "--token" => once(&mut a.token, value()?)?,
+            "--repo" => once(&mut a.repo, value()?)?,
+            "--ref" => once(&mut a.git_ref, value()?)?,
+            "--environment" => once(&mut a.environment, value()?)?,
+            "--event" => once(&mut a.event, value()?)?,
+            "--audience" => once(&mut a.audience, value()?)?,
             "--context" => {
                 let v = value()?;
                 let (k, val) = v
                     .split_once('=')
-                    .filter(|(k, _)| !k.is_empty())
-                    .ok_or(format!("--context {v:?} is not KEY=VALUE"))?;
+                    .filter(|(k, v)| {
+                        !k.is_empty() && !k.chars().chain(v.chars()).any(char::is_control)
+                    })
+                    .ok_or(format!("--context {v:?} is not KEY=VALUE (printable text)"))?;
                 a.context.push((k.to_owned(), val.to_owned()));
             }
             other => return Err(format!("unknown argument {other:?}")),
@@ -112,15 +127,26 @@ pub fn parse_args(args: &[String]) -> Result<Option<Args>, String> {
 const MAX_FILE: u64 = 1024 * 1024;
 
 fn read(flag: &str, path: &str) -> Result<String, String> {
-    let meta = std::fs::metadata(path).map_err(|e| format!("cannot read {flag} {path:?}: {e}"))?;
-    if meta.len() > MAX_FILE {
+    use std::io::Read;
+    let cannot = |e: std::io::Error| format!("cannot read {flag} {path:?}: {e}");
+    // Read at most one byte past the cap rather than trusting the file's
+    // length: a FIFO, /dev/stdin or /dev/zero reports 0 and never ends.
+    let mut bytes = Vec::new();
+    std::fs::File::open(path)
+        .map_err(cannot)?
+        .take(MAX_FILE + 1)
+        .read_to_end(&mut bytes)
+        .map_err(cannot)?;
+    if bytes.len() as u64 > MAX_FILE {
         return Err(format!(
-            "{flag} {path:?} is {} bytes; a trust policy or a token is a few KiB",
-            meta.len()
+            "{flag} {path:?} is larger than {MAX_FILE} bytes; a trust policy or a token is a few KiB"
         ));
     }
-    let text =
-        std::fs::read_to_string(path).map_err(|e| format!("cannot read {flag} {path:?}: {e}"))?;
+    if bytes.starts_with(&[0xff, 0xfe]) || bytes.starts_with(&[0xfe, 0xff]) {
+        return Err(format!("{flag} {path:?} is UTF-16 text (Windows PowerShell's `>` writes that); save it as UTF-8, e.g. `… | Out-File -Encoding utf8 {path}`"));
+    }
+    let text = String::from_utf8(bytes)
+        .map_err(|_| format!("{flag} {path:?} is not UTF-8 text (JSON and JWTs are)"))?;
     // Editors on Windows may start the file with a byte-order mark.
     Ok(text
         .strip_prefix('\u{feff}')
@@ -153,6 +179,15 @@ pub fn request(a: &Args) -> Result<claims::Request, String> {
         };
         claims::Request::new(claims::synthesise(&job)?, claims::Source::Synthesised)
     };
+    // A claim given as --context would silently replace the token's value.
+    let prefix = format!("{}:", req.provider.to_lowercase());
+    if let Some((k, _)) = a
+        .context
+        .iter()
+        .find(|(k, _)| k.to_lowercase().starts_with(&prefix))
+    {
+        return Err(format!("--context {k:?} names a claim of the token's provider; --context is for request keys such as aws:SourceIp. Put claims in the --claims file (or use --repo's flags)"));
+    }
     req.extra = a.context.clone();
     Ok(req)
 }
@@ -160,9 +195,9 @@ pub fn request(a: &Args) -> Result<claims::Request, String> {
 /// Everything but printing: the report text and the exit status.
 pub fn check(a: &Args) -> Result<(String, eval::Decision), String> {
     let policy =
-        policy::parse(&read("--policy", &a.policy)?).map_err(|e| format!("{}: {e}", a.policy))?;
+        policy::parse(&read("--policy", &a.policy)?).map_err(|e| format!("{:?}: {e}", a.policy))?;
     if !policy.statements.iter().any(eval::statement_covers_action) {
-        return Err(format!("{}: no statement covers {} — this is not a trust policy for OIDC (web identity) federation. A role that workflows assume needs a statement with \"Action\": \"{}\" and \"Principal\": {{\"Federated\": \"arn:aws:iam::ACCOUNT:oidc-provider/HOST\"}}", a.policy, eval::ACTION, eval::ACTION));
+        return Err(format!("{:?}: no statement covers {} — this is not a trust policy for OIDC (web identity) federation. A role that workflows assume needs a statement with \"Action\": \"{}\" and \"Principal\": {{\"Federated\": \"arn:aws:iam::ACCOUNT:oidc-provider/HOST\"}}", a.policy, eval::ACTION, eval::ACTION));
     }
     let req = request(a)?;
     let verdict = eval::evaluate(&policy, &req);

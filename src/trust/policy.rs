@@ -113,7 +113,22 @@ pub struct Policy {
 
 /// Parses a trust policy document; the error says what is wrong and the fix.
 pub fn parse(text: &str) -> Result<Policy, String> {
-    let doc = json::parse(text).map_err(|e| format!("the policy is not valid JSON: {e}"))?;
+    let doc = json::parse(text).map_err(|e| {
+        let iam = if e.contains("duplicate key") {
+            " (IAM rejects such a policy: MalformedPolicyDocument)"
+        } else {
+            ""
+        };
+        // The IAM API (boto3, raw HTTP) returns AssumeRolePolicyDocument
+        // URL-encoded; only the AWS CLI decodes it.
+        let encoded = if text.trim_start().starts_with("%7B") || text.trim_start().starts_with("%7b") {
+            ". It is URL-encoded, as the IAM API returns it: decode it first (`aws iam get-role --role-name R --query Role.AssumeRolePolicyDocument` prints it decoded)"
+        } else {
+            ""
+        };
+        format!("the policy is not valid JSON: {e}{iam}{encoded}")
+    })?;
+    printable(&doc)?;
     let Json::Object(members) = &doc else {
         return Err(format!(
             "the policy is {}, not a JSON object with \"Version\" and \"Statement\"",
@@ -170,6 +185,31 @@ pub fn parse(text: &str) -> Result<Policy, String> {
     })
 }
 
+/// Every name and value in a trust policy is printable text. A control
+/// character (a newline above all) would let a value start a line of its own
+/// in the report, where a CI runner may read it as a workflow command.
+fn printable(v: &Json) -> Result<(), String> {
+    let check = |s: &str| {
+        match s.chars().find(|c| c.is_control()) {
+        Some(c) => Err(format!(
+            "the policy has a control character (U+{:04X}) in {:?}; names and values in a trust policy are printable text",
+            c as u32,
+            s.chars().take(60).collect::<String>()
+        )),
+        None => Ok(()),
+    }
+    };
+    match v {
+        Json::String(s) => check(s),
+        Json::Array(items) => items.iter().try_for_each(printable),
+        Json::Object(members) => members.iter().try_for_each(|(k, v)| {
+            check(k)?;
+            printable(v)
+        }),
+        _ => Ok(()),
+    }
+}
+
 fn show(v: &Json) -> String {
     match v {
         Json::String(s) => format!("{s:?}"),
@@ -189,7 +229,9 @@ fn statement(index: usize, json: &Json) -> Result<Statement, String> {
     for (key, value) in members {
         match key.as_str() {
             "Sid" => match value {
-                Json::String(s) => sid = Some(s.clone()),
+                // IAM: "Statement IDs (SID) must be alpha-numeric" ([0-9A-Za-z]*).
+                Json::String(s) if s.chars().all(|c| c.is_ascii_alphanumeric()) => sid = Some(s.clone()),
+                Json::String(s) => return Err(format!("\"Sid\" {s:?} has characters other than letters and digits; IAM refuses it in a role policy (\"Statement IDs (SID) must be alpha-numeric\"). Write it as {:?}", s.chars().filter(char::is_ascii_alphanumeric).collect::<String>())),
                 other => return Err(format!("\"Sid\" must be a string, not {}", other.kind())),
             },
             "Effect" => {
@@ -269,11 +311,46 @@ fn principals(element: &str, value: &Json) -> Result<Principals, String> {
                 if !PRINCIPAL_TYPES.contains(&ty.as_str()) {
                     return Err(format!("unknown principal type {ty:?} in \"{element}\"; IAM knows {PRINCIPAL_TYPES:?}"));
                 }
-                Ok((ty.clone(), strings(&format!("{element}.{ty}"), v)?))
+                let values = strings(&format!("{element}.{ty}"), v)?;
+                if ty == "Federated" {
+                    values.iter().try_for_each(|v| federated_arn(v))?;
+                }
+                Ok((ty.clone(), values))
             })
             .collect::<Result<_, _>>()
             .map(Principals::Map),
         other => Err(format!("\"{element}\" must be \"*\" or an object like {{\"Federated\": \"arn:aws:iam::ACCOUNT:oidc-provider/HOST\"}}, not {}", show(other))),
+    }
+}
+
+/// A Federated principal that is an ARN must be a well-formed provider ARN
+/// (`arn:PARTITION:iam::ACCOUNT:oidc-provider/URL`, ACCOUNT twelve digits):
+/// IAM refuses to save a trust policy with any other ("Invalid principal in
+/// policy"), so no verdict is given for one.
+fn federated_arn(value: &str) -> Result<(), String> {
+    if !value.starts_with("arn:") {
+        return Ok(());
+    }
+    let parts: Vec<&str> = value.splitn(6, ':').collect();
+    let fix = "write it as \"arn:aws:iam::123456789012:oidc-provider/token.actions.githubusercontent.com\" with your 12-digit account id (IAM answers \"Invalid principal in policy\" otherwise)";
+    let [_, partition, service, region, account, resource] = parts[..] else {
+        return Err(format!(
+            "Principal.Federated {value:?} is not an ARN of an identity provider; {fix}"
+        ));
+    };
+    if !partition.starts_with("aws") || service != "iam" || !region.is_empty() {
+        return Err(format!("Principal.Federated {value:?} is not an IAM identity-provider ARN (arn:PARTITION:iam::ACCOUNT:…); {fix}"));
+    }
+    if account.len() != 12 || !account.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(format!("Principal.Federated {value:?}: the account {account:?} is not a 12-digit AWS account id; {fix}"));
+    }
+    match resource.split_once('/') {
+        Some(("oidc-provider" | "saml-provider", name))
+            if !name.is_empty() && !name.contains(char::is_whitespace) && !name.contains("://") =>
+        {
+            Ok(())
+        }
+        _ => Err(format!("Principal.Federated {value:?}: {resource:?} is not oidc-provider/HOST (or saml-provider/NAME); {fix}")),
     }
 }
 

@@ -18,10 +18,18 @@ pub fn render(verdict: &Verdict, req: &Request) -> String {
         "Request: {ACTION} by provider {} ({source})\n",
         req.provider
     ));
+    if req
+        .claims
+        .get("iss")
+        .and_then(|v| v.as_str())
+        .is_some_and(|i| i.starts_with("http://"))
+    {
+        out.push_str("  (the issuer is http://: AWS STS refuses such tokens; this verdict is for a local emulator)\n");
+    }
     if !req.claims.contains_key("iss") {
         out.push_str("  (the claims have no `iss`: assuming GitHub's issuer)\n");
     }
-    for name in ["sub", "aud"] {
+    for name in ["sub", "aud", "azp"] {
         if let Some(v) = req.claims.get(name) {
             out.push_str(&format!(
                 "  {name:<4} {}\n",
@@ -75,6 +83,15 @@ pub fn render(verdict: &Verdict, req: &Request) -> String {
             }
             for r in misses {
                 out.push_str(&statement_miss(r, req));
+            }
+        }
+    }
+    // A deciding statement that leaned on a request key check-trust cannot
+    // know (aws:SourceIp, ...) decided on an assumption: say which.
+    for r in verdict.deciding() {
+        for c in &r.conditions {
+            if c.source == KeySource::Unknown && c.condition.key.contains(':') {
+                out.push_str(&format!("  note: {} {} \"{}\" held because `{}` comes from the request, not the token, and was treated as absent; AWS will know its value. Evaluate it with --context {}=VALUE.\n", r.statement.label(), c.condition.operator.name, c.condition.key, c.condition.key, c.condition.key));
             }
         }
     }
@@ -169,6 +186,17 @@ pub fn explain(c: &ConditionResult, req: &Request) -> (String, String) {
         };
     };
     let token = values.first().cloned().unwrap_or_default();
+    if op.base == Base::Bool
+        && !token.eq_ignore_ascii_case("true")
+        && !token.eq_ignore_ascii_case("false")
+    {
+        return (
+            format!("Bool compares \"true\"/\"false\", and the token's value {token:?} is neither"),
+            format!(
+                "compare \"{key}\" with a String operator (StringEquals), or drop the condition"
+            ),
+        );
+    }
     match op.base {
         Base::Null => (
             format!("Null \"{key}\": true requires the key to be absent; the token has it"),
@@ -195,6 +223,17 @@ pub fn explain(c: &ConditionResult, req: &Request) -> (String, String) {
             } else if compare == Compare::Equals && cond.values.iter().any(|v| v.eq_ignore_ascii_case(&token)) {
                 why.push_str("; it differs only in upper/lower case, and values are compared case-sensitively");
                 fix = format!("write the value exactly as {token:?}");
+            } else if let Some(p) = cond.values.iter().find(|v| {
+                compare == Compare::Like && super::eval::like_matches_ignoring_case(v, &token)
+            }) {
+                why.push_str(&format!("; {p:?} would match it but for upper/lower case, and StringLike compares case-sensitively"));
+                fix = format!("write {p:?} in the case the token uses ({token:?})");
+            }
+            if c.source == KeySource::Claim("aud".into()) && req.claims.contains_key("azp") {
+                why.push_str(&format!("; IAM's `{}` key is the token's `azp` claim when it has one (this token does); the token's `aud` is the `{}` key", claim_key("aud"), claim_key("oaud")));
+                if cond.values.iter().any(|v| req.claim_str("aud").as_deref() == Some(v)) {
+                    fix = format!("match the audience with \"{}\", or put the azp value {token:?} under \"{key}\"", claim_key("oaud"));
+                }
             }
             if key.to_lowercase().ends_with(":sub") {
                 why.push_str(&sub_hint(&token, &cond.values));

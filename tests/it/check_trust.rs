@@ -377,3 +377,97 @@ fn the_access_denied_explanation_ends_with_a_working_check_trust_command() {
         allowed.stdout, allowed.stderr
     );
 }
+
+/// Inputs found by a review to slip through as verdicts: each is bad input
+/// (exit 2) with a message that says what is wrong, and nothing on stdout.
+#[test]
+fn reviewed_bad_inputs_exit_2() {
+    let dir = tempfile::tempdir().unwrap();
+    let good = write(
+        dir.path(),
+        "trust.json",
+        &trust_policy(
+            "StringEquals",
+            "repo:octo-org/octo-repo:ref:refs/heads/main",
+        ),
+    );
+    let good = good.to_str().unwrap();
+    let short_account = write(
+        dir.path(),
+        "short.json",
+        &trust_policy("StringEquals", "x").replace("123456789012", "12345"),
+    );
+    let bad_iss = write(
+        dir.path(),
+        "claims.json",
+        r#"{"iss":"token.actions.githubusercontent.com","sub":"x"}"#,
+    );
+    let cases: Vec<(Vec<&str>, &str)> = vec![
+        (
+            vec!["--policy", "/dev/zero", "--repo", "octo-org/octo-repo"],
+            "larger than",
+        ),
+        (
+            vec!["--policy", good, "--policy", good, "--repo", "o/r"],
+            "given twice",
+        ),
+        (
+            vec!["--policy", good, "--repo", "octo-org/octo-repo:x"],
+            "not OWNER/REPO",
+        ),
+        (
+            vec!["--policy", good, "--repo", "o/r", "--environment", ""],
+            "--environment",
+        ),
+        (
+            vec!["--policy", short_account.to_str().unwrap(), "--repo", "o/r"],
+            "12-digit",
+        ),
+        (
+            vec!["--policy", good, "--claims", bad_iss.to_str().unwrap()],
+            "not an issuer URL",
+        ),
+        (
+            vec![
+                "--policy",
+                good,
+                "--repo",
+                "o/r",
+                "--context",
+                "token.actions.githubusercontent.com:sub=repo:x/y:ref:refs/heads/main",
+            ],
+            "names a claim",
+        ),
+    ];
+    for (args, expected) in cases {
+        let run = check_trust(&args);
+        assert_eq!(run.code, 2, "{args:?}: {}{}", run.stdout, run.stderr);
+        assert!(run.stdout.is_empty(), "{args:?}: {}", run.stdout);
+        assert!(run.stderr.contains(expected), "{args:?}: {}", run.stderr);
+    }
+}
+
+/// pull_request_target runs carry the pull_request subject: a Deny on
+/// `*:pull_request` refuses them (exit 1), naming the Deny.
+#[test]
+fn pull_request_target_is_denied_by_a_pull_request_deny() {
+    let dir = tempfile::tempdir().unwrap();
+    let policy = format!(
+        r#"{{"Version":"2012-10-17","Statement":[{{"Effect":"Allow","Principal":{{"Federated":"{GH}"}},"Action":"sts:AssumeRoleWithWebIdentity","Condition":{{"StringEquals":{{"token.actions.githubusercontent.com:aud":"sts.amazonaws.com"}},"StringLike":{{"token.actions.githubusercontent.com:sub":"repo:octo-org/octo-repo:*"}}}}}},{{"Sid":"NoPRs","Effect":"Deny","Principal":{{"Federated":"{GH}"}},"Action":"sts:AssumeRoleWithWebIdentity","Condition":{{"StringLike":{{"token.actions.githubusercontent.com:sub":"*:pull_request"}}}}}}]}}"#
+    );
+    let policy = write(dir.path(), "trust.json", &policy);
+    let run = check_trust(&[
+        "--policy",
+        policy.to_str().unwrap(),
+        "--repo",
+        "octo-org/octo-repo",
+        "--event",
+        "pull_request_target",
+    ]);
+    assert_eq!(run.code, 1, "{}{}", run.stdout, run.stderr);
+    assert!(
+        run.stdout.contains("explicit Deny") && run.stdout.contains("Sid \"NoPRs\""),
+        "{}",
+        run.stdout
+    );
+}

@@ -911,9 +911,25 @@ fn injection_scenarios(m: &Mocks) -> Vec<Case> {
                 .input("output-credentials", "true")
                 .payloads(1),
         );
-        // A hostile caller identity for plain keys.
+        // A hostile caller identity for plain keys: in the ARN it is shown (as
+        // data), in the account it makes the answer invalid (issue 12, finding 8).
         list.push(
             Case::new(format!("payload {i} in a caller identity"), Success)
+                .keys(false)
+                .input(
+                    "sts-endpoint",
+                    m.sts(
+                        200,
+                        sts_caller_xml(
+                            "123456789012",
+                            &format!("arn:aws:iam::123456789012:user/u{payload}"),
+                        ),
+                    ),
+                )
+                .payloads(1),
+        );
+        list.push(
+            Case::new(format!("payload {i} in a caller account"), Failure)
                 .keys(false)
                 .input(
                     "sts-endpoint",

@@ -1,0 +1,178 @@
+//! What is masked before anything can print it. Every value here is handed to
+//! the runner's masker (`::add-mask::`) and to the debug-log redactor the
+//! moment it is known: the plan's secrets before the plan is even logged, an
+//! account id (with `mask-aws-account-id`) before any line or summary names it.
+//! Masking twice is harmless: [`crate::workflow::add_mask`] sends a value once.
+
+use crate::aws_names::{AccountId, RoleArn};
+use crate::inputs::RawInputs;
+use crate::plan::{
+    Chain, CredentialPlan, CredentialSource, Plan, ProfilesPlan, RoleProfile, RoleTarget, Roots,
+    Signer, TokenSource, WebIdentity,
+};
+use crate::secret::Secret;
+use crate::workflow;
+
+/// Everything secret the plan holds: input keys, the request bearer, the user
+/// name and password of every URL, and, with `mask-aws-account-id`, the
+/// account of every role ARN (known before any request).
+pub fn plan(plan: &Plan) {
+    let network = &plan.network;
+    for url in [
+        network.sts_endpoint.as_ref(),
+        network.proxy.https.as_ref(),
+        network.proxy.http.as_ref(),
+    ]
+    .into_iter()
+    .flatten()
+    {
+        url_userinfo(url);
+    }
+    let chain: Option<&Chain> = match &plan.credentials {
+        CredentialPlan::Obtain(chain) => Some(chain),
+        CredentialPlan::KeepExisting { fallback } => fallback.as_ref(),
+        CredentialPlan::Profiles(profiles) => return roles(plan, profiles),
+    };
+    let Some(chain) = chain else { return };
+    match &chain.source {
+        CredentialSource::Keys(keys) => keys.secrets().for_each(workflow::add_mask),
+        CredentialSource::WebIdentity(WebIdentity { token, role, .. }) => {
+            if let TokenSource::Request { bearer, url, .. } = token {
+                workflow::add_mask(bearer);
+                url_userinfo(url);
+            }
+            if plan.account.mask {
+                account(role.account().as_str());
+            }
+        }
+        CredentialSource::Ambient => {}
+    }
+    if plan.account.mask {
+        for hop in &chain.hops {
+            if let RoleTarget::Arn(arn) = &hop.target {
+                account(arn.account().as_str());
+            }
+        }
+    }
+}
+
+/// `roles`: the keys that sign the roots or the bearer of every token
+/// request, and (with `mask-aws-account-id`) the account of every role.
+fn roles(plan: &Plan, profiles: &ProfilesPlan) {
+    let mut arns: Vec<&RoleArn> = Vec::new();
+    match &profiles.roots {
+        Roots::WebIdentity(groups) => {
+            for group in groups {
+                if let TokenSource::Request { bearer, url, .. } = &group.token {
+                    workflow::add_mask(bearer);
+                    url_userinfo(url);
+                }
+                for role in &group.roles {
+                    arns.push(&role.role);
+                    chained_arns(&role.chained, &mut arns);
+                }
+            }
+        }
+        Roots::Signed { signer, roles } => {
+            if let Signer::Keys(keys) = signer {
+                keys.secrets().for_each(workflow::add_mask);
+            }
+            chained_arns(roles, &mut arns);
+        }
+    }
+    if plan.account.mask {
+        for arn in arns {
+            account(arn.account().as_str());
+        }
+    }
+}
+
+fn chained_arns<'a>(roles: &'a [RoleProfile], out: &mut Vec<&'a RoleArn>) {
+    for role in roles {
+        if let RoleTarget::Arn(arn) = &role.hop.target {
+            out.push(arn);
+        }
+        chained_arns(&role.chained, out);
+    }
+}
+
+/// When no plan could be built, what the raw inputs show: with
+/// `mask-aws-account-id: true`, any account id in `role-to-assume`; and the
+/// user info of `sts-endpoint` and `http-proxy`, so no error can print them.
+pub fn before_plan(raw: &RawInputs) {
+    for value in [&raw.sts_endpoint, &raw.http_proxy].into_iter().flatten() {
+        if let Ok(url) = url::Url::parse(value.trim()) {
+            url_userinfo(&url);
+        }
+    }
+    let asked = raw
+        .mask_aws_account_id
+        .as_deref()
+        .is_some_and(|v| v.trim().eq_ignore_ascii_case("true"));
+    if let (true, Some(role)) = (asked, raw.role_to_assume.as_deref()) {
+        for run in role.split(|c: char| !c.is_ascii_digit()) {
+            if AccountId::parse(run).is_ok() {
+                account(run);
+            }
+        }
+    }
+}
+
+/// An account id the user asked to hide: masked for the runner and redacted
+/// from every line and summary this action writes itself.
+pub fn account(id: &str) {
+    crate::redact::register(id);
+    workflow::add_mask_plain(id);
+}
+
+/// A URL's user name and password, as written and percent-decoded: a proxy
+/// token is often given as the user name.
+pub fn url_userinfo(url: &url::Url) {
+    for part in [url.username(), url.password().unwrap_or_default()] {
+        if part.is_empty() {
+            continue;
+        }
+        workflow::add_mask(&Secret::new(part));
+        let decoded = percent_decode(part);
+        if decoded != part {
+            workflow::add_mask(&Secret::new(decoded));
+        }
+    }
+}
+
+fn percent_decode(value: &str) -> String {
+    url::form_urlencoded::parse(format!("p={}", value.replace('+', "%2B")).as_bytes())
+        .next()
+        .map(|(_, v)| v.into_owned())
+        .unwrap_or_default()
+}
+
+/// A URL as it may be shown: without user name, password or query (the token
+/// request URL's query is runner-issued and not to be printed).
+pub fn shown_url(url: &url::Url) -> String {
+    let mut shown = url.clone();
+    let had_userinfo = !url.username().is_empty() || url.password().is_some();
+    let _ = shown.set_username("");
+    let _ = shown.set_password(None);
+    shown.set_query(None);
+    shown.set_fragment(None);
+    let text = shown.as_str().trim_end_matches('/').to_owned();
+    match (had_userinfo, text.split_once("://")) {
+        (true, Some((scheme, rest))) => format!("{scheme}://***@{rest}"),
+        _ => text,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn shown_urls_carry_no_userinfo_or_query() {
+        let url = url::Url::parse("https://user:p%40ss@sts.example:8443/x?token=abc#f").unwrap();
+        assert_eq!(shown_url(&url), "https://***@sts.example:8443/x");
+        let plain = url::Url::parse("http://127.0.0.1:4566/").unwrap();
+        assert_eq!(shown_url(&plain), "http://127.0.0.1:4566");
+        assert_eq!(percent_decode("p%40ss+x"), "p@ss+x");
+    }
+}
