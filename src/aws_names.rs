@@ -44,7 +44,12 @@ pub struct Region(String);
 text_type!(Region);
 
 impl Region {
+    /// A region AWS has or could have, or `aws-global` (the SDKs' name for
+    /// the global STS endpoint, which the reference action accepts too).
     pub fn parse(value: &str) -> Result<Self, String> {
+        if value == "aws-global" {
+            return Ok(Region(value.to_owned()));
+        }
         let parts: Vec<&str> = value.split('-').collect();
         let ok = parts.len() >= 3
             && parts.len() <= 5
@@ -59,6 +64,24 @@ impl Region {
             Ok(Region(value.to_owned()))
         } else {
             Err(format!("{:?} is not an AWS region name", shorten(value)))
+        }
+    }
+
+    /// Any name the reference action accepts (reference: src/index.ts
+    /// REGION_REGEX `^[a-z0-9-]+$`), for a custom `sts-endpoint`, where the
+    /// region is whatever the emulator or gateway expects.
+    pub fn parse_lenient(value: &str) -> Result<Self, String> {
+        let ok = (1..=64).contains(&value.len())
+            && value
+                .bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
+        if ok {
+            Ok(Region(value.to_owned()))
+        } else {
+            Err(format!(
+                "{:?} is not a region name (lower-case letters, digits and `-`)",
+                shorten(value)
+            ))
         }
     }
 
@@ -267,8 +290,10 @@ impl SessionName {
     }
 }
 
-/// An AWS CLI/SDK profile name as this action writes it: 1–64 of letters,
-/// digits, `_`, `.` and `-` (nothing that could break an INI section header).
+/// An AWS CLI/SDK profile name: what the reference action accepts (no
+/// whitespace, brackets or path separators; reference: src/profileManager.ts
+/// validateProfileName()), limited to printable ASCII and 128 characters so
+/// nothing can break an INI section header or a log line.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ProfileName(String);
 text_type!(ProfileName);
@@ -276,10 +301,10 @@ text_type!(ProfileName);
 impl ProfileName {
     pub fn parse(value: &str) -> Result<Self, String> {
         let ok = !value.is_empty()
-            && value.len() <= 64
+            && value.len() <= 128
             && value
                 .chars()
-                .all(|c| c.is_ascii_alphanumeric() || "_.-".contains(c));
+                .all(|c| c.is_ascii_graphic() && !"[]/\\".contains(c));
         if ok {
             Ok(ProfileName(value.to_owned()))
         } else {
@@ -295,6 +320,16 @@ pub fn check_access_key_id(value: &str) -> Result<(), String> {
         Ok(())
     } else {
         Err("is not an access key id (16–128 letters and digits)".into())
+    }
+}
+
+/// An access key id for a custom `sts-endpoint` (LocalStack takes `test`,
+/// MinIO `minioadmin`): 1–128 letters and digits, the shape any key id has.
+pub fn check_access_key_id_lenient(value: &str) -> Result<(), String> {
+    if (1..=128).contains(&value.len()) && value.chars().all(|c| c.is_ascii_alphanumeric()) {
+        Ok(())
+    } else {
+        Err("is not an access key id (1–128 letters and digits)".into())
     }
 }
 
@@ -376,6 +411,16 @@ mod tests {
         assert!(SessionName::parse(&"x".repeat(65)).is_err());
         assert!(ProfileName::parse("deploy-1.prod").is_ok());
         assert!(ProfileName::parse("a]b").is_err());
+        assert!(ProfileName::parse("dev@acct+1").is_ok());
+        for bad in ["a b", "a/b", "a\\b", "[x", "a\nb", ""] {
+            assert!(ProfileName::parse(bad).is_err(), "{bad:?}");
+        }
+        assert!(Region::parse("aws-global").is_ok());
+        assert!(Region::parse_lenient("local").is_ok() && Region::parse_lenient("Us").is_err());
+        assert!(check_access_key_id("test").is_err());
+        assert!(check_access_key_id_lenient("test").is_ok());
+        assert!(check_access_key_id_lenient("minioadmin").is_ok());
+        assert!(check_access_key_id_lenient("a b").is_err());
         assert!(RoleName::parse("deploy").is_ok() && RoleName::parse("a/b").is_err());
     }
 }

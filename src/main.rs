@@ -113,6 +113,8 @@ fn action() -> ExitCode {
     };
     // Before the plan can reach a debug log, and before any request.
     mask::plan(&plan);
+    // Before anything can fail: an ignored input is reported on every path.
+    report::warnings(&plan.warnings);
     tracing::debug!(?plan, "plan");
     let _ = rustls::crypto::ring::default_provider().install_default();
     let summary = plan.runner.step_summary.as_deref();

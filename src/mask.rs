@@ -31,6 +31,7 @@ pub fn plan(plan: &Plan) {
     let chain: Option<&Chain> = match &plan.credentials {
         CredentialPlan::Obtain(chain) => Some(chain),
         CredentialPlan::KeepExisting { fallback } => fallback.as_ref(),
+        CredentialPlan::LeaveAsIs(_) => None,
         CredentialPlan::Profiles(profiles) => return roles(plan, profiles),
     };
     let Some(chain) = chain else { return };
@@ -45,7 +46,7 @@ pub fn plan(plan: &Plan) {
                 account(role.account().as_str());
             }
         }
-        CredentialSource::Ambient => {}
+        CredentialSource::Ambient(_) => {}
     }
     if plan.account.mask {
         for hop in &chain.hops {

@@ -30,6 +30,23 @@ pub struct Plan {
     pub account: AccountChecks,
     pub network: Network,
     pub runner: Runner,
+    /// Inputs that were ignored or adjusted, as the reference action would
+    /// (see [`Warning`]). Printed once, right after planning, so they show
+    /// even when the run fails later.
+    pub warnings: Vec<Warning>,
+}
+
+/// An input the plan ignores or adjusts where the reference action
+/// (aws-actions/configure-aws-credentials) would carry on silently: a shared
+/// or reusable workflow passes the same inputs to every caller, so failing
+/// would break workflows that work with the reference. The user still learns
+/// what was ignored and why.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Warning {
+    /// The input (or variable) concerned, e.g. `custom-tags`.
+    pub input: &'static str,
+    /// What happened to it and why, one sentence.
+    pub message: String,
 }
 
 /// How the credentials are obtained.
@@ -44,6 +61,21 @@ pub enum CredentialPlan {
     /// profile. The plan carries its own files, so `Plan::delivery` is
     /// `OutputsOnly` then (nothing global changes but what the files need).
     Profiles(ProfilesPlan),
+    /// Neither a role nor keys were given: the job's own credentials stay as
+    /// they are and nothing but the region is exported (the reference action's
+    /// "Proceeding with IAM user credentials").
+    LeaveAsIs(Identify),
+}
+
+/// Whether [`CredentialPlan::LeaveAsIs`] asks STS who the job's credentials are.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Identify {
+    /// `GetCallerIdentity` with the environment's credentials, for the account
+    /// outputs and `allowed-account-ids`; no credentials is a failure.
+    Required,
+    /// No STS call at all: `web-identity-token-file` without a role, which the
+    /// reference action accepts without looking at any credentials.
+    Skip,
 }
 
 /// A credential source followed by role hops. Each hop is an `AssumeRole`
@@ -61,9 +93,21 @@ pub enum CredentialSource {
     WebIdentity(WebIdentity),
     /// Keys given as inputs.
     Keys(Credentials),
-    /// The credentials the environment holds, as any AWS SDK would find them
-    /// (`role-chaining`).
-    Ambient,
+    /// The credentials the environment holds, as any AWS SDK would find them.
+    Ambient(AmbientReason),
+}
+
+/// Why the environment's credentials sign the first hop; it decides what a
+/// missing credential means.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AmbientReason {
+    /// `role-chaining: true`.
+    RoleChaining,
+    /// A role, but no keys, no token file and no OIDC token: as the reference
+    /// action does, whatever credentials the job holds (keys set by an earlier
+    /// step or `env:`, an instance profile) sign `AssumeRole`. With none, the
+    /// likely mistake is the missing `id-token: write` permission.
+    NoOidcToken { under_act: bool },
 }
 
 #[derive(Debug)]
@@ -85,9 +129,6 @@ pub enum TokenSource {
     /// A JWT in a file; the path is absolute (a relative input was resolved
     /// against the workspace while planning).
     File(PathBuf),
-    /// OIDC was the only way, and the job cannot mint a token. Kept in the plan
-    /// (rather than failing it) because `use-existing-credentials` may not need it.
-    Unavailable { under_act: bool },
 }
 
 /// Debug output (the plan is logged in debug mode) never shows the token
@@ -106,10 +147,6 @@ impl std::fmt::Debug for TokenSource {
                 .field("audience", audience)
                 .finish(),
             TokenSource::File(path) => f.debug_tuple("File").field(path).finish(),
-            TokenSource::Unavailable { under_act } => f
-                .debug_struct("Unavailable")
-                .field("under_act", under_act)
-                .finish(),
         }
     }
 }
@@ -229,14 +266,26 @@ pub enum Delivery {
     OutputsOnly,
     /// AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN and the region.
     EnvVars,
-    /// A named profile in INI files; AWS_PROFILE and the file paths in env.
-    ProfileFiles(ProfileDelivery),
+    /// A named profile in INI files (the region inside the profile), and the
+    /// file paths in env. With `env_vars` (`output-env-credentials: true`) the
+    /// keys, the region and AWS_PROFILE are exported too, as the reference
+    /// action does; without, nothing global changes, so several profiles
+    /// (dev in us-east-1, prod in us-west-2) keep their own regions.
+    ProfileFiles {
+        profile: ProfileDelivery,
+        env_vars: bool,
+    },
 }
 
 impl Delivery {
-    /// Whether AWS_REGION/AWS_DEFAULT_REGION are exported.
-    pub fn exports_region(&self) -> bool {
-        !matches!(self, Delivery::OutputsOnly)
+    /// Whether the AWS_* key and region variables are exported (and
+    /// `unset-current-credentials` may clear the job's keys).
+    pub fn exports_env_vars(&self) -> bool {
+        match self {
+            Delivery::OutputsOnly => false,
+            Delivery::EnvVars => true,
+            Delivery::ProfileFiles { env_vars, .. } => *env_vars,
+        }
     }
 }
 
@@ -261,6 +310,11 @@ pub struct Network {
     pub proxy: Proxy,
     pub retry: RetryPolicy,
     pub action_timeout: Option<Duration>,
+    /// Set when this runs as a container action and `sts-endpoint` or the
+    /// proxy points at a loopback address: the container's loopback is not the
+    /// runner's, so what listens on the runner's 127.0.0.1 cannot be reached.
+    /// Holds the explanation added to a connection failure.
+    pub container_loopback: Option<String>,
 }
 
 /// URLs in debug output carry no user name, password or query.

@@ -1,6 +1,7 @@
 //! The post step (`post-entrypoint` in action.yml), run when the job ends:
-//! clears the variables the main step exported and removes any profile files
-//! it wrote. `AWS_SKIP_CLEANUP_STEP=true` turns it off.
+//! clears the variables the main step exported (their names are in its
+//! GITHUB_STATE) and removes any profile files it wrote.
+//! `AWS_SKIP_CLEANUP_STEP=true` turns it off.
 
 use crate::workflow::{self, Export};
 use std::collections::HashMap;
@@ -11,37 +12,67 @@ pub fn run(env: &HashMap<String, String>) -> Result<(), crate::error::Error> {
         workflow::info("AWS_SKIP_CLEANUP_STEP is true: leaving the credentials in place.");
         return Ok(());
     }
-    // The main step writes its state only when it exported something.
-    if env.get("STATE_exported").map(String::as_str) != Some("1") {
-        workflow::info("Nothing to clean up.");
-        return Ok(());
-    }
     if let Some(files) = env.get("STATE_profile_files") {
         crate::profile::remove_created(files);
     }
-    let mut export = Export::default();
-    for name in [
-        "AWS_ACCESS_KEY_ID",
-        "AWS_SECRET_ACCESS_KEY",
-        "AWS_SESSION_TOKEN",
-        "AWS_REGION",
-        "AWS_DEFAULT_REGION",
-    ] {
-        export.env(name, "");
+    // Exactly the names the main step exported (recorded in GITHUB_STATE), and
+    // only names this action can export: a job-level AWS_REGION, or keys the
+    // main step left alone (profile mode, `output-env-credentials: false`),
+    // stay as the job set them.
+    let exported: Vec<&str> = env
+        .get("STATE_exported_env")
+        .map(|names| {
+            names
+                .split(',')
+                .filter(|n| crate::run::EXPORTABLE.contains(n))
+                .collect()
+        })
+        .unwrap_or_default();
+    if exported.is_empty() {
+        workflow::info("Nothing to clean up.");
+        return Ok(());
     }
-    if env.contains_key("STATE_profile_files") {
-        for name in [
-            "AWS_PROFILE",
-            "AWS_CONFIG_FILE",
-            "AWS_SHARED_CREDENTIALS_FILE",
-        ] {
-            export.env(name, "");
-        }
+    let mut export = Export::default();
+    for name in &exported {
+        export.env(name, "");
     }
     if let Some(env_file) = env.get("GITHUB_ENV").filter(|v| !v.is_empty()) {
         let no_output: Option<&Path> = None;
         export.commit(Path::new(env_file), Path::new(env_file), no_output)?;
     }
-    workflow::info("Cleared the AWS credentials exported by this action.");
+    workflow::info(&format!(
+        "Cleared what this action exported: {}.",
+        exported.join(", ")
+    ));
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_names_this_action_exports_are_cleared() {
+        let dir = tempfile::tempdir().unwrap();
+        let env_file = dir.path().join("env");
+        std::fs::write(&env_file, "").unwrap();
+        let env: HashMap<String, String> = [
+            ("GITHUB_ENV", env_file.to_str().unwrap()),
+            // A state naming other variables (tampered or from a future version).
+            (
+                "STATE_exported_env",
+                "PATH,AWS_REGION,LD_PRELOAD,AWS_CONFIG_FILE",
+            ),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_owned(), v.to_owned()))
+        .collect();
+        run(&env).unwrap();
+        let written = std::fs::read_to_string(&env_file).unwrap();
+        let names: Vec<&str> = written
+            .lines()
+            .filter_map(|l| l.split_once("<<").map(|(n, _)| n))
+            .collect();
+        assert_eq!(names, ["AWS_REGION", "AWS_CONFIG_FILE"]);
+    }
 }

@@ -2,6 +2,7 @@
 //! success, the annotation, details group and summary section on failure.
 
 use crate::error::Error;
+use crate::plan::Warning;
 use crate::roles::ProfileIdentity;
 use crate::run::{Done, Identity};
 use crate::workflow;
@@ -53,8 +54,27 @@ pub fn profiles_written(
     workflow::append_summary(summary, &md);
 }
 
+/// The plan's warnings, one `::warning` annotation each, titled with the input
+/// so the run's page lists which inputs had no effect (or were adjusted).
+pub fn warnings(warnings: &[Warning]) {
+    for w in warnings {
+        workflow::warning(
+            &format!("Input `{}`", w.input),
+            &format!("`{}` {}", w.input, w.message),
+        );
+    }
+}
+
 /// `summary` is the step summary file (`GITHUB_STEP_SUMMARY`), if any.
 pub fn success(identity: &Identity, region: &str, masked_account: bool, summary: Option<&Path>) {
+    if identity.arn.is_empty() {
+        // No credentials were looked at (`web-identity-token-file` without a role).
+        workflow::info(&format!(
+            "No credentials obtained ({}); region {region}.",
+            identity.how
+        ));
+        return;
+    }
     let account = if masked_account {
         "***"
     } else {

@@ -247,11 +247,7 @@ async fn deliver(
         }
     }
     export.output("profiles", profiles_json(assumed));
-    export.state("exported", "1");
-    // The names exported, for a post step that clears exactly those.
-    let names: Vec<&str> = export.env.iter().map(|(n, _)| n.as_str()).collect();
-    let names = names.join(",");
-    export.state("exported_env", names);
+    run::record_exported(&mut export);
     export.state("profile_files", written.state_value());
     let runner = &plan.runner;
     let committed = export

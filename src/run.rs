@@ -10,8 +10,8 @@ use crate::error::{Error, StsCode, StsFailure, StsOperation};
 use crate::explain::{self, Context};
 use crate::jwt::{self, Claims};
 use crate::plan::{
-    Chain, CredentialPlan, CredentialSource, Delivery, Plan, ProfileDelivery, RoleHop, RoleTarget,
-    SessionOptions, TokenSource, WebIdentity,
+    AmbientReason, Chain, CredentialPlan, CredentialSource, Delivery, Identify, Plan,
+    ProfileDelivery, RoleHop, RoleTarget, SessionOptions, TokenSource, WebIdentity,
 };
 use crate::profile;
 use crate::secret::{Credentials, Secret};
@@ -50,6 +50,7 @@ pub enum Done {
 enum Single<'a> {
     Obtain(&'a Chain),
     KeepExisting(Option<&'a Chain>),
+    LeaveAsIs(Identify),
 }
 
 pub async fn run(plan: &Plan) -> Result<Done, Error> {
@@ -61,6 +62,7 @@ pub async fn run(plan: &Plan) -> Result<Done, Error> {
         }
         CredentialPlan::Obtain(chain) => Single::Obtain(chain),
         CredentialPlan::KeepExisting { fallback } => Single::KeepExisting(fallback.as_ref()),
+        CredentialPlan::LeaveAsIs(identify) => Single::LeaveAsIs(*identify),
     };
     let Obtained {
         credentials,
@@ -78,7 +80,11 @@ pub(crate) fn check_account(plan: &Plan, identity: &Identity) -> Result<(), Erro
         crate::mask::account(&identity.arn);
     }
     let allowed = &plan.account.allowed;
-    if !allowed.is_empty() && !allowed.iter().any(|a| a.as_str() == identity.account) {
+    // No identity (`Identify::Skip`): no credentials are handed on, nothing to guard.
+    if !allowed.is_empty()
+        && !identity.account.is_empty()
+        && !allowed.iter().any(|a| a.as_str() == identity.account)
+    {
         return Err(Error::AccountNotAllowed {
             account: identity.account.clone(),
             allowed: allowed.iter().map(AccountId::to_string).collect(),
@@ -86,6 +92,19 @@ pub(crate) fn check_account(plan: &Plan, identity: &Identity) -> Result<(), Erro
     }
     Ok(())
 }
+
+/// The variables this action may export, and so the only ones its post step
+/// clears (the names it did export are recorded in GITHUB_STATE).
+pub const EXPORTABLE: [&str; 8] = [
+    "AWS_ACCESS_KEY_ID",
+    "AWS_SECRET_ACCESS_KEY",
+    "AWS_SESSION_TOKEN",
+    "AWS_REGION",
+    "AWS_DEFAULT_REGION",
+    "AWS_PROFILE",
+    "AWS_CONFIG_FILE",
+    "AWS_SHARED_CREDENTIALS_FILE",
+];
 
 /// With `mask-aws-account-id`, an account is masked the moment it is learned,
 /// before any line (progress, error, summary) can name it.
@@ -104,39 +123,44 @@ async fn deliver(
 ) -> Result<(), Error> {
     let mut export = Export::default();
     let mut profile_written = None;
+    let env_vars = plan.delivery.exports_env_vars();
+    // reference: src/helpers.ts unsetCredentials() only clears when it also
+    // exports (`output-env-credentials`), so the job's own keys stay otherwise.
+    if plan.unset_current_credentials && env_vars && credentials.is_some() {
+        for name in [
+            "AWS_ACCESS_KEY_ID",
+            "AWS_SECRET_ACCESS_KEY",
+            "AWS_SESSION_TOKEN",
+        ] {
+            export.env(name, "");
+        }
+    }
     if let Some(creds) = credentials {
         // The last guard before anything is written, whatever the source.
         creds
             .check_shape()
             .map_err(|problem| Error::InvalidCredentials { problem })?;
-        if plan.unset_current_credentials {
-            for name in [
-                "AWS_ACCESS_KEY_ID",
-                "AWS_SECRET_ACCESS_KEY",
-                "AWS_SESSION_TOKEN",
-            ] {
-                export.env(name, "");
+        if let Delivery::ProfileFiles { profile, env_vars } = &plan.delivery {
+            profile_written = Some(write_profile(plan, profile, creds, &mut export)?);
+            if *env_vars {
+                // reference: src/index.ts run() exports AWS_PROFILE only with
+                // `output-env-credentials: true`.
+                export.env("AWS_PROFILE", profile.name.as_str());
             }
         }
-        match &plan.delivery {
-            Delivery::ProfileFiles(profile) => {
-                profile_written = Some(write_profile(plan, profile, creds, &mut export)?);
-            }
-            Delivery::EnvVars => {
-                export.env("AWS_ACCESS_KEY_ID", creds.access_key_id.expose());
-                export.env("AWS_SECRET_ACCESS_KEY", creds.secret_access_key.expose());
-                // An empty value clears a token left by an earlier step, which would
-                // otherwise be sent with keys it does not belong to.
-                export.env(
-                    "AWS_SESSION_TOKEN",
-                    creds
-                        .session_token
-                        .as_ref()
-                        .map(Secret::expose)
-                        .unwrap_or(""),
-                );
-            }
-            Delivery::OutputsOnly => {}
+        if env_vars {
+            export.env("AWS_ACCESS_KEY_ID", creds.access_key_id.expose());
+            export.env("AWS_SECRET_ACCESS_KEY", creds.secret_access_key.expose());
+            // An empty value clears a token left by an earlier step, which would
+            // otherwise be sent with keys it does not belong to.
+            export.env(
+                "AWS_SESSION_TOKEN",
+                creds
+                    .session_token
+                    .as_ref()
+                    .map(Secret::expose)
+                    .unwrap_or(""),
+            );
         }
         if plan.output_credentials {
             export.output("aws-access-key-id", creds.access_key_id.expose());
@@ -149,13 +173,15 @@ async fn deliver(
             }
         }
     }
-    if plan.delivery.exports_region() {
+    if env_vars {
         export.env("AWS_REGION", plan.region.as_str());
         export.env("AWS_DEFAULT_REGION", plan.region.as_str());
     }
-    export.output("aws-account-id", identity.account.as_str());
-    export.output("authenticated-arn", identity.arn.as_str());
-    export.state("exported", if credentials.is_some() { "1" } else { "0" });
+    if !identity.account.is_empty() {
+        export.output("aws-account-id", identity.account.as_str());
+        export.output("authenticated-arn", identity.arn.as_str());
+    }
+    record_exported(&mut export);
 
     let runner = &plan.runner;
     let committed = export
@@ -171,6 +197,16 @@ async fn deliver(
         }
     }
     committed
+}
+
+/// The post step clears exactly the names exported, nothing the job set itself.
+pub(crate) fn record_exported(export: &mut Export) {
+    let exported: Vec<&str> = EXPORTABLE
+        .into_iter()
+        .filter(|n| export.env.iter().any(|(e, _)| e == n))
+        .collect();
+    let names = exported.join(",");
+    export.state("exported_env", names);
 }
 
 fn write_profile(
@@ -195,7 +231,6 @@ fn write_profile(
         "AWS_SHARED_CREDENTIALS_FILE",
         written.credentials_for_later.to_string_lossy(),
     );
-    export.env("AWS_PROFILE", profile.name.as_str());
     export.state("profile_files", written.state_value());
     Ok(written)
 }
@@ -203,6 +238,32 @@ fn write_profile(
 async fn obtain(plan: &Plan, single: &Single<'_>) -> Result<Obtained, Error> {
     match single {
         Single::Obtain(chain) => run_chain(plan, chain).await,
+        Single::LeaveAsIs(Identify::Skip) => {
+            workflow::info(
+                "No role to assume and no keys: the job's credentials are left as they are.",
+            );
+            Ok(Obtained {
+                credentials: None,
+                identity: Identity {
+                    how: "nothing (no role to assume)",
+                    arn: String::new(),
+                    account: String::new(),
+                    session_name: None,
+                    expiration: None,
+                },
+            })
+        }
+        Single::LeaveAsIs(Identify::Required) => {
+            workflow::info("No role to assume and no keys: using the credentials the job already has, as they are.");
+            let creds = ambient_credentials(plan).await.ok_or_else(|| {
+                Error::ExistingCredentials("`role-to-assume` is not set, and no AWS credentials were found in the environment (AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, profiles or instance metadata)".into())
+            })?;
+            let session = as_they_are(plan, creds, "existing credentials").await?;
+            Ok(Obtained {
+                credentials: None,
+                identity: session.identity,
+            })
+        }
         Single::KeepExisting(fallback) => {
             if let Some(identity) = existing_credentials(plan).await {
                 return Ok(Obtained {
@@ -247,8 +308,9 @@ async fn existing_credentials(plan: &Plan) -> Option<Identity> {
 }
 
 /// Credentials from the environment, the profile files and the instance
-/// metadata service, as any AWS SDK would find them. Only used with
-/// `role-chaining` or `use-existing-credentials`, never on the OIDC path.
+/// metadata service, as any AWS SDK would find them. Used where the reference
+/// action uses them (`role-chaining`, `use-existing-credentials`, a role without
+/// an OIDC token, no role at all), never when the job can request a token.
 pub(crate) async fn ambient_credentials(plan: &Plan) -> Option<Credentials> {
     use aws_credential_types::provider::ProvideCredentials;
     let network = &plan.network;
@@ -394,18 +456,29 @@ async fn start(plan: &Plan, source: &CredentialSource, lone: bool) -> Result<Sta
                 lone_how: "access keys",
             }
         }
-        CredentialSource::Ambient => {
-            workflow::info(if lone {
-                "Exporting the credentials already in the environment"
-            } else {
-                "Role chaining: assuming the role with the credentials already in the environment"
+        CredentialSource::Ambient(reason) => {
+            workflow::info(match reason {
+                AmbientReason::RoleChaining => {
+                    "Role chaining: assuming the role with the credentials already in the environment"
+                }
+                AmbientReason::NoOidcToken { .. } => {
+                    "This job cannot request an OIDC token (no `id-token: write` permission?); assuming the role with the credentials already in the environment"
+                }
             });
-            let signer = ambient_credentials(plan).await.ok_or_else(|| Error::ExistingCredentials("no AWS credentials were found in the environment (AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, profiles or instance metadata)".into()))?;
+            let signer = ambient_credentials(plan).await.ok_or_else(|| match reason {
+                AmbientReason::NoOidcToken { under_act } => Error::NoIdToken {
+                    under_act: *under_act,
+                },
+                AmbientReason::RoleChaining => Error::ExistingCredentials("no AWS credentials were found in the environment (AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, profiles or instance metadata)".into()),
+            })?;
             Start {
                 signer,
                 fresh: true,
                 session: None,
-                hop_how: "role chaining",
+                hop_how: match reason {
+                    AmbientReason::RoleChaining => "role chaining",
+                    AmbientReason::NoOidcToken { .. } => "existing credentials → AssumeRole",
+                },
                 lone_how: "existing credentials",
             }
         }
@@ -453,11 +526,6 @@ pub(crate) struct Token {
 /// Requests the token, or reads it from its file; masks it at once.
 pub(crate) async fn fetch_token(plan: &Plan, source: &TokenSource) -> Result<Token, Error> {
     let (token, audience, how) = match source {
-        TokenSource::Unavailable { under_act } => {
-            return Err(Error::NoIdToken {
-                under_act: *under_act,
-            })
-        }
         TokenSource::Request {
             url,
             bearer,
@@ -467,7 +535,15 @@ pub(crate) async fn fetch_token(plan: &Plan, source: &TokenSource) -> Result<Tok
             let network = &plan.network;
             let token =
                 crate::oidc::request_token(url, bearer, network.retry.max_attempts, &network.proxy)
-                    .await?;
+                    .await
+                    .map_err(|e| match (e, loopback_proxy_in_container(plan)) {
+                        // The token request goes through the same proxy: say why it failed.
+                        (Error::TokenRequest { detail, attempts }, true) => Error::TokenRequest {
+                            detail: format!("{detail} (the proxy points at localhost, which inside this container is not the runner: see the warning above)"),
+                            attempts,
+                        },
+                        (e, _) => e,
+                    })?;
             (token, Some(audience.clone()), "OIDC")
         }
         TokenSource::File(path) => (
@@ -514,6 +590,16 @@ pub(crate) async fn exchange(
             return Ok(done);
         }
     }
+}
+
+/// The proxy points at localhost while this runs as a container action.
+fn loopback_proxy_in_container(plan: &Plan) -> bool {
+    let proxy = &plan.network.proxy;
+    plan.network.container_loopback.is_some()
+        && [&proxy.https, &proxy.http]
+            .into_iter()
+            .flatten()
+            .any(crate::inputs::network::is_loopback)
 }
 
 pub(crate) async fn assume_role(
@@ -652,7 +738,10 @@ fn sts_error(
         endpoint,
         region: plan.region.as_str(),
     };
-    let (cause, fix) = explain::explain(&failure, &ctx);
+    let (cause, mut fix) = explain::explain(&failure, &ctx);
+    if let (None, Some(note)) = (&failure.code, &plan.network.container_loopback) {
+        fix = format!("{note}\n\n{fix}");
+    }
     Error::Sts {
         failure,
         cause,

@@ -123,6 +123,7 @@ fuzz_target!(|case: Case| {
         job_workflow_ref: c.job_workflow_ref,
         event_name: c.event_name,
         exp: c.exp,
+        other: Default::default(),
     });
     let ctx = Context {
         claims: claims.as_ref(),

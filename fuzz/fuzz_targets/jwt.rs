@@ -99,6 +99,7 @@ fuzz_target!(|data: &[u8]| {
         job_workflow_ref: b.job_workflow_ref,
         event_name: b.event_name,
         exp: b.exp,
+        other: Default::default(),
     };
     assert_eq!(decoded.as_ref(), Some(&expected), "token {token:?}");
     // A fourth segment makes it something else than a compact JWS.

@@ -15,27 +15,44 @@ pub use network::DEFAULT_RETRY_MAX_ATTEMPTS;
 pub use raw::RawInputs;
 pub use role::{DEFAULT_DURATION, DEFAULT_SESSION_NAME};
 
-use crate::aws_names::{check_access_key_id, AccountId, ProfileName, Region};
+use crate::aws_names::{
+    check_access_key_id, check_access_key_id_lenient, AccountId, ProfileName, Region,
+};
 use crate::error::Error;
 use crate::plan::{
-    AccountChecks, Chain, CredentialPlan, CredentialSource, Delivery, Plan, ProfileDelivery,
-    Runner, TokenSource, WebIdentity,
+    AccountChecks, AmbientReason, Chain, CredentialPlan, CredentialSource, Delivery, Identify,
+    Plan, ProfileDelivery, Runner, TokenSource, Warning, WebIdentity,
 };
 use crate::secret::{Credentials, Secret};
 use role::Call;
 use std::collections::HashMap;
-use values::{bad, list, parse_bool, set};
+use values::{bad, list, parse_bool, set, warn};
 
 pub const DEFAULT_AUDIENCE: &str = "sts.amazonaws.com";
 
-/// Builds the plan from the inputs and the runner's environment.
+/// Builds the plan from the inputs and the runner's environment. The order
+/// of the decisions follows the reference action's `run()` (src/index.ts), so
+/// that a workflow written for it gets the same credentials here.
 pub fn plan(raw: &RawInputs, env: &HashMap<String, String>) -> Result<Plan, Error> {
-    let region = region(raw, env)?;
+    let mut warnings = Vec::new();
+    let runner = runner::runner(env)?;
+    let network = network::network(raw, env, runner::in_container_action(env), &mut warnings)?;
+    // Key ids and region names are only held to AWS's own rules when AWS
+    // answers: LocalStack takes `test`, MinIO `minioadmin`.
+    let real_aws = network.sts_endpoint.is_none();
+    let region = region(raw, env, real_aws)?;
     let flag =
         |name: &'static str, value: &Option<String>, default| parse_bool(name, value, default);
     let mask_account_id = flag("mask-aws-account-id", &raw.mask_aws_account_id, false)?;
     let output_credentials = flag("output-credentials", &raw.output_credentials, false)?;
-    let output_env_credentials = flag("output-env-credentials", &raw.output_env_credentials, true)?;
+    // reference: src/index.ts run(): `getBooleanInput('output-env-credentials',
+    // { default: !awsProfile })`: a profile alone changes no global variable.
+    let profile_mode = set(&raw.aws_profile).is_some();
+    let output_env_credentials = flag(
+        "output-env-credentials",
+        &raw.output_env_credentials,
+        !profile_mode,
+    )?;
     let unset_current_credentials = flag(
         "unset-current-credentials",
         &raw.unset_current_credentials,
@@ -51,17 +68,16 @@ pub fn plan(raw: &RawInputs, env: &HashMap<String, String>) -> Result<Plan, Erro
         &raw.use_existing_credentials,
         false,
     )?;
-    let network = network::network(raw, env)?;
     let allowed = allowed_account_ids(raw)?;
-    let runner = runner::runner(env)?;
     let account = AccountChecks {
         allowed,
         mask: mask_account_id,
     };
     if let Some(text) = set(&raw.roles) {
         // Every profile gets its own files; nothing global is delivered.
+        let profiles = roles::plan(raw, env, &region, &runner, real_aws, &mut warnings, text)?;
         return Ok(Plan {
-            credentials: CredentialPlan::Profiles(roles::plan(raw, env, &region, &runner, text)?),
+            credentials: CredentialPlan::Profiles(profiles),
             region,
             delivery: Delivery::OutputsOnly,
             output_credentials: false,
@@ -70,19 +86,17 @@ pub fn plan(raw: &RawInputs, env: &HashMap<String, String>) -> Result<Plan, Erro
             account,
             network,
             runner,
+            warnings,
         });
     }
     roles::refuse_default_profile_alone(raw)?;
-    let credentials = match (chain(raw, env, &region, &runner)?, use_existing) {
-        (Some(chain), false) => CredentialPlan::Obtain(chain),
-        (None, false) => return Err(bad("role-to-assume", "is not set, and neither are access keys", "Set `role-to-assume` (with `permissions: id-token: write` for OIDC), or `aws-access-key-id` and `aws-secret-access-key`.")),
-        (None, true) => {
-            role::refuse_role_only_inputs(raw)?;
-            CredentialPlan::KeepExisting { fallback: None }
-        }
-        (Some(chain), true) => CredentialPlan::KeepExisting {
+    let start = credential_plan(raw, env, &region, &runner, real_aws, &mut warnings)?;
+    let credentials = match (use_existing, start) {
+        (true, CredentialPlan::Obtain(chain)) => CredentialPlan::KeepExisting {
             fallback: Some(chain),
         },
+        (true, _) => CredentialPlan::KeepExisting { fallback: None },
+        (false, start) => start,
     };
     let delivery = delivery(raw, env, output_env_credentials)?;
     Ok(Plan {
@@ -95,10 +109,14 @@ pub fn plan(raw: &RawInputs, env: &HashMap<String, String>) -> Result<Plan, Erro
         account,
         network,
         runner,
+        warnings,
     })
 }
 
-fn region(raw: &RawInputs, env: &HashMap<String, String>) -> Result<Region, Error> {
+/// `aws-region`, else AWS_REGION (reference: src/helpers.ts
+/// translateEnvVariables()), else AWS_DEFAULT_REGION (which the reference does
+/// not read; accepting it breaks nothing).
+fn region(raw: &RawInputs, env: &HashMap<String, String>, real_aws: bool) -> Result<Region, Error> {
     let get = |k: &str| env.get(k).map(String::as_str).filter(|v| !v.is_empty());
     let value = set(&raw.aws_region)
         .or_else(|| get("AWS_REGION"))
@@ -110,7 +128,12 @@ fn region(raw: &RawInputs, env: &HashMap<String, String>) -> Result<Region, Erro
                 "Set `aws-region`, for example `aws-region: us-east-1`.",
             )
         })?;
-    Region::parse(value.trim()).map_err(|problem| {
+    let parsed = if real_aws {
+        Region::parse(value.trim())
+    } else {
+        Region::parse_lenient(value.trim())
+    };
+    parsed.map_err(|problem| {
         bad(
             "aws-region",
             problem,
@@ -131,14 +154,25 @@ fn allowed_account_ids(raw: &RawInputs) -> Result<Vec<AccountId>, Error> {
 }
 
 /// `aws-access-key-id`, `aws-secret-access-key` and `aws-session-token`: both
-/// keys or neither, and a session token only with them.
-pub(super) fn keys(raw: &RawInputs) -> Result<Option<Credentials>, Error> {
+/// keys or neither. A session token without keys is ignored, as the reference
+/// action ignores it (reference: src/index.ts run() reads SessionToken only in
+/// the `else if (AccessKeyId)` branch).
+pub(super) fn keys(
+    raw: &RawInputs,
+    real_aws: bool,
+    warnings: &mut Vec<Warning>,
+) -> Result<Option<Credentials>, Error> {
     let session_token = set(&raw.aws_session_token);
     let both = "Set both `aws-access-key-id` and `aws-secret-access-key`, or neither.";
     match (set(&raw.aws_access_key_id), set(&raw.aws_secret_access_key)) {
         (Some(id), Some(secret)) => {
             let id = id.trim();
-            check_access_key_id(id).map_err(|problem| bad("aws-access-key-id", problem, "Pass the access key id (it starts with AKIA or ASIA) from a secret, e.g. `${{ secrets.AWS_ACCESS_KEY_ID }}`."))?;
+            let checked = if real_aws {
+                check_access_key_id(id)
+            } else {
+                check_access_key_id_lenient(id)
+            };
+            checked.map_err(|problem| bad("aws-access-key-id", problem, "Pass the access key id (it starts with AKIA or ASIA) from a secret, e.g. `${{ secrets.AWS_ACCESS_KEY_ID }}`."))?;
             let keys = Credentials {
                 access_key_id: Secret::new(id),
                 secret_access_key: Secret::new(secret.trim()),
@@ -171,23 +205,31 @@ pub(super) fn keys(raw: &RawInputs) -> Result<Option<Credentials>, Error> {
             "is not set, but `aws-secret-access-key` is",
             both,
         )),
-        (None, None) if session_token.is_some() => Err(bad(
-            "aws-session-token",
-            "is set without `aws-access-key-id` and `aws-secret-access-key`",
-            "Pass the session token together with the key pair it belongs to.",
-        )),
-        (None, None) => Ok(None),
+        (None, None) => {
+            if session_token.is_some() {
+                warn(
+                    warnings,
+                    "aws-session-token",
+                    "is ignored: it belongs to a key pair, and `aws-access-key-id`/`aws-secret-access-key` are not set.",
+                );
+            }
+            Ok(None)
+        }
     }
 }
 
-/// The credential source and role hops the inputs ask for; `None` when they
-/// name neither keys nor a role (only `use-existing-credentials` allows that).
-fn chain(
+/// Where the first credentials come from, with the same precedence as the
+/// reference action (src/index.ts run() and useGitHubOIDCProvider()): given
+/// keys; else a token file; else `role-chaining`; else OIDC when the job can
+/// request a token; else the credentials the job already holds.
+fn credential_plan(
     raw: &RawInputs,
     env: &HashMap<String, String>,
     region: &Region,
     runner: &Runner,
-) -> Result<Option<Chain>, Error> {
+    real_aws: bool,
+    warnings: &mut Vec<Warning>,
+) -> Result<CredentialPlan, Error> {
     let role_chaining = parse_bool("role-chaining", &raw.role_chaining, false)?;
     let force_skip_oidc = parse_bool("force-skip-oidc", &raw.force_skip_oidc, false)?;
     let skip_tagging = parse_bool(
@@ -195,96 +237,123 @@ fn chain(
         &raw.role_skip_session_tagging,
         false,
     )?;
-    let keys = keys(raw)?;
+    let keys = keys(raw, real_aws, warnings)?;
     let role = set(&raw.role_to_assume).map(str::trim);
     let token_file = set(&raw.web_identity_token_file).map(str::trim);
-    let hops = |role: Option<&str>| -> Result<Vec<_>, Error> {
+    let hops = |role: Option<&str>, warnings: &mut Vec<Warning>| -> Result<Vec<_>, Error> {
         match role {
-            Some(role) => Ok(vec![role::hop(raw, role, region, skip_tagging, env)?]),
-            None => role::refuse_role_only_inputs(raw).map(|()| Vec::new()),
-        }
-    };
-    if let Some(keys) = keys {
-        return Ok(Some(Chain {
-            source: CredentialSource::Keys(keys),
-            hops: hops(role)?,
-        }));
-    }
-    if let Some(path) = token_file {
-        let Some(role) = role else {
-            return Err(bad(
-                "web-identity-token-file",
-                "is set but `role-to-assume` is not",
-                "A web identity token can only be exchanged for a role: set `role-to-assume`.",
-            ));
-        };
-        let path = runner::token_file_path(path, runner.workspace.as_deref())?;
-        return web_identity(raw, env, region, role, TokenSource::File(path)).map(Some);
-    }
-    if role_chaining {
-        if role.is_none() {
-            return Err(bad(
-                "role-chaining",
-                "is true but `role-to-assume` is not set",
-                "Set `role-to-assume` to the role to chain into.",
-            ));
-        }
-        return Ok(Some(Chain {
-            source: CredentialSource::Ambient,
-            hops: hops(role)?,
-        }));
-    }
-    let Some(role) = role else {
-        return Ok(None);
-    };
-    let get = |k: &str| env.get(k).map(String::as_str).filter(|v| !v.is_empty());
-    let request = match (
-        get("ACTIONS_ID_TOKEN_REQUEST_URL"),
-        get("ACTIONS_ID_TOKEN_REQUEST_TOKEN"),
-    ) {
-        (Some(url), Some(token)) if !force_skip_oidc => Some((url, token)),
-        _ if force_skip_oidc => {
-            return Err(bad("force-skip-oidc", "is true, and no other credentials were given", "Also set `aws-access-key-id`/`aws-secret-access-key`, `web-identity-token-file` or `role-chaining: true`, or remove `force-skip-oidc`."));
-        }
-        _ => None,
-    };
-    let token = match request {
-        None => TokenSource::Unavailable {
-            under_act: get("ACT") == Some("true"),
-        },
-        Some((url, bearer)) => {
-            let audience = audience(raw)?;
-            TokenSource::Request {
-                url: crate::oidc::token_url(url, &audience)?,
-                bearer: Secret::new(bearer),
-                audience,
+            Some(role) => Ok(vec![role::hop(
+                raw,
+                role,
+                region,
+                skip_tagging,
+                env,
+                warnings,
+            )?]),
+            None => {
+                role::warn_role_only_inputs(raw, warnings);
+                Ok(Vec::new())
             }
         }
     };
-    web_identity(raw, env, region, role, token).map(Some)
+    let Some(role) = role else {
+        // No role: nothing is assumed; the job's credentials are used as they are.
+        if let Some(keys) = keys {
+            return Ok(CredentialPlan::Obtain(Chain {
+                source: CredentialSource::Keys(keys),
+                hops: hops(None, warnings)?,
+            }));
+        }
+        role::warn_role_only_inputs(raw, warnings);
+        if token_file.is_some() {
+            warn(warnings, "web-identity-token-file", "is ignored: a web identity token can only be exchanged for a role, and `role-to-assume` is not set.");
+        }
+        if role_chaining {
+            warn(warnings, "role-chaining", "has no role to chain into (`role-to-assume` is not set): the job's existing credentials are kept as they are.");
+        }
+        // reference: src/index.ts run(): with a token file and no role nothing
+        // is validated; otherwise the ambient credentials must work.
+        let identify = if token_file.is_some() && !role_chaining {
+            Identify::Skip
+        } else {
+            Identify::Required
+        };
+        return Ok(CredentialPlan::LeaveAsIs(identify));
+    };
+    if let Some(keys) = keys {
+        if token_file.is_some() {
+            warn(
+                warnings,
+                "web-identity-token-file",
+                "is ignored: the access keys given as inputs sign AssumeRole.",
+            );
+        }
+        return Ok(CredentialPlan::Obtain(Chain {
+            source: CredentialSource::Keys(keys),
+            hops: hops(Some(role), warnings)?,
+        }));
+    }
+    if let Some(path) = token_file {
+        let path = runner::token_file_path(path, runner.workspace.as_deref())?;
+        return web_identity(raw, region, role, TokenSource::File(path), warnings);
+    }
+    if role_chaining {
+        return Ok(CredentialPlan::Obtain(Chain {
+            source: CredentialSource::Ambient(AmbientReason::RoleChaining),
+            hops: hops(Some(role), warnings)?,
+        }));
+    }
+    if force_skip_oidc {
+        // reference: src/index.ts run() refuses this combination too.
+        return Err(bad("force-skip-oidc", "is true, and no other credentials were given", "Also set `aws-access-key-id`/`aws-secret-access-key`, `web-identity-token-file` or `role-chaining: true`, or remove `force-skip-oidc`."));
+    }
+    let get = |k: &str| env.get(k).map(String::as_str).filter(|v| !v.is_empty());
+    match (
+        get("ACTIONS_ID_TOKEN_REQUEST_URL"),
+        get("ACTIONS_ID_TOKEN_REQUEST_TOKEN"),
+    ) {
+        (Some(url), Some(bearer)) => {
+            let audience = audience(raw)?;
+            let token = TokenSource::Request {
+                url: crate::oidc::token_url(url, &audience)?,
+                bearer: Secret::new(bearer),
+                audience,
+            };
+            web_identity(raw, region, role, token, warnings)
+        }
+        // reference: src/index.ts run(): without ACTIONS_ID_TOKEN_REQUEST_TOKEN the
+        // SDK's default credentials (keys from an earlier step or `env:`, an
+        // instance profile) sign AssumeRole.
+        _ => Ok(CredentialPlan::Obtain(Chain {
+            source: CredentialSource::Ambient(AmbientReason::NoOidcToken {
+                under_act: get("ACT") == Some("true"),
+            }),
+            hops: hops(Some(role), warnings)?,
+        })),
+    }
 }
 
-/// `AssumeRoleWithWebIdentity` for `role-to-assume`: no tags, no external id,
-/// no bare role name.
+/// `AssumeRoleWithWebIdentity` for `role-to-assume`: no tags, no external id
+/// (both ignored with a warning), no bare role name.
 fn web_identity(
     raw: &RawInputs,
-    env: &HashMap<String, String>,
     region: &Region,
     role: &str,
     token: TokenSource,
-) -> Result<Chain, Error> {
+    warnings: &mut Vec<Warning>,
+) -> Result<CredentialPlan, Error> {
     let role = role::web_identity_role(role, region)?;
     let session = role::session_options(raw)?;
-    role::external_id(raw, Call::WebIdentity)?;
-    role::session_tags(raw, Call::WebIdentity, env)?;
-    Ok(Chain {
+    role::external_id(raw, Call::WebIdentity, warnings)?;
+    role::session_tags(raw, Call::WebIdentity, &HashMap::new(), warnings)?;
+    Ok(CredentialPlan::Obtain(Chain {
         source: CredentialSource::WebIdentity(WebIdentity {
             token,
             role,
             session,
         }),
         hops: Vec::new(),
-    })
+    }))
 }
 
 pub(super) fn audience(raw: &RawInputs) -> Result<String, Error> {
@@ -318,14 +387,17 @@ fn delivery(
         bad(
             "aws-profile",
             problem,
-            "Use 1–64 letters, digits, `_`, `.` or `-`.",
+            "Use a name without spaces, brackets or slashes, e.g. `deploy` or `prod.eu`.",
         )
     })?;
-    Ok(Delivery::ProfileFiles(ProfileDelivery {
-        name,
-        overwrite,
-        dir: runner::profile_dir(env, set(&raw.runner_temp).map(str::trim))?,
-    }))
+    Ok(Delivery::ProfileFiles {
+        profile: ProfileDelivery {
+            name,
+            overwrite,
+            dir: runner::profile_dir(env, set(&raw.runner_temp).map(str::trim))?,
+        },
+        env_vars: output_env_credentials,
+    })
 }
 
 #[cfg(test)]
@@ -401,8 +473,12 @@ mod tests {
             plan.credentials,
             CredentialPlan::KeepExisting { fallback: None }
         ));
-        let err = plan_of(&[]).unwrap_err().to_string();
-        assert!(err.contains("role-to-assume"), "{err}");
+        // Neither a role nor keys: the job's own credentials, identified (as the reference).
+        let plan = plan_of(&[]).unwrap();
+        assert!(matches!(
+            plan.credentials,
+            CredentialPlan::LeaveAsIs(Identify::Required)
+        ));
     }
 
     #[test]
@@ -429,7 +505,7 @@ mod tests {
             plan.runner.step_summary.as_deref(),
             Some(std::path::Path::new("/s"))
         );
-        let Delivery::ProfileFiles(profile) = &plan.delivery else {
+        let Delivery::ProfileFiles { profile, .. } = &plan.delivery else {
             panic!()
         };
         assert_eq!(profile.dir.local, std::path::Path::new("/rt/.keyless-aws"));
@@ -448,5 +524,92 @@ mod tests {
         ])
         .unwrap_err();
         assert!(matches!(err, Error::TokenFile { .. }), "{err}");
+    }
+
+    #[test]
+    fn a_role_without_an_oidc_token_is_signed_by_the_jobs_credentials() {
+        let plan = plan_of(&[("INPUT_ROLE-TO-ASSUME", ROLE), ("ACT", "true")]).unwrap();
+        let CredentialPlan::Obtain(chain) = &plan.credentials else {
+            panic!()
+        };
+        assert!(matches!(
+            chain.source,
+            CredentialSource::Ambient(AmbientReason::NoOidcToken { under_act: true })
+        ));
+        assert_eq!(chain.hops.len(), 1);
+        assert!(
+            chain.hops[0].tags.is_some(),
+            "AssumeRole carries session tags"
+        );
+    }
+
+    #[test]
+    fn ignored_inputs_become_warnings() {
+        let plan = plan_of(&[
+            ("INPUT_ROLE-TO-ASSUME", ROLE),
+            ("ACTIONS_ID_TOKEN_REQUEST_URL", "https://t.example/x"),
+            ("ACTIONS_ID_TOKEN_REQUEST_TOKEN", "bearer"),
+            ("INPUT_CUSTOM-TAGS", r#"{"a":"b"}"#),
+            ("INPUT_ROLE-EXTERNAL-ID", "ext-1"),
+            ("INPUT_RETRY-MAX-ATTEMPTS", "0"),
+        ])
+        .unwrap();
+        let mut warned: Vec<&str> = plan.warnings.iter().map(|w| w.input).collect();
+        warned.sort();
+        assert_eq!(
+            warned,
+            ["custom-tags", "retry-max-attempts", "role-external-id"]
+        );
+        assert_eq!(plan.network.retry.max_attempts, DEFAULT_RETRY_MAX_ATTEMPTS);
+        // A malformed value is still an error, even where it would be ignored.
+        let err = plan_of(&[
+            ("INPUT_ROLE-TO-ASSUME", ROLE),
+            ("INPUT_CUSTOM-TAGS", "{not json"),
+        ])
+        .unwrap_err();
+        assert!(err.to_string().contains("custom-tags"), "{err}");
+    }
+
+    #[test]
+    fn a_profile_alone_exports_no_globals() {
+        let base = [
+            ("INPUT_ROLE-TO-ASSUME", ROLE),
+            ("INPUT_AWS-PROFILE", "dev"),
+            ("RUNNER_TEMP", "/rt"),
+        ];
+        let plan = plan_of(&base).unwrap();
+        assert!(!plan.delivery.exports_env_vars());
+        let mut with_env = base.to_vec();
+        with_env.push(("INPUT_OUTPUT-ENV-CREDENTIALS", "true"));
+        assert!(plan_of(&with_env).unwrap().delivery.exports_env_vars());
+    }
+
+    #[test]
+    fn key_ids_are_strict_only_for_aws_itself() {
+        let keys = [
+            ("INPUT_AWS-ACCESS-KEY-ID", "test"),
+            ("INPUT_AWS-SECRET-ACCESS-KEY", "test"),
+        ];
+        assert!(plan_of(&keys).is_err());
+        let mut local = keys.to_vec();
+        local.push(("INPUT_STS-ENDPOINT", "http://localstack:4566"));
+        local.push(("INPUT_AWS-REGION", "local-1x"));
+        assert!(plan_of(&local).is_ok());
+    }
+
+    #[test]
+    fn a_loopback_endpoint_in_a_container_is_flagged() {
+        let base = [
+            ("INPUT_AWS-ACCESS-KEY-ID", "test"),
+            ("INPUT_AWS-SECRET-ACCESS-KEY", "test"),
+            ("INPUT_STS-ENDPOINT", "http://localhost:4566"),
+        ];
+        let plan = plan_of(&base).unwrap();
+        assert!(plan.network.container_loopback.is_none() && plan.warnings.is_empty());
+        let mut in_container = base.to_vec();
+        in_container.extend([("HOME", "/github/home"), ("GITHUB_ACTIONS", "true")]);
+        let plan = plan_of(&in_container).unwrap();
+        assert!(plan.network.container_loopback.is_some());
+        assert_eq!(plan.warnings[0].input, "sts-endpoint");
     }
 }

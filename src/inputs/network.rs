@@ -1,19 +1,25 @@
 //! How requests are made: STS endpoint, proxy, retries and the overall deadline.
 
 use super::raw::RawInputs;
-use super::values::{bad, parse_bool, parse_int, parse_url, set};
+use super::values::{bad, parse_bool, parse_int, parse_url, set, warn};
+use crate::aws_names::shorten;
 use crate::error::Error;
-use crate::plan::{Network, Proxy, RetryPolicy};
+use crate::plan::{Network, Proxy, RetryPolicy, Warning};
 use std::collections::HashMap;
 use std::time::Duration;
 
 pub const DEFAULT_RETRY_MAX_ATTEMPTS: u32 = 12;
 
-pub fn network(raw: &RawInputs, env: &HashMap<String, String>) -> Result<Network, Error> {
+pub fn network(
+    raw: &RawInputs,
+    env: &HashMap<String, String>,
+    in_container: bool,
+    warnings: &mut Vec<Warning>,
+) -> Result<Network, Error> {
     let get = |k: &str| env.get(k).map(String::as_str).filter(|v| !v.is_empty());
     let disable_retry = parse_bool("disable-retry", &raw.disable_retry, false)?;
     let max_attempts = match set(&raw.retry_max_attempts) {
-        Some(v) => parse_int("retry-max-attempts", v, 1, 100)? as u32,
+        Some(v) => retry_max_attempts(v, warnings)?,
         None => DEFAULT_RETRY_MAX_ATTEMPTS,
     };
     let action_timeout = set(&raw.action_timeout_s)
@@ -25,20 +31,104 @@ pub fn network(raw: &RawInputs, env: &HashMap<String, String>) -> Result<Network
         .or_else(|| get("AWS_ENDPOINT_URL"))
         .map(|v| parse_url("sts-endpoint", v))
         .transpose()?;
+    let proxy = proxy(raw, env)?;
+    let container_loopback = if in_container {
+        container_loopback(sts_endpoint.as_ref(), &proxy, warnings)
+    } else {
+        None
+    };
     Ok(Network {
         sts_endpoint,
-        proxy: proxy(raw, env)?,
+        proxy,
         retry: RetryPolicy {
             max_attempts: if disable_retry { 1 } else { max_attempts },
         },
         action_timeout,
+        container_loopback,
     })
 }
 
-/// `http-proxy` applies to every request; without it, the standard variables
-/// apply (`HTTPS_PROXY` for https URLs, `HTTP_PROXY` for http URLs, `ALL_PROXY`
-/// for both). A runner that sets only `HTTP_PROXY` gets it for https too, as
-/// the reference action does: proxied self-hosted runners often set only that.
+/// `retry-max-attempts`: a whole number, else an error. Out-of-range numbers
+/// are adjusted with a warning, as the reference action adjusts them silently
+/// (reference: src/index.ts run(): `parseInt(...) || 12`, then `< 1` → 1).
+fn retry_max_attempts(value: &str, warnings: &mut Vec<Warning>) -> Result<u32, Error> {
+    let n: i64 = value.trim().parse().map_err(|_| {
+        bad(
+            "retry-max-attempts",
+            format!("{:?} is not a whole number", shorten(value)),
+            "Set `retry-max-attempts` to a whole number from 1 to 100.",
+        )
+    })?;
+    let (used, message) = match n {
+        0 => (
+            DEFAULT_RETRY_MAX_ATTEMPTS,
+            format!("is 0, which allows no attempt; using the default, {DEFAULT_RETRY_MAX_ATTEMPTS} (as the reference action does)."),
+        ),
+        n if n < 0 => (
+            1,
+            format!("is {n}; making one attempt (as the reference action does)."),
+        ),
+        n if n > MAX_RETRY_MAX_ATTEMPTS as i64 => (
+            MAX_RETRY_MAX_ATTEMPTS,
+            format!("is {n}, more than this action allows; using {MAX_RETRY_MAX_ATTEMPTS}."),
+        ),
+        n => return Ok(n as u32),
+    };
+    warn(warnings, "retry-max-attempts", message);
+    Ok(used)
+}
+
+/// The most attempts per call: with backoff capped, 100 attempts already take minutes.
+pub const MAX_RETRY_MAX_ATTEMPTS: u32 = 100;
+
+/// Whether a URL's host is this machine's loopback (`localhost`, 127.0.0.0/8, `::1`).
+pub fn is_loopback(url: &url::Url) -> bool {
+    match url.host() {
+        Some(url::Host::Domain(d)) => {
+            let d = d.trim_end_matches('.').to_ascii_lowercase();
+            d == "localhost" || d.ends_with(".localhost")
+        }
+        Some(url::Host::Ipv4(ip)) => ip.is_loopback() || ip.is_unspecified(),
+        Some(url::Host::Ipv6(ip)) => ip.is_loopback() || ip.is_unspecified(),
+        None => false,
+    }
+}
+
+/// A container action has its own loopback: `localhost` inside it is not the
+/// runner's. Warns up front and returns the text added to a connection failure.
+fn container_loopback(
+    sts_endpoint: Option<&url::Url>,
+    proxy: &Proxy,
+    warnings: &mut Vec<Warning>,
+) -> Option<String> {
+    let what = if sts_endpoint.is_some_and(is_loopback) {
+        ("sts-endpoint", "`sts-endpoint`")
+    } else if [&proxy.https, &proxy.http]
+        .into_iter()
+        .flatten()
+        .any(is_loopback)
+    {
+        ("http-proxy", "the proxy")
+    } else {
+        return None;
+    };
+    let problem = "points at localhost, but this action runs in a Docker container, whose localhost is its own: \
+         a service listening on the runner's 127.0.0.1 cannot be reached from here. What works: a `services:` \
+         container by its name and container port (e.g. http://localstack:4566, container actions join the job's \
+         network); a service on the runner listening on all interfaces, by the runner's address on that network \
+         (the Docker network's gateway, e.g. 172.18.0.1); or `host.docker.internal` where the runner's Docker \
+         defines it (Docker Desktop).";
+    warn(warnings, what.0, problem);
+    Some(format!("{} {problem}", what.1))
+}
+
+/// The proxy for STS, as the reference action chooses it: `http-proxy`, else
+/// HTTPS_PROXY, else HTTP_PROXY, one URL for http and https alike (reference:
+/// src/helpers.ts translateEnvVariables() copies HTTPS_PROXY over HTTP_PROXY;
+/// src/index.ts run(): `getInput('http-proxy') || process.env.HTTP_PROXY`;
+/// src/CredentialsClient.ts uses it as both httpProxy and httpsProxy). So a
+/// self-hosted runner that sets only HTTP_PROXY reaches STS through it. The
+/// lower-case spellings and ALL_PROXY, which curl reads, are read after those.
 fn proxy(raw: &RawInputs, env: &HashMap<String, String>) -> Result<Proxy, Error> {
     let get = |k: &str| {
         env.get(k)
@@ -57,35 +147,39 @@ fn proxy(raw: &RawInputs, env: &HashMap<String, String>) -> Result<Proxy, Error>
             no_proxy,
         });
     }
-    let from_env = |names: &[&'static str]| -> Result<Option<url::Url>, Error> {
-        let Some((name, value)) = names.iter().find_map(|n| get(n).map(|v| (*n, v))) else {
-            return Ok(None);
-        };
-        // curl and reqwest read a bare `host:port` as an http proxy; so does this.
-        let value = if value.contains("://") {
-            value.to_owned()
-        } else {
-            format!("http://{}", value.trim())
-        };
-        proxy_url(&value).map(Some).map_err(|e| match e {
-            Error::Input { problem, .. } => bad(
-                "http-proxy",
-                format!("is not set, and the environment's {name} {problem}"),
-                format!("Fix or unset {name}, or set `http-proxy` to a full URL such as http://host:port."),
-            ),
-            other => other,
-        })
+    const NAMES: [&str; 6] = [
+        "HTTPS_PROXY",
+        "https_proxy",
+        "HTTP_PROXY",
+        "http_proxy",
+        "ALL_PROXY",
+        "all_proxy",
+    ];
+    let Some((name, value)) = NAMES.iter().find_map(|n| get(n).map(|v| (*n, v))) else {
+        return Ok(Proxy {
+            no_proxy,
+            ..Proxy::default()
+        });
     };
+    // curl and reqwest read a bare `host:port` as an http proxy; so does this.
+    let value = if value.contains("://") {
+        value.to_owned()
+    } else {
+        format!("http://{}", value.trim())
+    };
+    let url = proxy_url(&value).map_err(|e| match e {
+        Error::Input { problem, .. } => bad(
+            "http-proxy",
+            format!("is not set, and the environment's {name} {problem}"),
+            format!(
+                "Fix or unset {name}, or set `http-proxy` to a full URL such as http://host:port."
+            ),
+        ),
+        other => other,
+    })?;
     Ok(Proxy {
-        https: from_env(&[
-            "HTTPS_PROXY",
-            "https_proxy",
-            "ALL_PROXY",
-            "all_proxy",
-            "HTTP_PROXY",
-            "http_proxy",
-        ])?,
-        http: from_env(&["HTTP_PROXY", "http_proxy", "ALL_PROXY", "all_proxy"])?,
+        https: Some(url.clone()),
+        http: Some(url),
         no_proxy,
     })
 }
@@ -136,18 +230,61 @@ mod tests {
     }
 
     #[test]
-    fn environment_proxies_keep_their_schemes() {
-        let e = env(&[("HTTPS_PROXY", "http://s:1"), ("NO_PROXY", "localhost")]);
+    fn environment_proxies_serve_both_schemes_like_the_reference() {
+        // Only HTTP_PROXY: https STS traffic goes through it too.
+        let e = env(&[("HTTP_PROXY", "http://h:1"), ("NO_PROXY", "localhost")]);
         let p = proxy(&RawInputs::default(), &e).unwrap();
-        assert_eq!(p.https.unwrap().host_str(), Some("s"));
-        assert!(p.http.is_none());
+        assert_eq!(p.for_scheme("https").unwrap().host_str(), Some("h"));
+        assert_eq!(p.for_scheme("http").unwrap().host_str(), Some("h"));
         assert_eq!(p.no_proxy.as_deref(), Some("localhost"));
+        // HTTPS_PROXY wins over HTTP_PROXY, for both schemes.
+        let e = env(&[("HTTP_PROXY", "http://h:1"), ("HTTPS_PROXY", "http://s:1")]);
+        let p = proxy(&RawInputs::default(), &e).unwrap();
+        assert_eq!(p.for_scheme("http").unwrap().host_str(), Some("s"));
         let bare = env(&[("HTTP_PROXY", "proxy:3128")]);
         let p = proxy(&RawInputs::default(), &bare).unwrap();
-        assert_eq!(p.http.unwrap().as_str(), "http://proxy:3128/");
-        // HTTP_PROXY alone also carries https (STS).
         assert_eq!(p.https.unwrap().as_str(), "http://proxy:3128/");
         let bad = env(&[("HTTPS_PROXY", "socks5://x:1")]);
         assert!(proxy(&RawInputs::default(), &bad).is_err());
+        assert!(proxy(&RawInputs::default(), &env(&[]))
+            .unwrap()
+            .https
+            .is_none());
+    }
+
+    #[test]
+    fn retry_attempts_out_of_range_warn() {
+        let mut w = Vec::new();
+        assert_eq!(retry_max_attempts("0", &mut w).unwrap(), 12);
+        assert_eq!(retry_max_attempts("-3", &mut w).unwrap(), 1);
+        assert_eq!(retry_max_attempts("1000", &mut w).unwrap(), 100);
+        assert_eq!(w.len(), 3);
+        assert_eq!(retry_max_attempts("5", &mut w).unwrap(), 5);
+        assert_eq!(w.len(), 3);
+        assert!(retry_max_attempts("many", &mut w).is_err());
+    }
+
+    #[test]
+    fn loopback_hosts() {
+        for url in [
+            "http://localhost:4566",
+            "http://127.0.0.1:1",
+            "http://127.9.0.1",
+            "http://[::1]:80",
+            "http://a.localhost",
+        ] {
+            assert!(is_loopback(&url::Url::parse(url).unwrap()), "{url}");
+        }
+        for url in [
+            "http://localstack:4566",
+            "http://172.17.0.1:1",
+            "https://sts.amazonaws.com",
+        ] {
+            assert!(!is_loopback(&url::Url::parse(url).unwrap()), "{url}");
+        }
+        let mut w = Vec::new();
+        let ep = url::Url::parse("http://localhost:4566").unwrap();
+        assert!(container_loopback(Some(&ep), &Proxy::default(), &mut w).is_some());
+        assert_eq!(w[0].input, "sts-endpoint");
     }
 }

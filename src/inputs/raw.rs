@@ -55,17 +55,61 @@ impl std::fmt::Debug for RawInputs {
     }
 }
 
+/// Variables read for inputs the step did not give, exactly the list the
+/// reference action reads (reference: src/helpers.ts translateEnvVariables()):
+/// a job or workflow `env:` such as `ROLE_TO_ASSUME` or `ROLE_DURATION_SECONDS`
+/// works unchanged. A container action sees them because the runner passes the
+/// job's and step's `env:` into the container. An input given with a
+/// non-empty value always wins. HTTP_PROXY/HTTPS_PROXY and NO_PROXY are on the
+/// reference's list too; `inputs::network` reads them with the other proxy
+/// variables. For this to work, action.yml gives no default to these inputs
+/// (the binary applies the defaults), except `audience`, whose default the
+/// reference's action.yml sets too, so AUDIENCE is never seen by either.
+pub const FROM_ENV: [&str; 20] = [
+    "AWS_REGION",
+    "ROLE_TO_ASSUME",
+    "WEB_IDENTITY_TOKEN_FILE",
+    "ROLE_CHAINING",
+    "AUDIENCE",
+    "MASK_AWS_ACCOUNT_ID",
+    "ROLE_DURATION_SECONDS",
+    "ROLE_EXTERNAL_ID",
+    "ROLE_SESSION_NAME",
+    "ROLE_SKIP_SESSION_TAGGING",
+    "TRANSITIVE_TAG_KEYS",
+    "INLINE_SESSION_POLICY",
+    "MANAGED_SESSION_POLICIES",
+    "OUTPUT_CREDENTIALS",
+    "UNSET_CURRENT_CREDENTIALS",
+    "DISABLE_RETRY",
+    "RETRY_MAX_ATTEMPTS",
+    "SPECIAL_CHARACTERS_WORKAROUND",
+    "USE_EXISTING_CREDENTIALS",
+    "OVERWRITE_AWS_PROFILE",
+];
+
 impl RawInputs {
-    /// Reads the inputs from an environment. Only names exactly as the runner
-    /// writes them count: `INPUT_` and the input's name in upper case
-    /// (`INPUT_ROLE-TO-ASSUME`), as the reference action reads them too. Any
-    /// other spelling (`input_role-to-assume`, `INPUT_Role-To-Assume`) is not
-    /// an input and is ignored, so two spellings can never compete for one input.
+    /// Reads the inputs from an environment, then [`FROM_ENV`] for inputs left
+    /// empty. Only names exactly as the runner writes them count: `INPUT_` and
+    /// the input's name in upper case (`INPUT_ROLE-TO-ASSUME`), as the reference
+    /// action reads them too. Any other spelling (`input_role-to-assume`,
+    /// `INPUT_Role-To-Assume`) is not an input and is ignored, so two spellings
+    /// can never compete for one input.
     pub fn from_env(env: &HashMap<String, String>) -> Result<Self, Error> {
-        let inputs = env
+        let mut inputs: HashMap<String, String> = env
             .iter()
             .filter(|(k, _)| is_input_name(k))
-            .map(|(k, v)| (k.clone(), v.clone()));
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect();
+        for var in FROM_ENV {
+            let Some(value) = env.get(var).filter(|v| !v.is_empty()) else {
+                continue;
+            };
+            let input = format!("{INPUT_PREFIX}{}", var.replace('_', "-"));
+            if inputs.get(&input).is_none_or(|v| v.is_empty()) {
+                inputs.insert(input, value.clone());
+            }
+        }
         envy::prefixed(INPUT_PREFIX)
             .from_iter(inputs)
             .map_err(|e| Error::Internal(format!("reading inputs: {e}")))
@@ -147,6 +191,7 @@ fn is_read(name: &[u8]) -> bool {
         .iter()
         .any(|p| upper.starts_with(p.as_bytes()))
         || READ_NAMES.iter().any(|n| upper == n.as_bytes())
+        || FROM_ENV.iter().any(|n| upper == n.as_bytes())
 }
 
 #[cfg(test)]
@@ -184,5 +229,32 @@ mod tests {
         let raw = RawInputs::from_env(&env).unwrap();
         assert_eq!(raw.aws_region.as_deref(), Some("eu-west-1"));
         assert!(raw.role_to_assume.is_none());
+    }
+
+    #[test]
+    fn unset_inputs_come_from_the_reference_variables() {
+        let env: HashMap<String, String> = [
+            ("ROLE_TO_ASSUME", "arn:aws:iam::123456789012:role/r"),
+            ("ROLE_DURATION_SECONDS", "900"),
+            ("INPUT_ROLE-SESSION-NAME", "given"),
+            ("ROLE_SESSION_NAME", "from-env"),
+            ("INPUT_AWS-REGION", ""),
+            ("AWS_REGION", "eu-west-1"),
+            // Not on the reference's list: never an input.
+            ("AWS_PROFILE", "p"),
+            ("STS_ENDPOINT", "http://x"),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_owned(), v.to_owned()))
+        .collect();
+        let raw = RawInputs::from_env(&env).unwrap();
+        assert_eq!(
+            raw.role_to_assume.as_deref(),
+            Some("arn:aws:iam::123456789012:role/r")
+        );
+        assert_eq!(raw.role_duration_seconds.as_deref(), Some("900"));
+        assert_eq!(raw.role_session_name.as_deref(), Some("given"));
+        assert_eq!(raw.aws_region.as_deref(), Some("eu-west-1"));
+        assert!(raw.aws_profile.is_none() && raw.sts_endpoint.is_none());
     }
 }

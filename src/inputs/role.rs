@@ -4,10 +4,10 @@
 //! an external id, and cannot complete a bare role name.
 
 use super::raw::RawInputs;
-use super::values::{bad, list, parse_int, set};
+use super::values::{bad, list, parse_int, set, warn};
 use crate::aws_names::{shorten, Region, RoleArn, RoleName, SessionName};
 use crate::error::Error;
-use crate::plan::{RoleHop, RoleTarget, SessionOptions};
+use crate::plan::{RoleHop, RoleTarget, SessionOptions, Warning};
 use crate::tags::{self, Tag};
 use std::collections::HashMap;
 
@@ -150,7 +150,11 @@ fn managed_policies(raw: &RawInputs) -> Result<Vec<String>, Error> {
     Ok(arns)
 }
 
-pub fn external_id(raw: &RawInputs, call: Call) -> Result<Option<String>, Error> {
+pub fn external_id(
+    raw: &RawInputs,
+    call: Call,
+    warnings: &mut Vec<Warning>,
+) -> Result<Option<String>, Error> {
     let Some(id) = set(&raw.role_external_id).map(str::trim) else {
         return Ok(None);
     };
@@ -162,11 +166,14 @@ pub fn external_id(raw: &RawInputs, call: Call) -> Result<Option<String>, Error>
         ));
     }
     if call == Call::WebIdentity {
-        return Err(bad(
+        // reference: src/assumeRole.ts assumeRoleWithOIDC() passes ExternalId to
+        // AssumeRoleWithWebIdentity, which has no such parameter: it is dropped.
+        warn(
+            warnings,
             "role-external-id",
-            "cannot be sent with a web identity (AssumeRoleWithWebIdentity has no ExternalId)",
-            "Remove `role-external-id`, or assume the role with access keys or role-chaining.",
-        ));
+            "is ignored: the role is assumed with a web identity (OIDC or a token file), and AssumeRoleWithWebIdentity has no external id. The trust policy's `sub`/`aud` conditions play that part.",
+        );
+        return Ok(None);
     }
     Ok(Some(id.to_owned()))
 }
@@ -184,50 +191,59 @@ pub fn session_tags(
     raw: &RawInputs,
     call: Call,
     env: &HashMap<String, String>,
+    warnings: &mut Vec<Warning>,
 ) -> Result<(Option<Vec<Tag>>, Vec<String>), Error> {
+    let transitive: Vec<String> = set(&raw.transitive_tag_keys)
+        .map(|v| list(v, &[',', '\n']).map(str::to_owned).collect())
+        .unwrap_or_default();
+    // Checked even where tags are not sent: a malformed value is an error on
+    // every path (reference: src/assumeRole.ts assumeRole() parses custom-tags
+    // before it knows how the role is assumed).
     let custom = set(&raw.custom_tags)
         .map(tags::parse_custom_tags)
         .transpose()?
         .unwrap_or_default();
-    let transitive: Vec<String> = set(&raw.transitive_tag_keys)
-        .map(|v| list(v, &[',', '\n']).map(str::to_owned).collect())
-        .unwrap_or_default();
     let why_not = match call {
-        Call::WebIdentity => {
-            Some("session tags cannot be sent with a web identity (OIDC or token file)")
-        }
+        // reference: src/index.ts run() warns that custom-tags is ignored with OIDC or
+        // a token file; src/assumeRole.ts deletes Tags and TransitiveTagKeys there.
+        Call::WebIdentity => Some(
+            "the role is assumed with a web identity (OIDC or a token file), which carries no session tags: the token's claims are the identity",
+        ),
+        // reference: src/assumeRole.ts assumeRole(): `tags = roleSkipSessionTagging ? undefined : …`
+        // and the transitive keys are dropped with them.
         Call::AssumeRole { skip_tagging: true } => Some("`role-skip-session-tagging` is true"),
         Call::AssumeRole {
             skip_tagging: false,
         } => None,
     };
     if let Some(why) = why_not {
-        // AssumeRoleWithWebIdentity cannot carry tags; the token's claims are the identity.
         for (name, value) in [
             ("custom-tags", &raw.custom_tags),
             ("transitive-tag-keys", &raw.transitive_tag_keys),
         ] {
             if set(value).is_some() {
-                return Err(bad(
-                    name,
-                    format!("is set, but {why}"),
-                    format!("Remove `{name}`; tags only apply to AssumeRole with keys or role-chaining."),
-                ));
+                warn(warnings, name, format!("is ignored: {why}."));
             }
         }
         return Ok((None, Vec::new()));
     }
     let tags = tags::session_tags(env, custom)?;
-    for key in &transitive {
-        if !tags.iter().any(|t| &t.key == key) {
-            return Err(bad(
-                "transitive-tag-keys",
-                format!("{:?} is not one of the session tags sent", shorten(key)),
-                "List keys of tags that are sent (built-in ones such as Repository, or keys from `custom-tags`).",
-            ));
-        }
+    // reference: src/assumeRole.ts assumeRole() keeps only the transitive keys
+    // that name a tag being sent.
+    let (kept, dropped): (Vec<String>, Vec<String>) = transitive
+        .into_iter()
+        .partition(|key| tags.iter().any(|t| &t.key == key));
+    for key in dropped {
+        warn(
+            warnings,
+            "transitive-tag-keys",
+            format!(
+                "{:?} is ignored: it is not the key of a session tag sent (built-in ones such as Repository, or keys from `custom-tags`).",
+                shorten(&key)
+            ),
+        );
     }
-    Ok((Some(tags), transitive))
+    Ok((Some(tags), kept))
 }
 
 /// An `AssumeRole` hop for `role-to-assume`.
@@ -237,12 +253,13 @@ pub fn hop(
     region: &Region,
     skip_tagging: bool,
     env: &HashMap<String, String>,
+    warnings: &mut Vec<Warning>,
 ) -> Result<RoleHop, Error> {
     let call = Call::AssumeRole { skip_tagging };
     let target = target(role, region, call)?;
     let session = session_options(raw)?;
-    let external_id = external_id(raw, call)?;
-    let (tags, transitive_tag_keys) = session_tags(raw, call, env)?;
+    let external_id = external_id(raw, call, warnings)?;
+    let (tags, transitive_tag_keys) = session_tags(raw, call, env, warnings)?;
     Ok(RoleHop {
         target,
         session,
@@ -252,8 +269,10 @@ pub fn hop(
     })
 }
 
-/// The inputs that only mean something when a role is assumed.
-pub fn refuse_role_only_inputs(raw: &RawInputs) -> Result<(), Error> {
+/// The inputs that only mean something when a role is assumed: ignored, with
+/// a warning, when no role is (reference: src/index.ts run() only reads them
+/// inside `if (roleToAssume)`).
+pub fn warn_role_only_inputs(raw: &RawInputs, warnings: &mut Vec<Warning>) {
     for (name, value) in [
         ("role-external-id", &raw.role_external_id),
         ("inline-session-policy", &raw.inline_session_policy),
@@ -262,12 +281,11 @@ pub fn refuse_role_only_inputs(raw: &RawInputs) -> Result<(), Error> {
         ("transitive-tag-keys", &raw.transitive_tag_keys),
     ] {
         if set(value).is_some() {
-            return Err(bad(
+            warn(
+                warnings,
                 name,
-                "only applies when a role is assumed, and `role-to-assume` is not set",
-                format!("Set `role-to-assume`, or remove `{name}`."),
-            ));
+                "is ignored: it only applies when a role is assumed, and `role-to-assume` is not set.",
+            );
         }
     }
-    Ok(())
 }

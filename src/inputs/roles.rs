@@ -23,7 +23,7 @@ use crate::aws_names::{shorten, ProfileName, Region, RoleArn, SessionName};
 use crate::error::Error;
 use crate::plan::{
     NamedProfiles, ProfileTarget, ProfilesPlan, RoleHop, RoleProfile, RoleTarget, Roots, Runner,
-    SessionOptions, Signer, TokenGroup, TokenSource, WebProfile,
+    SessionOptions, Signer, TokenGroup, TokenSource, Warning, WebProfile,
 };
 use crate::secret::Secret;
 use std::collections::hash_map::Entry;
@@ -401,6 +401,8 @@ pub fn plan(
     env: &HashMap<String, String>,
     region: &Region,
     runner: &Runner,
+    real_aws: bool,
+    warnings: &mut Vec<Warning>,
     text: &str,
 ) -> Result<ProfilesPlan, Error> {
     refuse_alternatives(raw)?;
@@ -415,7 +417,7 @@ pub fn plan(
     };
     forest.check_partitions()?;
     let role_chaining = parse_bool("role-chaining", &raw.role_chaining, false)?;
-    let signer = match keys(raw)? {
+    let signer = match keys(raw, real_aws, warnings)? {
         Some(keys) => Some(Signer::Keys(keys)),
         None if role_chaining => Some(Signer::Ambient),
         None => None,

@@ -18,6 +18,14 @@ fn get<'a>(env: &'a HashMap<String, String>, name: &str) -> Option<&'a str> {
     env.get(name).map(String::as_str).filter(|v| !v.is_empty())
 }
 
+/// Whether this process runs as a container action. The runner (and act)
+/// start a container action with `HOME=/github/home`, which nothing else sets,
+/// and `GITHUB_ACTIONS=true`; checking the environment rather than the file
+/// system keeps the answer the same for the plan's tests.
+pub fn in_container_action(env: &HashMap<String, String>) -> bool {
+    get(env, "HOME") == Some(CONTAINER_HOME) && get(env, "GITHUB_ACTIONS") == Some("true")
+}
+
 pub fn runner(env: &HashMap<String, String>) -> Result<Runner, Error> {
     let required = |var: &'static str| -> Result<PathBuf, Error> {
         get(env, var).map(PathBuf::from).ok_or_else(|| {

@@ -4,6 +4,7 @@
 
 use crate::aws_names::shorten;
 use crate::error::Error;
+use crate::plan::Warning;
 
 pub fn bad(input: &'static str, problem: impl Into<String>, fix: impl Into<String>) -> Error {
     Error::Input {
@@ -11,6 +12,14 @@ pub fn bad(input: &'static str, problem: impl Into<String>, fix: impl Into<Strin
         problem: problem.into(),
         fix: fix.into(),
     }
+}
+
+/// Records an ignored or adjusted input (see [`Warning`]).
+pub fn warn(warnings: &mut Vec<Warning>, input: &'static str, message: impl Into<String>) {
+    warnings.push(Warning {
+        input,
+        message: message.into(),
+    });
 }
 
 /// An input's value with "empty means not set" applied.

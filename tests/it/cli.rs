@@ -162,7 +162,7 @@ fn bad_inputs_fail_before_any_request_and_change_nothing() {
         ("role-duration-seconds", "43201", "43200"),
         ("role-session-name", "has space", "role-session-name"),
         ("role-session-name", "a", "role-session-name"),
-        ("aws-region", "moon-base-1a", "aws-region"),
+        ("aws-region", "US_EAST_1", "aws-region"),
         (
             "role-to-assume",
             "arn:aws:iam::123:role/x",
@@ -171,7 +171,7 @@ fn bad_inputs_fail_before_any_request_and_change_nothing() {
         ("role-to-assume", "arn:aws:s3:::bucket", "role-to-assume"),
         ("mask-aws-account-id", "yes", "mask-aws-account-id"),
         ("output-env-credentials", "fasle", "output-env-credentials"),
-        ("retry-max-attempts", "0", "retry-max-attempts"),
+        ("retry-max-attempts", "many", "retry-max-attempts"),
         ("custom-tags", "{not json", "custom-tags"),
         ("inline-session-policy", "{", "inline-session-policy"),
         ("allowed-account-ids", "12345", "allowed-account-ids"),
@@ -633,12 +633,18 @@ fn web_identity_token_file_relative_to_workspace_and_no_symlinks() {
     out.assert_failed_cleanly();
     assert!(out.error_line().contains("symlink"));
 
+    // Without a role the file is ignored, with a warning (as the reference ignores it).
     let out = Scenario::new()
         .input("web-identity-token-file", "t")
         .input("aws-region", "eu-west-1")
         .run();
-    out.assert_failed_cleanly();
-    assert!(out.error_line().contains("role-to-assume"));
+    out.assert_success();
+    assert!(
+        out.stdout
+            .contains("::warning title=Input `web-identity-token-file`"),
+        "{}",
+        out.stdout
+    );
 }
 
 #[test]
@@ -681,11 +687,16 @@ fn aws_profile_writes_private_files_for_later_steps_and_post_removes_them() {
     let env = out.exported_env();
     let creds_path = std::path::PathBuf::from(&env["AWS_SHARED_CREDENTIALS_FILE"]);
     assert!(creds_path.starts_with(s.path("temp")));
-    assert_eq!(env["AWS_PROFILE"], "deploy");
-    assert!(
-        !env.contains_key("AWS_ACCESS_KEY_ID"),
-        "env keys would shadow the profile"
-    );
+    // As the reference action: a profile changes no global variable (no
+    // AWS_PROFILE, no keys, no region), so several profiles keep their regions.
+    for name in [
+        "AWS_PROFILE",
+        "AWS_ACCESS_KEY_ID",
+        "AWS_REGION",
+        "AWS_DEFAULT_REGION",
+    ] {
+        assert!(!env.contains_key(name), "{name} exported in profile mode");
+    }
     let text = std::fs::read_to_string(&creds_path).unwrap();
     assert!(text.contains("[deploy]") && text.contains(SECRET_KEY));
     use std::os::unix::fs::PermissionsExt;
@@ -725,15 +736,17 @@ fn aws_profile_writes_private_files_for_later_steps_and_post_removes_them() {
             .strip_prefix(ENV_BEFORE)
             .unwrap(),
     );
-    assert_eq!(cleared["AWS_ACCESS_KEY_ID"], "");
-    assert_eq!(cleared["AWS_PROFILE"], "");
+    // Exactly what the main step exported: the file paths, not the job's keys.
+    assert_eq!(cleared["AWS_CONFIG_FILE"], "");
+    assert_eq!(cleared["AWS_SHARED_CREDENTIALS_FILE"], "");
+    assert!(!cleared.contains_key("AWS_ACCESS_KEY_ID") && !cleared.contains_key("AWS_REGION"));
 }
 
 #[test]
 fn post_step_is_skipped_on_request_and_idle_without_state() {
     let out = Scenario::new()
         .env("AWS_SKIP_CLEANUP_STEP", "true")
-        .env("STATE_exported", "1")
+        .env("STATE_exported_env", "AWS_ACCESS_KEY_ID")
         .arg("post")
         .run();
     out.assert_success();

@@ -505,10 +505,9 @@ fn profile_files_belong_to_the_runner_user_so_a_later_non_root_step_can_use_them
     let dir = dirs.home.join(".keyless-aws");
     let config = dir.join("config");
     let credentials = dir.join("credentials");
-    assert_eq!(
-        exported.get("AWS_PROFILE").map(String::as_str),
-        Some("deploy")
-    );
+    // As the reference action: a profile alone exports no AWS_PROFILE (later
+    // steps choose it with --profile), so other profiles keep their regions.
+    assert_eq!(exported.get("AWS_PROFILE"), None);
     assert_eq!(
         exported.get("AWS_CONFIG_FILE").map(PathBuf::from),
         Some(config.clone())
@@ -607,5 +606,52 @@ fn profile_files_belong_to_the_runner_user_so_a_later_non_root_step_can_use_them
     assert!(
         !config.exists() && !credentials.exists(),
         "post step left the profile files"
+    );
+}
+
+/// Inside the action's container, `localhost` is the container's own: a service on
+/// the runner's 127.0.0.1 (here a listener of this test, on the host) cannot be
+/// reached, unlike with the JavaScript reference action. The action warns up front
+/// and explains the connection failure; nothing is written.
+#[test]
+#[ignore = "needs docker and moto: run by scripts/test.sh"]
+fn a_localhost_sts_endpoint_is_the_containers_own_and_the_failure_says_so() {
+    let (fx, image) = setup();
+    let dirs = RunnerDirs::new();
+    let files = dirs.step_files();
+    let before = files.snapshot();
+    let on_host = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    on_host.set_nonblocking(true).unwrap();
+    let endpoint = format!("http://localhost:{}", on_host.local_addr().unwrap().port());
+    let step = Step {
+        stage: Stage::Main,
+        with: vec![
+            ("aws-access-key-id", "test"),
+            ("aws-secret-access-key", "test"),
+            ("aws-region", REGION),
+            ("sts-endpoint", &endpoint),
+            ("disable-retry", "true"),
+        ],
+        oidc: None,
+        state: vec![],
+    };
+    let ran = run_step(&fx, &image, &dirs, &files, &step);
+    assert_failed_cleanly("localhost sts-endpoint", &ran, &before, &files);
+    assert!(
+        ran.stdout
+            .lines()
+            .any(|l| l.starts_with("::warning title=Input `sts-endpoint`")),
+        "no up-front warning: {}",
+        ran.describe()
+    );
+    assert!(
+        ran.stdout.matches("whose localhost is its own").count() >= 2
+            && ran.stdout.contains("services:"),
+        "the failure should explain the container's localhost: {}",
+        ran.describe()
+    );
+    assert!(
+        on_host.accept().is_err(),
+        "the container reached the host's loopback after all"
     );
 }

@@ -763,7 +763,10 @@ fn offline_scenarios() -> Vec<Case> {
             ),
         Case::new("post step after export", Success)
             .arg("post")
-            .env("STATE_exported", "1")
+            .env(
+                "STATE_exported_env",
+                "AWS_ACCESS_KEY_ID,AWS_SECRET_ACCESS_KEY,AWS_SESSION_TOKEN",
+            )
             .env("ACTIONS_ID_TOKEN_REQUEST_TOKEN", "post-step-bearer-value")
             .secret("bearer request token", "post-step-bearer-value")
             .ambient(),

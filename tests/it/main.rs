@@ -14,6 +14,7 @@ mod check_trust;
 mod cli;
 mod container;
 mod dev_token_server;
+mod dropin;
 mod hardening;
 mod hostile;
 mod hygiene;

@@ -264,18 +264,24 @@ fn six_profiles_from_one_token_request_chained_role_signed_by_its_source() {
     out.assert_masked_and_not_leaked(&secrets);
     assert!(!out.env_file.contains("secret"), "a secret in GITHUB_ENV");
 
-    // The post step removes both files.
+    // The post step removes both files and clears exactly what was exported.
     let state = file_commands_map(&out.state);
     assert_eq!(
         state["exported_env"],
-        "AWS_CONFIG_FILE,AWS_SHARED_CREDENTIALS_FILE,AWS_PROFILE"
+        "AWS_PROFILE,AWS_CONFIG_FILE,AWS_SHARED_CREDENTIALS_FILE"
     );
     let post = Scenario::new()
         .arg("post")
-        .env("STATE_exported", &state["exported"])
+        .env("STATE_exported_env", &state["exported_env"])
         .env("STATE_profile_files", &state["profile_files"]);
-    post.run().assert_success();
+    let cleared = post.run();
+    cleared.assert_success();
     assert!(!dir.join("config").exists() && !dir.join("credentials").exists());
+    let names: Vec<String> = cleared.exported_env().into_keys().collect();
+    assert_eq!(
+        names,
+        ["AWS_CONFIG_FILE", "AWS_PROFILE", "AWS_SHARED_CREDENTIALS_FILE"]
+    );
 }
 
 #[test]

@@ -305,3 +305,57 @@ fn setup_output() {
         insta::assert_snapshot!(format!("setup_{name}"), redact(&out.stdout, &s));
     }
 }
+
+/// The `::warning` lines for inputs that have no effect on the path taken, which
+/// the reference action ignores (see README "Migrating").
+#[test]
+fn ignored_input_warnings() {
+    let sts = token().assume(WEB_IDENTITY);
+    let s = Scenario::oidc_step(&sts)
+        .input("custom-tags", r#"{"team":"a"}"#)
+        .input("transitive-tag-keys", "Repository")
+        .input("role-external-id", "ext-1")
+        .input("retry-max-attempts", "0");
+    let out = s.run();
+    out.assert_success();
+    let warnings: Vec<&str> = out
+        .stdout
+        .lines()
+        .filter(|l| l.starts_with("::warning"))
+        .collect();
+    insta::assert_snapshot!(redact(&warnings.join("\n"), &s));
+}
+
+/// A localhost `sts-endpoint` inside a container action: the warning up front and
+/// the explanation of the connection failure.
+#[test]
+fn loopback_endpoint_in_a_container() {
+    let mut s = Scenario::new()
+        .input("aws-access-key-id", "test")
+        .input("aws-secret-access-key", "test")
+        .input("aws-region", "us-east-1")
+        .input("disable-retry", "true")
+        .input(
+            "sts-endpoint",
+            &format!("http://localhost:{}", free_port(LOCALHOST)),
+        )
+        .env("HOME", "/github/home");
+    let warning = s
+        .run()
+        .stdout
+        .lines()
+        .find(|l| l.starts_with("::warning"))
+        .unwrap_or_default()
+        .to_owned();
+    s.reset_files();
+    let text = format!("--- warning ---\n{warning}\n\n{}", user_view(&s));
+    // The closed port differs per run.
+    let port = s
+        .input_value("sts-endpoint")
+        .unwrap()
+        .rsplit(':')
+        .next()
+        .unwrap()
+        .to_owned();
+    insta::assert_snapshot!(text.replace(&format!("localhost:{port}"), "localhost:[PORT]"));
+}
