@@ -280,7 +280,11 @@ fn six_profiles_from_one_token_request_chained_role_signed_by_its_source() {
     let names: Vec<String> = cleared.exported_env().into_keys().collect();
     assert_eq!(
         names,
-        ["AWS_CONFIG_FILE", "AWS_PROFILE", "AWS_SHARED_CREDENTIALS_FILE"]
+        [
+            "AWS_CONFIG_FILE",
+            "AWS_PROFILE",
+            "AWS_SHARED_CREDENTIALS_FILE"
+        ]
     );
 }
 
