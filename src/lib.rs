@@ -8,6 +8,8 @@
 //! steps and the runner, `text` for escaping),
 //! `explain` and `report` (what a failure tells the user). The command line
 //! (`cli`: `assume`, `setup`, `check-trust`) reuses them for every CI `ci` knows.
+//! `refresh` is what `refresh-credentials: true` leaves later steps: the
+//! `credential-process` helper, its cache and the files the action installs.
 
 pub mod aws_names;
 pub mod ci;
@@ -24,6 +26,7 @@ pub mod plan;
 pub mod post;
 pub mod profile;
 pub mod redact;
+pub mod refresh;
 pub mod report;
 pub mod retry;
 pub mod roles;

@@ -275,6 +275,12 @@ pub enum Delivery {
         profile: ProfileDelivery,
         env_vars: bool,
     },
+    /// `refresh-credentials`: a profile whose `credential_process` is a copy of
+    /// this binary, which requests a new token and repeats the chain whenever
+    /// the SDK needs fresh credentials (src/refresh/). Only a web identity from
+    /// the runner's token request can be described this way. No keys in env:
+    /// the profile, the region and blank key variables.
+    RefreshingProfile(Box<RefreshDelivery>),
 }
 
 impl Delivery {
@@ -285,6 +291,7 @@ impl Delivery {
             Delivery::OutputsOnly => false,
             Delivery::EnvVars => true,
             Delivery::ProfileFiles { env_vars, .. } => *env_vars,
+            Delivery::RefreshingProfile(_) => false,
         }
     }
 }
@@ -294,6 +301,14 @@ pub struct ProfileDelivery {
     pub name: ProfileName,
     pub overwrite: bool,
     pub dir: ProfileDir,
+}
+
+#[derive(Debug)]
+pub struct RefreshDelivery {
+    pub name: ProfileName,
+    pub dir: ProfileDir,
+    /// What the helper assumes: the plan's chain, without its secrets.
+    pub description: crate::refresh::description::Description,
 }
 
 #[derive(Debug, Default)]

@@ -1,6 +1,7 @@
 //! The post step (`post-entrypoint` in action.yml), run when the job ends:
 //! clears the variables the main step exported (their names are in its
-//! GITHUB_STATE) and removes any profile files it wrote.
+//! GITHUB_STATE) and removes any profile files it wrote, or what
+//! `refresh-credentials` left (helper, description, config, caches).
 //! `AWS_SKIP_CLEANUP_STEP=true` turns it off.
 
 use crate::workflow::{self, Export};
@@ -14,6 +15,16 @@ pub fn run(env: &HashMap<String, String>) -> Result<(), crate::error::Error> {
     }
     if let Some(files) = env.get("STATE_profile_files") {
         crate::profile::remove_created(files);
+    }
+    // refresh-credentials: exactly the files the main step wrote (by
+    // identity), the helper's caches, and the directory once it is empty.
+    if let (Some(files), Some(dir)) = (env.get("STATE_refresh_files"), env.get("STATE_refresh_dir"))
+    {
+        let files: Vec<_> = files
+            .lines()
+            .filter_map(crate::refresh::install::InstalledFile::from_state_line)
+            .collect();
+        crate::refresh::install::remove(&files, Path::new(dir));
     }
     // Exactly the names the main step exported (recorded in GITHUB_STATE), and
     // only names this action can export: a job-level AWS_REGION, or keys the

@@ -11,9 +11,11 @@ use crate::explain::{self, Context};
 use crate::jwt::{self, Claims};
 use crate::plan::{
     AmbientReason, Chain, CredentialPlan, CredentialSource, Delivery, Identify, Plan,
-    ProfileDelivery, RoleHop, RoleTarget, SessionOptions, TokenSource, WebIdentity,
+    ProfileDelivery, RefreshDelivery, RoleHop, RoleTarget, SessionOptions, TokenSource,
+    WebIdentity,
 };
 use crate::profile;
+use crate::refresh::install::InstalledFile;
 use crate::secret::{Credentials, Secret};
 use crate::sts::{self, AssumeRoleParams, Assumed, ClientSettings};
 use crate::tags;
@@ -95,7 +97,7 @@ pub(crate) fn check_account(plan: &Plan, identity: &Identity) -> Result<(), Erro
 
 /// The variables this action may export, and so the only ones its post step
 /// clears (the names it did export are recorded in GITHUB_STATE).
-pub const EXPORTABLE: [&str; 8] = [
+pub const EXPORTABLE: [&str; 9] = [
     "AWS_ACCESS_KEY_ID",
     "AWS_SECRET_ACCESS_KEY",
     "AWS_SESSION_TOKEN",
@@ -104,6 +106,8 @@ pub const EXPORTABLE: [&str; 8] = [
     "AWS_PROFILE",
     "AWS_CONFIG_FILE",
     "AWS_SHARED_CREDENTIALS_FILE",
+    // `refresh-credentials` (the Go SDK v1 reads the config file only with it).
+    "AWS_SDK_LOAD_CONFIG",
 ];
 
 /// With `mask-aws-account-id`, an account is masked the moment it is learned,
@@ -123,6 +127,7 @@ async fn deliver(
 ) -> Result<(), Error> {
     let mut export = Export::default();
     let mut profile_written = None;
+    let mut refresh_written = None;
     let env_vars = plan.delivery.exports_env_vars();
     // reference: src/helpers.ts unsetCredentials() only clears when it also
     // exports (`output-env-credentials`), so the job's own keys stay otherwise.
@@ -147,6 +152,9 @@ async fn deliver(
                 // `output-env-credentials: true`.
                 export.env("AWS_PROFILE", profile.name.as_str());
             }
+        }
+        if let Delivery::RefreshingProfile(refresh) = &plan.delivery {
+            refresh_written = Some(install_refresh(plan, refresh, creds, &mut export)?);
         }
         if env_vars {
             export.env("AWS_ACCESS_KEY_ID", creds.access_key_id.expose());
@@ -195,6 +203,9 @@ async fn deliver(
         if let Some(written) = profile_written {
             written.roll_back();
         }
+        if let Some((files, dir)) = refresh_written {
+            crate::refresh::install::remove(&files, &dir);
+        }
     }
     committed
 }
@@ -234,6 +245,56 @@ fn write_profile(
     export.state("profile_files", written.state_value());
     Ok(written)
 }
+
+/// `refresh-credentials`: the helper, its description and config, the cache
+/// seeded with the credentials just obtained (so the first SDK call in a
+/// later step does not call STS again), and the variables that point SDKs at
+/// the profile. Returns what to remove if the export fails.
+fn install_refresh(
+    plan: &Plan,
+    refresh: &RefreshDelivery,
+    creds: &Credentials,
+    export: &mut Export,
+) -> Result<(Vec<InstalledFile>, std::path::PathBuf), Error> {
+    use crate::refresh::install::{self, CommandStyle, Request};
+    let seed = crate::refresh::cache::ProcessOutput::from_credentials(creds);
+    // The image's bundle (what this process trusts): later containers may have none.
+    let ca_bundle = Some(std::path::Path::new(DEFAULT_CA_BUNDLE)).filter(|p| p.is_file());
+    let installed = install::install(&Request {
+        dir: &refresh.dir,
+        owner: plan.runner.owner,
+        profile: refresh.name.as_str(),
+        description: &refresh.description,
+        binary: std::path::Path::new("/proc/self/exe"),
+        ca_bundle,
+        style: CommandStyle::BesideConfigFile,
+        seed: seed.as_ref(),
+    })
+    .map_err(|e| Error::Profile {
+        problem: format!("refresh-credentials: {}", e.problem),
+        fix: e.fix,
+        source: None,
+    })?;
+    for (name, value) in &installed.env {
+        export.env(name, value);
+    }
+    let lines: Vec<String> = installed
+        .files
+        .iter()
+        .map(InstalledFile::to_state_line)
+        .collect();
+    export.state("refresh_files", lines.join("\n"));
+    export.state("refresh_dir", refresh.dir.local.to_string_lossy());
+    workflow::info(&format!(
+        "refresh-credentials: later steps use profile {} ({}); it refreshes itself with a new OIDC token",
+        refresh.name,
+        refresh.dir.for_later_steps.display()
+    ));
+    Ok((installed.files, refresh.dir.local.clone()))
+}
+
+/// Where the action's image keeps its CA bundle (the Dockerfile copies it there).
+const DEFAULT_CA_BUNDLE: &str = "/etc/ssl/certs/ca-certificates.crt";
 
 async fn obtain(plan: &Plan, single: &Single<'_>) -> Result<Obtained, Error> {
     match single {

@@ -39,6 +39,9 @@ Usage:
   keyless-aws dev-token-server [--repo O/R] [--ref R] [--environment E] [--event E]
                                     a local OIDC token endpoint for act (tokens real
                                     AWS rejects; for moto or LocalStack)
+  keyless-aws credential-process --description FILE
+                                    print refreshed credentials for an AWS SDK's
+                                    credential_process (left by refresh-credentials)
   keyless-aws help [COMMAND]        this text, or a command's
   keyless-aws -V | --version
 
@@ -80,6 +83,10 @@ pub fn dispatch(args: Vec<OsString>) -> Invocation {
             Ok(rest) => crate::dev_token_server::main(&rest),
             Err(code) => code,
         },
+        "credential-process" => match strings(rest) {
+            Ok(rest) => crate::refresh::helper_main(&rest),
+            Err(code) => code,
+        },
         other => {
             eprintln!("keyless-aws: unknown command {other:?}\n\n{HELP}");
             ExitCode::from(2)
@@ -95,6 +102,7 @@ fn help(command: Option<&str>) -> ExitCode {
         Some("assume") => println!("{}", assume::HELP),
         Some("check-trust") => return crate::trust::main(&["--help".to_owned()]),
         Some("dev-token-server") => return crate::dev_token_server::main(&["--help".to_owned()]),
+        Some("credential-process") => return crate::refresh::helper_main(&["--help".to_owned()]),
         Some(other) => {
             eprintln!("keyless-aws help: unknown command {other:?}\n\n{HELP}");
             return ExitCode::from(2);

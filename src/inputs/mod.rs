@@ -98,7 +98,19 @@ pub fn plan(raw: &RawInputs, env: &HashMap<String, String>) -> Result<Plan, Erro
         (true, _) => CredentialPlan::KeepExisting { fallback: None },
         (false, start) => start,
     };
-    let delivery = delivery(raw, env, output_env_credentials)?;
+    let refresh = flag("refresh-credentials", &raw.refresh_credentials, false)?;
+    let delivery = if refresh {
+        refreshing(
+            raw,
+            env,
+            &region,
+            &network,
+            &credentials,
+            output_env_credentials,
+        )?
+    } else {
+        delivery(raw, env, output_env_credentials)?
+    };
     Ok(Plan {
         region,
         credentials,
@@ -298,6 +310,7 @@ fn credential_plan(
         return web_identity(raw, region, role, TokenSource::File(path), warnings);
     }
     if role_chaining {
+        refuse_chaining_from_a_refreshing_profile(env)?;
         return Ok(CredentialPlan::Obtain(Chain {
             source: CredentialSource::Ambient(AmbientReason::RoleChaining),
             hops: hops(Some(role), warnings)?,
@@ -400,6 +413,151 @@ fn delivery(
     })
 }
 
+/// `role-chaining` after a `refresh-credentials` step: the environment's
+/// credentials are then a `credential_process` profile, which this action's own
+/// SDK client does not run; say so now instead of "no credentials found" later.
+pub(super) fn refuse_chaining_from_a_refreshing_profile(
+    env: &HashMap<String, String>,
+) -> Result<(), Error> {
+    let refreshing = env.get("AWS_CONFIG_FILE").is_some_and(|p| {
+        let p = std::path::Path::new(p);
+        p.file_name()
+            .is_some_and(|n| n == crate::refresh::install::CONFIG)
+            && p.parent()
+                .and_then(|d| d.file_name())
+                .is_some_and(|n| n == crate::profile::DIR_NAME)
+    });
+    if refreshing {
+        return Err(bad(
+            "role-chaining",
+            "cannot start from the refreshing profile an earlier `refresh-credentials` step left (AWS_CONFIG_FILE)",
+            "Run this step before the refreshing one (with `refresh-credentials` it is refused too), or let the SDK chain: a profile with `role_arn = <role>` and `source_profile = keyless-aws` (see the README's \"Credentials that refresh themselves\").",
+        ));
+    }
+    Ok(())
+}
+
+/// The default profile name with `refresh-credentials` and no `aws-profile`: a
+/// name of its own, so a `[default]` in the user's credentials file (which
+/// SDKs read before `credential_process`) cannot shadow it.
+pub const REFRESH_PROFILE: &str = "keyless-aws";
+
+/// `refresh-credentials: true`: only a web identity from the runner's token
+/// request can be obtained again by a later step, so everything else is
+/// refused here, before any request.
+fn refreshing(
+    raw: &RawInputs,
+    env: &HashMap<String, String>,
+    region: &Region,
+    network: &crate::plan::Network,
+    credentials: &CredentialPlan,
+    output_env_credentials: bool,
+) -> Result<Delivery, Error> {
+    const INPUT: &str = "refresh-credentials";
+    let oidc_only = "Use it with `role-to-assume` and `permissions: id-token: write` (OIDC), with or without `role-chaining` roles after it.";
+    let chain = match credentials {
+        CredentialPlan::Obtain(chain) => chain,
+        CredentialPlan::KeepExisting { .. } => {
+            return Err(bad(
+                INPUT,
+                "cannot be combined with `use-existing-credentials` (the existing credentials cannot be obtained again by a later step)",
+                "Remove one of the two inputs.",
+            ))
+        }
+        CredentialPlan::LeaveAsIs(_) => {
+            return Err(bad(
+                INPUT,
+                "has nothing to refresh: `role-to-assume` is not set",
+                oidc_only,
+            ))
+        }
+        CredentialPlan::Profiles(_) => return Err(roles::refresh_not_supported()),
+    };
+    // Only an explicit `false`: with `aws-profile` the default is false too,
+    // and naming the refreshing profile is allowed.
+    if !output_env_credentials && set(&raw.output_env_credentials).is_some() {
+        return Err(bad(
+            INPUT,
+            "exports a profile for later steps, but `output-env-credentials: false` asks to export nothing",
+            "Remove one of the two inputs.",
+        ));
+    }
+    let web = match &chain.source {
+        CredentialSource::Keys(_) => {
+            return Err(bad(
+                INPUT,
+                "cannot refresh credentials made from access keys: it would mean storing long-lived keys on disk for later steps",
+                format!("{oidc_only} Or remove `refresh-credentials` and keep the keys' session within its duration."),
+            ))
+        }
+        CredentialSource::Ambient(AmbientReason::RoleChaining) => {
+            return Err(bad(
+                INPUT,
+                "cannot refresh a chain that starts from the environment's credentials: a later step cannot obtain them again",
+                oidc_only,
+            ))
+        }
+        CredentialSource::Ambient(AmbientReason::NoOidcToken { .. }) => {
+            return Err(bad(
+                INPUT,
+                "needs an OIDC token, and this job cannot request one (ACTIONS_ID_TOKEN_REQUEST_URL/_TOKEN are not set)",
+                "Grant the job `permissions: id-token: write` (not available to pull requests from forks), or remove `refresh-credentials`.",
+            ))
+        }
+        CredentialSource::WebIdentity(web) => web,
+    };
+    let audience = match &web.token {
+        TokenSource::Request { audience, .. } => audience.clone(),
+        TokenSource::File(_) => {
+            return Err(bad(
+                INPUT,
+                "cannot refresh from `web-identity-token-file`: the helper would have to find a fresh token in that file in every later step and container, and nothing renews it there",
+                "Use the runner's token request instead (`permissions: id-token: write`, no `web-identity-token-file`), or remove `refresh-credentials`.",
+            ))
+        }
+    };
+    let name = match set(&raw.aws_profile).map(str::trim) {
+        Some(name) => ProfileName::parse(name).map_err(|problem| {
+            bad(
+                "aws-profile",
+                problem,
+                "Use 1–64 letters, digits, `_`, `.` or `-`.",
+            )
+        })?,
+        None => ProfileName::parse(REFRESH_PROFILE).expect("a valid profile name"),
+    };
+    if let Some(proxy) = set(&raw.http_proxy) {
+        if url::Url::parse(proxy.trim()).is_ok_and(|u| u.password().is_some()) {
+            return Err(bad(
+                INPUT,
+                "would have to store the `http-proxy` password on disk for later steps",
+                "Set HTTPS_PROXY (with the password, from a secret) in the job's `env:` instead of `http-proxy`: later steps and the helper read it from there.",
+            ));
+        }
+    }
+    let description = crate::refresh::description::Description::from_plan(
+        region,
+        network,
+        web,
+        &audience,
+        &chain.hops,
+    );
+    description.validate().map_err(|problem| {
+        bad(
+            INPUT,
+            format!("cannot describe this chain for later steps: {problem}"),
+            "Check the role, session and tag inputs named above.",
+        )
+    })?;
+    Ok(Delivery::RefreshingProfile(Box::new(
+        crate::plan::RefreshDelivery {
+            name,
+            dir: runner::profile_dir(env, set(&raw.runner_temp).map(str::trim))?,
+            description,
+        },
+    )))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -424,6 +582,73 @@ mod tests {
     }
 
     const ROLE: &str = "arn:aws:iam::123456789012:role/deploy";
+
+    #[test]
+    fn refresh_credentials_is_a_described_profile_for_oidc_only() {
+        let oidc = [
+            ("INPUT_ROLE-TO-ASSUME", ROLE),
+            ("INPUT_REFRESH-CREDENTIALS", "true"),
+            ("INPUT_ROLE-DURATION-SECONDS", "900"),
+            ("RUNNER_TEMP", "/rt"),
+            ("ACTIONS_ID_TOKEN_REQUEST_URL", "https://t.example/x?a=1"),
+            ("ACTIONS_ID_TOKEN_REQUEST_TOKEN", "bearer"),
+        ];
+        let plan = plan_of(&oidc).unwrap();
+        let Delivery::RefreshingProfile(refresh) = &plan.delivery else {
+            panic!("{:?}", plan.delivery)
+        };
+        assert_eq!(refresh.name.as_str(), REFRESH_PROFILE);
+        assert_eq!(refresh.dir.local, std::path::Path::new("/rt/.keyless-aws"));
+        let d = &refresh.description;
+        assert_eq!(d.web_identity.role_arn, ROLE);
+        assert_eq!(d.audience, DEFAULT_AUDIENCE);
+        // A 900 s session still leaves botocore's mandatory 10 minutes.
+        assert_eq!(d.min_remaining_seconds, 660);
+        let text = d.to_json();
+        assert!(!text.contains("bearer"), "{text}");
+
+        let refused = |extra: &[(&str, &str)], says: &str| {
+            let mut pairs = oidc.to_vec();
+            pairs.extend_from_slice(extra);
+            let err = plan_of(&pairs).unwrap_err();
+            let text = format!("{err} {}", err.help());
+            assert!(
+                text.contains("refresh-credentials") && text.contains(says),
+                "{text}"
+            );
+        };
+        refused(
+            &[
+                ("INPUT_AWS-ACCESS-KEY-ID", "AKIAEXAMPLEEXAMPLE00"),
+                ("INPUT_AWS-SECRET-ACCESS-KEY", "secret"),
+            ],
+            "long-lived keys on disk",
+        );
+        refused(
+            &[("INPUT_WEB-IDENTITY-TOKEN-FILE", "/t.jwt")],
+            "token request",
+        );
+        refused(
+            &[("INPUT_ROLE-CHAINING", "true")],
+            "environment's credentials",
+        );
+        refused(
+            &[("INPUT_USE-EXISTING-CREDENTIALS", "true")],
+            "use-existing-credentials",
+        );
+        refused(
+            &[("INPUT_OUTPUT-ENV-CREDENTIALS", "false")],
+            "output-env-credentials",
+        );
+        refused(
+            &[("INPUT_HTTP-PROXY", "http://u:p@proxy:3128")],
+            "HTTPS_PROXY",
+        );
+        refused(
+            &[("INPUT_REFRESH-CREDENTIALS", "maybe")],
+            "refresh-credentials",
+        );
+    }
 
     #[test]
     fn oidc_is_a_web_identity_chain_without_hops() {

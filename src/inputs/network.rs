@@ -129,7 +129,8 @@ fn container_loopback(
 /// src/CredentialsClient.ts uses it as both httpProxy and httpsProxy). So a
 /// self-hosted runner that sets only HTTP_PROXY reaches STS through it. The
 /// lower-case spellings and ALL_PROXY, which curl reads, are read after those.
-fn proxy(raw: &RawInputs, env: &HashMap<String, String>) -> Result<Proxy, Error> {
+/// Also the refresh helper's: the same rules for the same variables.
+pub fn proxy(raw: &RawInputs, env: &HashMap<String, String>) -> Result<Proxy, Error> {
     let get = |k: &str| {
         env.get(k)
             .map(String::as_str)

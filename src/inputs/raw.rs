@@ -44,6 +44,7 @@ pub struct RawInputs {
     pub overwrite_aws_profile: Option<String>,
     pub roles: Option<String>,
     pub default_profile: Option<String>,
+    pub refresh_credentials: Option<String>,
     /// Not for users: action.yml fills it with `host:${{ runner.temp }}` (see profile.rs).
     pub runner_temp: Option<String>,
 }

@@ -351,20 +351,22 @@ fn refuse_alternatives(raw: &RawInputs) -> Result<(), Error> {
     Ok(())
 }
 
-/// `refresh-credentials` (the self-refreshing profiles, built separately) does
-/// not yet know how to refresh several profiles: refused rather than ignored,
-/// so nobody gets fixed keys believing they refresh. Read from the environment
-/// because the input is not declared on this branch.
-fn refuse_refresh(env: &HashMap<String, String>) -> Result<(), Error> {
-    let value = env.get("INPUT_REFRESH-CREDENTIALS").cloned();
-    if parse_bool("refresh-credentials", &value, false)? {
-        return Err(bad(
-            "refresh-credentials",
-            "is not yet supported together with `roles`",
-            "Remove `refresh-credentials` (each profile then holds keys for its session duration, see `duration=`), or use `role-to-assume` with `refresh-credentials` in its own step.",
-        ));
+/// `refresh-credentials` does not yet know how to refresh several profiles
+/// (its helper describes one chain): refused rather than ignored, so nobody
+/// gets fixed keys believing they refresh.
+fn refuse_refresh(raw: &RawInputs) -> Result<(), Error> {
+    if parse_bool("refresh-credentials", &raw.refresh_credentials, false)? {
+        return Err(refresh_not_supported());
     }
     Ok(())
+}
+
+pub(super) fn refresh_not_supported() -> Error {
+    bad(
+        "refresh-credentials",
+        "is not yet supported together with `roles`",
+        "Remove `refresh-credentials` (each profile then holds keys for its session, see `duration=`), or use `role-to-assume` with `refresh-credentials` in a step of its own.",
+    )
 }
 
 /// `default-profile`: one of the profiles, or nothing.
@@ -406,7 +408,7 @@ pub fn plan(
     text: &str,
 ) -> Result<ProfilesPlan, Error> {
     refuse_alternatives(raw)?;
-    refuse_refresh(env)?;
+    refuse_refresh(raw)?;
     let lines = parse(text)?;
     let default = default_profile(raw, &lines)?;
     let defaults = role::session_options(raw)?;
@@ -419,7 +421,10 @@ pub fn plan(
     let role_chaining = parse_bool("role-chaining", &raw.role_chaining, false)?;
     let signer = match keys(raw, real_aws, warnings)? {
         Some(keys) => Some(Signer::Keys(keys)),
-        None if role_chaining => Some(Signer::Ambient),
+        None if role_chaining => {
+            super::refuse_chaining_from_a_refreshing_profile(env)?;
+            Some(Signer::Ambient)
+        }
         None => None,
     };
     let roots = match signer {

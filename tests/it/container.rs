@@ -655,3 +655,254 @@ fn a_localhost_sts_endpoint_is_the_containers_own_and_the_failure_says_so() {
         "the container reached the host's loopback after all"
     );
 }
+
+/// What an SDK does with the refreshing profile, in a busybox job image: read
+/// `credential_process` from `$AWS_CONFIG_FILE` and run it with `sh -c`.
+const RUN_CREDENTIAL_PROCESS: &str =
+    r#"line=$(sed -n 's/^credential_process = //p' "$AWS_CONFIG_FILE") && sh -c "$line""#;
+
+/// `refresh-credentials: true` on a GitHub-hosted runner: the action's container
+/// runs as root with the runner's mounts and leaves the helper, its description,
+/// config and a seeded cache, owned by uid 1001. Later steps, as the runner runs
+/// them: a `run:` step as uid 1001 (host paths), a Docker action as root (the
+/// runner's rewritten `/github/home` path), and botocore on the host through the
+/// profile. The first call is served from the seeded cache (no second STS call);
+/// with the cache gone, the helper requests a new token with the later step's own
+/// token-request variables and assumes the role again. The post step removes
+/// exactly what the main step left.
+#[test]
+#[ignore = "needs docker, moto and busybox: run by scripts/test.sh"]
+fn refreshing_profile_serves_later_steps_as_the_runner_user_and_post_removes_it() {
+    require(&[Tool::Busybox]);
+    let (fx, image) = setup();
+    let job_image = crate::refresh::busybox_image();
+    let dirs = RunnerDirs::new();
+    let files = dirs.step_files();
+    chown_tree(dirs.root(), RUNNER_UID);
+    let tag = format!("refresh-{}", random_hex(4));
+    let session = format!("refresh-{}", random_hex(4));
+    let role = format!("arn:aws:iam::{ACCOUNT}:role/gha-deploy");
+    let endpoint = fx.sts_endpoint();
+    let step = Step {
+        stage: Stage::Main,
+        with: vec![
+            ("role-to-assume", &role),
+            ("aws-region", REGION),
+            ("role-session-name", &session),
+            ("sts-endpoint", &endpoint),
+            ("refresh-credentials", "true"),
+        ],
+        oidc: oidc(&fx, &tag),
+        state: vec![],
+    };
+    let ran = run_step(&fx, &image, &dirs, &files, &step);
+    assert!(ran.success(), "the main step failed: {}", ran.describe());
+    let issued = fx.issued(&session);
+    assert_eq!(issued.len(), 1, "issued: {issued:?}");
+    let first = issued[0].clone();
+    let secrets = [
+        first.secret_access_key.clone(),
+        first.session_token.clone(),
+        fx.request_token.clone(),
+    ];
+    let named: Vec<(&str, &str)> = ["secret key", "session token", "request token"]
+        .into_iter()
+        .zip(secrets.iter().map(String::as_str))
+        .collect();
+    assert_masked_before_use(&ran.stdout, &named[..2]);
+    assert_no_secret("stdout", &without_mask_lines(&ran.stdout), &named);
+    assert_no_secret("stderr", &ran.stderr, &named);
+
+    // GITHUB_ENV: the profile by its host path, blank keys, the region.
+    let env_text = StepFiles::read(&files.env);
+    let exported = as_map(
+        &parse_file_commands(
+            env_text
+                .strip_prefix(SEED_ENV)
+                .expect("earlier content kept"),
+        )
+        .expect("GITHUB_ENV is well-formed"),
+    );
+    let dir = dirs.home.join(".keyless-aws");
+    let config = dir.join("refresh-config");
+    assert_eq!(
+        exported.get("AWS_CONFIG_FILE").map(PathBuf::from),
+        Some(config.clone())
+    );
+    assert_eq!(
+        exported.get("AWS_PROFILE").map(String::as_str),
+        Some("keyless-aws")
+    );
+    assert_eq!(exported.get("AWS_REGION").map(String::as_str), Some(REGION));
+    for key in [
+        "AWS_ACCESS_KEY_ID",
+        "AWS_SECRET_ACCESS_KEY",
+        "AWS_SESSION_TOKEN",
+    ] {
+        assert_eq!(exported.get(key).map(String::as_str), Some(""), "{key}");
+    }
+    // Nothing secret on disk but the 0600 cache; everything the runner user's.
+    use std::os::unix::fs::MetadataExt;
+    let mut names: Vec<String> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    let cache = names
+        .iter()
+        .find(|n| n.starts_with("refresh-cache-") && n.ends_with(".json"))
+        .cloned()
+        .unwrap_or_else(|| panic!("no seeded cache in {names:?}"));
+    for name in &names {
+        let path = dir.join(name);
+        let meta = std::fs::symlink_metadata(&path).unwrap();
+        assert_eq!((meta.uid(), meta.gid()), (RUNNER_UID, RUNNER_UID), "{name}");
+        let text = String::from_utf8_lossy(&std::fs::read(&path).unwrap()).into_owned();
+        if *name == cache {
+            assert_eq!(meta.mode() & 0o777, 0o600);
+            assert!(text.contains(&first.access_key_id), "the cache is seeded");
+        } else {
+            for s in &secrets {
+                assert!(!text.contains(s.as_str()), "a secret in {name}");
+            }
+        }
+    }
+    let meta = std::fs::metadata(&dir).unwrap();
+    assert_eq!((meta.uid(), meta.mode() & 0o777), (RUNNER_UID, 0o700));
+
+    // A later step in a job image: `docker run` as the runner does for a `run:`
+    // step's view (host paths, as uid 1001) or a Docker action (as root, paths
+    // rewritten into /github/home).
+    let (token_url, token) = oidc(&fx, &tag).unwrap();
+    let later = |uid: u32, config_file: &str| {
+        let name = unique_name("refresh-later");
+        let _guard = ContainerGuard(name.clone());
+        let temp = dirs.temp.display().to_string();
+        let mut cmd = Command::new("docker");
+        cmd.args([
+            "run",
+            "--name",
+            &name,
+            "--rm",
+            "--network",
+            &fx.network.name,
+        ])
+        .args(["--user", &format!("{uid}:{uid}")])
+        .args(["-v", &format!("{temp}:{temp}")])
+        .args(["-v", &format!("{}:/github/home", dirs.home.display())])
+        .args(["-e", &format!("AWS_CONFIG_FILE={config_file}")])
+        .args(["-e", &format!("ACTIONS_ID_TOKEN_REQUEST_URL={token_url}")])
+        .args(["-e", &format!("ACTIONS_ID_TOKEN_REQUEST_TOKEN={token}")])
+        .args([&job_image, "sh", "-c", RUN_CREDENTIAL_PROCESS]);
+        let ran = run(&mut cmd, STEP_TIMEOUT);
+        for s in &secrets {
+            assert!(!ran.stderr.contains(s.as_str()), "a secret on stderr");
+        }
+        ran
+    };
+    let answer = |ran: &Ran| -> Value {
+        assert!(ran.success(), "the helper failed: {}", ran.describe());
+        let v: Value = serde_json::from_str(ran.stdout.trim()).expect("credential_process JSON");
+        assert_eq!(v["Version"], 1);
+        assert!(v["Expiration"].is_string());
+        v
+    };
+    let host_view = config.display().to_string();
+    let seeded = answer(&later(RUNNER_UID, &host_view));
+    assert_eq!(seeded["AccessKeyId"], first.access_key_id.as_str());
+    assert_eq!(fx.issued(&session).len(), 1, "served from the seeded cache");
+    let requests_before = fx.token_requests(&tag).len();
+
+    // The cache gone (as when it has aged out): the helper refreshes.
+    std::fs::remove_file(dir.join(&cache)).unwrap();
+    let fresh = answer(&later(RUNNER_UID, &host_view));
+    let issued = fx.issued(&session);
+    assert_eq!(issued.len(), 2, "one new AssumeRoleWithWebIdentity");
+    assert_eq!(fresh["AccessKeyId"], issued[1].access_key_id.as_str());
+    assert_ne!(issued[1].access_key_id, first.access_key_id);
+    assert_eq!(fx.token_requests(&tag).len(), requests_before + 1);
+    let who = fx.caller_identity(
+        fresh["AccessKeyId"].as_str().unwrap(),
+        fresh["SecretAccessKey"].as_str().unwrap(),
+        fresh["SessionToken"].as_str().unwrap(),
+        REGION,
+    );
+    assert_eq!(
+        who["Arn"],
+        format!("arn:aws:sts::{ACCOUNT}:assumed-role/gha-deploy/{session}").as_str()
+    );
+    let cache_meta = std::fs::metadata(dir.join(&cache)).expect("the refresh wrote the cache");
+    assert_eq!(
+        (cache_meta.uid(), cache_meta.mode() & 0o777),
+        (RUNNER_UID, 0o600)
+    );
+
+    // A Docker action (root, the rewritten path) shares the same cache.
+    let action_view = translate(&host_view, &dirs);
+    assert!(action_view.starts_with("/github/home/"), "{action_view}");
+    let shared = answer(&later(0, &action_view));
+    assert_eq!(shared["AccessKeyId"], fresh["AccessKeyId"]);
+    assert_eq!(fx.issued(&session).len(), 2);
+
+    // botocore through the profile, on the host.
+    let script = "import botocore.session, json, sys\n\
+                  c = botocore.session.Session().create_client('sts', endpoint_url=sys.argv[1])\n\
+                  print(json.dumps({'Arn': c.get_caller_identity()['Arn'], 'Region': c.meta.region_name}))\n";
+    let mut cmd = Command::new("python3");
+    cmd.args(["-c", script, &endpoint])
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .env("HOME", &dirs.temp)
+        .env("AWS_EC2_METADATA_DISABLED", "true")
+        .env("ACTIONS_ID_TOKEN_REQUEST_URL", &token_url)
+        .env("ACTIONS_ID_TOKEN_REQUEST_TOKEN", &token);
+    for (k, v) in &exported {
+        cmd.env(k, v);
+    }
+    for keep in ["PYENV_ROOT", "PYENV_VERSION", "VIRTUAL_ENV", "PYTHONPATH"] {
+        if let Ok(v) = std::env::var(keep) {
+            cmd.env(keep, v);
+        }
+    }
+    let boto = run(&mut cmd, Duration::from_secs(60));
+    assert!(
+        boto.success(),
+        "botocore with the profile: {}",
+        boto.describe()
+    );
+    let answer: Value = serde_json::from_str(boto.stdout.trim()).expect("JSON");
+    assert_eq!(
+        answer["Arn"],
+        format!("arn:aws:sts::{ACCOUNT}:assumed-role/gha-deploy/{session}").as_str()
+    );
+    assert_eq!(answer["Region"], REGION);
+    assert_eq!(fx.issued(&session).len(), 2, "botocore used the cache");
+
+    // The post step removes the files, the caches and the directory.
+    let state = parse_file_commands(&StepFiles::read(&files.state)).expect("GITHUB_STATE");
+    let post_files = dirs.step_files();
+    let post = Step {
+        stage: Stage::Post,
+        with: step.with.clone(),
+        oidc: None,
+        state,
+    };
+    let ran = run_step(&fx, &image, &dirs, &post_files, &post);
+    assert!(ran.success(), "the post step failed: {}", ran.describe());
+    assert!(
+        !dir.exists(),
+        "post step left {:?}",
+        std::fs::read_dir(&dir).map(|d| d.count())
+    );
+    let cleared = as_map(
+        &parse_file_commands(
+            StepFiles::read(&post_files.env)
+                .strip_prefix(SEED_ENV)
+                .expect("earlier content kept"),
+        )
+        .expect("GITHUB_ENV is well-formed"),
+    );
+    for name in ["AWS_CONFIG_FILE", "AWS_PROFILE"] {
+        assert_eq!(cleared.get(name).map(String::as_str), Some(""), "{name}");
+    }
+}

@@ -21,6 +21,7 @@ mod hygiene;
 mod leak;
 mod moto;
 mod readme_act;
+mod refresh;
 mod roles;
 mod snapshots;
 mod throttling;

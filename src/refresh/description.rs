@@ -1,0 +1,593 @@
+//! The description of what the helper assumes: everything it needs except the
+//! secrets. It is written by the action next to the helper and read by every
+//! `credential-process` call, so it must never hold a secret: the token-request
+//! token comes from the helper's own environment at run time, and a proxy URL
+//! with a password is refused.
+//!
+//! The cache file is named relative to the description's own directory, not
+//! by an absolute path: the same directory is `$RUNNER_TEMP/…` on the host,
+//! `/__w/_temp/…` in a job container and `/github/runner_temp/…` in a Docker
+//! action, and one description must serve all of them.
+
+use crate::aws_names::{Region, RoleArn, SessionName};
+use crate::plan::{Network, RoleHop, RoleTarget, SessionOptions, WebIdentity};
+use crate::tags::Tag;
+use serde::{Deserialize, Serialize};
+use std::path::{Path, PathBuf};
+
+/// The only format version this binary reads. A change that an older helper
+/// would misread bumps it.
+pub const VERSION: u32 = 1;
+
+/// Serve a cached answer only while it has more than this left. botocore
+/// refreshes 15 min before expiry (10 min mandatory), the JS SDK v3 5 min,
+/// the Rust SDK 10 s (plus jitter): an answer with more than 20 min left is
+/// taken by all of them without asking again at once. With a 3600 s session a
+/// cached answer serves ~40 min, then the next call refreshes.
+pub const DEFAULT_MIN_REMAINING_SECONDS: u64 = 20 * 60;
+
+/// Cache and lock file names the action uses; kept beside the description.
+pub const DEFAULT_CACHE_FILE: &str = "refresh-cache.json";
+
+/// A description file larger than this is not one of ours.
+pub const MAX_SIZE: u64 = 64 * 1024;
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct Description {
+    pub version: u32,
+    pub region: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sts_endpoint: Option<String>,
+    pub audience: String,
+    pub web_identity: WebIdentityRole,
+    /// Roles assumed one after the other, each signed with the previous
+    /// credentials. AWS caps a chained session at 3600 s.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub chain: Vec<ChainedRole>,
+    #[serde(default, skip_serializing_if = "ProxySettings::is_empty")]
+    pub proxy: ProxySettings,
+    /// A plain file name, in the description's directory.
+    pub cache_file: String,
+    /// See [`DEFAULT_MIN_REMAINING_SECONDS`]; tests lower it to run in seconds.
+    pub min_remaining_seconds: u64,
+    /// Attempts per STS call and token request (the action's `retry-max-attempts`).
+    pub retry_max_attempts: u32,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct WebIdentityRole {
+    pub role_arn: String,
+    pub session_name: String,
+    pub duration_seconds: i32,
+    /// Session policies, as the action sent them (not secret).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub inline_policy: Option<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub managed_policies: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct ChainedRole {
+    /// Always a full ARN: a bare role name in the inputs is completed with
+    /// the signing role's account and partition when the description is written.
+    pub role_arn: String,
+    pub session_name: String,
+    pub duration_seconds: i32,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub external_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub inline_policy: Option<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub managed_policies: Vec<String>,
+    /// Session tags (the workflow's context: repository, ref, …; not secret).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub tags: Vec<DescribedTag>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub transitive_tag_keys: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct DescribedTag {
+    pub key: String,
+    pub value: String,
+    /// Dropped first when STS says the packed tags are too large.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub optional: bool,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct ProxySettings {
+    /// For `https://` URLs.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub https_proxy: Option<String>,
+    /// For `http://` URLs (a local stand-in).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub http_proxy: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub no_proxy: Option<String>,
+}
+
+impl ProxySettings {
+    fn is_empty(&self) -> bool {
+        self.https_proxy.is_none() && self.http_proxy.is_none() && self.no_proxy.is_none()
+    }
+}
+
+/// The description in the action's own types, ready for the STS calls.
+#[derive(Debug)]
+pub struct Resolved {
+    pub region: Region,
+    pub sts_endpoint: Option<url::Url>,
+    pub web_identity: (RoleArn, SessionOptions),
+    pub chain: Vec<ResolvedHop>,
+}
+
+#[derive(Debug)]
+pub struct ResolvedHop {
+    pub role_arn: RoleArn,
+    pub session: SessionOptions,
+    pub external_id: Option<String>,
+    /// `None` when no tags are sent.
+    pub tags: Option<Vec<Tag>>,
+    pub transitive_tag_keys: Vec<String>,
+}
+
+/// Why a chain cannot be described for the helper.
+pub const NOT_REFRESHABLE: &str = "only a web identity from the runner's token request (with or without roles chained after it) can be refreshed";
+
+impl Description {
+    /// The description of a plan's web-identity chain. Bare role names are
+    /// completed here from the role that signs them, as the run does with
+    /// `GetCallerIdentity`: the caller of a hop is the role before it.
+    pub fn from_plan(
+        region: &Region,
+        network: &Network,
+        web: &WebIdentity,
+        audience: &str,
+        hops: &[RoleHop],
+    ) -> Description {
+        let shortest = hops
+            .iter()
+            .map(|h| h.session.duration_seconds)
+            .chain([web.session.duration_seconds])
+            .min()
+            .unwrap_or(900);
+        let mut signer = web.role.clone();
+        let chain = hops
+            .iter()
+            .map(|hop| {
+                let arn = match &hop.target {
+                    RoleTarget::Arn(arn) => arn.clone(),
+                    RoleTarget::Name(name) => {
+                        RoleArn::new(signer.partition(), signer.account(), name)
+                    }
+                };
+                signer = arn.clone();
+                ChainedRole {
+                    role_arn: arn.to_string(),
+                    session_name: hop.session.name.to_string(),
+                    duration_seconds: hop.session.duration_seconds,
+                    external_id: hop.external_id.clone(),
+                    inline_policy: hop.session.inline_policy.clone(),
+                    managed_policies: hop.session.managed_policies.clone(),
+                    tags: hop
+                        .tags
+                        .iter()
+                        .flatten()
+                        .map(|t| DescribedTag {
+                            key: t.key.clone(),
+                            value: t.value.clone(),
+                            optional: t.optional,
+                        })
+                        .collect(),
+                    transitive_tag_keys: if hop.tags.is_some() {
+                        hop.transitive_tag_keys.clone()
+                    } else {
+                        Vec::new()
+                    },
+                }
+            })
+            .collect();
+        // A proxy with a password stays out of the file: later steps that
+        // need it have it in their own environment (the helper prefers that).
+        let no_secret = |u: &Option<url::Url>| {
+            u.as_ref()
+                .filter(|u| u.password().is_none())
+                .map(|u| u.to_string())
+        };
+        Description {
+            version: VERSION,
+            region: region.to_string(),
+            sts_endpoint: network.sts_endpoint.as_ref().map(|u| u.to_string()),
+            audience: audience.to_owned(),
+            web_identity: WebIdentityRole {
+                role_arn: web.role.to_string(),
+                session_name: web.session.name.to_string(),
+                duration_seconds: web.session.duration_seconds,
+                inline_policy: web.session.inline_policy.clone(),
+                managed_policies: web.session.managed_policies.clone(),
+            },
+            chain,
+            proxy: ProxySettings {
+                https_proxy: no_secret(&network.proxy.https),
+                http_proxy: no_secret(&network.proxy.http),
+                no_proxy: network.proxy.no_proxy.clone(),
+            },
+            cache_file: DEFAULT_CACHE_FILE.into(),
+            min_remaining_seconds: min_remaining(shortest),
+            retry_max_attempts: network.retry.max_attempts.clamp(1, 12),
+        }
+    }
+
+    /// Reads and validates a description file.
+    pub fn load(path: &Path) -> Result<Description, String> {
+        use std::io::Read;
+        let file = std::fs::File::open(path).map_err(|e| {
+            if e.kind() == std::io::ErrorKind::PermissionDenied {
+                // SAFETY: geteuid has no preconditions and cannot fail.
+                let uid = unsafe { libc::geteuid() };
+                format!("cannot open it: {e}. This process runs as uid {uid}, and the files belong to the runner's user (mode 0600): run this step as that user or as root")
+            } else {
+                format!("cannot open it: {e}")
+            }
+        })?;
+        let mut text = String::new();
+        file.take(MAX_SIZE + 1)
+            .read_to_string(&mut text)
+            .map_err(|e| format!("cannot read it: {e}"))?;
+        if text.len() as u64 > MAX_SIZE {
+            return Err(format!("it is larger than {MAX_SIZE} bytes"));
+        }
+        let description: Description = serde_json::from_str(&text)
+            .map_err(|e| format!("it is not a valid description: {e}"))?;
+        description.validate()?;
+        Ok(description)
+    }
+
+    /// The JSON written to disk.
+    pub fn to_json(&self) -> String {
+        let mut text = serde_json::to_string_pretty(self).expect("a description serialises");
+        text.push('\n');
+        text
+    }
+
+    /// Where the cache lives for a description read from `description_path`.
+    pub fn cache_path(&self, description_path: &Path) -> PathBuf {
+        description_path
+            .parent()
+            .unwrap_or(Path::new("."))
+            .join(&self.cache_file)
+    }
+
+    /// Checks every field, so that a hand-edited or damaged file fails here
+    /// with the field's name rather than at STS.
+    pub fn validate(&self) -> Result<(), String> {
+        self.resolve().map(|_| ())
+    }
+
+    /// Every field checked and parsed into the types the STS calls take.
+    pub fn resolve(&self) -> Result<Resolved, String> {
+        if self.version != VERSION {
+            return Err(format!(
+                "`version` is {}, but this keyless-aws reads version {VERSION}; the description was written by another release",
+                self.version
+            ));
+        }
+        let region = Region::parse(&self.region).map_err(|p| format!("`region` {p}"))?;
+        let sts_endpoint = match &self.sts_endpoint {
+            Some(endpoint) => {
+                let url = url::Url::parse(endpoint)
+                    .map_err(|e| format!("`sts-endpoint` is not a URL ({e})"))?;
+                if !matches!(url.scheme(), "https" | "http") || url.password().is_some() {
+                    return Err("`sts-endpoint` must be an http(s) URL without credentials".into());
+                }
+                Some(url)
+            }
+            None => None,
+        };
+        printable("audience", &self.audience, 256)?;
+        let web = &self.web_identity;
+        let web_identity = role(
+            "web-identity",
+            &web.role_arn,
+            &web.session_name,
+            web.duration_seconds,
+            web.inline_policy.as_deref(),
+            &web.managed_policies,
+        )?;
+        let mut chain = Vec::new();
+        for (i, hop) in self.chain.iter().enumerate() {
+            let name = format!("chain[{i}]");
+            let (role_arn, session) = role(
+                &name,
+                &hop.role_arn,
+                &hop.session_name,
+                hop.duration_seconds,
+                hop.inline_policy.as_deref(),
+                &hop.managed_policies,
+            )?;
+            if let Some(id) = &hop.external_id {
+                printable(&format!("{name}.external-id"), id, 1224)?;
+            }
+            if hop.tags.len() > crate::tags::MAX_TAGS {
+                return Err(format!(
+                    "`{name}.tags` has more than {} tags",
+                    crate::tags::MAX_TAGS
+                ));
+            }
+            for t in &hop.tags {
+                printable(&format!("{name}.tags key"), &t.key, 128)?;
+                if t.value.len() > 256 || t.value.chars().any(char::is_control) {
+                    return Err(format!(
+                        "`{name}.tags` value of {:?} is not 0 to 256 printable characters",
+                        t.key
+                    ));
+                }
+            }
+            for k in &hop.transitive_tag_keys {
+                printable(&format!("{name}.transitive-tag-keys"), k, 128)?;
+            }
+            chain.push(ResolvedHop {
+                role_arn,
+                session,
+                external_id: hop.external_id.clone(),
+                tags: (!hop.tags.is_empty()).then(|| {
+                    hop.tags
+                        .iter()
+                        .map(|t| Tag {
+                            key: t.key.clone(),
+                            value: t.value.clone(),
+                            optional: t.optional,
+                        })
+                        .collect()
+                }),
+                transitive_tag_keys: hop.transitive_tag_keys.clone(),
+            });
+        }
+        for (name, proxy) in [
+            ("https-proxy", &self.proxy.https_proxy),
+            ("http-proxy", &self.proxy.http_proxy),
+        ] {
+            if let Some(proxy) = proxy {
+                let url = url::Url::parse(proxy)
+                    .map_err(|e| format!("`proxy.{name}` is not a URL ({e})"))?;
+                if url.password().is_some() {
+                    return Err(format!("`proxy.{name}` holds a password; a description never holds secrets (give later steps HTTPS_PROXY themselves)"));
+                }
+            }
+        }
+        if let Some(no_proxy) = &self.proxy.no_proxy {
+            printable("proxy.no-proxy", no_proxy, 4096)?;
+        }
+        let name = &self.cache_file;
+        if name.is_empty()
+            || name.len() > 64
+            || name.starts_with('.')
+            || !name
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'))
+        {
+            return Err(format!(
+                "`cache-file` {name:?} must be a plain file name (letters, digits, . _ -)"
+            ));
+        }
+        let shortest = std::iter::once(self.web_identity.duration_seconds)
+            .chain(self.chain.iter().map(|h| h.duration_seconds))
+            .min()
+            .unwrap_or(0)
+            .max(0) as u64;
+        if self.min_remaining_seconds >= shortest {
+            return Err(format!(
+                "`min-remaining-seconds` ({}) must be less than the shortest session ({shortest} s), or every call would ask STS",
+                self.min_remaining_seconds
+            ));
+        }
+        if !(1..=12).contains(&self.retry_max_attempts) {
+            return Err("`retry-max-attempts` must be 1 to 12".into());
+        }
+        Ok(Resolved {
+            region,
+            sts_endpoint,
+            web_identity,
+            chain,
+        })
+    }
+}
+
+/// [`DEFAULT_MIN_REMAINING_SECONDS`], or for sessions too short for it (the
+/// 900 s minimum) 4 minutes less than the session: still more than
+/// botocore's mandatory 10 minutes, so a cached answer is never refused.
+fn min_remaining(shortest_session: i32) -> u64 {
+    let shortest = u64::try_from(shortest_session).unwrap_or(900).max(900);
+    DEFAULT_MIN_REMAINING_SECONDS.min(shortest - 240)
+}
+
+fn printable(name: &str, v: &str, max: usize) -> Result<(), String> {
+    if v.is_empty() || v.len() > max || v.chars().any(|c| c.is_control()) {
+        Err(format!("`{name}` must be 1 to {max} printable characters"))
+    } else {
+        Ok(())
+    }
+}
+
+fn role(
+    name: &str,
+    arn: &str,
+    session: &str,
+    duration: i32,
+    inline_policy: Option<&str>,
+    managed_policies: &[String],
+) -> Result<(RoleArn, SessionOptions), String> {
+    let arn = RoleArn::parse(arn).map_err(|p| format!("`{name}.role-arn` {p}"))?;
+    let session_name =
+        SessionName::parse(session).map_err(|p| format!("`{name}.session-name` {p}"))?;
+    if !(900..=43200).contains(&duration) {
+        return Err(format!(
+            "`{name}.duration-seconds` is {duration}; STS accepts 900 to 43200"
+        ));
+    }
+    if let Some(policy) = inline_policy {
+        printable(&format!("{name}.inline-policy"), policy, 2048 * 4)?;
+    }
+    for p in managed_policies {
+        printable(&format!("{name}.managed-policies"), p, 2048)?;
+    }
+    Ok((
+        arn,
+        SessionOptions {
+            name: session_name,
+            duration_seconds: duration,
+            inline_policy: inline_policy.map(str::to_owned),
+            managed_policies: managed_policies.to_vec(),
+        },
+    ))
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::*;
+
+    pub(crate) fn sample() -> Description {
+        Description {
+            version: VERSION,
+            region: "eu-west-1".into(),
+            sts_endpoint: None,
+            audience: "sts.amazonaws.com".into(),
+            web_identity: WebIdentityRole {
+                role_arn: "arn:aws:iam::123456789012:role/deploy".into(),
+                session_name: "GitHubActions".into(),
+                duration_seconds: 3600,
+                inline_policy: None,
+                managed_policies: vec![],
+            },
+            chain: vec![ChainedRole {
+                role_arn: "arn:aws:iam::210987654321:role/target".into(),
+                session_name: "chained".into(),
+                duration_seconds: 3600,
+                external_id: Some("ext".into()),
+                inline_policy: None,
+                managed_policies: vec![],
+                tags: vec![DescribedTag {
+                    key: "Repository".into(),
+                    value: "o/r".into(),
+                    optional: false,
+                }],
+                transitive_tag_keys: vec![],
+            }],
+            proxy: ProxySettings::default(),
+            cache_file: DEFAULT_CACHE_FILE.into(),
+            min_remaining_seconds: DEFAULT_MIN_REMAINING_SECONDS,
+            retry_max_attempts: 3,
+        }
+    }
+
+    #[test]
+    fn a_plan_chain_is_described_with_bare_names_completed_from_the_signer() {
+        use crate::aws_names::RoleName;
+        use crate::plan::{Proxy, RetryPolicy, TokenSource};
+        let session = |name: &str, duration| SessionOptions {
+            name: SessionName::parse(name).unwrap(),
+            duration_seconds: duration,
+            inline_policy: None,
+            managed_policies: vec![],
+        };
+        let web = WebIdentity {
+            token: TokenSource::File("/t.jwt".into()),
+            role: RoleArn::parse("arn:aws-cn:iam::123456789012:role/deploy").unwrap(),
+            session: session("GitHubActions", 3600),
+        };
+        let hop = RoleHop {
+            target: RoleTarget::Name(RoleName::parse("target").unwrap()),
+            session: session("chained", 900),
+            external_id: Some("ext".into()),
+            tags: Some(vec![Tag {
+                key: "Repository".into(),
+                value: "o/r".into(),
+                optional: false,
+            }]),
+            transitive_tag_keys: vec!["Repository".into()],
+        };
+        let network = Network {
+            sts_endpoint: None,
+            proxy: Proxy {
+                https: Some(url::Url::parse("http://user:pw@proxy:3128").unwrap()),
+                http: None,
+                no_proxy: Some("localhost".into()),
+            },
+            retry: RetryPolicy { max_attempts: 3 },
+            action_timeout: None,
+            container_loopback: None,
+        };
+        let region = Region::parse("cn-north-1").unwrap();
+        let d = Description::from_plan(&region, &network, &web, "sts.amazonaws.com", &[hop]);
+        let resolved = d.resolve().unwrap();
+        assert_eq!(
+            resolved.chain[0].role_arn.as_str(),
+            "arn:aws-cn:iam::123456789012:role/target"
+        );
+        assert_eq!(resolved.chain[0].tags.as_ref().unwrap().len(), 1);
+        // The shortest session (900 s) sets how long a cached answer is served.
+        assert_eq!(d.min_remaining_seconds, 660);
+        // A proxy password never reaches the file.
+        assert_eq!(d.proxy.https_proxy, None);
+        assert!(!d.to_json().contains("pw"));
+    }
+
+    #[test]
+    fn round_trips_through_json_and_validates() {
+        let d = sample();
+        d.validate().unwrap();
+        let text = d.to_json();
+        assert!(text.contains("\"web-identity\""), "{text}");
+        let back: Description = serde_json::from_str(&text).unwrap();
+        assert_eq!(back, d);
+        assert_eq!(
+            d.cache_path(Path::new("/__w/_temp/x/refresh.json")),
+            PathBuf::from("/__w/_temp/x/refresh-cache.json")
+        );
+    }
+
+    #[test]
+    fn rejects_what_would_fail_later_or_hold_secrets() {
+        type Change = Box<dyn Fn(&mut Description)>;
+        let bad: Vec<(&str, Change)> = vec![
+            ("version", Box::new(|d| d.version = 2)),
+            ("region", Box::new(|d| d.region = "eu west".into())),
+            ("cache-file", Box::new(|d| d.cache_file = "../x".into())),
+            ("cache-file", Box::new(|d| d.cache_file = ".hidden".into())),
+            (
+                "password",
+                Box::new(|d| d.proxy.https_proxy = Some("http://u:p@proxy:3128".into())),
+            ),
+            (
+                "min-remaining",
+                Box::new(|d| d.min_remaining_seconds = 3600),
+            ),
+            (
+                "session-name",
+                Box::new(|d| d.web_identity.session_name = "a b".into()),
+            ),
+            ("duration", Box::new(|d| d.chain[0].duration_seconds = 60)),
+            (
+                "role-arn",
+                Box::new(|d| d.web_identity.role_arn = "deploy".into()),
+            ),
+            (
+                "sts-endpoint",
+                Box::new(|d| d.sts_endpoint = Some("ftp://x".into())),
+            ),
+        ];
+        for (what, change) in bad {
+            let mut d = sample();
+            change(&mut d);
+            assert!(d.validate().is_err(), "{what} accepted");
+        }
+        let unknown = sample().to_json().replacen('{', "{\"secret\": \"x\",", 1);
+        assert!(serde_json::from_str::<Description>(&unknown).is_err());
+    }
+}

@@ -1,0 +1,428 @@
+//! `keyless-aws credential-process --description FILE`: what an AWS SDK or
+//! CLI runs (through `credential_process` in a profile) whenever it needs
+//! credentials. It prints the `credential_process` JSON on stdout and nothing
+//! else; on failure it says on stderr what failed and what to do, and exits 1.
+//!
+//! SDKs show the helper's stderr to the user (botocore puts it in the
+//! exception), so nothing secret is ever written there: errors name the step
+//! that failed, STS's code and message, never a token or a key.
+
+use super::cache::{Cache, LockError, ProcessOutput, LOCK_WAIT};
+use super::description::{Description, Resolved};
+use crate::error::{StsCode, StsFailure};
+use crate::plan::{Proxy, SessionOptions};
+use crate::secret::Secret;
+use aws_credential_types::provider::SharedCredentialsProvider;
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::time::{Duration, SystemTime};
+
+pub const USAGE: &str = "usage: keyless-aws credential-process --description FILE
+
+Prints AWS credentials in the credential_process format (Version 1), for an AWS
+profile's `credential_process` setting. FILE is the description the action wrote
+(keyless-aws with `refresh-credentials: true`). Needs ACTIONS_ID_TOKEN_REQUEST_URL
+and ACTIONS_ID_TOKEN_REQUEST_TOKEN in its environment, as every step of a job
+with `permissions: id-token: write` has.";
+
+/// A refresh (token request, then one STS call per role, each with its own
+/// retries and timeouts) is stopped after this long.
+const REFRESH_LIMIT: Duration = Duration::from_secs(55);
+
+/// Why the helper gave no credentials: what failed, and what to do.
+#[derive(Debug)]
+pub enum HelperError {
+    Usage(String),
+    Description {
+        path: PathBuf,
+        problem: String,
+    },
+    NoTokenRequest {
+        missing: &'static str,
+    },
+    TokenRequest {
+        detail: String,
+    },
+    Sts {
+        failure: Box<StsFailure>,
+        cause: String,
+        fix: String,
+    },
+    Lock(String),
+    Proxy(String),
+    Unusable(&'static str),
+    Timeout,
+}
+
+impl HelperError {
+    /// The text for stderr: the first line says what failed, the rest what to do.
+    pub fn explain(&self) -> String {
+        match self {
+            HelperError::Usage(problem) => format!("{problem}\n{USAGE}"),
+            HelperError::Description { path, problem } => format!(
+                "cannot use the description {}: {problem}\nIt is written by keyless-aws with `refresh-credentials: true` and removed by its post step; run this profile only in the job that wrote it, after that step.",
+                path.display()
+            ),
+            HelperError::NoTokenRequest { missing } => format!(
+                "{missing} is not set, so no OIDC token can be requested to refresh the credentials.\nThe runner gives it to every step of a job with `permissions: id-token: write`. If the job has that permission, the program that ran this helper cleared its environment (sudo, `env -i`, some build tools and test runners do): pass ACTIONS_ID_TOKEN_REQUEST_URL and ACTIONS_ID_TOKEN_REQUEST_TOKEN through (e.g. `sudo --preserve-env=ACTIONS_ID_TOKEN_REQUEST_URL,ACTIONS_ID_TOKEN_REQUEST_TOKEN`). Under act there is no token endpoint (see the README)."
+            ),
+            HelperError::TokenRequest { detail } if detail.contains("HTTP 401") || detail.contains("HTTP 403") => format!(
+                "the OIDC token request failed: {detail}\nThe runner refused the token-request token. It is issued for this job only and expires: a job that has run longer than that token's lifetime (a self-hosted job of many hours, for instance), or a value copied from another job, is refused. Credentials cannot be refreshed after that point; split the work into shorter jobs, or assume a role whose maximum session covers the rest of the job."
+            ),
+            HelperError::TokenRequest { detail } => format!(
+                "the OIDC token request failed: {detail}\nThe runner's token service did not answer usably. Retry the step; check the runner's network and proxy (HTTPS_PROXY, NO_PROXY) and https://www.githubstatus.com."
+            ),
+            HelperError::Sts { failure, cause, fix } => format!(
+                "{} failed{}\n{cause}\n{fix}",
+                failure.operation,
+                if failure.code_text.is_empty() { String::new() } else { format!(" with {}", failure.code_text) },
+            ),
+            HelperError::Lock(detail) => format!(
+                "cannot take the refresh lock: {detail}\nAnother call may be stuck refreshing; it gives up within a minute. If this repeats, remove the lock file and retry."
+            ),
+            HelperError::Proxy(problem) => format!(
+                "the proxy settings are not usable: {problem}\nFix HTTPS_PROXY, HTTP_PROXY or NO_PROXY in this step's environment (the helper prefers them over the proxy the action step was given)."
+            ),
+            HelperError::Unusable(what) => format!(
+                "STS answered, but {what}; nothing was printed.\nThis is unexpected from AWS STS; check `sts-endpoint` if you set one."
+            ),
+            HelperError::Timeout => format!(
+                "refreshing the credentials took longer than {} s (token request and STS calls with their retries).\nCheck the runner's network and proxy settings, then retry.",
+                REFRESH_LIMIT.as_secs()
+            ),
+        }
+    }
+}
+
+/// Entry point for `keyless-aws credential-process ARGS…` (`args` excludes
+/// the program and the subcommand).
+pub fn helper_main(args: &[String]) -> ExitCode {
+    // The default hook prints the panic's payload, which could hold anything,
+    // and SDKs show this process's stderr: say only where it happened.
+    std::panic::set_hook(Box::new(|info| {
+        let place = info
+            .location()
+            .map(|l| format!("{}:{}", l.file(), l.line()))
+            .unwrap_or_default();
+        eprintln!("keyless-aws credential-process: internal error at {place}; no credentials were printed. Please report it.");
+    }));
+    let description_path = match parse_args(args) {
+        Ok(Some(path)) => path,
+        Ok(None) => {
+            println!("{USAGE}");
+            return ExitCode::SUCCESS;
+        }
+        Err(err) => return fail(&err, 2),
+    };
+    let env = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
+    match credentials(&description_path, &env) {
+        Ok(out) => {
+            use std::io::Write;
+            let text = zeroize::Zeroizing::new(out.to_json());
+            let mut stdout = std::io::stdout().lock();
+            if stdout
+                .write_all(text.as_bytes())
+                .and_then(|()| stdout.write_all(b"\n"))
+                .and_then(|()| stdout.flush())
+                .is_err()
+            {
+                return ExitCode::FAILURE;
+            }
+            ExitCode::SUCCESS
+        }
+        Err(err) => fail(&err, 1),
+    }
+}
+
+fn fail(err: &HelperError, code: u8) -> ExitCode {
+    eprintln!("keyless-aws credential-process: {}", err.explain());
+    ExitCode::from(code)
+}
+
+/// `Ok(None)` for `--help`.
+pub fn parse_args(args: &[String]) -> Result<Option<PathBuf>, HelperError> {
+    let mut path = None;
+    let mut rest = args.iter();
+    while let Some(arg) = rest.next() {
+        let value = match arg.as_str() {
+            "-h" | "--help" => return Ok(None),
+            "--description" | "--config" => rest
+                .next()
+                .cloned()
+                .ok_or_else(|| HelperError::Usage(format!("{arg} needs a file")))?,
+            other => match other
+                .strip_prefix("--description=")
+                .or_else(|| other.strip_prefix("--config="))
+            {
+                Some(v) => v.to_owned(),
+                None => return Err(HelperError::Usage(format!("unexpected argument {other:?}"))),
+            },
+        };
+        if path.replace(PathBuf::from(value)).is_some() {
+            return Err(HelperError::Usage("give --description once".into()));
+        }
+    }
+    match path {
+        Some(p) if !p.as_os_str().is_empty() => Ok(Some(p)),
+        _ => Err(HelperError::Usage("--description FILE is required".into())),
+    }
+}
+
+/// The cached answer when it has ample life left, else a fresh one (written
+/// to the cache), with parallel callers sharing one refresh.
+pub fn credentials(
+    description_path: &Path,
+    env: &dyn Fn(&str) -> Option<String>,
+) -> Result<ProcessOutput, HelperError> {
+    let description =
+        Description::load(description_path).map_err(|problem| HelperError::Description {
+            path: description_path.to_owned(),
+            problem,
+        })?;
+    let cache = Cache::new(description.cache_path(description_path));
+    let dir = description_path.parent().unwrap_or(Path::new("."));
+    let min_remaining = Duration::from_secs(description.min_remaining_seconds);
+    // Fast path without the lock: writes are atomic renames.
+    if let Ok(out) = cache.read_fresh(SystemTime::now(), min_remaining) {
+        return Ok(out);
+    }
+    let _lock = match cache.lock(LOCK_WAIT) {
+        Ok(lock) => lock,
+        Err(LockError::Busy(detail)) => return Err(HelperError::Lock(detail)),
+        // A directory this caller cannot write (a uid other than the runner's
+        // user): still refresh, only without sharing or caching.
+        Err(LockError::Unavailable(_)) => return refresh(&description, dir, env),
+    };
+    // Whoever held the lock may have refreshed already.
+    if let Ok(out) = cache.read_fresh(SystemTime::now(), min_remaining) {
+        return Ok(out);
+    }
+    let out = refresh(&description, dir, env)?;
+    if let Err(e) = cache.write(&out) {
+        // Not fatal: the answer is good, the next call will refresh again.
+        eprintln!(
+            "keyless-aws credential-process: warning: cannot write the cache {}: {e}; every call will ask STS",
+            cache.path().display()
+        );
+    }
+    Ok(out)
+}
+
+/// Token request, web identity, then every chained role, under one deadline.
+fn refresh(
+    d: &Description,
+    description_dir: &Path,
+    env: &dyn Fn(&str) -> Option<String>,
+) -> Result<ProcessOutput, HelperError> {
+    let url = env("ACTIONS_ID_TOKEN_REQUEST_URL").ok_or(HelperError::NoTokenRequest {
+        missing: "ACTIONS_ID_TOKEN_REQUEST_URL",
+    })?;
+    let bearer = Secret::new(env("ACTIONS_ID_TOKEN_REQUEST_TOKEN").ok_or(
+        HelperError::NoTokenRequest {
+            missing: "ACTIONS_ID_TOKEN_REQUEST_TOKEN",
+        },
+    )?);
+    let resolved = d.resolve().map_err(|problem| HelperError::Description {
+        path: description_dir.to_owned(),
+        problem,
+    })?;
+    let proxy = proxy(d, env)?;
+    use_ca_bundle(description_dir, env);
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|_| HelperError::Unusable("the async runtime could not start"))?;
+    runtime.block_on(async {
+        tokio::time::timeout(REFRESH_LIMIT, exchange(d, &resolved, &url, &bearer, &proxy))
+            .await
+            .unwrap_or(Err(HelperError::Timeout))
+    })
+}
+
+/// Trusts the CA bundle the action left beside the helper (the one the
+/// action itself used), unless the caller names one with `SSL_CERT_FILE`: a
+/// job container or Docker action image may have no CA certificates at all.
+fn use_ca_bundle(description_dir: &Path, env: &dyn Fn(&str) -> Option<String>) {
+    let bundle = description_dir.join(super::install::CA_BUNDLE);
+    if env("SSL_CERT_FILE").is_none() && bundle.is_file() {
+        std::env::set_var("SSL_CERT_FILE", bundle);
+    }
+}
+
+/// The proxy for the helper's two clients: the caller's own variables when
+/// it sets any (a later step may know better than the step that wrote the
+/// file, and only it can hold a proxy password), else the description's.
+fn proxy(d: &Description, env: &dyn Fn(&str) -> Option<String>) -> Result<Proxy, HelperError> {
+    const NAMES: [&str; 8] = [
+        "HTTPS_PROXY",
+        "https_proxy",
+        "HTTP_PROXY",
+        "http_proxy",
+        "ALL_PROXY",
+        "all_proxy",
+        "NO_PROXY",
+        "no_proxy",
+    ];
+    let mut vars: HashMap<String, String> = NAMES
+        .iter()
+        .filter_map(|n| env(n).map(|v| (n.to_string(), v)))
+        .collect();
+    if vars.is_empty() {
+        let described = [
+            ("HTTPS_PROXY", &d.proxy.https_proxy),
+            ("HTTP_PROXY", &d.proxy.http_proxy),
+            ("NO_PROXY", &d.proxy.no_proxy),
+        ];
+        for (name, value) in described {
+            if let Some(v) = value {
+                vars.insert(name.to_owned(), v.clone());
+            }
+        }
+    }
+    crate::inputs::network::proxy(&crate::inputs::RawInputs::default(), &vars)
+        .map_err(|e| HelperError::Proxy(e.to_string()))
+}
+
+async fn exchange(
+    d: &Description,
+    resolved: &Resolved,
+    url: &str,
+    bearer: &Secret,
+    proxy: &Proxy,
+) -> Result<ProcessOutput, HelperError> {
+    let token_url =
+        crate::oidc::token_url(url, &d.audience).map_err(|e| HelperError::TokenRequest {
+            detail: e.to_string(),
+        })?;
+    let token = crate::oidc::request_token(&token_url, bearer, d.retry_max_attempts, proxy)
+        .await
+        .map_err(|e| HelperError::TokenRequest {
+            detail: match e {
+                crate::error::Error::TokenRequest { detail, .. } => detail,
+                other => other.to_string(),
+            },
+        })?;
+    let client = |credentials: Option<SharedCredentialsProvider>| {
+        crate::sts::client(crate::sts::ClientSettings {
+            region: &resolved.region,
+            endpoint: resolved.sts_endpoint.as_ref(),
+            proxy,
+            retry: crate::retry::StsSchedule::new(d.retry_max_attempts, Some(REFRESH_LIMIT)),
+            fresh_credentials: credentials.is_some(),
+            credentials,
+        })
+    };
+    let endpoint = resolved
+        .sts_endpoint
+        .as_ref()
+        .map(|u| u.as_str().trim_end_matches('/'));
+    let explain =
+        |failure: Box<StsFailure>, session: &SessionOptions, tags: bool, chained: bool| {
+            let ctx = crate::explain::Context {
+                audience: (!chained).then_some(d.audience.as_str()),
+                duration_seconds: session.duration_seconds,
+                tags_sent: tags,
+                chained,
+                inline_policy: session.inline_policy.is_some(),
+                endpoint,
+                region: resolved.region.as_str(),
+                ..Default::default()
+            };
+            let (cause, fix) = crate::explain::explain(&failure, &ctx);
+            HelperError::Sts {
+                failure,
+                cause,
+                fix,
+            }
+        };
+    let (role, session) = &resolved.web_identity;
+    let mut assumed =
+        crate::sts::assume_role_with_web_identity(&client(None), role, session, &token)
+            .await
+            .map_err(|f| explain(f, session, false, false))?;
+    for hop in &resolved.chain {
+        let signer = SharedCredentialsProvider::new(assumed.credentials.to_sdk());
+        let client = client(Some(signer));
+        let mut tags = hop.tags.clone();
+        let mut dropped_optional = false;
+        assumed = loop {
+            let params = crate::sts::AssumeRoleParams {
+                role_arn: &hop.role_arn,
+                session: &hop.session,
+                external_id: hop.external_id.as_deref(),
+                tags: tags.as_deref(),
+                transitive_tag_keys: &hop.transitive_tag_keys,
+            };
+            match crate::sts::assume_role(&client, &params).await {
+                Ok(assumed) => break assumed,
+                // As the action does: optional tags go first when too large.
+                Err(f)
+                    if f.code == Some(StsCode::PackedPolicyTooLarge)
+                        && !dropped_optional
+                        && tags.as_ref().is_some_and(|t| t.iter().any(|t| t.optional)) =>
+                {
+                    dropped_optional = true;
+                    tags = Some(crate::tags::without_optional(
+                        tags.as_deref().unwrap_or_default(),
+                    ));
+                }
+                Err(f) => return Err(explain(f, &hop.session, tags.is_some(), true)),
+            }
+        };
+    }
+    let out =
+        ProcessOutput::from_credentials(&assumed.credentials).ok_or(HelperError::Unusable(
+            "the credentials lack a session token, an expiration, or look malformed",
+        ))?;
+    if !out.fresh_at(SystemTime::now(), Duration::ZERO) {
+        return Err(HelperError::Unusable("the credentials are already expired"));
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn args(a: &[&str]) -> Vec<String> {
+        a.iter().map(|s| s.to_string()).collect()
+    }
+
+    #[test]
+    fn arguments() {
+        assert_eq!(
+            parse_args(&args(&["--description", "/a b/d.json"])).unwrap(),
+            Some(PathBuf::from("/a b/d.json"))
+        );
+        assert_eq!(
+            parse_args(&args(&["--config=/x"])).unwrap(),
+            Some(PathBuf::from("/x"))
+        );
+        assert_eq!(parse_args(&args(&["--help"])).unwrap(), None);
+        for bad in [
+            &[][..],
+            &["--description"],
+            &["x"],
+            &["--config", "a", "--config", "b"],
+        ] {
+            assert!(
+                matches!(parse_args(&args(bad)), Err(HelperError::Usage(_))),
+                "{bad:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn errors_say_what_to_do() {
+        let e = HelperError::NoTokenRequest {
+            missing: "ACTIONS_ID_TOKEN_REQUEST_URL",
+        };
+        assert!(e.explain().contains("id-token: write"));
+        let e = HelperError::TokenRequest {
+            detail: "HTTP 401 Unauthorized".into(),
+        };
+        assert!(e.explain().contains("expires"), "{}", e.explain());
+    }
+}
