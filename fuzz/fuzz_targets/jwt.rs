@@ -21,7 +21,7 @@ struct Built {
     job_workflow_ref: Option<String>,
     event_name: Option<String>,
     exp: Option<i64>,
-    /// Claims the decoder does not know, which it must ignore.
+    /// Claims the decoder does not model, which it keeps as sent in `other`.
     extra: Vec<(String, String)>,
     header: String,
     signature: String,
@@ -99,7 +99,28 @@ fuzz_target!(|data: &[u8]| {
         job_workflow_ref: b.job_workflow_ref,
         event_name: b.event_name,
         exp: b.exp,
-        other: Default::default(),
+        // Claims the decoder does not model are kept as sent (check-trust reads
+        // them); the known names above win over an extra of the same name.
+        other: b
+            .extra
+            .iter()
+            .filter(|(k, _)| {
+                ![
+                    "sub",
+                    "aud",
+                    "iss",
+                    "repository",
+                    "repository_owner",
+                    "ref",
+                    "environment",
+                    "job_workflow_ref",
+                    "event_name",
+                    "exp",
+                ]
+                .contains(&k.as_str())
+            })
+            .map(|(k, v)| (k.clone(), serde_json::Value::from(v.clone())))
+            .collect(),
     };
     assert_eq!(decoded.as_ref(), Some(&expected), "token {token:?}");
     // A fourth segment makes it something else than a compact JWS.
