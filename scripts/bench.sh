@@ -7,6 +7,8 @@
 #   scripts/bench.sh --quick         # 5 runs per scenario, 1 per slow failure (~1 min)
 #   scripts/bench.sh --storm         # throttling storm (~1.5 min): 200 jobs at once against an STS
 #                                    # that admits 5 calls/s (bench/storm.py); writes docs/benchmarks.md
+#   scripts/bench.sh --roles         # `roles` (~1 min): ten roles vs one against an STS taking 0.4 s
+#                                    # per call (bench/roles.py); writes docs/benchmarks.md
 #   scripts/bench.sh --profile       # callgrind / dhat / symbol sizes of the OIDC path (~4 min,
 #                                    # builds an unstripped copy in target/bench-profile)
 #
@@ -41,6 +43,7 @@ image="${KEYLESS_AWS_IMAGE:-}"
 build_image=false
 profile=false
 storm=false
+roles=false
 extra=()
 json="$repo/target/bench/results.json"
 binary_override=""
@@ -60,6 +63,7 @@ while (($#)); do
         --also-binary) extra+=(--also-binary "$2"); shift ;;
         --profile) profile=true ;;
         --storm) storm=true ;;
+        --roles) roles=true ;;
         -h|--help) sed -n '2,/^set -euo/{/^#/s/^# \{0,1\}//p}' "${BASH_SOURCE[0]}"; exit 0 ;;
         *) echo "bench.sh: unknown argument: $1 (see --help)" >&2; exit 2 ;;
     esac
@@ -77,6 +81,9 @@ binary="${binary_override:-$repo/target/release/keyless-aws}"
 
 if $storm; then
     exec python3 "$repo/bench/storm.py" --binary "$binary" --write-docs "$repo/docs/benchmarks.md"
+fi
+if $roles; then
+    exec python3 "$repo/bench/roles.py" --binary "$binary" --write-docs "$repo/docs/benchmarks.md"
 fi
 
 # ---- 2. the stand-ins and rusage-exec (std only, static so rusage-exec runs in scratch) ----

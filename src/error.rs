@@ -166,6 +166,13 @@ pub enum Error {
     #[error("The action was stopped by {signal} before it finished")]
     Cancelled { signal: &'static str },
 
+    /// `roles`: some roles could not be assumed; nothing was written. Each
+    /// failure keeps its own explanation.
+    #[error("{} of {total} roles could not be assumed: {}", failures.len(), failures.iter().map(RoleFailure::short).collect::<Vec<_>>().join(", "))]
+    Roles {
+        total: usize,
+        failures: Vec<RoleFailure>,
+    },
     /// Credentials that do not have the shape AWS issues (a garbled or hostile
     /// answer, or environment values with INI syntax in them). Nothing is written.
     #[error("The credentials were refused: {problem}")]
@@ -173,6 +180,53 @@ pub enum Error {
 
     #[error("Internal error: {0}")]
     Internal(String),
+}
+
+/// One profile of `roles` that was not assumed, and why.
+#[derive(Debug)]
+pub struct RoleFailure {
+    pub profile: String,
+    /// Its line in `roles`.
+    pub line: usize,
+    pub reason: RoleFailureReason,
+}
+
+#[derive(Debug)]
+pub enum RoleFailureReason {
+    /// Its own call (or the account check) failed.
+    Failed(Box<Error>),
+    /// Not attempted: the profile named by its `via` has no credentials.
+    SourceFailed { via: String },
+}
+
+impl RoleFailure {
+    /// `dev (AccessDenied)`, for the one-line message.
+    fn short(&self) -> String {
+        let why = match &self.reason {
+            RoleFailureReason::Failed(error) => match error.as_ref() {
+                Error::Sts { failure, .. } => failure.short_reason(),
+                Error::AccountNotAllowed { account, .. } => {
+                    format!("account {account} not allowed")
+                }
+                other => other.title().to_owned(),
+            },
+            RoleFailureReason::SourceFailed { via } => format!("its source `{via}` failed"),
+        };
+        format!("{} ({why})", self.profile)
+    }
+
+    /// The full explanation of this profile's failure.
+    fn detail(&self) -> String {
+        let head = format!("Profile `{}` (line {} of `roles`)", self.profile, self.line);
+        match &self.reason {
+            RoleFailureReason::Failed(error) => {
+                format!("{head}: {error}\n{}", error.help())
+            }
+            RoleFailureReason::SourceFailed { via } => format!(
+                "{head}: not attempted, because its `via` profile `{via}` has no credentials (see above)."
+            ),
+        }
+    }
 }
 
 fn code_suffix(code: &str) -> String {
@@ -212,6 +266,7 @@ impl Error {
             Error::Timeout { .. } => "Action timed out",
             Error::ExistingCredentials(_) => "Existing credentials unusable",
             Error::Cancelled { .. } => "Action cancelled",
+            Error::Roles { .. } => "Some roles could not be assumed",
             Error::InvalidCredentials { .. } => "Credentials refused",
             Error::Internal(_) => "Internal error",
         }
@@ -233,6 +288,10 @@ impl Error {
             Error::Timeout { .. } => "Nothing was exported. Raise `action-timeout-s`, or check why STS or the token endpoint is slow (proxy settings, network).".into(),
             Error::ExistingCredentials(_) => "Check the AWS_* variables set by earlier steps, or remove `role-chaining`.".into(),
             Error::Cancelled { .. } => "Nothing was exported. The job was cancelled or the runner is shutting down; re-run the job if that was not intended.".into(),
+            Error::Roles { failures, .. } => {
+                let parts: Vec<String> = failures.iter().map(RoleFailure::detail).collect();
+                format!("{}\n\nNothing was written: no profile, no variable, no output.", parts.join("\n\n"))
+            }
             Error::InvalidCredentials { .. } => "Nothing was exported. The values do not look like credentials AWS issues (letters, digits and base64 characters only); check `sts-endpoint`, the proxy, and the AWS_* variables set by earlier steps.".into(),
             Error::Internal(_) => "This is a bug in the action; please report it with the log above.".into(),
         }

@@ -3,8 +3,9 @@
 //!
 //! Reading order: `inputs` (raw `INPUT_*` → a validated `plan::Plan`, with
 //! `aws_names` for every AWS name), `run` (the plan executed; it reads no
-//! environment), `oidc` and `sts` (the network calls), `profile` and `workflow`
-//! (everything written for later steps and the runner, `text` for escaping),
+//! environment; `roles` runs several roles at once), `oidc` and `sts` (the
+//! network calls), `profile` and `workflow` (everything written for later
+//! steps and the runner, `text` for escaping),
 //! `explain` and `report` (what a failure tells the user). The command line
 //! (`cli`: `assume`, `setup`, `check-trust`) reuses them for every CI `ci` knows.
 //! `refresh` is what `refresh-credentials: true` leaves later steps: the
@@ -28,6 +29,7 @@ pub mod redact;
 pub mod refresh;
 pub mod report;
 pub mod retry;
+pub mod roles;
 pub mod run;
 pub mod secret;
 pub mod setup;

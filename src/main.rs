@@ -143,8 +143,8 @@ fn action() -> ExitCode {
         }
     });
     match result {
-        Ok(identity) => {
-            report::success(&identity, plan.region.as_str(), plan.account.mask, summary);
+        Ok(done) => {
+            report::finished(&done, plan.region.as_str(), plan.account.mask, summary);
             ExitCode::SUCCESS
         }
         Err(err) => fail(&err, summary),

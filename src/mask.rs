@@ -4,10 +4,11 @@
 //! account id (with `mask-aws-account-id`) before any line or summary names it.
 //! Masking twice is harmless: [`crate::workflow::add_mask`] sends a value once.
 
-use crate::aws_names::AccountId;
+use crate::aws_names::{AccountId, RoleArn};
 use crate::inputs::RawInputs;
 use crate::plan::{
-    Chain, CredentialPlan, CredentialSource, Plan, RoleTarget, TokenSource, WebIdentity,
+    Chain, CredentialPlan, CredentialSource, Plan, ProfilesPlan, RoleProfile, RoleTarget, Roots,
+    Signer, TokenSource, WebIdentity,
 };
 use crate::secret::Secret;
 use crate::workflow;
@@ -16,11 +17,6 @@ use crate::workflow;
 /// name and password of every URL, and, with `mask-aws-account-id`, the
 /// account of every role ARN (known before any request).
 pub fn plan(plan: &Plan) {
-    let chain: Option<&Chain> = match &plan.credentials {
-        CredentialPlan::Obtain(chain) => Some(chain),
-        CredentialPlan::KeepExisting { fallback } => fallback.as_ref(),
-        CredentialPlan::LeaveAsIs(_) => None,
-    };
     let network = &plan.network;
     for url in [
         network.sts_endpoint.as_ref(),
@@ -32,6 +28,12 @@ pub fn plan(plan: &Plan) {
     {
         url_userinfo(url);
     }
+    let chain: Option<&Chain> = match &plan.credentials {
+        CredentialPlan::Obtain(chain) => Some(chain),
+        CredentialPlan::KeepExisting { fallback } => fallback.as_ref(),
+        CredentialPlan::LeaveAsIs(_) => None,
+        CredentialPlan::Profiles(profiles) => return roles(plan, profiles),
+    };
     let Some(chain) = chain else { return };
     match &chain.source {
         CredentialSource::Keys(keys) => keys.secrets().for_each(workflow::add_mask),
@@ -52,6 +54,46 @@ pub fn plan(plan: &Plan) {
                 account(arn.account().as_str());
             }
         }
+    }
+}
+
+/// `roles`: the keys that sign the roots or the bearer of every token
+/// request, and (with `mask-aws-account-id`) the account of every role.
+fn roles(plan: &Plan, profiles: &ProfilesPlan) {
+    let mut arns: Vec<&RoleArn> = Vec::new();
+    match &profiles.roots {
+        Roots::WebIdentity(groups) => {
+            for group in groups {
+                if let TokenSource::Request { bearer, url, .. } = &group.token {
+                    workflow::add_mask(bearer);
+                    url_userinfo(url);
+                }
+                for role in &group.roles {
+                    arns.push(&role.role);
+                    chained_arns(&role.chained, &mut arns);
+                }
+            }
+        }
+        Roots::Signed { signer, roles } => {
+            if let Signer::Keys(keys) = signer {
+                keys.secrets().for_each(workflow::add_mask);
+            }
+            chained_arns(roles, &mut arns);
+        }
+    }
+    if plan.account.mask {
+        for arn in arns {
+            account(arn.account().as_str());
+        }
+    }
+}
+
+fn chained_arns<'a>(roles: &'a [RoleProfile], out: &mut Vec<&'a RoleArn>) {
+    for role in roles {
+        if let RoleTarget::Arn(arn) = &role.hop.target {
+            out.push(arn);
+        }
+        chained_arns(&role.chained, out);
     }
 }
 

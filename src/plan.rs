@@ -57,6 +57,10 @@ pub enum CredentialPlan {
     /// `use-existing-credentials`: keep the environment's credentials when they
     /// work (nothing is exported then); otherwise run the fallback, if any.
     KeepExisting { fallback: Option<Chain> },
+    /// `roles`: several roles in one run, each delivered as its own named
+    /// profile. The plan carries its own files, so `Plan::delivery` is
+    /// `OutputsOnly` then (nothing global changes but what the files need).
+    Profiles(ProfilesPlan),
     /// Neither a role nor keys were given: the job's own credentials stay as
     /// they are and nothing but the region is exported (the reference action's
     /// "Proceeding with IAM user credentials").
@@ -176,11 +180,89 @@ pub struct SessionOptions {
     pub managed_policies: Vec<String>,
 }
 
+/// `roles`: the roles as a forest (each `via` profile under the profile whose
+/// credentials sign it), so every chained role runs after its source by
+/// construction, and where the profiles are written.
+#[derive(Debug)]
+pub struct ProfilesPlan {
+    pub roots: Roots,
+    pub files: NamedProfiles,
+}
+
+/// How the roles without `via` are assumed.
+#[derive(Debug)]
+pub enum Roots {
+    /// `AssumeRoleWithWebIdentity`: one token per audience, shared by every
+    /// role that needs it.
+    WebIdentity(Vec<TokenGroup>),
+    /// `AssumeRole` signed by credentials the step already holds.
+    Signed {
+        signer: Signer,
+        roles: Vec<RoleProfile>,
+    },
+}
+
+/// Credentials that sign the roots of a `roles` run without a web identity.
+#[derive(Debug)]
+pub enum Signer {
+    /// `aws-access-key-id`/`aws-secret-access-key`.
+    Keys(Credentials),
+    /// `role-chaining: true`: the environment's credentials.
+    Ambient,
+}
+
+/// One token (requested once, or read once from a file) and the roles it is
+/// exchanged for.
+#[derive(Debug)]
+pub struct TokenGroup {
+    pub token: TokenSource,
+    pub roles: Vec<WebProfile>,
+}
+
+/// A profile assumed with a web identity, and the profiles chained from it.
+#[derive(Debug)]
+pub struct WebProfile {
+    pub profile: ProfileTarget,
+    pub role: RoleArn,
+    pub session: SessionOptions,
+    pub chained: Vec<RoleProfile>,
+}
+
+/// A profile assumed with `AssumeRole` signed by its parent's credentials (the
+/// step's signer for a root, the `via` profile otherwise), and the profiles
+/// chained from it.
+#[derive(Debug)]
+pub struct RoleProfile {
+    pub profile: ProfileTarget,
+    pub hop: RoleHop,
+    pub chained: Vec<RoleProfile>,
+}
+
+/// Where one role's credentials go, and the `roles` line that asked for it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ProfileTarget {
+    pub name: ProfileName,
+    pub region: Region,
+    pub line: usize,
+}
+
+/// The named profiles of a `roles` run: files for later steps, and the profile
+/// `AWS_PROFILE` names (`default-profile`), if any.
+#[derive(Debug)]
+pub struct NamedProfiles {
+    pub dir: ProfileDir,
+    pub default: Option<ProfileName>,
+    /// `overwrite-aws-profile`: replace profiles of the same names.
+    pub overwrite: bool,
+}
+
 /// How the credentials reach later steps. Outputs (`output-credentials`,
 /// `aws-account-id`, …) are written whatever the delivery.
 #[derive(Debug)]
 pub enum Delivery {
     /// `output-env-credentials: false` and no profile: nothing in the job's env.
+    /// Also the value with `roles`, whose profiles carry their own files
+    /// ([`ProfilesPlan::files`]).
     OutputsOnly,
     /// AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN and the region.
     EnvVars,

@@ -47,6 +47,18 @@ pub struct Written {
 }
 
 impl Written {
+    /// What the post step needs to remove the files (`GITHUB_STATE`
+    /// `profile_files`): each file by identity, one line each, so it removes
+    /// only these very files; the one format for every mode.
+    pub fn state_value(&self) -> String {
+        let created: Vec<String> = self
+            .created
+            .iter()
+            .map(FileIdentity::to_state_line)
+            .collect();
+        created.join("\n")
+    }
+
     /// Restores both files to their state before this run.
     pub fn roll_back(&self) {
         for (path, before) in &self.files {
@@ -62,6 +74,46 @@ impl Written {
     }
 }
 
+/// What a profile holds: fixed keys, or a command the SDK runs to get (and
+/// later refresh) them. One profile of a file can be either, so a `roles` run
+/// can mix both when profiles refresh themselves.
+#[derive(Debug, Clone, Copy)]
+pub enum ProfileContent<'a> {
+    /// Keys in the credentials file.
+    Keys(&'a Credentials),
+    /// `credential_process = COMMAND` in the config file; the credentials file
+    /// then holds no section of that name (it would take precedence).
+    CredentialProcess(&'a str),
+}
+
+/// Which input named the profiles: what a refusal to replace one tells the user.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum NamedBy {
+    AwsProfile,
+    Roles,
+}
+
+impl NamedBy {
+    fn taken_fix(self) -> &'static str {
+        match self {
+            NamedBy::AwsProfile => {
+                "Choose another `aws-profile`, or set `overwrite-aws-profile: true`."
+            }
+            NamedBy::Roles => {
+                "Rename the profile in `roles`, or set `overwrite-aws-profile: true` to replace it."
+            }
+        }
+    }
+}
+
+/// One named profile to write.
+#[derive(Debug, Clone, Copy)]
+pub struct ProfileEntry<'a> {
+    pub name: &'a ProfileName,
+    pub region: &'a Region,
+    pub content: ProfileContent<'a>,
+}
+
 /// Writes `[profile NAME]` (config) and `[NAME]` (credentials), refusing to
 /// replace an existing profile unless `overwrite`.
 pub fn write_profile(
@@ -72,7 +124,23 @@ pub fn write_profile(
     overwrite: bool,
     owner: Option<FileOwner>,
 ) -> Result<Written, Error> {
-    let name = name.as_str();
+    let entry = ProfileEntry {
+        name,
+        region,
+        content: ProfileContent::Keys(creds),
+    };
+    write_profiles(dir, &[entry], overwrite, owner, NamedBy::AwsProfile)
+}
+
+/// Writes every profile into the two files at once (each file replaced in one
+/// rename), refusing to replace an existing profile unless `overwrite`.
+pub fn write_profiles(
+    dir: &ProfileDir,
+    entries: &[ProfileEntry<'_>],
+    overwrite: bool,
+    owner: Option<FileOwner>,
+    named_by: NamedBy,
+) -> Result<Written, Error> {
     make_private_dir(&dir.local, owner).map_err(|e| Error::Profile {
         problem: format!("cannot create {}: {e}", dir.local.display()),
         fix: "Check that the runner's temp directory is writable.".into(),
@@ -80,43 +148,69 @@ pub fn write_profile(
     })?;
     let config = dir.local.join("config");
     let credentials = dir.local.join("credentials");
-    let config_section = format!("profile {name}");
-    let mut config_body = format!("region = {region}\n");
-    config_body.push_str("output = json\n");
-    let mut creds_body = format!(
-        "aws_access_key_id = {}\naws_secret_access_key = {}\n",
-        creds.access_key_id.expose(),
-        creds.secret_access_key.expose()
-    );
-    if let Some(token) = &creds.session_token {
-        creds_body.push_str(&format!("aws_session_token = {}\n", token.expose()));
+    // (section, body or None to only remove it) per file.
+    let mut config_sections: Vec<(String, Option<String>)> = Vec::new();
+    let mut creds_sections: Vec<(String, Option<String>)> = Vec::new();
+    for entry in entries {
+        let name = entry.name.as_str();
+        let mut config_body = format!("region = {}\n", entry.region);
+        config_body.push_str("output = json\n");
+        let creds_body = match entry.content {
+            ProfileContent::Keys(creds) => {
+                let mut body = format!(
+                    "aws_access_key_id = {}\naws_secret_access_key = {}\n",
+                    creds.access_key_id.expose(),
+                    creds.secret_access_key.expose()
+                );
+                if let Some(token) = &creds.session_token {
+                    body.push_str(&format!("aws_session_token = {}\n", token.expose()));
+                }
+                Some(body)
+            }
+            ProfileContent::CredentialProcess(command) => {
+                // One line of INI: a line break would start a new setting.
+                if command.contains(['\n', '\r']) || command.trim().is_empty() {
+                    return Err(Error::Profile {
+                        problem: format!("the credential_process command of profile `{name}` is empty or spans several lines"),
+                        fix: "This is a bug in the action; please report it.".into(),
+                        source: None,
+                    });
+                }
+                config_body.push_str(&format!("credential_process = {command}\n"));
+                None
+            }
+        };
+        config_sections.push((format!("profile {name}"), Some(config_body)));
+        creds_sections.push((name.to_owned(), creds_body));
     }
 
     let mut files = Vec::new();
     let mut plans = Vec::new();
-    for (path, section, body) in [
-        (&config, &config_section, config_body),
-        (&credentials, &name.to_owned(), creds_body),
-    ] {
+    for (path, sections) in [(&config, config_sections), (&credentials, creds_sections)] {
         let before = read_no_follow(path)?;
-        let text = before
+        let mut text = before
             .as_deref()
             .map(String::from_utf8_lossy)
             .unwrap_or_default()
             .into_owned();
-        if has_section(&text, section) && !overwrite {
-            return Err(Error::Profile {
-                problem: format!("profile `{name}` already exists in {}", path.display()),
-                fix: "Choose another `aws-profile`, or set `overwrite-aws-profile: true`.".into(),
-                source: None,
-            });
+        for (section, body) in &sections {
+            if has_section(&text, section) && !overwrite {
+                let name = section.strip_prefix("profile ").unwrap_or(section);
+                return Err(Error::Profile {
+                    problem: format!("profile `{name}` already exists in {}", path.display()),
+                    fix: named_by.taken_fix().into(),
+                    source: None,
+                });
+            }
+            text = without_section(&text, section);
+            if let Some(body) = body {
+                if !text.is_empty() && !text.ends_with('\n') {
+                    text.push('\n');
+                }
+                text.push_str(&format!("[{section}]\n{body}"));
+            }
         }
-        let mut new_text = without_section(&text, section);
-        if !new_text.is_empty() && !new_text.ends_with('\n') {
-            new_text.push('\n');
-        }
-        new_text.push_str(&format!("[{section}]\n{body}"));
-        plans.push((path.clone(), new_text));
+        plans.push((path.clone(), text));
         files.push((path.clone(), before));
     }
     let mut written = Written {
@@ -433,6 +527,50 @@ mod tests {
         again.roll_back();
         let config = std::fs::read_to_string(dir.local.join("config")).unwrap();
         assert!(!config.contains("us-east-1"));
+    }
+
+    #[test]
+    fn several_profiles_mix_keys_and_credential_process() {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = ProfileDir {
+            local: tmp.path().join(DIR_NAME),
+            for_later_steps: PathBuf::from("/host/x"),
+        };
+        let (dev, prod) = (
+            ProfileName::parse("dev").unwrap(),
+            ProfileName::parse("prod").unwrap(),
+        );
+        let (eu, us) = (
+            Region::parse("eu-west-1").unwrap(),
+            Region::parse("us-west-2").unwrap(),
+        );
+        let keys = creds();
+        // prod first had static keys; as a credential_process profile those must go.
+        write_profile(&dir, &prod, &us, &keys, false, None).unwrap();
+        let entries = [
+            ProfileEntry {
+                name: &dev,
+                region: &eu,
+                content: ProfileContent::Keys(&keys),
+            },
+            ProfileEntry {
+                name: &prod,
+                region: &us,
+                content: ProfileContent::CredentialProcess("/rt/keyless-aws credential-process"),
+            },
+        ];
+        let err = write_profiles(&dir, &entries, false, None, NamedBy::Roles).unwrap_err();
+        assert!(err.to_string().contains("`prod` already exists"), "{err}");
+        assert!(err.help().contains("in `roles`"), "{}", err.help());
+        write_profiles(&dir, &entries, true, None, NamedBy::Roles).unwrap();
+        let config = std::fs::read_to_string(dir.local.join("config")).unwrap();
+        let credentials = std::fs::read_to_string(dir.local.join("credentials")).unwrap();
+        assert_eq!(
+            config,
+            "[profile dev]\nregion = eu-west-1\noutput = json\n[profile prod]\nregion = us-west-2\noutput = json\ncredential_process = /rt/keyless-aws credential-process\n"
+        );
+        assert_eq!(credentials.matches('[').count(), 1, "{credentials}");
+        assert!(credentials.starts_with("[dev]\n"), "{credentials}");
     }
 
     #[test]

@@ -3,9 +3,56 @@
 
 use crate::error::Error;
 use crate::plan::Warning;
-use crate::run::Identity;
+use crate::roles::ProfileIdentity;
+use crate::run::{Done, Identity};
 use crate::workflow;
 use std::path::Path;
+
+/// What a successful run did, whichever kind it was.
+pub fn finished(done: &Done, region: &str, masked_account: bool, summary: Option<&Path>) {
+    match done {
+        Done::One(identity) => success(identity, region, masked_account, summary),
+        Done::Profiles(profiles) => profiles_written(profiles, masked_account, summary),
+    }
+}
+
+/// `roles`: one log line per profile, and one table row each.
+pub fn profiles_written(
+    profiles: &[ProfileIdentity],
+    masked_account: bool,
+    summary: Option<&Path>,
+) {
+    let hide = |v: &str| {
+        if masked_account {
+            "***".to_owned()
+        } else {
+            v.to_owned()
+        }
+    };
+    let mut md = String::from("### AWS profiles configured\n\n| Profile | Identity | Account | Region | Expires |\n|---|---|---|---|---|\n");
+    for p in profiles {
+        let id = &p.identity;
+        let expires = id.expiration.as_deref().unwrap_or("?");
+        workflow::info(&format!(
+            "Profile {}: {} (account {}, region {}, via {}); expires at {expires}",
+            p.name,
+            hide(&id.arn),
+            hide(&id.account),
+            p.region,
+            id.how
+        ));
+        md.push_str(&format!(
+            "| `{}` | `{}` | `{}` | `{}` | `{}` |\n",
+            cell(p.name.as_str()),
+            cell(&hide(&id.arn)),
+            cell(&hide(&id.account)),
+            cell(p.region.as_str()),
+            cell(expires)
+        ));
+    }
+    md.push('\n');
+    workflow::append_summary(summary, &md);
+}
 
 /// The plan's warnings, one `::warning` annotation each, titled with the input
 /// so the run's page lists which inputs had no effect (or were adjusted).

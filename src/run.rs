@@ -5,7 +5,7 @@
 //! happens before anything is written; the env, output and state files are
 //! written in one go at the very end.
 
-use crate::aws_names::AccountId;
+use crate::aws_names::{AccountId, RoleArn};
 use crate::error::{Error, StsCode, StsFailure, StsOperation};
 use crate::explain::{self, Context};
 use crate::jwt::{self, Claims};
@@ -39,19 +39,43 @@ struct Obtained {
     identity: Identity,
 }
 
-pub async fn run(plan: &Plan) -> Result<Identity, Error> {
+/// What a run did.
+#[derive(Debug)]
+pub enum Done {
+    /// One set of credentials (`role-to-assume`, keys, existing credentials).
+    One(Identity),
+    /// `roles`: every profile written, in the order of the lines.
+    Profiles(Vec<crate::roles::ProfileIdentity>),
+}
+
+/// The credential plans of a run that delivers one set of credentials.
+enum Single<'a> {
+    Obtain(&'a Chain),
+    KeepExisting(Option<&'a Chain>),
+    LeaveAsIs(Identify),
+}
+
+pub async fn run(plan: &Plan) -> Result<Done, Error> {
     // The caller (main) has masked the plan already; a second time sends nothing.
     crate::mask::plan(plan);
+    let single = match &plan.credentials {
+        CredentialPlan::Profiles(profiles) => {
+            return crate::roles::run(plan, profiles).await.map(Done::Profiles);
+        }
+        CredentialPlan::Obtain(chain) => Single::Obtain(chain),
+        CredentialPlan::KeepExisting { fallback } => Single::KeepExisting(fallback.as_ref()),
+        CredentialPlan::LeaveAsIs(identify) => Single::LeaveAsIs(*identify),
+    };
     let Obtained {
         credentials,
         identity,
-    } = obtain(plan).await?;
+    } = obtain(plan, &single).await?;
     check_account(plan, &identity)?;
     deliver(plan, credentials.as_ref(), &identity).await?;
-    Ok(identity)
+    Ok(Done::One(identity))
 }
 
-fn check_account(plan: &Plan, identity: &Identity) -> Result<(), Error> {
+pub(crate) fn check_account(plan: &Plan, identity: &Identity) -> Result<(), Error> {
     learned_account(plan, &identity.account);
     if plan.account.mask {
         // The whole identity too, as the reference action does.
@@ -165,12 +189,7 @@ async fn deliver(
         export.output("aws-account-id", identity.account.as_str());
         export.output("authenticated-arn", identity.arn.as_str());
     }
-    // The post step clears exactly these names, nothing the job set itself.
-    let exported: Vec<&str> = EXPORTABLE
-        .into_iter()
-        .filter(|n| export.env.iter().any(|(e, _)| e == n))
-        .collect();
-    export.state("exported_env", exported.join(","));
+    record_exported(&mut export);
 
     let runner = &plan.runner;
     let committed = export
@@ -189,6 +208,16 @@ async fn deliver(
         }
     }
     committed
+}
+
+/// The post step clears exactly the names exported, nothing the job set itself.
+pub(crate) fn record_exported(export: &mut Export) {
+    let exported: Vec<&str> = EXPORTABLE
+        .into_iter()
+        .filter(|n| export.env.iter().any(|(e, _)| e == n))
+        .collect();
+    let names = exported.join(",");
+    export.state("exported_env", names);
 }
 
 fn write_profile(
@@ -213,13 +242,7 @@ fn write_profile(
         "AWS_SHARED_CREDENTIALS_FILE",
         written.credentials_for_later.to_string_lossy(),
     );
-    // By identity: the post step removes only these very files.
-    let created: Vec<String> = written
-        .created
-        .iter()
-        .map(profile::FileIdentity::to_state_line)
-        .collect();
-    export.state("profile_files", created.join("\n"));
+    export.state("profile_files", written.state_value());
     Ok(written)
 }
 
@@ -273,10 +296,10 @@ fn install_refresh(
 /// Where the action's image keeps its CA bundle (the Dockerfile copies it there).
 const DEFAULT_CA_BUNDLE: &str = "/etc/ssl/certs/ca-certificates.crt";
 
-async fn obtain(plan: &Plan) -> Result<Obtained, Error> {
-    match &plan.credentials {
-        CredentialPlan::Obtain(chain) => run_chain(plan, chain).await,
-        CredentialPlan::LeaveAsIs(Identify::Skip) => {
+async fn obtain(plan: &Plan, single: &Single<'_>) -> Result<Obtained, Error> {
+    match single {
+        Single::Obtain(chain) => run_chain(plan, chain).await,
+        Single::LeaveAsIs(Identify::Skip) => {
             workflow::info(
                 "No role to assume and no keys: the job's credentials are left as they are.",
             );
@@ -291,7 +314,7 @@ async fn obtain(plan: &Plan) -> Result<Obtained, Error> {
                 },
             })
         }
-        CredentialPlan::LeaveAsIs(Identify::Required) => {
+        Single::LeaveAsIs(Identify::Required) => {
             workflow::info("No role to assume and no keys: using the credentials the job already has, as they are.");
             let creds = ambient_credentials(plan).await.ok_or_else(|| {
                 Error::ExistingCredentials("`role-to-assume` is not set, and no AWS credentials were found in the environment (AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, profiles or instance metadata)".into())
@@ -302,7 +325,7 @@ async fn obtain(plan: &Plan) -> Result<Obtained, Error> {
                 identity: session.identity,
             })
         }
-        CredentialPlan::KeepExisting { fallback } => {
+        Single::KeepExisting(fallback) => {
             if let Some(identity) = existing_credentials(plan).await {
                 return Ok(Obtained {
                     credentials: None,
@@ -349,7 +372,7 @@ async fn existing_credentials(plan: &Plan) -> Option<Identity> {
 /// metadata service, as any AWS SDK would find them. Used where the reference
 /// action uses them (`role-chaining`, `use-existing-credentials`, a role without
 /// an OIDC token, no role at all), never when the job can request a token.
-async fn ambient_credentials(plan: &Plan) -> Option<Credentials> {
+pub(crate) async fn ambient_credentials(plan: &Plan) -> Option<Credentials> {
     use aws_credential_types::provider::ProvideCredentials;
     let network = &plan.network;
     let provider_config = aws_config::provider_config::ProviderConfig::default().with_http_client(
@@ -398,7 +421,11 @@ async fn ambient_credentials(plan: &Plan) -> Option<Credentials> {
     }
 }
 
-fn sts_client(plan: &Plan, signer: Option<&Credentials>, fresh: bool) -> aws_sdk_sts::Client {
+pub(crate) fn sts_client(
+    plan: &Plan,
+    signer: Option<&Credentials>,
+    fresh: bool,
+) -> aws_sdk_sts::Client {
     sts::client(ClientSettings {
         region: &plan.region,
         endpoint: plan.network.sts_endpoint.as_ref(),
@@ -413,9 +440,9 @@ fn sts_client(plan: &Plan, signer: Option<&Credentials>, fresh: bool) -> aws_sdk
 }
 
 /// Credentials together with who they are.
-struct Session {
-    credentials: Credentials,
-    identity: Identity,
+pub(crate) struct Session {
+    pub(crate) credentials: Credentials,
+    pub(crate) identity: Identity,
 }
 
 impl From<Session> for Obtained {
@@ -543,7 +570,23 @@ async fn as_they_are(
 }
 
 async fn web_identity(plan: &Plan, web: &WebIdentity) -> Result<Session, Error> {
-    let (token, audience, how) = match &web.token {
+    let token = fetch_token(plan, &web.token).await?;
+    let client = sts_client(plan, None, false);
+    exchange(plan, &client, &web.role, &web.session, &token).await
+}
+
+/// A web identity token, masked, with what is known about it.
+pub(crate) struct Token {
+    secret: Secret,
+    /// The audience requested, when this action requested the token.
+    audience: Option<String>,
+    claims: Option<Claims>,
+    how: &'static str,
+}
+
+/// Requests the token, or reads it from its file; masks it at once.
+pub(crate) async fn fetch_token(plan: &Plan, source: &TokenSource) -> Result<Token, Error> {
+    let (token, audience, how) = match source {
         TokenSource::Request {
             url,
             bearer,
@@ -562,7 +605,7 @@ async fn web_identity(plan: &Plan, web: &WebIdentity) -> Result<Session, Error> 
                         },
                         (e, _) => e,
                     })?;
-            (token, Some(audience.as_str()), "OIDC")
+            (token, Some(audience.clone()), "OIDC")
         }
         TokenSource::File(path) => (
             crate::token_file::read(path, plan.runner.workspace.as_deref())?,
@@ -571,23 +614,40 @@ async fn web_identity(plan: &Plan, web: &WebIdentity) -> Result<Session, Error> 
         ),
     };
     workflow::add_mask(&token);
-    let session = &web.session;
+    Ok(Token {
+        claims: jwt::decode_claims(token.expose()),
+        secret: token,
+        audience,
+        how,
+    })
+}
+
+/// `AssumeRoleWithWebIdentity` with the token; a refusal is explained with
+/// the token's claims.
+pub(crate) async fn exchange(
+    plan: &Plan,
+    client: &aws_sdk_sts::Client,
+    role: &RoleArn,
+    session: &SessionOptions,
+    token: &Token,
+) -> Result<Session, Error> {
     workflow::info(&format!(
-        "Assuming {} with AssumeRoleWithWebIdentity (session {}, {} s)",
-        web.role, session.name, session.duration_seconds
+        "Assuming {role} with AssumeRoleWithWebIdentity (session {}, {} s)",
+        session.name, session.duration_seconds
     ));
-    let client = sts_client(plan, None, false);
-    let claims = jwt::decode_claims(token.expose());
     let mut attempts = 0;
     loop {
         attempts += 1;
-        let assumed = sts::assume_role_with_web_identity(&client, &web.role, session, &token)
+        let assumed = sts::assume_role_with_web_identity(client, role, session, &token.secret)
             .await
             .map_err(|f| {
-                let claims = claims.as_ref().map(|c| (c, audience));
+                let claims = token
+                    .claims
+                    .as_ref()
+                    .map(|c| (c, token.audience.as_deref()));
                 sts_error(f, plan, Some((session, false)), claims, false)
             })?;
-        if let Some(done) = accept(plan, session, assumed, attempts, how) {
+        if let Some(done) = accept(plan, session, assumed, attempts, token.how) {
             return Ok(done);
         }
     }
@@ -603,7 +663,7 @@ fn loopback_proxy_in_container(plan: &Plan) -> bool {
             .any(crate::inputs::network::is_loopback)
 }
 
-async fn assume_role(
+pub(crate) async fn assume_role(
     plan: &Plan,
     hop: &RoleHop,
     signer: &Credentials,

@@ -329,6 +329,8 @@ fuzz_target!(|case: Case| {
         CredentialPlan::Obtain(chain) => vec![chain],
         CredentialPlan::KeepExisting { fallback } => fallback.iter().collect(),
         CredentialPlan::LeaveAsIs(_) => vec![],
+        // `roles` is fuzzed by its parser's own properties (src/inputs/roles.rs tests).
+        CredentialPlan::Profiles(_) => Vec::new(),
     };
     for chain in chains {
         if let CredentialSource::WebIdentity(web) = &chain.source {

@@ -7,6 +7,8 @@
 //! policy condition that would admit this CI's token; nothing is printed to
 //! stdout unless credentials were issued.
 
+mod roles;
+
 use super::output::{self, Format};
 use super::{usage_error, value};
 use crate::aws_names::{Partition, Region, RoleArn, SessionName};
@@ -30,6 +32,9 @@ Usage: keyless-aws assume [--role-arn ARN] [FLAGS]
 Exchanges this job's OIDC token for temporary AWS credentials and prints them.
 
   --role-arn ARN        the role (default: $AWS_ROLE_ARN)
+  --roles FILE          several roles, one per line as in the action's `roles`
+                        input (`NAME = ARN [via=P] [region=R] …`); prints one
+                        JSON object with each profile's credentials
   --region R            STS region and exported AWS_REGION (default: $AWS_REGION,
                         $AWS_DEFAULT_REGION, else us-east-1 for the STS call only)
   --audience A          audience to request where the job requests its token
@@ -64,10 +69,19 @@ Exit status: 0 credentials printed, 1 no token or AWS refused (the reason and
 the fix on stderr), 2 bad flags. Example:
   eval \"$(keyless-aws assume --role-arn arn:aws:iam::123456789012:role/deploy)\"";
 
+/// The roles asked for.
+#[derive(Debug)]
+enum Target {
+    /// `--role-arn` (or `AWS_ROLE_ARN`).
+    One(RoleArn),
+    /// `--roles FILE`: the lines, validated as the action's `roles` input.
+    Several(Vec<crate::inputs::roles::RoleLine>),
+}
+
 /// The validated request.
 #[derive(Debug)]
 struct Request {
-    role_arn: RoleArn,
+    target: Target,
     region: Region,
     /// Whether the region was given (then it is exported too).
     region_given: bool,
@@ -135,6 +149,7 @@ fn parse(args: &[OsString], env: &HashMap<String, String>) -> Result<Option<Requ
         let name: &'static str = match arg {
             Short('h') | Long("help") => return Ok(None),
             Long("role-arn") => "role-arn",
+            Long("roles") => "roles",
             Long("region") => "region",
             Long("audience") => "audience",
             Long("session-name") => "session-name",
@@ -151,14 +166,24 @@ fn parse(args: &[OsString], env: &HashMap<String, String>) -> Result<Option<Requ
     let from_env = |name: &str| env.get(name).filter(|v| !v.trim().is_empty()).cloned();
     let ci = Ci::detect(env);
 
-    let role_arn = flags
-        .remove("role-arn")
-        .or_else(|| from_env("AWS_ROLE_ARN"))
-        .ok_or("no role: pass --role-arn arn:aws:iam::ACCOUNT:role/NAME (or set AWS_ROLE_ARN)")?;
-    let role_arn = RoleArn::parse(&role_arn).map_err(|problem| {
-        format!("--role-arn (or AWS_ROLE_ARN) {role_arn:?} is not a role ARN: {problem}")
-    })?;
-    let partition = role_arn.partition();
+    let target = match (flags.remove("roles"), flags.remove("role-arn")) {
+        (Some(_), Some(_)) => {
+            return Err("--roles and --role-arn are alternatives: give one".into())
+        }
+        (Some(file), None) => Target::Several(roles::read(Path::new(&file))?),
+        (None, arn) => {
+            let role_arn = arn.or_else(|| from_env("AWS_ROLE_ARN")).ok_or(
+                "no role: pass --role-arn arn:aws:iam::ACCOUNT:role/NAME (or set AWS_ROLE_ARN)",
+            )?;
+            Target::One(RoleArn::parse(&role_arn).map_err(|problem| {
+                format!("--role-arn (or AWS_ROLE_ARN) {role_arn:?} is not a role ARN: {problem}")
+            })?)
+        }
+    };
+    let partition = match &target {
+        Target::One(arn) => arn.partition(),
+        Target::Several(lines) => roles::partition(lines)?,
+    };
     let given_region = flags
         .remove("region")
         .or_else(|| from_env("AWS_REGION"))
@@ -201,7 +226,13 @@ fn parse(args: &[OsString], env: &HashMap<String, String>) -> Result<Option<Requ
                 "--duration {d:?} must be a whole number of seconds from 900 to 43200"
             ))?,
     };
-    let format = Format::parse(flags.remove("format").as_deref().unwrap_or("env"))?;
+    let format = match (&target, flags.remove("format")) {
+        (Target::Several(_), Some(f)) if f != "json" => {
+            return Err(format!("--roles prints one JSON object (a profile each): --format {f:?} cannot hold several roles; use --format json or leave it out"))
+        }
+        (Target::Several(_), _) => Format::Json,
+        (Target::One(_), f) => Format::parse(f.as_deref().unwrap_or("env"))?,
+    };
     // The SDKs' own names for the same setting, as the action reads them.
     let endpoint = match flags
         .remove("sts-endpoint")
@@ -231,7 +262,7 @@ fn parse(args: &[OsString], env: &HashMap<String, String>) -> Result<Option<Requ
         },
     };
     Ok(Some(Request {
-        role_arn,
+        target,
         region,
         region_given: given_region.is_some(),
         audience,
@@ -314,9 +345,15 @@ fn run(request: &Request, env: &HashMap<String, String>) -> Result<(), Failure> 
             crate::text::one_line(&token_aud.join(", "))
         );
     }
+    let role_arn = match &request.target {
+        Target::One(arn) => arn,
+        Target::Several(lines) => {
+            return roles::run(request, env, lines, &runtime, &token, claims.as_ref())
+        }
+    };
     eprintln!(
         "keyless-aws: assuming {} (session {}, {} s) with the token from {}",
-        request.role_arn,
+        role_arn,
         request.session_name,
         request.duration,
         request.token.describe()
@@ -332,7 +369,7 @@ fn run(request: &Request, env: &HashMap<String, String>) -> Result<(), Failure> 
     let assumed = runtime
         .block_on(sts::assume_role_with_web_identity(
             &client,
-            &request.role_arn,
+            role_arn,
             &SessionOptions {
                 name: request.session_name.clone(),
                 duration_seconds: request.duration,
@@ -590,7 +627,9 @@ mod tests {
             ],
         )
         .unwrap();
-        assert_eq!(r.role_arn.as_str(), "arn:aws:iam::123456789012:role/pod");
+        assert!(
+            matches!(&r.target, Target::One(arn) if arn.as_str() == "arn:aws:iam::123456789012:role/pod")
+        );
         assert_eq!(r.session_name.as_str(), "pod-1");
         assert_eq!((r.region.as_str(), r.region_given), ("eu-west-1", true));
         assert_eq!(

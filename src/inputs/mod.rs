@@ -7,6 +7,7 @@
 pub mod network;
 pub mod raw;
 pub mod role;
+pub mod roles;
 pub mod runner;
 pub mod values;
 
@@ -68,6 +69,27 @@ pub fn plan(raw: &RawInputs, env: &HashMap<String, String>) -> Result<Plan, Erro
         false,
     )?;
     let allowed = allowed_account_ids(raw)?;
+    let account = AccountChecks {
+        allowed,
+        mask: mask_account_id,
+    };
+    if let Some(text) = set(&raw.roles) {
+        // Every profile gets its own files; nothing global is delivered.
+        let profiles = roles::plan(raw, env, &region, &runner, real_aws, &mut warnings, text)?;
+        return Ok(Plan {
+            credentials: CredentialPlan::Profiles(profiles),
+            region,
+            delivery: Delivery::OutputsOnly,
+            output_credentials: false,
+            unset_current_credentials,
+            special_characters_workaround,
+            account,
+            network,
+            runner,
+            warnings,
+        });
+    }
+    roles::refuse_default_profile_alone(raw)?;
     let start = credential_plan(raw, env, &region, &runner, real_aws, &mut warnings)?;
     let credentials = match (use_existing, start) {
         (true, CredentialPlan::Obtain(chain)) => CredentialPlan::KeepExisting {
@@ -96,10 +118,7 @@ pub fn plan(raw: &RawInputs, env: &HashMap<String, String>) -> Result<Plan, Erro
         output_credentials,
         unset_current_credentials,
         special_characters_workaround,
-        account: AccountChecks {
-            allowed,
-            mask: mask_account_id,
-        },
+        account,
         network,
         runner,
         warnings,
@@ -150,7 +169,7 @@ fn allowed_account_ids(raw: &RawInputs) -> Result<Vec<AccountId>, Error> {
 /// keys or neither. A session token without keys is ignored, as the reference
 /// action ignores it (reference: src/index.ts run() reads SessionToken only in
 /// the `else if (AccessKeyId)` branch).
-fn keys(
+pub(super) fn keys(
     raw: &RawInputs,
     real_aws: bool,
     warnings: &mut Vec<Warning>,
@@ -350,7 +369,7 @@ fn web_identity(
     }))
 }
 
-fn audience(raw: &RawInputs) -> Result<String, Error> {
+pub(super) fn audience(raw: &RawInputs) -> Result<String, Error> {
     let audience = set(&raw.audience)
         .map(str::trim)
         .unwrap_or(DEFAULT_AUDIENCE);
@@ -397,7 +416,9 @@ fn delivery(
 /// `role-chaining` after a `refresh-credentials` step: the environment's
 /// credentials are then a `credential_process` profile, which this action's own
 /// SDK client does not run; say so now instead of "no credentials found" later.
-fn refuse_chaining_from_a_refreshing_profile(env: &HashMap<String, String>) -> Result<(), Error> {
+pub(super) fn refuse_chaining_from_a_refreshing_profile(
+    env: &HashMap<String, String>,
+) -> Result<(), Error> {
     let refreshing = env.get("AWS_CONFIG_FILE").is_some_and(|p| {
         let p = std::path::Path::new(p);
         p.file_name()
@@ -450,6 +471,7 @@ fn refreshing(
                 oidc_only,
             ))
         }
+        CredentialPlan::Profiles(_) => return Err(roles::refresh_not_supported()),
     };
     // Only an explicit `false`: with `aws-profile` the default is false too,
     // and naming the refreshing profile is allowed.

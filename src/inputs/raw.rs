@@ -42,6 +42,8 @@ pub struct RawInputs {
     pub sts_endpoint: Option<String>,
     pub aws_profile: Option<String>,
     pub overwrite_aws_profile: Option<String>,
+    pub roles: Option<String>,
+    pub default_profile: Option<String>,
     pub refresh_credentials: Option<String>,
     /// Not for users: action.yml fills it with `host:${{ runner.temp }}` (see profile.rs).
     pub runner_temp: Option<String>,

@@ -158,11 +158,7 @@ pub fn external_id(
     let Some(id) = set(&raw.role_external_id).map(str::trim) else {
         return Ok(None);
     };
-    let ok = (2..=1224).contains(&id.len())
-        && id
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || "_+=,.@:/-".contains(c));
-    if !ok {
+    if !valid_external_id(id) {
         return Err(bad(
             "role-external-id",
             "must be 2–1224 of letters, digits and _+=,.@:/-",
@@ -180,6 +176,14 @@ pub fn external_id(
         return Ok(None);
     }
     Ok(Some(id.to_owned()))
+}
+
+/// What STS accepts as an `ExternalId`.
+pub fn valid_external_id(id: &str) -> bool {
+    (2..=1224).contains(&id.len())
+        && id
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "_+=,.@:/-".contains(c))
 }
 
 /// Session tags and transitive keys; `None` when no tags may be sent.

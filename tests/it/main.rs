@@ -22,6 +22,7 @@ mod leak;
 mod moto;
 mod readme_act;
 mod refresh;
+mod roles;
 mod snapshots;
 mod throttling;
 mod tls;

@@ -1,0 +1,294 @@
+//! `keyless-aws assume --roles FILE`: the action's `roles` in any CI. The lines
+//! are read exactly as the action reads its input; roles without `via` are
+//! assumed with this job's one token, concurrently; each `via` role after its
+//! source, with `AssumeRole` signed by the source's credentials. All or
+//! nothing: if any role fails, nothing is printed, and each failure is
+//! explained on its own.
+
+use super::{mask, masks_on_stderr, refused, Failure, Request, MASK_SETTLE};
+use crate::aws_names::Partition;
+use crate::error::Error;
+use crate::inputs::roles::{parse, RoleLine, MAX_CHAINED_DURATION};
+use crate::jwt::Claims;
+use crate::plan::{Proxy, SessionOptions};
+use crate::secret::{Credentials, Secret};
+use crate::sts::{self, AssumeRoleParams, Assumed, ClientSettings};
+use aws_credential_types::provider::SharedCredentialsProvider;
+use futures_util::future::{join_all, FutureExt, LocalBoxFuture};
+use std::collections::HashMap;
+use std::path::Path;
+
+/// A roles file is a few lines; anything this large is not one.
+const MAX_FILE: u64 = 64 * 1024;
+
+/// Reads and validates the file, as the action validates its `roles` input.
+pub(super) fn read(path: &Path) -> Result<Vec<RoleLine>, String> {
+    let shown = path.display();
+    let meta = std::fs::metadata(path).map_err(|e| format!("--roles {shown}: {e}"))?;
+    if !meta.is_file() || meta.len() > MAX_FILE {
+        return Err(format!(
+            "--roles {shown} is not a regular file of at most {MAX_FILE} bytes"
+        ));
+    }
+    let text = std::fs::read_to_string(path).map_err(|e| format!("--roles {shown}: {e}"))?;
+    parse(&text).map_err(|e| match e {
+        Error::Input { problem, fix, .. } => format!("--roles {shown}: {problem}\n{fix}"),
+        other => format!("--roles {shown}: {other}"),
+    })
+}
+
+/// The one partition of every role (the STS region must be in it).
+pub(super) fn partition(lines: &[RoleLine]) -> Result<Partition, String> {
+    let Some(first) = lines.first() else {
+        return Err("--roles: the file has no profile lines".into());
+    };
+    let partition = first.role.partition();
+    if let Some(line) = lines.iter().find(|l| {
+        l.region
+            .as_ref()
+            .is_some_and(|r| r.partition() != partition)
+    }) {
+        return Err(format!(
+            "--roles: line {}: `region={}` is not in the role's partition {}",
+            line.line,
+            line.region.as_ref().map_or("", |r| r.as_str()),
+            partition.as_str()
+        ));
+    }
+    match lines.iter().find(|l| l.role.partition() != partition) {
+        Some(other) => Err(format!(
+            "--roles: line {} is in partition {}, line {} in {}; one command serves one partition",
+            first.line,
+            partition.as_str(),
+            other.line,
+            other.role.partition().as_str()
+        )),
+        None => Ok(partition),
+    }
+}
+
+/// What happened to one line: its credentials, or (problem, fix).
+type Outcome<'a> = (&'a RoleLine, Result<Assumed, (String, String)>);
+
+pub(super) fn run(
+    request: &Request,
+    env: &HashMap<String, String>,
+    lines: &[RoleLine],
+    runtime: &tokio::runtime::Runtime,
+    token: &Secret,
+    claims: Option<&Claims>,
+) -> Result<(), Failure> {
+    for line in lines {
+        if line.audience.is_some() {
+            return Err(Failure::new(
+                format!("--roles line {}: `audience=` is not supported by the command line, where one token serves every role", line.line),
+                "Remove it, and pass --audience where this program requests the token (GitHub Actions, Buildkite).",
+            ));
+        }
+        if line.via.is_none() && line.external_id.is_some() {
+            return Err(Failure::new(
+                format!("--roles line {}: `external-id` on a role assumed with the token (AssumeRoleWithWebIdentity has no ExternalId)", line.line),
+                "Remove `external-id`, or assume this role `via=` another profile.",
+            ));
+        }
+    }
+    eprintln!(
+        "keyless-aws: assuming {} roles with the token from {}",
+        lines.len(),
+        request.token.describe()
+    );
+    let outcomes: Vec<Outcome<'_>> = runtime.block_on(async {
+        let roots = lines
+            .iter()
+            .filter(|l| l.via.is_none())
+            .map(|l| tree(request, lines, l, token, claims, None));
+        join_all(roots).await.into_iter().flatten().collect()
+    });
+    let failed: Vec<String> = outcomes
+        .iter()
+        .filter_map(|(line, outcome)| {
+            let (problem, fix) = outcome.as_ref().err()?;
+            Some(format!(
+                "Profile `{}` (line {}): {problem}\n{fix}",
+                line.name, line.line
+            ))
+        })
+        .collect();
+    if !failed.is_empty() {
+        let names: Vec<&str> = outcomes
+            .iter()
+            .filter(|(_, o)| o.is_err())
+            .map(|(l, _)| l.name.as_str())
+            .collect();
+        return Err(Failure::new(
+            format!(
+                "{} of {} roles could not be assumed: {}",
+                names.len(),
+                outcomes.len(),
+                names.join(", ")
+            ),
+            format!("{}\n\nNothing was printed.", failed.join("\n\n")),
+        ));
+    }
+    let mut assumed: Vec<(&RoleLine, Assumed)> = outcomes
+        .into_iter()
+        .filter_map(|(line, outcome)| Some((line, outcome.ok()?)))
+        .collect();
+    assumed.sort_by_key(|(line, _)| line.line);
+    for (_, a) in &assumed {
+        for secret in a.credentials.secrets() {
+            mask(secret, request, env);
+        }
+    }
+    let text = json(request, &assumed);
+    if masks_on_stderr(request, env) {
+        let _ = std::io::Write::flush(&mut std::io::stderr());
+        std::thread::sleep(MASK_SETTLE);
+    }
+    println!("{}", text.expose());
+    for (line, a) in &assumed {
+        eprintln!(
+            "keyless-aws: {}: {} (expire {})",
+            line.name,
+            a.assumed_role_arn,
+            a.credentials.expiration.as_deref().unwrap_or("?")
+        );
+    }
+    Ok(())
+}
+
+/// `{"dev": {"AccessKeyId": …, "SecretAccessKey": …, "SessionToken": …,
+/// "Expiration": …, "Arn": …, "Region": …}, …}`; the region when the line
+/// or `--region` gives one.
+fn json(request: &Request, assumed: &[(&RoleLine, Assumed)]) -> Secret {
+    let mut object = serde_json::Map::new();
+    for (line, a) in assumed {
+        let c = &a.credentials;
+        let mut profile = serde_json::Map::new();
+        profile.insert("AccessKeyId".into(), c.access_key_id.expose().into());
+        profile.insert(
+            "SecretAccessKey".into(),
+            c.secret_access_key.expose().into(),
+        );
+        if let Some(token) = &c.session_token {
+            profile.insert("SessionToken".into(), token.expose().into());
+        }
+        if let Some(exp) = &c.expiration {
+            profile.insert("Expiration".into(), exp.as_str().into());
+        }
+        profile.insert("Arn".into(), a.assumed_role_arn.as_str().into());
+        let region = line
+            .region
+            .as_ref()
+            .or(request.region_given.then_some(&request.region));
+        if let Some(region) = region {
+            profile.insert("Region".into(), region.as_str().into());
+        }
+        object.insert(line.name.to_string(), profile.into());
+    }
+    Secret::new(serde_json::Value::Object(object).to_string())
+}
+
+fn client(request: &Request, signer: Option<&Credentials>) -> aws_sdk_sts::Client {
+    sts::client(ClientSettings {
+        region: &request.region,
+        endpoint: request.endpoint.as_ref(),
+        proxy: &Proxy::default(),
+        retry: crate::retry::StsSchedule::new(4, None),
+        credentials: signer.map(|c| SharedCredentialsProvider::new(c.to_sdk())),
+        // A source's credentials were issued moments ago.
+        fresh_credentials: signer.is_some(),
+    })
+}
+
+fn session(request: &Request, line: &RoleLine) -> SessionOptions {
+    let default = if line.via.is_some() {
+        request.duration.min(MAX_CHAINED_DURATION)
+    } else {
+        request.duration
+    };
+    SessionOptions {
+        name: line
+            .session_name
+            .clone()
+            .unwrap_or_else(|| request.session_name.clone()),
+        duration_seconds: line.duration.unwrap_or(default),
+        inline_policy: None,
+        managed_policies: Vec::new(),
+    }
+}
+
+/// Assumes `line` (with the token, or signed by `signer`), then every line
+/// whose `via` is it, concurrently, signed by its credentials.
+fn tree<'a>(
+    request: &'a Request,
+    lines: &'a [RoleLine],
+    line: &'a RoleLine,
+    token: &'a Secret,
+    claims: Option<&'a Claims>,
+    signer: Option<Credentials>,
+) -> LocalBoxFuture<'a, Vec<Outcome<'a>>> {
+    async move {
+        let session = session(request, line);
+        let result = match &signer {
+            None => sts::assume_role_with_web_identity(
+                &client(request, None),
+                &line.role,
+                &session,
+                token,
+            )
+            .await
+            .map_err(|f| refused(request, claims, f)),
+            Some(creds) => {
+                let params = AssumeRoleParams {
+                    role_arn: &line.role,
+                    session: &session,
+                    external_id: line.external_id.as_deref(),
+                    tags: None,
+                    transitive_tag_keys: &[],
+                };
+                sts::assume_role(&client(request, Some(creds)), &params)
+                    .await
+                    .map_err(|f| refused(request, None, f))
+            }
+        };
+        let chained = lines.iter().filter(|l| l.via.as_ref() == Some(&line.name));
+        match result {
+            Ok(assumed) => {
+                let next = assumed.credentials.clone();
+                let subtrees = join_all(
+                    chained.map(|c| tree(request, lines, c, token, claims, Some(next.clone()))),
+                )
+                .await;
+                let mut out = vec![(line, Ok(assumed))];
+                out.extend(subtrees.into_iter().flatten());
+                out
+            }
+            Err(failure) => {
+                let mut out = vec![(line, Err((failure.problem, failure.fix)))];
+                not_attempted(lines, line, &mut out);
+                out
+            }
+        }
+    }
+    .boxed_local()
+}
+
+fn not_attempted<'a>(lines: &'a [RoleLine], source: &'a RoleLine, out: &mut Vec<Outcome<'a>>) {
+    for line in lines
+        .iter()
+        .filter(|l| l.via.as_ref() == Some(&source.name))
+    {
+        out.push((
+            line,
+            Err((
+                format!(
+                    "not attempted, because its `via` profile `{}` failed",
+                    source.name
+                ),
+                "See that profile's failure.".into(),
+            )),
+        ));
+        not_attempted(lines, line, out);
+    }
+}
