@@ -249,14 +249,7 @@ async fn deliver(
     export.output("profiles", profiles_json(assumed));
     run::record_exported(&mut export);
     export.state("profile_files", written.state_value());
-    let runner = &plan.runner;
-    let committed = export
-        .commit_bounded(
-            runner.env_file.clone(),
-            runner.output_file.clone(),
-            runner.state_file.clone(),
-        )
-        .await;
+    let committed = export.commit_to_runner(&plan.runner).await;
     if committed.is_err() {
         written.roll_back();
     }

@@ -191,14 +191,7 @@ async fn deliver(
     }
     record_exported(&mut export);
 
-    let runner = &plan.runner;
-    let committed = export
-        .commit_bounded(
-            runner.env_file.clone(),
-            runner.output_file.clone(),
-            runner.state_file.clone(),
-        )
-        .await;
+    let committed = export.commit_to_runner(&plan.runner).await;
     if committed.is_err() {
         if let Some(written) = profile_written {
             written.roll_back();

@@ -177,6 +177,16 @@ impl Export {
     /// `action-timeout-s` or a signal, because the caller stops awaiting and the
     /// process exits. The state file is written first (see `commit`), so what a
     /// commit cut short leaves behind is what the post step cleans up.
+    /// [`Export::commit_bounded`] to the runner's own files, as the plan resolved them.
+    pub async fn commit_to_runner(self, runner: &crate::plan::Runner) -> Result<(), Error> {
+        self.commit_bounded(
+            runner.env_file.clone(),
+            runner.output_file.clone(),
+            runner.state_file.clone(),
+        )
+        .await
+    }
+
     pub async fn commit_bounded(
         self,
         env_file: PathBuf,
