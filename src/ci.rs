@@ -258,12 +258,7 @@ pub fn find_token(ci: Option<Ci>, env: &HashMap<String, String>) -> Option<Token
 mod tests {
     use super::*;
 
-    fn env(pairs: &[(&str, &str)]) -> HashMap<String, String> {
-        pairs
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect()
-    }
+    use crate::test_env::env;
 
     #[test]
     fn detects_each_ci_and_its_token_place() {

@@ -39,3 +39,16 @@ pub mod text;
 pub mod token_file;
 pub mod trust;
 pub mod workflow;
+
+/// Unit tests' one way to build an environment map from literal pairs.
+#[cfg(test)]
+pub(crate) mod test_env {
+    use std::collections::HashMap;
+
+    pub fn env(pairs: &[(&str, &str)]) -> HashMap<String, String> {
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    }
+}

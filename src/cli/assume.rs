@@ -600,12 +600,7 @@ fn buildkite_token(audience: &str) -> Result<Secret, Failure> {
 mod tests {
     use super::*;
 
-    fn env(pairs: &[(&str, &str)]) -> HashMap<String, String> {
-        pairs
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect()
-    }
+    use crate::test_env::env;
 
     fn parse_with(args: &[&str], pairs: &[(&str, &str)]) -> Result<Request, String> {
         let args: Vec<OsString> = args.iter().map(OsString::from).collect();

@@ -212,12 +212,7 @@ fn proxy_url(value: &str) -> Result<url::Url, Error> {
 mod tests {
     use super::*;
 
-    fn env(pairs: &[(&str, &str)]) -> HashMap<String, String> {
-        pairs
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect()
-    }
+    use crate::test_env::env;
 
     #[test]
     fn the_input_proxy_applies_to_both_schemes() {

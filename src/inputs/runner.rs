@@ -179,12 +179,7 @@ pub fn token_file_path(path: &str, workspace: Option<&Path>) -> Result<PathBuf, 
 mod tests {
     use super::*;
 
-    fn env(pairs: &[(&str, &str)]) -> HashMap<String, String> {
-        pairs
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect()
-    }
+    use crate::test_env::env;
 
     #[test]
     fn owner_comes_from_the_env_file() {
