@@ -16,10 +16,7 @@ pub mod http;
 pub mod options;
 pub mod signer;
 
-use options::{Options, Parsed};
 use serde_json::json;
-use signer::Signer;
-use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::io::AsyncWriteExt;
@@ -35,70 +32,63 @@ const CONNECTION_TIMEOUT: Duration = Duration::from_secs(10);
 /// Connections served at once; more wait in the kernel's backlog.
 const MAX_CONCURRENT: usize = 32;
 
-/// Entry point for `keyless-aws dev-token-server ARGS…`.
-pub fn main(args: &[String]) -> ExitCode {
-    let options = match options::parse(args) {
-        Ok(Parsed::Help) => {
-            print!("{}", options::USAGE);
-            return ExitCode::SUCCESS;
-        }
-        Ok(Parsed::Run(o)) => *o,
-        Err(problem) => {
-            eprintln!("keyless-aws dev-token-server: {problem}");
-            return ExitCode::from(2);
-        }
-    };
-    let signer = match &options.key_file {
-        Some(path) => Signer::from_file(path),
-        None => Signer::generate(),
-    };
-    let signer = match signer {
-        Ok(s) => s,
-        Err(problem) => {
-            eprintln!("keyless-aws dev-token-server: {problem}");
-            return ExitCode::from(2);
-        }
-    };
-    let runtime = match tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-    {
-        Ok(rt) => rt,
-        Err(e) => {
-            eprintln!("keyless-aws dev-token-server: cannot start the async runtime: {e}");
-            return ExitCode::FAILURE;
-        }
-    };
-    match runtime.block_on(serve(options, signer)) {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(problem) => {
-            eprintln!("keyless-aws dev-token-server: {problem}");
-            ExitCode::FAILURE
-        }
+/// Why the server could not start.
+#[derive(Debug)]
+pub struct ListenError {
+    pub listen: std::net::SocketAddr,
+    pub error: std::io::Error,
+}
+
+impl std::fmt::Display for ListenError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "cannot listen on {}: {}", self.listen, self.error)
     }
 }
 
 /// What every connection handler shares.
 struct State {
-    options: Options,
-    signer: Signer,
+    options: options::Options,
+    signer: signer::Signer,
     issuer: String,
     request_token: String,
 }
 
-async fn serve(options: Options, signer: Signer) -> Result<(), String> {
-    let listener = TcpListener::bind(options.listen).await.map_err(|e| {
-        format!(
-            "cannot listen on {}: {e}; pick another --listen address or port",
-            options.listen
-        )
-    })?;
-    let bound = listener.local_addr().map_err(|e| e.to_string())?;
+/// Serves until `--max-seconds`, `--max-requests` or a signal; prints the
+/// lines a user passes to act first. Fails only when it cannot listen.
+pub async fn serve(options: options::Options, signer: signer::Signer) -> Result<(), ListenError> {
+    let listen_error = |error| ListenError {
+        listen: options.listen,
+        error,
+    };
+    let listener = TcpListener::bind(options.listen)
+        .await
+        .map_err(listen_error)?;
+    let bound = listener.local_addr().map_err(listen_error)?;
     let base = format!("http://{}:{}", options.url_host, bound.port());
     let issuer = options.issuer.clone().unwrap_or_else(|| base.clone());
     let request_token = random_hex(32);
+    announce(&options, &signer, bound, &base, &issuer, &request_token);
+    let state = Arc::new(State {
+        options,
+        signer,
+        issuer,
+        request_token,
+    });
+    let reason = accept_until_stopped(&listener, &state).await;
+    eprintln!("dev-token-server: {reason}; exiting");
+    Ok(())
+}
 
-    // stdout: the machine-readable lines (first line parseable by scripts and tests).
+/// The banner: on stdout the machine-readable lines (the first parseable by
+/// scripts and tests), on stderr what a person should know.
+fn announce(
+    options: &options::Options,
+    signer: &signer::Signer,
+    bound: std::net::SocketAddr,
+    base: &str,
+    issuer: &str,
+    request_token: &str,
+) {
     println!("listening on {bound}");
     println!("issuer {issuer}");
     println!("--env ACTIONS_ID_TOKEN_REQUEST_URL={base}{TOKEN_PATH}?api-version=2.0");
@@ -107,7 +97,7 @@ async fn serve(options: Options, signer: Signer) -> Result<(), String> {
         "dev-token-server: signing {} tokens (kid {}) for sub {}; keys at {base}{JWKS_PATH}",
         signer.algorithm().name(),
         signer.kid(),
-        claims::subject(&options)
+        claims::subject(options)
     );
     eprintln!("dev-token-server: real AWS rejects these tokens (unknown issuer); use them with moto or LocalStack");
     if !bound.ip().is_loopback() {
@@ -118,16 +108,12 @@ async fn serve(options: Options, signer: Signer) -> Result<(), String> {
         options.max_seconds.as_secs(),
         options.max_requests
     );
+}
 
-    let max_seconds = options.max_seconds;
-    let max_requests = options.max_requests;
-    let state = Arc::new(State {
-        options,
-        signer,
-        issuer,
-        request_token,
-    });
-    let deadline = tokio::time::sleep(max_seconds);
+/// Accepts and handles connections until a bound or a signal; says which.
+async fn accept_until_stopped(listener: &TcpListener, state: &Arc<State>) -> String {
+    let max_requests = state.options.max_requests;
+    let deadline = tokio::time::sleep(state.options.max_seconds);
     tokio::pin!(deadline);
     let stop = stop_signal();
     tokio::pin!(stop);
@@ -150,7 +136,7 @@ async fn serve(options: Options, signer: Signer) -> Result<(), String> {
             conn = listener.accept() => match conn {
                 Ok((stream, peer)) => {
                     accepted += 1;
-                    let state = Arc::clone(&state);
+                    let state = Arc::clone(state);
                     tasks.spawn(async move {
                         let _ = tokio::time::timeout(CONNECTION_TIMEOUT, handle(stream, peer, &state)).await;
                     });
@@ -169,8 +155,7 @@ async fn serve(options: Options, signer: Signer) -> Result<(), String> {
         while tasks.join_next().await.is_some() {}
     })
     .await;
-    eprintln!("dev-token-server: {reason}; exiting");
-    Ok(())
+    reason
 }
 
 async fn stop_signal() -> &'static str {

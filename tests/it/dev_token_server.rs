@@ -555,7 +555,7 @@ fn bad_flags_fail_clearly_and_nothing_listens() {
         (vec!["--listen", "localhost"], "IP address"),
         (vec!["--environment", "a b"], "environment name"),
         (vec!["--max-requests", "0"], "whole number"),
-        (vec!["--frobnicate"], "unknown argument"),
+        (vec!["--frobnicate"], "invalid option '--frobnicate'"),
         (vec!["--key-file", "/nonexistent/key.pem"], "--key-file"),
         (vec!["--key-file", sec1.as_str()], "openssl pkcs8 -topk8"),
     ] {
