@@ -8,87 +8,12 @@
 
 use crate::support::*;
 use std::collections::{BTreeMap, HashMap};
-use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::path::Path;
+use std::process::Command;
 use wiremock::matchers::{body_string_contains, header, method, path, query_param};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
 const BIN: &str = env!("CARGO_BIN_EXE_keyless-aws");
-
-/// One run of `keyless-aws assume` with an environment built from scratch.
-struct Run {
-    dir: tempfile::TempDir,
-    env: BTreeMap<String, String>,
-    args: Vec<String>,
-}
-
-struct Out {
-    code: i32,
-    stdout: String,
-    stderr: String,
-}
-
-impl Run {
-    fn new() -> Run {
-        let dir = tempfile::tempdir().unwrap();
-        let mut env = BTreeMap::new();
-        env.insert("PATH".into(), "/usr/bin:/bin".into());
-        env.insert("HOME".into(), dir.path().to_string_lossy().into_owned());
-        Run {
-            dir,
-            env,
-            args: vec!["assume".into()],
-        }
-    }
-
-    fn env(mut self, name: &str, value: &str) -> Run {
-        self.env.insert(name.into(), value.into());
-        self
-    }
-
-    fn args(mut self, args: &[&str]) -> Run {
-        self.args.extend(args.iter().map(|a| a.to_string()));
-        self
-    }
-
-    fn path(&self, name: &str) -> PathBuf {
-        self.dir.path().join(name)
-    }
-
-    fn run(&self) -> Out {
-        let mut child = Command::new(BIN)
-            .args(&self.args)
-            .env_clear()
-            .envs(&self.env)
-            .current_dir(self.dir.path())
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
-        let deadline = Instant::now() + Duration::from_secs(60);
-        while child.try_wait().unwrap().is_none() {
-            if Instant::now() > deadline {
-                let _ = child.kill();
-                panic!("keyless-aws assume did not finish within 60 s");
-            }
-            std::thread::sleep(Duration::from_millis(5));
-        }
-        let out = child.wait_with_output().unwrap();
-        Out {
-            code: out.status.code().unwrap_or(-1),
-            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-        }
-    }
-
-    async fn run_async(self) -> (Out, Run) {
-        tokio::task::spawn_blocking(move || (self.run(), self))
-            .await
-            .unwrap()
-    }
-}
 
 fn claims(iss: &str, sub: &str, aud: &str) -> serde_json::Value {
     serde_json::json!({ "iss": iss, "sub": sub, "aud": aud })
@@ -164,7 +89,7 @@ async fn each_ci_sends_the_token_it_offers() {
         ))
     };
     let base = |ci_vars: &[(&str, &str)]| {
-        let mut r = Run::new().args(&[
+        let mut r = Subcommand::new("assume").args(&[
             "--role-arn",
             role,
             "--sts-endpoint",
@@ -190,7 +115,7 @@ async fn each_ci_sends_the_token_it_offers() {
     let path = format!("{}:/usr/bin:/bin", buildkite_run.path("bin").display());
     let buildkite_run = buildkite_run.env("PATH", &path);
 
-    let cases: Vec<(&str, Run, &str, &str)> = vec![
+    let cases: Vec<(&str, Subcommand, &str, &str)> = vec![
         (
             "GitLab, conventional name",
             base(&[("GITLAB_CI", "true"), ("GITLAB_OIDC_TOKEN", &gitlab)]),
@@ -288,7 +213,7 @@ async fn github_actions_requests_its_token_and_masks_on_stderr() {
         .mount(&server)
         .await;
     let sts = sts_ok().await;
-    let (out, _run) = Run::new()
+    let (out, _run) = Subcommand::new("assume")
         .env("GITHUB_ACTIONS", "true")
         .env(
             "ACTIONS_ID_TOKEN_REQUEST_URL",
@@ -338,7 +263,7 @@ async fn github_actions_requests_its_token_and_masks_on_stderr() {
 #[tokio::test(flavor = "multi_thread")]
 async fn sdk_style_environment_needs_no_flags() {
     let sts = sts_ok().await;
-    let run = Run::new();
+    let run = Subcommand::new("assume");
     let token = jwt(&claims(
         "https://oidc.eks.eu-west-1.amazonaws.com/id/ABC",
         "system:serviceaccount:apps:deployer",
@@ -384,7 +309,7 @@ fn a_missing_token_names_what_that_ci_needs() {
         (&[("GITLAB_CI", "true")], &["--token-env", "DEPLOY_TOKEN"], "keyless-aws assume: $DEPLOY_TOKEN is not set or empty\n\nGitLab creates a token only for the names in the job's `id_tokens:` block. Add to the job:\n  id_tokens:\n    GITLAB_OIDC_TOKEN:\n      aud: sts.amazonaws.com\nand pass `--token-env GITLAB_OIDC_TOKEN` (that name is also found without the flag).\n".to_owned()),
     ];
     for (vars, args, expected) in cases {
-        let mut run = Run::new().args(&[role]).args(args);
+        let mut run = Subcommand::new("assume").args(&[role]).args(args);
         for (k, v) in vars {
             run = run.env(k, v);
         }
@@ -394,7 +319,7 @@ fn a_missing_token_names_what_that_ci_needs() {
         assert_eq!(out.stderr, expected, "{vars:?}");
     }
     // Buildkite without its agent: the failure to run it, then what the agent needs.
-    let out = Run::new()
+    let out = Subcommand::new("assume")
         .env("BUILDKITE", "true")
         .env("PATH", "/nonexistent")
         .args(&[role])
@@ -403,7 +328,9 @@ fn a_missing_token_names_what_that_ci_needs() {
     assert_eq!(out.stderr, "keyless-aws assume: could not run buildkite-agent: No such file or directory (os error 2)\n\nBuildkite tokens come from `buildkite-agent oidc request-token`, which needs the agent (v3.41 or later) on PATH and the job's BUILDKITE_AGENT_ACCESS_TOKEN in the environment.\n");
 
     // An agent that refuses: its own words, then what the agent needs.
-    let run = Run::new().env("BUILDKITE", "true").args(&[role]);
+    let run = Subcommand::new("assume")
+        .env("BUILDKITE", "true")
+        .args(&[role]);
     std::fs::create_dir(run.path("bin")).unwrap();
     let agent = run.path("bin/buildkite-agent");
     std::fs::write(
@@ -451,7 +378,7 @@ async fn a_refusal_is_explained_with_the_ci_claim_formats() {
         ]),
     ];
     for (var, token, expected) in cases {
-        let (out, _run) = Run::new()
+        let (out, _run) = Subcommand::new("assume")
             .env(var, &token)
             .args(&[
                 "--role-arn",
@@ -486,7 +413,7 @@ async fn a_refusal_is_explained_with_the_ci_claim_formats() {
 #[tokio::test(flavor = "multi_thread")]
 async fn github_format_masks_then_writes_github_env_outside_the_work_tree() {
     let sts = sts_ok().await;
-    let run = Run::new();
+    let run = Subcommand::new("assume");
     std::fs::write(run.path("github_env"), "EARLIER=kept\n").unwrap();
     let env_file = run.path("github_env").to_string_lossy().into_owned();
     let (out, run) = run
@@ -562,7 +489,7 @@ const CALLER: &str = "import boto3,os,sys\nprint(boto3.client('sts', region_name
 #[ignore = "needs moto's server (python3 -m moto.server): run by scripts/test.sh"]
 fn env_format_is_evaluated_by_bash_and_works_against_moto() {
     let moto = crate::support::moto::Moto::start(LOCALHOST);
-    let run = Run::new();
+    let run = Subcommand::new("assume");
     std::fs::write(run.path("token"), gitlab_token()).unwrap();
     let cmd = format!(
         "eval \"$({BIN} assume --role-arn {ROLE} --token-file {} --sts-endpoint {} --session-name from-bash)\" && echo \"$AWS_ACCESS_KEY_ID\" && python3 -c \"$CALLER\"",
@@ -594,7 +521,7 @@ fn env_format_is_evaluated_by_bash_and_works_against_moto() {
 #[ignore = "needs moto's server (python3 -m moto.server): run by scripts/test.sh"]
 fn dotenv_is_read_back_and_works_against_moto() {
     let moto = crate::support::moto::Moto::start(LOCALHOST);
-    let run = Run::new().env("BITBUCKET_BUILD_NUMBER", "9");
+    let run = Subcommand::new("assume").env("BITBUCKET_BUILD_NUMBER", "9");
     let run = run.env(
         "BITBUCKET_STEP_OIDC_TOKEN",
         &jwt(&claims(
@@ -672,11 +599,7 @@ fn credential_process_is_used_by_botocore_as_a_profile() {
 /// The conventional command-line surface, as the binary answers it.
 #[test]
 fn help_version_and_unknown_commands() {
-    let run = |args: &[&str]| {
-        let mut r = Run::new();
-        r.args = args.iter().map(|a| a.to_string()).collect();
-        r.run()
-    };
+    let run = |args: &[&str]| Subcommand::top_level().args(args).run();
     for args in [&["--help"][..], &["-h"], &["help"]] {
         let out = run(args);
         assert_eq!(out.code, 0, "{args:?}");
