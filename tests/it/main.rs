@@ -24,5 +24,6 @@ mod readme_act;
 mod refresh;
 mod roles;
 mod snapshots;
+mod subcommand_snapshots;
 mod throttling;
 mod tls;

@@ -39,6 +39,8 @@ pub struct Ran {
     pub code: i32,
     pub stdout: String,
     pub stderr: String,
+    /// `keyless-aws ARGS…` as typed, for the snapshot's first line.
+    command: String,
     /// The temp directory of the run, for redaction.
     dir: String,
 }
@@ -172,6 +174,10 @@ impl Subcommand {
             code: status.and_then(|s| s.code()).unwrap_or(-1),
             stdout: String::from_utf8_lossy(&out.join().unwrap_or_default()).into_owned(),
             stderr: String::from_utf8_lossy(&err.join().unwrap_or_default()).into_owned(),
+            command: std::iter::once("keyless-aws")
+                .chain(self.args.iter().map(String::as_str))
+                .collect::<Vec<_>>()
+                .join(" "),
             dir: self.dir.path().to_string_lossy().into_owned(),
         };
         assert!(
@@ -218,12 +224,12 @@ impl Ran {
         )
     }
 
-    /// What a user reads, for a snapshot: the exit code, stdout and stderr,
-    /// with the run's temp directory shown as `[TMP]`.
+    /// What a user reads, for a snapshot: the command, its exit code, stdout
+    /// and stderr, with the run's temp directory shown as `[TMP]`.
     pub fn user_view(&self) -> String {
         let view = format!(
-            "exit code: {}\n--- stdout ---\n{}--- stderr ---\n{}",
-            self.code, self.stdout, self.stderr
+            "$ {}\nexit code: {}\n--- stdout ---\n{}--- stderr ---\n{}",
+            self.command, self.code, self.stdout, self.stderr
         );
         view.replace(&self.dir, "[TMP]")
     }
