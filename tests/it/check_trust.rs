@@ -1,8 +1,8 @@
 //! `keyless-aws check-trust` as a user runs it: files on disk, the real
 //! binary, exit status 0 (allowed), 1 (denied), 2 (bad input).
 
+use crate::support::subcommand::{Ran, Subcommand};
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
 const GH: &str = "arn:aws:iam::123456789012:oidc-provider/token.actions.githubusercontent.com";
 
@@ -25,24 +25,9 @@ fn write(dir: &Path, name: &str, text: &str) -> PathBuf {
     path
 }
 
-struct Run {
-    code: i32,
-    stdout: String,
-    stderr: String,
-}
-
-fn check_trust(args: &[&str]) -> Run {
-    let out = Command::new(env!("CARGO_BIN_EXE_keyless-aws"))
-        .arg("check-trust")
-        .args(args)
-        .env_clear()
-        .output()
-        .unwrap();
-    Run {
-        code: out.status.code().unwrap(),
-        stdout: String::from_utf8(out.stdout).unwrap(),
-        stderr: String::from_utf8(out.stderr).unwrap(),
-    }
+/// `keyless-aws check-trust ARGS…` with an empty environment.
+fn check_trust(args: &[&str]) -> Ran {
+    Subcommand::new("check-trust").args(args).run()
 }
 
 #[test]
