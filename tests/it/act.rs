@@ -92,10 +92,10 @@ impl Drop for RemoveOnDrop {
 }
 
 /// Whatever act leaves behind if it is killed: its job container and volumes.
-struct ActLeftovers;
+struct ActLeftovers(&'static str);
 impl Drop for ActLeftovers {
     fn drop(&mut self) {
-        let filter = format!("name=act-{WORKFLOW_NAME}");
+        let filter = format!("name=act-{}", self.0);
         if let Ok(ids) = docker(&["ps", "-aq", "--filter", &filter]) {
             for id in ids.split_whitespace() {
                 let _ = docker(&["rm", "-f", id]);
@@ -109,94 +109,136 @@ impl Drop for ActLeftovers {
     }
 }
 
+/// A scratch repository holding one workflow, the action pinned to the local image
+/// (as a release tag serves it), and act's private config and cache directories.
+struct ActRepo {
+    scratch: tempfile::TempDir,
+    repo: PathBuf,
+    workflow: &'static str,
+}
+
+impl ActRepo {
+    /// `fixture` (under tests/it/fixtures) becomes `.github/workflows/<workflow>`, with
+    /// each `(from, to)` of `replace` applied; `extra` files are copied into the repo.
+    fn new(
+        fixture: &str,
+        workflow: &'static str,
+        replace: &[(&str, &str)],
+        extra: &[(&str, &str)],
+    ) -> ActRepo {
+        let scratch = tempfile::Builder::new()
+            .prefix("keyless-aws-act")
+            .tempdir()
+            .unwrap();
+        let repo = scratch.path().join("repo");
+        let workflows = repo.join(".github/workflows");
+        std::fs::create_dir_all(&workflows).unwrap();
+        let fixtures = repo_root().join("tests/it/fixtures");
+        let mut text = std::fs::read_to_string(fixtures.join(fixture)).unwrap();
+        for (from, to) in replace {
+            text = text.replace(from, to);
+        }
+        std::fs::write(workflows.join(workflow), text).unwrap();
+        for (from, to) in extra {
+            std::fs::copy(fixtures.join(from), repo.join(to)).unwrap();
+        }
+        let action = scratch.path().join("action");
+        std::fs::create_dir_all(&action).unwrap();
+        std::fs::copy(repo_root().join("action.yml"), action.join("action.yml"))
+            .expect("action.yml");
+        let image = image();
+        let ran = run(
+            Command::new("bash")
+                .arg(repo_root().join("scripts/pin-image.sh"))
+                .arg(action.join("action.yml"))
+                .arg(&image),
+            Duration::from_secs(30),
+        );
+        assert!(ran.success(), "pin-image.sh: {}", ran.describe());
+        let pinned = std::fs::read_to_string(action.join("action.yml")).unwrap();
+        assert!(
+            pinned.contains(&format!("image: 'docker://{image}'")),
+            "pin-image.sh did not pin the image:\n{pinned}"
+        );
+        std::fs::create_dir_all(scratch.path().join("config")).unwrap();
+        ActRepo {
+            scratch,
+            repo,
+            workflow,
+        }
+    }
+
+    /// Runs `act push` on the workflow: job image `job_image`, the job on the fixture's
+    /// network, nothing pulled; `env` as `--env NAME=VALUE`. Returns act's whole log.
+    fn act(&self, fx: &Fixture, job_image: &str, env: &[(&str, String)]) -> (bool, String) {
+        let mut cmd = Command::new("act");
+        cmd.current_dir(&self.repo)
+            .env("ACT_DISABLE_VERSION_CHECK", "1")
+            // No user or machine actrc: only the flags below.
+            .env("XDG_CONFIG_HOME", self.scratch.path().join("config"))
+            .arg("push")
+            .arg("--workflows")
+            .arg(format!(".github/workflows/{}", self.workflow))
+            .args(["-P", &format!("ubuntu-latest={job_image}")])
+            .args([
+                "--pull=false",
+                "--rebuild=false",
+                "--action-offline-mode",
+                "--no-cache-server",
+            ])
+            .args(["--network", &fx.network.name])
+            .args(["--bind", "--container-daemon-socket", "-"])
+            .arg("--action-cache-path")
+            .arg(self.scratch.path().join("act-cache"))
+            .arg("--local-repository")
+            .arg(format!(
+                "keyless-aws/keyless-aws@v1={}",
+                self.scratch.path().join("action").display()
+            ))
+            .args(["--defaultbranch", "main"]);
+        for (name, value) in env {
+            cmd.arg("--env").arg(format!("{name}={value}"));
+        }
+        let ran = run(&mut cmd, ACT_TIMEOUT);
+        eprintln!("act ran for {:.1?}", ran.elapsed);
+        let log = format!("{}\n{}", ran.stdout, ran.stderr);
+        (ran.success(), log)
+    }
+}
+
+/// The `--env` lines every act run here gets: the token endpoint (tagged), STS, a session.
+fn act_env(fx: &Fixture, tag: &str, session: &str) -> Vec<(&'static str, String)> {
+    vec![
+        ("ACTIONS_ID_TOKEN_REQUEST_URL", fx.token_request_url(tag)),
+        ("ACTIONS_ID_TOKEN_REQUEST_TOKEN", fx.request_token.clone()),
+        ("KEYLESS_AWS_TEST_STS_ENDPOINT", fx.sts_endpoint()),
+        ("KEYLESS_AWS_TEST_SESSION", session.to_owned()),
+    ]
+}
+
+/// `check KEY VALUE…` lines a later step printed, keyed by everything but the last word.
+fn checks(log: &str) -> BTreeMap<String, String> {
+    log.lines()
+        .filter_map(|l| l.split_once("check ").map(|(_, rest)| rest.trim()))
+        .filter_map(|rest| {
+            rest.rsplit_once(' ')
+                .map(|(k, v)| (k.to_owned(), v.to_owned()))
+        })
+        .collect()
+}
+
 #[test]
 #[ignore = "needs docker, act, moto and busybox-static: run by scripts/test.sh"]
 fn workflow_gets_credentials_and_a_later_step_uses_them() {
     require(&[Tool::Docker, Tool::Act, Tool::Moto, Tool::Busybox]);
-    let busybox = find_busybox().unwrap();
-    let image = image();
-    let job_image = job_image(&busybox);
+    let job_image = job_image(&find_busybox().unwrap());
     let fx = Fixture::shared();
-    let _leftovers = ActLeftovers;
-
-    // A scratch repository with the workflow, and the action as a release serves it.
-    let scratch = tempfile::Builder::new()
-        .prefix("keyless-aws-act")
-        .tempdir()
-        .unwrap();
-    let repo = scratch.path().join("repo");
-    let workflows = repo.join(".github/workflows");
-    std::fs::create_dir_all(&workflows).unwrap();
-    std::fs::copy(
-        repo_root().join("tests/it/fixtures/act_workflow.yml"),
-        workflows.join("keyless-aws.yml"),
-    )
-    .unwrap();
-    let action = scratch.path().join("action");
-    std::fs::create_dir_all(&action).unwrap();
-    std::fs::copy(repo_root().join("action.yml"), action.join("action.yml")).expect("action.yml");
-    let ran = run(
-        Command::new("bash")
-            .arg(repo_root().join("scripts/pin-image.sh"))
-            .arg(action.join("action.yml"))
-            .arg(&image),
-        Duration::from_secs(30),
-    );
-    assert!(ran.success(), "pin-image.sh: {}", ran.describe());
-    let pinned = std::fs::read_to_string(action.join("action.yml")).unwrap();
-    assert!(
-        pinned.contains(&format!("image: 'docker://{image}'")),
-        "pin-image.sh did not pin the image:\n{pinned}"
-    );
-
+    let _leftovers = ActLeftovers(WORKFLOW_NAME);
+    let repo = ActRepo::new("act_workflow.yml", "keyless-aws.yml", &[], &[]);
     let tag = format!("act-{}", random_hex(4));
     let session = format!("act-{}", random_hex(4));
-    let config_home = scratch.path().join("config");
-    std::fs::create_dir_all(&config_home).unwrap();
-    let mut cmd = Command::new("act");
-    cmd.current_dir(&repo)
-        .env("ACT_DISABLE_VERSION_CHECK", "1")
-        // No user or machine actrc: only the flags below.
-        .env("XDG_CONFIG_HOME", &config_home)
-        .args(["push", "--workflows", ".github/workflows/keyless-aws.yml"])
-        .args(["-P", &format!("ubuntu-latest={job_image}")])
-        .args([
-            "--pull=false",
-            "--rebuild=false",
-            "--action-offline-mode",
-            "--no-cache-server",
-        ])
-        .args(["--network", &fx.network.name])
-        .args(["--bind", "--container-daemon-socket", "-"])
-        .arg("--action-cache-path")
-        .arg(scratch.path().join("act-cache"))
-        .arg("--local-repository")
-        .arg(format!("keyless-aws/keyless-aws@v1={}", action.display()))
-        .args(["--defaultbranch", "main"])
-        .args([
-            "--env",
-            &format!(
-                "ACTIONS_ID_TOKEN_REQUEST_URL={}",
-                fx.token_request_url(&tag)
-            ),
-        ])
-        .args([
-            "--env",
-            &format!("ACTIONS_ID_TOKEN_REQUEST_TOKEN={}", fx.request_token),
-        ])
-        .args([
-            "--env",
-            &format!("KEYLESS_AWS_TEST_STS_ENDPOINT={}", fx.sts_endpoint()),
-        ])
-        .args(["--env", &format!("KEYLESS_AWS_TEST_SESSION={session}")]);
-    let ran = run(&mut cmd, ACT_TIMEOUT);
-    let log = format!("{}\n{}", ran.stdout, ran.stderr);
-    eprintln!("act ran for {:.1?}", ran.elapsed);
-    assert!(
-        ran.success() && log.contains("Job succeeded"),
-        "act failed: {}",
-        ran.describe()
-    );
+    let (ok, log) = repo.act(&fx, &job_image, &act_env(&fx, &tag, &session));
+    assert!(ok && log.contains("Job succeeded"), "act failed:\n{log}");
 
     // What moto issued for this session, and what the later step saw.
     let issued = fx.issued(&session);
@@ -252,9 +294,62 @@ fn workflow_gets_credentials_and_a_later_step_uses_them() {
     assert_eq!(requests[0]["authorized"], true);
     assert_eq!(requests[0]["audience"], "sts.amazonaws.com");
 
-    // The post step ran (it clears the variables; the job ends right after).
+    // The post step ran; act gave it no saved state, and it says so.
     assert!(
         log.contains("Success - Post Get AWS credentials"),
         "the post step did not run or failed:\n{log}"
     );
+    assert!(
+        log.contains("Cleaned nothing: act gives this post step none of the main step's saved state"),
+        "the post step did not say what it could not clean:\n{log}"
+    );
+}
+
+/// Issue 21: under act, `aws-profile`, `roles` and `refresh-credentials` leave their
+/// files where a later `run:` step, a job `container:` and a later Docker action all
+/// read them (before, they went to the action container's own `/tmp` and vanished).
+#[test]
+#[ignore = "needs docker, act, moto and busybox-static: run by scripts/test.sh"]
+fn profiles_roles_and_refresh_reach_every_later_step_under_act() {
+    require(&[Tool::Docker, Tool::Act, Tool::Moto, Tool::Busybox]);
+    let job_image = job_image(&find_busybox().unwrap());
+    let fx = Fixture::shared();
+    let _leftovers = ActLeftovers("keyless-aws-act-files");
+    let repo = ActRepo::new(
+        "act_files.yml",
+        "files.yml",
+        &[("KEYLESS_AWS_ACT_JOB_IMAGE", &job_image)],
+        &[("act_read_profiles.sh", ".github/read-profiles.sh")],
+    );
+    let tag = format!("act-{}", random_hex(4));
+    let session = format!("act-{}", random_hex(4));
+    let (ok, log) = repo.act(&fx, &job_image, &act_env(&fx, &tag, &session));
+    assert!(ok, "act failed:\n{log}");
+    let checks = checks(&log);
+    let mut secrets = Vec::new();
+    for job in ["on-runner", "in-container"] {
+        for (profile, suffix, how) in [
+            ("act-profile", "p", "keys"),
+            ("act-a", "a", "keys"),
+            ("act-b", "b", "keys"),
+            ("act-refresh", "f", "credential_process"),
+        ] {
+            let issued = fx.issued(&format!("{session}-{job}-{suffix}"));
+            assert_eq!(issued.len(), 1, "{job} {profile}: moto issued {issued:?}");
+            let want = sha256_hex(&issued[0].access_key_id);
+            for place in ["run", "docker-action"] {
+                let key = format!("{job}-{place} {profile} {how}");
+                assert_eq!(
+                    checks.get(&key),
+                    Some(&want),
+                    "`check {key}` (all checks: {checks:?})\n{log}"
+                );
+            }
+            secrets.extend(issued[0].secrets().map(|(what, v)| (what, v.to_owned())));
+        }
+    }
+    let secrets: Vec<(&str, &str)> = secrets.iter().map(|(w, v)| (*w, v.as_str())).collect();
+    assert_no_secret("act's log", &log, &secrets);
+    // One token per action step (the refresh helper answered from its seeded cache).
+    assert_eq!(fx.token_requests(&tag).len(), 6);
 }
