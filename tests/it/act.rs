@@ -300,7 +300,9 @@ fn workflow_gets_credentials_and_a_later_step_uses_them() {
         "the post step did not run or failed:\n{log}"
     );
     assert!(
-        log.contains("Cleaned nothing: act gives this post step none of the main step's saved state"),
+        log.contains(
+            "Cleaned nothing: act gives this post step none of the main step's saved state"
+        ),
         "the post step did not say what it could not clean:\n{log}"
     );
 }

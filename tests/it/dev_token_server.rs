@@ -590,13 +590,33 @@ fn bad_flags_fail_clearly_and_nothing_listens() {
 #[test]
 fn stops_by_itself_after_max_requests_and_max_seconds() {
     let mut server = DevServer::start(&["--max-requests", "2"]);
-    assert_eq!(server.get("/.well-known/jwks", None).0, 200);
-    assert_eq!(server.get("/.well-known/jwks", None).0, 200);
+    // Issue 22.6: connections without the request token do not count (they used to,
+    // so anyone on the machine could stop the server): idle connections beyond the
+    // concurrency cap, key requests, wrong bearers, malformed heads.
+    let idle: Vec<TcpStream> = (0..40)
+        .filter_map(|_| TcpStream::connect_timeout(&server.addr, Duration::from_secs(2)).ok())
+        .collect();
+    drop(idle);
+    for _ in 0..3 {
+        assert_eq!(server.get("/.well-known/jwks", None).0, 200);
+        assert_eq!(server.get("/token?audience=x", Some("bearer wrong")).0, 401);
+        assert_eq!(raw_request(server.addr, "GET x HTTP/1.1\r\n\r\n").0, 400);
+    }
+    assert!(
+        server.child.try_wait().unwrap().is_none(),
+        "stopped by unauthenticated requests"
+    );
+    server.token(None);
+    server.token(Some("sts.amazonaws.com"));
     let status = server.wait_exit(Duration::from_secs(15));
     assert!(status.success(), "{status}");
-    assert!(server
-        .stderr_text()
-        .contains("served 2 requests (--max-requests)"));
+    assert!(
+        server
+            .stderr_text()
+            .contains("signed 2 tokens (--max-requests)"),
+        "{}",
+        server.stderr_text()
+    );
     assert!(TcpStream::connect_timeout(&server.addr, Duration::from_secs(2)).is_err());
 
     let started = Instant::now();
