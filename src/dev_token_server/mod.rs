@@ -102,26 +102,7 @@ async fn serve(options: Options, signer: Signer) -> Result<(), String> {
     let issuer = options.issuer.clone().unwrap_or_else(|| base.clone());
     let request_token = random_hex(32);
 
-    // stdout: the machine-readable lines (first line parseable by scripts and tests).
-    println!("listening on {bound}");
-    println!("issuer {issuer}");
-    println!("--env ACTIONS_ID_TOKEN_REQUEST_URL={base}{TOKEN_PATH}?api-version=2.0");
-    println!("--env ACTIONS_ID_TOKEN_REQUEST_TOKEN={request_token}");
-    eprintln!(
-        "dev-token-server: signing {} tokens (kid {}) for sub {}; keys at {base}{JWKS_PATH}",
-        signer.algorithm().name(),
-        signer.kid(),
-        claims::subject(&options)
-    );
-    eprintln!("dev-token-server: real AWS rejects these tokens (unknown issuer); use them with moto or LocalStack");
-    if !bound.ip().is_loopback() {
-        eprintln!("dev-token-server: warning: listening on {bound}, reachable from other hosts on that network; only holders of the request token get tokens");
-    }
-    eprintln!(
-        "dev-token-server: stops after {} s or {} tokens, or on Ctrl-C",
-        options.max_seconds.as_secs(),
-        options.max_requests
-    );
+    announce(&options, &signer, bound, &base, &issuer, &request_token);
 
     let max_seconds = options.max_seconds;
     let budget = budget::Budget::new(options.max_requests);
@@ -177,7 +158,38 @@ async fn serve(options: Options, signer: Signer) -> Result<(), String> {
     Ok(())
 }
 
-async fn stop_signal() -> &'static str {
+/// What the server prints at start: on stdout the machine-readable lines (the
+/// first parseable by scripts and tests), on stderr the human ones.
+fn announce(
+    options: &Options,
+    signer: &Signer,
+    bound: std::net::SocketAddr,
+    base: &str,
+    issuer: &str,
+    request_token: &str,
+) {
+    println!("listening on {bound}");
+    println!("issuer {issuer}");
+    println!("--env ACTIONS_ID_TOKEN_REQUEST_URL={base}{TOKEN_PATH}?api-version=2.0");
+    println!("--env ACTIONS_ID_TOKEN_REQUEST_TOKEN={request_token}");
+    eprintln!(
+        "dev-token-server: signing {} tokens (kid {}) for sub {}; keys at {base}{JWKS_PATH}",
+        signer.algorithm().name(),
+        signer.kid(),
+        claims::subject(options)
+    );
+    eprintln!("dev-token-server: real AWS rejects these tokens (unknown issuer); use them with `keyless-aws dev-sts`, moto or LocalStack");
+    if !bound.ip().is_loopback() {
+        eprintln!("dev-token-server: warning: listening on {bound}, reachable from other hosts on that network; only holders of the request token get tokens");
+    }
+    eprintln!(
+        "dev-token-server: stops after {} s or {} tokens, or on Ctrl-C",
+        options.max_seconds.as_secs(),
+        options.max_requests
+    );
+}
+
+pub(crate) async fn stop_signal() -> &'static str {
     use tokio::signal::unix::{signal, SignalKind};
     let (Ok(mut term), Ok(mut int)) = (
         signal(SignalKind::terminate()),
