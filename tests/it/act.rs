@@ -522,3 +522,116 @@ fn trust_policy_and_audience_are_enforced_under_act() {
     assert_eq!(issued.len(), 1, "moto issued {issued:?}\n{sts_log}");
     expect("allowed", &sha256_hex(&issued[0].access_key_id));
 }
+
+/// Runs scripts/act-local.sh on `repo` with `args`; returns (success, output).
+fn act_local(repo: &Path, args: &[&str]) -> (bool, String) {
+    let mut cmd = Command::new("bash");
+    cmd.arg(repo_root().join("scripts/act-local.sh"))
+        .arg(repo)
+        .args(args)
+        .env("BUSYBOX", find_busybox().unwrap())
+        .env("KEYLESS_AWS_IMAGE", image());
+    let ran = run(&mut cmd, ACT_TIMEOUT + Duration::from_secs(600));
+    eprintln!("act-local.sh ran for {:.1?}", ran.elapsed);
+    (ran.success(), format!("{}\n{}", ran.stdout, ran.stderr))
+}
+
+/// Issue 21.2 and 21.3 end to end: act-local.sh runs an ordinary repository (a local
+/// action, a secret, an environment, every AWS service on moto), withholds the token
+/// from a job without `id-token: write` and says why, and with `--trust-policy` the
+/// loop works: the policy denies with the action's explanation and dev-sts's fix, the
+/// corrected policy passes.
+#[test]
+#[ignore = "needs docker, act, moto and busybox-static: run by scripts/test.sh"]
+fn act_local_runs_a_repository_and_rehearses_the_trust_policy() {
+    require(&[Tool::Docker, Tool::Act, Tool::Moto, Tool::Busybox]);
+    let scratch = tempfile::Builder::new()
+        .prefix("keyless-aws-act-local")
+        .tempdir()
+        .unwrap();
+    let repo = scratch.path().join("app");
+    let fixtures = repo_root().join("tests/it/fixtures");
+    for (from, to) in [
+        ("act_local_deploy.yml", ".github/workflows/deploy.yml"),
+        ("act_local_greet.yml", ".github/actions/greet/action.yml"),
+    ] {
+        std::fs::create_dir_all(repo.join(to).parent().unwrap()).unwrap();
+        std::fs::copy(fixtures.join(from), repo.join(to)).unwrap();
+    }
+    for args in [
+        &["init", "-q", "-b", "main"][..],
+        &["remote", "add", "origin", "git@github.com:acme/app.git"],
+        &["add", "."],
+        &[
+            "-c",
+            "user.name=t",
+            "-c",
+            "user.email=t@localhost.invalid",
+            "-c",
+            "commit.gpgsign=false",
+            "commit",
+            "-qm",
+            "app",
+        ],
+    ] {
+        let ran = run(
+            Command::new("git").arg("-C").arg(&repo).args(args),
+            Duration::from_secs(30),
+        );
+        assert!(ran.success(), "git {args:?}: {}", ran.describe());
+    }
+    let policy = scratch.path().join("trust.json");
+    let write_policy = |sub: &str| {
+        let text = serde_json::json!({"Version": "2012-10-17", "Statement": [{
+            "Effect": "Allow",
+            "Principal": {"Federated": "arn:aws:iam::111122223333:oidc-provider/token.actions.githubusercontent.com"},
+            "Action": "sts:AssumeRoleWithWebIdentity",
+            "Condition": {"StringEquals": {
+                "token.actions.githubusercontent.com:aud": "sts.amazonaws.com",
+                "token.actions.githubusercontent.com:sub": sub}}}]});
+        std::fs::write(&policy, text.to_string()).unwrap();
+    };
+    let args = [
+        "--trust-policy",
+        policy.to_str().unwrap(),
+        "--",
+        "--secret",
+        "GREETING=hi-there-secret",
+    ];
+
+    // The branch's sub, but the job runs in an environment: denied, with the fix.
+    write_policy("repo:acme/app:ref:refs/heads/main");
+    let (ok, log) = act_local(&repo, &args);
+    assert!(
+        !ok,
+        "a policy for the branch admitted an environment's token:\n{log}"
+    );
+    for needle in [
+        "hello deploy from a local action",
+        "AccessDenied: Not authorized to perform sts:AssumeRoleWithWebIdentity",
+        "The role's trust policy did not match this token",
+        "dev-sts refused (what AWS would refuse, and why)",
+        "fix: add \"repo:acme/app:environment:production\"",
+        "lint of .github/workflows/deploy.yml: no `permissions: id-token: write`",
+        "token url []",
+    ] {
+        assert!(log.contains(needle), "no {needle:?} in:\n{log}");
+    }
+    assert!(!log.contains("deployed with key"), "{log}");
+
+    // The corrected policy passes; the secret is masked and every service is moto.
+    write_policy("repo:acme/app:environment:production");
+    let (ok, log) = act_local(&repo, &args);
+    assert!(ok, "the corrected policy failed:\n{log}");
+    assert!(
+        log.contains("| secret is ***") && !log.contains("hi-there-secret"),
+        "{log}"
+    );
+    assert!(log.contains("| endpoint http://127.0.0.1:"), "{log}");
+    let key = log
+        .lines()
+        .find_map(|l| l.split_once("deployed with key ").map(|(_, k)| k.trim()))
+        .unwrap_or_else(|| panic!("no key line:\n{log}"));
+    assert!(key.len() == 64 && key != sha256_hex(""), "{key}");
+    assert!(log.contains("act-local.sh: act run succeeded"), "{log}");
+}
