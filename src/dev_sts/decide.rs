@@ -120,7 +120,7 @@ impl Account {
                 "no --trust-policy names {role_arn} (and none is given for every role)"
             )));
         };
-        let req = Request::new(claims, Source::Token);
+        let req = Request::new(claims, Source::VerifiedToken);
         let verdict = eval::evaluate(&rule.policy, &req);
         match verdict.decision {
             eval::Decision::Allowed => Ok(()),
