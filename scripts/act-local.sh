@@ -46,7 +46,7 @@ set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 log() { echo "act-local.sh: $*" >&2; }
 die() { log "error: $*"; exit 1; }
-usage() { sed -n '2,44p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//' >&2; }
+usage() { sed -n '2,43p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//' >&2; }
 
 repo_dir="" workflows=() job_image="" policies=() client_ids=() token_repo="" token_ref=""
 actions=() act_args=()
