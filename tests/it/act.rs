@@ -309,7 +309,8 @@ fn workflow_gets_credentials_and_a_later_step_uses_them() {
 
 /// Issue 21: under act, `aws-profile`, `roles` and `refresh-credentials` leave their
 /// files where a later `run:` step, a job `container:` and a later Docker action all
-/// read them (before, they went to the action container's own `/tmp` and vanished).
+/// read them (before, they went to the action container's own `/tmp` and vanished), and
+/// the refreshing profile refreshes for real in each of those places.
 #[test]
 #[ignore = "needs docker, act, moto and busybox-static: run by scripts/test.sh"]
 fn profiles_roles_and_refresh_reach_every_later_step_under_act() {
@@ -337,23 +338,47 @@ fn profiles_roles_and_refresh_reach_every_later_step_under_act() {
             ("act-refresh", "f", "credential_process"),
         ] {
             let issued = fx.issued(&format!("{session}-{job}-{suffix}"));
-            assert_eq!(issued.len(), 1, "{job} {profile}: moto issued {issued:?}");
-            let want = sha256_hex(&issued[0].access_key_id);
+            // Keys: the action's one answer, read in both places. Refreshing: the
+            // action's answer, then one real refresh in each place (the script drops
+            // the helper's cache), each with its own keys.
+            let refreshes = usize::from(how == "credential_process") * 2;
+            assert_eq!(
+                issued.len(),
+                1 + refreshes,
+                "{job} {profile}: moto issued {issued:?}"
+            );
+            let mut seen = Vec::new();
             for place in ["run", "docker-action"] {
                 let key = format!("{job}-{place} {profile} {how}");
-                assert_eq!(
-                    checks.get(&key),
-                    Some(&want),
-                    "`check {key}` (all checks: {checks:?})\n{log}"
+                let got = checks
+                    .get(&key)
+                    .unwrap_or_else(|| panic!("no `check {key}` (all checks: {checks:?})\n{log}"));
+                let from = issued
+                    .iter()
+                    .position(|i| sha256_hex(&i.access_key_id) == *got);
+                assert!(
+                    from.is_some(),
+                    "`check {key}` is none of moto's keys for it\n{log}"
+                );
+                seen.push(from);
+            }
+            if refreshes == 0 {
+                assert_eq!(seen, [Some(0), Some(0)], "{job} {profile}");
+            } else {
+                assert!(
+                    seen[0] != seen[1] && !seen.contains(&Some(0)),
+                    "{job} {profile}: {seen:?}"
                 );
             }
-            secrets.extend(issued[0].secrets().map(|(what, v)| (what, v.to_owned())));
+            for i in &issued {
+                secrets.extend(i.secrets().map(|(what, v)| (what, v.to_owned())));
+            }
         }
     }
     let secrets: Vec<(&str, &str)> = secrets.iter().map(|(w, v)| (*w, v.as_str())).collect();
     assert_no_secret("act's log", &log, &secrets);
-    // One token per action step (the refresh helper answered from its seeded cache).
-    assert_eq!(fx.token_requests(&tag).len(), 6);
+    // One token per action step, and one per refresh.
+    assert_eq!(fx.token_requests(&tag).len(), 6 + 4);
 }
 
 /// Starts `keyless-aws ARGS…` as a bounded server logging to `dir/NAME.log`, and
