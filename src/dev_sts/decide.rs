@@ -5,7 +5,7 @@
 //! `check-trust`). A refusal carries AWS's error code and message, so the
 //! action explains it exactly as it would on GitHub.
 
-use super::verify::Keys;
+use crate::dev_sts::verify::Keys;
 use crate::trust::claims::{self, Request, Source};
 use crate::trust::{eval, policy, verdict};
 use serde_json::Value;

@@ -19,7 +19,6 @@ pub mod decide;
 pub mod http;
 pub mod verify;
 
-use decide::{Account, Refusal, RolePolicy};
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -51,12 +50,12 @@ const MAX_UPSTREAM: usize = 1024 * 1024;
 
 struct State {
     options: Options,
-    account: Account,
+    account: decide::Account,
     client: reqwest::Client,
 }
 
 /// Reads and checks every trust policy: bad input stops here, before listening.
-pub fn load_policies(options: &Options) -> Result<Vec<RolePolicy>, String> {
+pub fn load_policies(options: &Options) -> Result<Vec<decide::RolePolicy>, String> {
     let mut out = Vec::new();
     for (role, file) in &options.trust_policies {
         let text = std::fs::read_to_string(file)
@@ -70,7 +69,7 @@ pub fn load_policies(options: &Options) -> Result<Vec<RolePolicy>, String> {
         {
             return Err(format!("--trust-policy {}: no statement allows sts:AssumeRoleWithWebIdentity, so every token would be denied; this is not a trust policy for OIDC federation (see `keyless-aws setup`)", file.display()));
         }
-        out.push(RolePolicy {
+        out.push(decide::RolePolicy {
             role: role.clone(),
             file: file.clone(),
             policy,
@@ -82,7 +81,7 @@ pub fn load_policies(options: &Options) -> Result<Vec<RolePolicy>, String> {
 /// Runs the server until `--max-seconds` or a signal.
 pub fn run(options: Options) -> Result<(), String> {
     let policies = load_policies(&options)?;
-    let account = Account {
+    let account = decide::Account {
         issuer: options.issuer.clone(),
         client_ids: options.client_ids.clone(),
         policies,
@@ -206,8 +205,8 @@ async fn handle(mut stream: TcpStream, state: &State) {
 }
 
 /// AWS's checks, with the keys the token server publishes now.
-async fn check(state: &State, role: &str, token: &str) -> Result<(), Refusal> {
-    let keys = fetch_keys(state).await.map_err(|e| Refusal {
+async fn check(state: &State, role: &str, token: &str) -> Result<(), decide::Refusal> {
+    let keys = fetch_keys(state).await.map_err(|e| decide::Refusal {
         status: 400,
         code: "InvalidIdentityToken",
         message: "Couldn't retrieve verification key from your identity provider,  please reference AssumeRoleWithWebIdentity documentation for requirements".into(),
@@ -241,7 +240,7 @@ async fn fetch_keys(state: &State) -> Result<verify::Keys, String> {
 type Answer = (u16, String, Vec<u8>);
 
 /// The Query-protocol error document STS sends.
-fn refusal_answer(r: &Refusal) -> Answer {
+fn refusal_answer(r: &decide::Refusal) -> Answer {
     let body = format!(
         "<ErrorResponse xmlns=\"https://sts.amazonaws.com/doc/2011-06-15/\">\n  <Error>\n    <Type>Sender</Type>\n    <Code>{}</Code>\n    <Message>{}</Message>\n  </Error>\n  <RequestId>{}</RequestId>\n</ErrorResponse>\n",
         r.code,
