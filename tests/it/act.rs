@@ -375,6 +375,16 @@ fn profiles_roles_and_refresh_reach_every_later_step_under_act() {
             }
         }
     }
+    for job in ["on-runner", "in-container"] {
+        for place in ["run", "docker-action"] {
+            let key = format!("{job}-{place} modes");
+            assert_eq!(
+                checks.get(&key).map(String::as_str),
+                Some("700-600-600"),
+                "`check {key}`\n{log}"
+            );
+        }
+    }
     let secrets: Vec<(&str, &str)> = secrets.iter().map(|(w, v)| (*w, v.as_str())).collect();
     assert_no_secret("act's log", &log, &secrets);
     // One token per action step, and one per refresh.
