@@ -11,6 +11,7 @@
 pub mod args;
 pub mod assume;
 pub mod credential_process;
+pub mod dev_sts;
 pub mod dev_token_server;
 pub mod error;
 pub mod output;
@@ -46,6 +47,9 @@ Usage:
   keyless-aws dev-token-server [--repo O/R] [--ref R] [--environment E] [--event E]
                                     a local OIDC token endpoint for act (tokens real
                                     AWS rejects; for moto or LocalStack)
+  keyless-aws dev-sts --jwks-url URL --forward URL --trust-policy [ARN=]FILE
+                                    a local STS for act that enforces trust policies,
+                                    audiences and signatures as AWS does (moto behind)
   keyless-aws credential-process --description FILE
                                     print refreshed credentials for an AWS SDK's
                                     credential_process (left by refresh-credentials)
@@ -61,15 +65,17 @@ pub enum Subcommand {
     Setup,
     CheckTrust,
     DevTokenServer,
+    DevSts,
     CredentialProcess,
 }
 
 impl Subcommand {
-    const ALL: [Subcommand; 5] = [
+    const ALL: [Subcommand; 6] = [
         Subcommand::Assume,
         Subcommand::Setup,
         Subcommand::CheckTrust,
         Subcommand::DevTokenServer,
+        Subcommand::DevSts,
         Subcommand::CredentialProcess,
     ];
 
@@ -79,6 +85,7 @@ impl Subcommand {
             Subcommand::Setup => "setup",
             Subcommand::CheckTrust => "check-trust",
             Subcommand::DevTokenServer => "dev-token-server",
+            Subcommand::DevSts => "dev-sts",
             Subcommand::CredentialProcess => "credential-process",
         }
     }
@@ -91,6 +98,7 @@ impl Subcommand {
     fn run(self, args: &[OsString]) -> ExitCode {
         let result = match self {
             Subcommand::Setup => return setup::main(args),
+            Subcommand::DevSts => return dev_sts::main(args),
             Subcommand::CheckTrust => return check_trust(args),
             Subcommand::Assume => assume::main(args),
             Subcommand::DevTokenServer => dev_token_server::main(args),
@@ -106,6 +114,7 @@ impl Subcommand {
             Subcommand::Setup => setup::HELP,
             Subcommand::Assume => assume::HELP,
             Subcommand::DevTokenServer => dev_token_server::HELP,
+            Subcommand::DevSts => dev_sts::HELP,
             Subcommand::CredentialProcess => credential_process::HELP,
         };
         println!("{text}");
