@@ -66,7 +66,7 @@ pub fn explain(f: &StsFailure, ctx: &Context<'_>) -> (String, String) {
         Some(StsCode::AccessDenied) => "The caller is not allowed to assume this role. Check that the role's trust policy names the caller (the user or role whose keys signed the request) as Principal, that its `sts:ExternalId` condition matches `role-external-id`, and that the caller's own policy allows `sts:AssumeRole` on this role.".into(),
         Some(StsCode::InvalidIdentityToken) if message.contains("no openidconnect provider") => {
             let issuer = ctx.claims.and_then(|c| c.iss.as_deref()).unwrap_or(GITHUB_ISSUER);
-            provider_setup(issuer, ctx.audience.unwrap_or(crate::inputs::DEFAULT_AUDIENCE))
+            provider_setup(issuer, ctx.audience.unwrap_or(crate::aws_names::Audience::DEFAULT))
         }
         Some(StsCode::InvalidIdentityToken) if message.contains("audience") => {
             let issuer = ctx.claims.and_then(|c| c.iss.as_deref()).unwrap_or(GITHUB_ISSUER);
@@ -250,7 +250,7 @@ fn check_trust_command(claims: &Claims) -> String {
                 ),
                 (
                     "--audience",
-                    Some(job.audience.as_str()).filter(|a| *a != crate::inputs::DEFAULT_AUDIENCE),
+                    Some(job.audience.as_str()).filter(|a| *a != crate::aws_names::Audience::DEFAULT),
                 ),
             ] {
                 if let Some(v) = value {

@@ -8,7 +8,9 @@
 //! credentials" carries its own fallback. [`crate::inputs::plan`] builds a plan;
 //! [`crate::run::run`] executes it and reads no environment.
 
-use crate::aws_names::{AccountId, ProfileName, Region, RoleArn, RoleName, SessionName};
+use crate::aws_names::{
+    AccountId, Audience, ProfileName, Region, RoleArn, RoleName, SessionName,
+};
 use crate::profile::ProfileDir;
 use crate::secret::{Credentials, Secret};
 use crate::tags::Tag;
@@ -26,7 +28,7 @@ pub struct Plan {
     /// `unset-current-credentials`: clear AWS_* keys left by earlier steps.
     pub unset_current_credentials: bool,
     /// `special-characters-workaround`: ask again until the secret key is alphanumeric.
-    pub special_characters_workaround: bool,
+    pub secret_key: SecretKeyRule,
     pub account: AccountChecks,
     pub network: Network,
     pub runner: Runner,
@@ -47,6 +49,17 @@ pub struct Warning {
     pub input: &'static str,
     /// What happened to it and why, one sentence.
     pub message: String,
+}
+
+/// Which secret access keys are accepted (`special-characters-workaround`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum SecretKeyRule {
+    /// Whatever STS issues.
+    #[default]
+    AsIssued,
+    /// Letters and digits only: ask again (a bounded number of times) until
+    /// STS issues such a key, for tools that mishandle `+` and `/`.
+    AlphanumericOnly,
 }
 
 /// How the credentials are obtained.
@@ -118,17 +131,46 @@ pub struct WebIdentity {
     pub session: SessionOptions,
 }
 
+/// Where a web identity token comes from, for every front end (the engine in
+/// `src/exchange/` reads it).
 pub enum TokenSource {
     /// GitHub's OIDC token endpoint.
     Request {
         /// `ACTIONS_ID_TOKEN_REQUEST_URL` with `audience` already appended.
         url: url::Url,
         bearer: Secret,
-        audience: String,
+        audience: Audience,
     },
     /// A JWT in a file; the path is absolute (a relative input was resolved
-    /// against the workspace while planning).
+    /// against the workspace while planning). Read with the hardened reader.
     File(PathBuf),
+    /// A variable that holds the token (GitLab's `id_tokens`, CircleCI,
+    /// Bitbucket, `assume --token-env`).
+    Env(String),
+    /// `buildkite-agent oidc request-token --audience …`.
+    BuildkiteAgent { audience: Audience },
+}
+
+impl TokenSource {
+    /// Where the token comes from, for a log line (never the token).
+    pub fn describe(&self) -> String {
+        match self {
+            TokenSource::Env(name) => format!("${name}"),
+            TokenSource::File(path) => path.display().to_string(),
+            TokenSource::Request { .. } => "GitHub's token endpoint".into(),
+            TokenSource::BuildkiteAgent { .. } => "buildkite-agent oidc request-token".into(),
+        }
+    }
+
+    /// The audience this program asks for, when it requests the token itself.
+    pub fn requested_audience(&self) -> Option<&Audience> {
+        match self {
+            TokenSource::Request { audience, .. } | TokenSource::BuildkiteAgent { audience } => {
+                Some(audience)
+            }
+            TokenSource::File(_) | TokenSource::Env(_) => None,
+        }
+    }
 }
 
 /// Debug output (the plan is logged in debug mode) never shows the token
@@ -142,11 +184,16 @@ impl std::fmt::Debug for TokenSource {
                 audience,
             } => f
                 .debug_struct("Request")
-                .field("url", &crate::mask::shown_url(url))
+                .field("url", &crate::text::shown_url(url))
                 .field("bearer", bearer)
                 .field("audience", audience)
                 .finish(),
             TokenSource::File(path) => f.debug_tuple("File").field(path).finish(),
+            TokenSource::Env(name) => f.debug_tuple("Env").field(name).finish(),
+            TokenSource::BuildkiteAgent { audience } => f
+                .debug_struct("BuildkiteAgent")
+                .field("audience", audience)
+                .finish(),
         }
     }
 }
@@ -338,7 +385,7 @@ impl std::fmt::Debug for Network {
         f.debug_struct("Network")
             .field(
                 "sts_endpoint",
-                &self.sts_endpoint.as_ref().map(crate::mask::shown_url),
+                &self.sts_endpoint.as_ref().map(crate::text::shown_url),
             )
             .field("proxy", &self.proxy)
             .field("retry", &self.retry)
@@ -362,8 +409,8 @@ pub struct Proxy {
 impl std::fmt::Debug for Proxy {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Proxy")
-            .field("https", &self.https.as_ref().map(crate::mask::shown_url))
-            .field("http", &self.http.as_ref().map(crate::mask::shown_url))
+            .field("https", &self.https.as_ref().map(crate::text::shown_url))
+            .field("http", &self.http.as_ref().map(crate::text::shown_url))
             .field("no_proxy", &self.no_proxy)
             .finish()
     }

@@ -16,9 +16,12 @@ use crate::plan::{
     NamedProfiles, Plan, ProfileTarget, ProfilesPlan, RoleProfile, Roots, Signer, TokenGroup,
     WebProfile,
 };
+use crate::exchange::calls;
+use crate::exchange::connection::Connection;
+use crate::exchange::token::Token;
 use crate::profile::{self, NamedBy, ProfileContent, ProfileEntry};
-use crate::run::{self, Identity, Session, Token};
 use crate::secret::Credentials;
+use crate::session::{self as action, ActionLog, How, Identity, Session};
 use crate::workflow::Export;
 use futures_util::future::{join_all, FutureExt, LocalBoxFuture};
 
@@ -33,7 +36,7 @@ pub struct ProfileIdentity {
 /// What happened to one profile.
 type Outcome<'a> = (&'a ProfileTarget, Result<Session, RoleFailureReason>);
 
-/// Runs a `roles` plan; [`crate::run::run`] has masked the plan's secrets.
+/// Runs a `roles` plan; the caller has masked the plan's secrets.
 pub async fn run(plan: &Plan, profiles: &ProfilesPlan) -> Result<Vec<ProfileIdentity>, Error> {
     let outcomes = match &profiles.roots {
         Roots::WebIdentity(groups) => web_identity(plan, groups).await?,
@@ -46,7 +49,7 @@ pub async fn run(plan: &Plan, profiles: &ProfilesPlan) -> Result<Vec<ProfileIden
         let checked = outcome.and_then(|session| {
             // The last guards before anything is written: the account, and
             // credentials of the shape AWS issues (nothing INI could misread).
-            run::check_account(plan, &session.identity)
+            action::check_account(plan, &session.identity)
                 .and_then(|()| {
                     session
                         .credentials
@@ -87,31 +90,53 @@ async fn web_identity<'a>(
     plan: &'a Plan,
     groups: &'a [TokenGroup],
 ) -> Result<Vec<Outcome<'a>>, Error> {
-    let tokens = join_all(groups.iter().map(|g| run::fetch_token(plan, &g.token))).await;
+    let tokens = join_all(groups.iter().map(|g| action::fetch_token(plan, &g.token))).await;
     let tokens = tokens.into_iter().collect::<Result<Vec<Token>, Error>>()?;
-    let client = run::sts_client(plan, None, false);
     let trees = groups
         .iter()
         .zip(&tokens)
-        .flat_map(|(group, token)| group.roles.iter().map(move |role| (role, token)))
-        .map(|(role, token)| web_tree(plan, &client, role, token));
+        .flat_map(|(group, token)| {
+            let how = How::of_token(&group.token);
+            group.roles.iter().map(move |role| (role, token, how))
+        })
+        .map(|(role, token, how)| web_tree(plan, role, token, how));
     Ok(join_all(trees).await.into_iter().flatten().collect())
 }
 
 async fn web_tree<'a>(
     plan: &'a Plan,
-    client: &aws_sdk_sts::Client,
     role: &'a WebProfile,
     token: &Token,
+    how: How,
 ) -> Vec<Outcome<'a>> {
-    match run::exchange(plan, client, &role.role, &role.session, token).await {
-        Ok(session) => {
+    let connection = action::connection(plan);
+    let log = ActionLog { plan };
+    match calls::web_identity(&connection, &role.role, &role.session, token, &log).await {
+        Ok(assumed) => {
+            let session = session(assumed, &role.session, how);
             let signer = session.credentials.clone();
             let mut out = vec![(&role.profile, Ok(session))];
-            out.extend(role_trees(plan, &role.chained, &signer, true, "role chaining").await);
+            out.extend(role_trees(plan, &role.chained, &signer, true, How::RoleChaining).await);
             out
         }
-        Err(e) => failed(&role.profile, e, &role.chained),
+        Err(refusal) => failed(&role.profile, refusal.into(), &role.chained),
+    }
+}
+
+/// An assumed role as the action reports it.
+fn session(assumed: crate::sts::Assumed, options: &crate::plan::SessionOptions, how: How) -> Session {
+    Session {
+        identity: Identity {
+            how,
+            account: assumed
+                .account_id()
+                .map(|a| a.to_string())
+                .unwrap_or_default(),
+            arn: assumed.assumed_role_arn,
+            session_name: Some(options.name.to_string()),
+            expiration: assumed.credentials.expiration.clone(),
+        },
+        credentials: assumed.credentials,
     }
 }
 
@@ -125,11 +150,12 @@ async fn signed<'a>(
         Signer::Keys(keys) => (
             keys.clone(),
             keys.session_token.is_some(),
-            "access keys → AssumeRole",
+            How::KeysThenAssumeRole,
         ),
         Signer::Ambient => {
-            let ambient = run::ambient_credentials(plan).await.ok_or_else(|| Error::ExistingCredentials("no AWS credentials were found in the environment (AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, profiles or instance metadata) to sign the roles of `roles`".into()))?;
-            (ambient, true, "role chaining")
+            let connection: Connection<'_> = action::connection(plan);
+            let ambient = connection.ambient_credentials(&ActionLog { plan }).await.ok_or_else(|| Error::ExistingCredentials("no AWS credentials were found in the environment (AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, profiles or instance metadata) to sign the roles of `roles`".into()))?;
+            (ambient, true, How::RoleChaining)
         }
     };
     Ok(role_trees(plan, roles, &credentials, fresh, how).await)
@@ -142,21 +168,24 @@ fn role_trees<'a, 's>(
     roles: &'a [RoleProfile],
     signer: &'s Credentials,
     fresh: bool,
-    how: &'static str,
+    how: How,
 ) -> LocalBoxFuture<'s, Vec<Outcome<'a>>>
 where
     'a: 's,
 {
     async move {
         let trees = roles.iter().map(|role| async move {
-            match run::assume_role(plan, &role.hop, signer, fresh, how).await {
-                Ok(session) => {
+            let connection = action::connection(plan);
+            let log = ActionLog { plan };
+            match calls::assume_role(&connection, &role.hop, signer, fresh, &log).await {
+                Ok(assumed) => {
+                    let session = session(assumed, &role.hop.session, how);
                     let next = session.credentials.clone();
                     let mut out = vec![(&role.profile, Ok(session))];
-                    out.extend(role_trees(plan, &role.chained, &next, true, "role chaining").await);
+                    out.extend(role_trees(plan, &role.chained, &next, true, How::RoleChaining).await);
                     out
                 }
-                Err(e) => failed(&role.profile, e, &role.chained),
+                Err(refusal) => failed(&role.profile, refusal.into(), &role.chained),
             }
         });
         join_all(trees).await.into_iter().flatten().collect()
@@ -247,7 +276,7 @@ async fn deliver(
         }
     }
     export.output("profiles", profiles_json(assumed));
-    run::record_exported(&mut export);
+    export.record_exported();
     export.state("profile_files", written.state_value());
     let committed = export.commit_to_runner(&plan.runner).await;
     if committed.is_err() {

@@ -16,19 +16,19 @@ pub use raw::RawInputs;
 pub use role::{DEFAULT_DURATION, DEFAULT_SESSION_NAME};
 
 use crate::aws_names::{
-    check_access_key_id, check_access_key_id_lenient, AccountId, ProfileName, Region,
+    check_access_key_id, check_access_key_id_lenient, AccountId, Audience, ProfileName, Region,
 };
 use crate::error::Error;
 use crate::plan::{
     AccountChecks, AmbientReason, Chain, CredentialPlan, CredentialSource, Delivery, Identify,
-    Plan, ProfileDelivery, Runner, TokenSource, Warning, WebIdentity,
+    Plan, ProfileDelivery, Runner, SecretKeyRule, TokenSource, Warning, WebIdentity,
 };
 use crate::secret::{Credentials, Secret};
 use role::Call;
 use std::collections::HashMap;
 use values::{bad, list, parse_bool, set, warn};
 
-pub const DEFAULT_AUDIENCE: &str = "sts.amazonaws.com";
+pub const DEFAULT_AUDIENCE: &str = Audience::DEFAULT;
 
 /// Builds the plan from the inputs and the runner's environment. The order
 /// of the decisions follows the reference action's `run()` (src/index.ts), so
@@ -58,11 +58,15 @@ pub fn plan(raw: &RawInputs, env: &HashMap<String, String>) -> Result<Plan, Erro
         &raw.unset_current_credentials,
         false,
     )?;
-    let special_characters_workaround = flag(
+    let secret_key = if flag(
         "special-characters-workaround",
         &raw.special_characters_workaround,
         false,
-    )?;
+    )? {
+        SecretKeyRule::AlphanumericOnly
+    } else {
+        SecretKeyRule::AsIssued
+    };
     let use_existing = flag(
         "use-existing-credentials",
         &raw.use_existing_credentials,
@@ -82,7 +86,7 @@ pub fn plan(raw: &RawInputs, env: &HashMap<String, String>) -> Result<Plan, Erro
             delivery: Delivery::OutputsOnly,
             output_credentials: false,
             unset_current_credentials,
-            special_characters_workaround,
+            secret_key,
             account,
             network,
             runner,
@@ -117,7 +121,7 @@ pub fn plan(raw: &RawInputs, env: &HashMap<String, String>) -> Result<Plan, Erro
         delivery,
         output_credentials,
         unset_current_credentials,
-        special_characters_workaround,
+        secret_key,
         account,
         network,
         runner,
@@ -328,7 +332,7 @@ fn credential_plan(
         (Some(url), Some(bearer)) => {
             let audience = audience(raw)?;
             let token = TokenSource::Request {
-                url: crate::oidc::token_url(url, &audience)?,
+                url: crate::oidc::token_url(url, audience.as_str())?,
                 bearer: Secret::new(bearer),
                 audience,
             };
@@ -369,18 +373,17 @@ fn web_identity(
     }))
 }
 
-pub(super) fn audience(raw: &RawInputs) -> Result<String, Error> {
+pub(super) fn audience(raw: &RawInputs) -> Result<Audience, Error> {
     let audience = set(&raw.audience)
         .map(str::trim)
         .unwrap_or(DEFAULT_AUDIENCE);
-    if audience.len() > 256 || audience.chars().any(char::is_control) {
-        return Err(bad(
+    Audience::parse(audience).map_err(|problem| {
+        bad(
             "audience",
-            "must be at most 256 printable characters",
+            problem,
             "Use the audience your IAM OIDC provider lists, normally `sts.amazonaws.com`.",
-        ));
-    }
-    Ok(audience.to_owned())
+        )
+    })
 }
 
 fn delivery(
@@ -508,7 +511,8 @@ fn refreshing(
     };
     let audience = match &web.token {
         TokenSource::Request { audience, .. } => audience.clone(),
-        TokenSource::File(_) => {
+        // The action reads a token only from its request or a file.
+        TokenSource::File(_) | TokenSource::Env(_) | TokenSource::BuildkiteAgent { .. } => {
             return Err(bad(
                 INPUT,
                 "cannot refresh from `web-identity-token-file`: the helper would have to find a fresh token in that file in every later step and container, and nothing renews it there",
@@ -539,7 +543,7 @@ fn refreshing(
         region,
         network,
         web,
-        &audience,
+        audience.as_str(),
         &chain.hops,
     );
     description.validate().map_err(|problem| {
@@ -669,7 +673,7 @@ mod tests {
         let TokenSource::Request { url, audience, .. } = &web.token else {
             panic!("{:?}", web.token)
         };
-        assert_eq!(audience, DEFAULT_AUDIENCE);
+        assert_eq!(audience.as_str(), DEFAULT_AUDIENCE);
         assert_eq!(url.query(), Some("a=1&audience=sts.amazonaws.com"));
         assert!(matches!(plan.delivery, Delivery::EnvVars));
     }

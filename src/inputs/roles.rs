@@ -19,7 +19,7 @@ use super::raw::RawInputs;
 use super::role::{self, valid_external_id};
 use super::values::{bad, parse_bool, set};
 use super::{audience as audience_of, keys, runner as runner_inputs};
-use crate::aws_names::{shorten, ProfileName, Region, RoleArn, SessionName};
+use crate::aws_names::{shorten, Audience, ProfileName, Region, RoleArn, SessionName};
 use crate::error::Error;
 use crate::plan::{
     NamedProfiles, ProfileTarget, ProfilesPlan, RoleHop, RoleProfile, RoleTarget, Roots, Runner,
@@ -52,7 +52,7 @@ pub struct RoleLine {
     pub external_id: Option<String>,
     pub duration: Option<i32>,
     pub session_name: Option<SessionName>,
-    pub audience: Option<String>,
+    pub audience: Option<Audience>,
 }
 
 /// A problem with the lines: what is wrong and how to fix it.
@@ -256,13 +256,9 @@ fn setting(line: &mut RoleLine, key: &str, value: &str) -> Result<(), Problem> {
                 })?)
         }
         "audience" => {
-            if value.len() > 256 || value.chars().any(char::is_control) {
-                return Err(invalid(
-                    "must be at most 256 printable characters".into(),
-                    "Use a client id of your IAM OIDC provider.",
-                ));
-            }
-            line.audience = Some(value.to_owned());
+            line.audience = Some(Audience::parse(value).map_err(|p| {
+                invalid(p, "Use a client id of your IAM OIDC provider.")
+            })?);
         }
         other => {
             return Err((
@@ -569,7 +565,7 @@ impl Forest<'_> {
         let get = |k: &str| env.get(k).map(String::as_str).filter(|v| !v.is_empty());
         let token_file = set(&raw.web_identity_token_file).map(str::trim);
         let step_audience = audience_of(raw)?;
-        let mut groups: Vec<(String, Vec<WebProfile>)> = Vec::new();
+        let mut groups: Vec<(Audience, Vec<WebProfile>)> = Vec::new();
         for line in self.roots() {
             if line.external_id.is_some() {
                 return Err(Self::line_error(
@@ -625,7 +621,7 @@ impl Forest<'_> {
             .map(|(audience, roles)| {
                 Ok(TokenGroup {
                     token: TokenSource::Request {
-                        url: crate::oidc::token_url(url, &audience)?,
+                        url: crate::oidc::token_url(url, audience.as_str())?,
                         bearer: Secret::new(bearer),
                         audience,
                     },
