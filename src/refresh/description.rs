@@ -9,7 +9,7 @@
 //! `/__w/_temp/…` in a job container and `/github/runner_temp/…` in a Docker
 //! action, and one description must serve all of them.
 
-use crate::aws_names::{Region, RoleArn, SessionName};
+use crate::aws_names::{Audience, Region, RoleArn, SessionName};
 use crate::plan::{Network, RoleHop, RoleTarget, SessionOptions, WebIdentity};
 use crate::tags::Tag;
 use serde::{Deserialize, Serialize};
@@ -123,18 +123,10 @@ impl ProxySettings {
 pub struct Resolved {
     pub region: Region,
     pub sts_endpoint: Option<url::Url>,
+    pub audience: Audience,
     pub web_identity: (RoleArn, SessionOptions),
-    pub chain: Vec<ResolvedHop>,
-}
-
-#[derive(Debug)]
-pub struct ResolvedHop {
-    pub role_arn: RoleArn,
-    pub session: SessionOptions,
-    pub external_id: Option<String>,
-    /// `None` when no tags are sent.
-    pub tags: Option<Vec<Tag>>,
-    pub transitive_tag_keys: Vec<String>,
+    /// Every hop names its role by full ARN.
+    pub chain: Vec<RoleHop>,
 }
 
 /// Why a chain cannot be described for the helper.
@@ -290,7 +282,7 @@ impl Description {
             }
             None => None,
         };
-        printable("audience", &self.audience, 256)?;
+        let audience = Audience::parse(&self.audience).map_err(|p| format!("`audience` {p}"))?;
         let web = &self.web_identity;
         let web_identity = role(
             "web-identity",
@@ -332,8 +324,8 @@ impl Description {
             for k in &hop.transitive_tag_keys {
                 printable(&format!("{name}.transitive-tag-keys"), k, 128)?;
             }
-            chain.push(ResolvedHop {
-                role_arn,
+            chain.push(RoleHop {
+                target: RoleTarget::Arn(role_arn),
                 session,
                 external_id: hop.external_id.clone(),
                 tags: (!hop.tags.is_empty()).then(|| {
@@ -393,6 +385,7 @@ impl Description {
         Ok(Resolved {
             region,
             sts_endpoint,
+            audience,
             web_identity,
             chain,
         })
@@ -527,8 +520,8 @@ pub(crate) mod tests {
         let d = Description::from_plan(&region, &network, &web, "sts.amazonaws.com", &[hop]);
         let resolved = d.resolve().unwrap();
         assert_eq!(
-            resolved.chain[0].role_arn.as_str(),
-            "arn:aws-cn:iam::123456789012:role/target"
+            resolved.chain[0].target,
+            RoleTarget::Arn(RoleArn::parse("arn:aws-cn:iam::123456789012:role/target").unwrap())
         );
         assert_eq!(resolved.chain[0].tags.as_ref().unwrap().len(), 1);
         // The shortest session (900 s) sets how long a cached answer is served.
