@@ -250,7 +250,8 @@ fn check_trust_command(claims: &Claims) -> String {
                 ),
                 (
                     "--audience",
-                    Some(job.audience.as_str()).filter(|a| *a != crate::aws_names::Audience::DEFAULT),
+                    Some(job.audience.as_str())
+                        .filter(|a| *a != crate::aws_names::Audience::DEFAULT),
                 ),
             ] {
                 if let Some(v) = value {

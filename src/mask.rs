@@ -5,10 +5,10 @@
 //! Masking twice is harmless: [`crate::workflow::add_mask`] sends a value once.
 
 use crate::aws_names::{AccountId, RoleArn};
-use crate::inputs::RawInputs;
+use crate::inputs::raw::RawInputs;
 use crate::plan::{
-    Chain, CredentialPlan, CredentialSource, Plan, ProfilesPlan, RoleProfile, RoleTarget, Roots,
-    Signer, TokenSource, WebIdentity,
+    Chain, CredentialPlan, CredentialSource, Mode, Plan, ProfilesPlan, RoleProfile, RoleTarget,
+    Roots, Signer, TokenSource, WebIdentity,
 };
 use crate::secret::Secret;
 use crate::workflow;
@@ -28,11 +28,14 @@ pub fn plan(plan: &Plan) {
     {
         url_userinfo(url);
     }
-    let chain: Option<&Chain> = match &plan.credentials {
+    let single = match &plan.mode {
+        Mode::Single(single) => single,
+        Mode::Profiles(profiles) => return roles(plan, profiles),
+    };
+    let chain: Option<&Chain> = match &single.credentials {
         CredentialPlan::Obtain(chain) => Some(chain),
         CredentialPlan::KeepExisting { fallback } => fallback.as_ref(),
         CredentialPlan::LeaveAsIs(_) => None,
-        CredentialPlan::Profiles(profiles) => return roles(plan, profiles),
     };
     let Some(chain) = chain else { return };
     match &chain.source {

@@ -25,13 +25,7 @@ use std::path::{Path, PathBuf};
 /// files directly inside a directory of this name.
 pub const DIR_NAME: &str = ".keyless-aws";
 
-/// Where this process writes, and where later steps will find the same files
-/// (decided while planning, see `inputs::runner::profile_dir`).
-#[derive(Debug, Clone, PartialEq)]
-pub struct ProfileDir {
-    pub local: PathBuf,
-    pub for_later_steps: PathBuf,
-}
+pub use crate::plan::ProfileDir;
 
 /// The two files as they were before this run, to put back if the export fails.
 #[derive(Debug)]

@@ -5,19 +5,21 @@
 //! happens before anything is written; the env, output and state files are
 //! written in one go at the very end.
 
+use crate::deliver::{self, Outbox};
 use crate::error::Error;
 use crate::exchange::calls;
 use crate::exchange::chain::{self, Source};
 use crate::plan::{
-    AmbientReason, Chain, CredentialPlan, CredentialSource, Delivery, Identify, Plan,
-    ProfileDelivery, RefreshDelivery,
+    AmbientReason, Chain, CredentialPlan, CredentialSource, Delivery, Identify, Mode, Plan,
+    ProfileDelivery, RefreshDelivery, SinglePlan,
 };
 use crate::profile;
-use crate::refresh::install::InstalledFile;
-use crate::secret::{Credentials, Secret};
+use crate::refresh::description::Description;
+use crate::refresh::install::RefreshProfile;
+use crate::secret::Credentials;
 pub use crate::session::Identity;
 use crate::session::{self as action, ActionLog, How, Session};
-use crate::workflow::{self, Export};
+use crate::workflow;
 
 /// The result of the credential phase, before anything is exported.
 struct Obtained {
@@ -35,126 +37,82 @@ pub enum Done {
     Profiles(Vec<crate::roles::ProfileIdentity>),
 }
 
-/// The credential plans of a run that delivers one set of credentials.
-enum Single<'a> {
-    Obtain(&'a Chain),
-    KeepExisting(Option<&'a Chain>),
-    LeaveAsIs(Identify),
-}
-
 pub async fn run(plan: &Plan) -> Result<Done, Error> {
     // The caller (main) has masked the plan already; a second time sends nothing.
     crate::mask::plan(plan);
-    let single = match &plan.credentials {
-        CredentialPlan::Profiles(profiles) => {
-            return crate::roles::run(plan, profiles).await.map(Done::Profiles);
+    match &plan.mode {
+        Mode::Profiles(profiles) => crate::roles::run(plan, profiles).await.map(Done::Profiles),
+        Mode::Single(single) => {
+            let Obtained {
+                credentials,
+                identity,
+            } = obtain(plan, &single.credentials).await?;
+            action::check_account(plan, &identity)?;
+            deliver(plan, single, credentials.as_ref(), &identity).await?;
+            Ok(Done::One(identity))
         }
-        CredentialPlan::Obtain(chain) => Single::Obtain(chain),
-        CredentialPlan::KeepExisting { fallback } => Single::KeepExisting(fallback.as_ref()),
-        CredentialPlan::LeaveAsIs(identify) => Single::LeaveAsIs(*identify),
-    };
-    let Obtained {
-        credentials,
-        identity,
-    } = obtain(plan, &single).await?;
-    action::check_account(plan, &identity)?;
-    deliver(plan, credentials.as_ref(), &identity).await?;
-    Ok(Done::One(identity))
+    }
 }
 
-
-/// Everything for later steps, gathered and then written in one go; profile
-/// files are rolled back if the runner files cannot be written.
+/// Everything for later steps, gathered and then written in one go
+/// ([`crate::deliver`]).
 async fn deliver(
     plan: &Plan,
+    single: &SinglePlan,
     credentials: Option<&Credentials>,
     identity: &Identity,
 ) -> Result<(), Error> {
-    let mut export = Export::default();
-    let mut profile_written = None;
-    let mut refresh_written = None;
-    let env_vars = plan.delivery.exports_env_vars();
+    let mut outbox = Outbox::default();
+    let env_vars = single.delivery.exports_env_vars();
     // reference: src/helpers.ts unsetCredentials() only clears when it also
     // exports (`output-env-credentials`), so the job's own keys stay otherwise.
     if plan.unset_current_credentials && env_vars && credentials.is_some() {
-        for name in [
-            "AWS_ACCESS_KEY_ID",
-            "AWS_SECRET_ACCESS_KEY",
-            "AWS_SESSION_TOKEN",
-        ] {
-            export.env(name, "");
-        }
+        outbox.clear_job_keys();
     }
     if let Some(creds) = credentials {
         // The last guard before anything is written, whatever the source.
         creds
             .check_shape()
             .map_err(|problem| Error::InvalidCredentials { problem })?;
-        if let Delivery::ProfileFiles { profile, env_vars } = &plan.delivery {
-            profile_written = Some(write_profile(plan, profile, creds, &mut export)?);
-            if *env_vars {
-                // reference: src/index.ts run() exports AWS_PROFILE only with
-                // `output-env-credentials: true`.
-                export.env("AWS_PROFILE", profile.name.as_str());
+        match &single.delivery {
+            Delivery::ProfileFiles { profile, env_vars } => {
+                write_profile(plan, profile, creds, &mut outbox)?;
+                if *env_vars {
+                    // reference: src/index.ts run() exports AWS_PROFILE only with
+                    // `output-env-credentials: true`.
+                    outbox.export.env("AWS_PROFILE", profile.name.as_str());
+                }
             }
-        }
-        if let Delivery::RefreshingProfile(refresh) = &plan.delivery {
-            refresh_written = Some(install_refresh(plan, refresh, creds, &mut export)?);
+            Delivery::RefreshingProfile(refresh) => {
+                install_refresh(plan, single, refresh, creds, &mut outbox)?
+            }
+            Delivery::OutputsOnly | Delivery::EnvVars => {}
         }
         if env_vars {
-            export.env("AWS_ACCESS_KEY_ID", creds.access_key_id.expose());
-            export.env("AWS_SECRET_ACCESS_KEY", creds.secret_access_key.expose());
-            // An empty value clears a token left by an earlier step, which would
-            // otherwise be sent with keys it does not belong to.
-            export.env(
-                "AWS_SESSION_TOKEN",
-                creds
-                    .session_token
-                    .as_ref()
-                    .map(Secret::expose)
-                    .unwrap_or(""),
-            );
+            outbox.keys_env(creds);
         }
-        if plan.output_credentials {
-            export.output("aws-access-key-id", creds.access_key_id.expose());
-            export.output("aws-secret-access-key", creds.secret_access_key.expose());
-            if let Some(token) = &creds.session_token {
-                export.output("aws-session-token", token.expose());
-            }
-            if let Some(exp) = &creds.expiration {
-                export.output("aws-expiration", exp.as_str());
-            }
+        if single.output_credentials {
+            outbox.keys_outputs(creds);
         }
     }
     if env_vars {
-        export.env("AWS_REGION", plan.region.as_str());
-        export.env("AWS_DEFAULT_REGION", plan.region.as_str());
+        outbox.export.env("AWS_REGION", plan.region.as_str());
+        outbox
+            .export
+            .env("AWS_DEFAULT_REGION", plan.region.as_str());
     }
     if !identity.account.is_empty() {
-        export.output("aws-account-id", identity.account.as_str());
-        export.output("authenticated-arn", identity.arn.as_str());
+        outbox.identity_outputs(&identity.account, &identity.arn);
     }
-    export.record_exported();
-
-    let committed = export.commit_to_runner(&plan.runner).await;
-    if committed.is_err() {
-        if let Some(written) = profile_written {
-            written.roll_back();
-        }
-        if let Some((files, dir)) = refresh_written {
-            crate::refresh::install::remove(&files, &dir);
-        }
-    }
-    committed
+    outbox.commit(plan).await
 }
-
 
 fn write_profile(
     plan: &Plan,
     profile: &ProfileDelivery,
     creds: &Credentials,
-    export: &mut Export,
-) -> Result<profile::Written, Error> {
+    outbox: &mut Outbox,
+) -> Result<(), Error> {
     let written = profile::write_profile(
         &profile.dir,
         &profile.name,
@@ -163,72 +121,53 @@ fn write_profile(
         profile.overwrite,
         plan.runner.owner,
     )?;
-    export.env(
-        "AWS_CONFIG_FILE",
-        written.config_for_later.to_string_lossy(),
-    );
-    export.env(
-        "AWS_SHARED_CREDENTIALS_FILE",
-        written.credentials_for_later.to_string_lossy(),
-    );
-    export.state("profile_files", written.state_value());
-    Ok(written)
+    outbox.profile_files(written);
+    Ok(())
 }
 
-/// `refresh-credentials`: the helper, its description and config, the cache
-/// seeded with the credentials just obtained (so the first SDK call in a
-/// later step does not call STS again), and the variables that point SDKs at
-/// the profile. Returns what to remove if the export fails.
+/// `refresh-credentials`: the refreshing profile replays the plan's chain;
+/// SDKs find it through `AWS_PROFILE`, and blank key variables keep keys
+/// from earlier steps from taking precedence.
 fn install_refresh(
     plan: &Plan,
+    single: &SinglePlan,
     refresh: &RefreshDelivery,
     creds: &Credentials,
-    export: &mut Export,
-) -> Result<(Vec<InstalledFile>, std::path::PathBuf), Error> {
-    use crate::refresh::install::{self, CommandStyle, Request};
-    let seed = crate::refresh::cache::ProcessOutput::from_credentials(creds);
-    // The image's bundle (what this process trusts): later containers may have none.
-    let ca_bundle = Some(std::path::Path::new(DEFAULT_CA_BUNDLE)).filter(|p| p.is_file());
-    let installed = install::install(&Request {
-        dir: &refresh.dir,
-        owner: plan.runner.owner,
-        profile: refresh.name.as_str(),
-        description: &refresh.description,
-        binary: std::path::Path::new("/proc/self/exe"),
-        ca_bundle,
-        style: CommandStyle::BesideConfigFile,
+    outbox: &mut Outbox,
+) -> Result<(), Error> {
+    let CredentialPlan::Obtain(chain) = &single.credentials else {
+        return Err(Error::Internal(
+            "refresh-credentials without a chain to replay".into(),
+        ));
+    };
+    let description =
+        Description::from_chain(&plan.region, &plan.network, chain).ok_or_else(|| {
+            Error::Internal("refresh-credentials with a chain that cannot be replayed".into())
+        })?;
+    let seed = deliver::seed(creds);
+    let profile = RefreshProfile {
+        name: refresh.name.as_str(),
+        region: plan.region.as_str(),
+        description: &description,
         seed: seed.as_ref(),
-    })
-    .map_err(|e| Error::Profile {
-        problem: format!("refresh-credentials: {}", e.problem),
-        fix: e.fix,
-        source: None,
-    })?;
-    for (name, value) in &installed.env {
-        export.env(name, value);
-    }
-    let lines: Vec<String> = installed
-        .files
-        .iter()
-        .map(InstalledFile::to_state_line)
-        .collect();
-    export.state("refresh_files", lines.join("\n"));
-    export.state("refresh_dir", refresh.dir.local.to_string_lossy());
-    workflow::info(&format!(
-        "refresh-credentials: later steps use profile {} ({}); it refreshes itself with a new OIDC token",
-        refresh.name,
-        refresh.dir.for_later_steps.display()
-    ));
-    Ok((installed.files, refresh.dir.local.clone()))
+    };
+    let config = outbox.refreshing_profiles(plan, &refresh.dir, std::slice::from_ref(&profile))?;
+    let export = &mut outbox.export;
+    export.env("AWS_CONFIG_FILE", config);
+    export.env("AWS_PROFILE", refresh.name.as_str());
+    export.env("AWS_REGION", plan.region.as_str());
+    export.env("AWS_DEFAULT_REGION", plan.region.as_str());
+    // The Go SDK v1 reads the config file only with this set.
+    export.env("AWS_SDK_LOAD_CONFIG", "1");
+    outbox.clear_job_keys();
+    deliver::announce_refreshing(&[refresh.name.as_str()], &refresh.dir);
+    Ok(())
 }
 
-/// Where the action's image keeps its CA bundle (the Dockerfile copies it there).
-const DEFAULT_CA_BUNDLE: &str = "/etc/ssl/certs/ca-certificates.crt";
-
-async fn obtain(plan: &Plan, single: &Single<'_>) -> Result<Obtained, Error> {
-    match single {
-        Single::Obtain(chain) => run_chain(plan, chain).await,
-        Single::LeaveAsIs(Identify::Skip) => {
+async fn obtain(plan: &Plan, credentials: &CredentialPlan) -> Result<Obtained, Error> {
+    match credentials {
+        CredentialPlan::Obtain(chain) => run_chain(plan, chain).await,
+        CredentialPlan::LeaveAsIs(Identify::Skip) => {
             workflow::info(
                 "No role to assume and no keys: the job's credentials are left as they are.",
             );
@@ -243,7 +182,7 @@ async fn obtain(plan: &Plan, single: &Single<'_>) -> Result<Obtained, Error> {
                 },
             })
         }
-        Single::LeaveAsIs(Identify::Required) => {
+        CredentialPlan::LeaveAsIs(Identify::Required) => {
             workflow::info("No role to assume and no keys: using the credentials the job already has, as they are.");
             let log = ActionLog { plan };
             let creds = action::connection(plan).ambient_credentials(&log).await.ok_or_else(|| {
@@ -255,7 +194,7 @@ async fn obtain(plan: &Plan, single: &Single<'_>) -> Result<Obtained, Error> {
                 identity: session.identity,
             })
         }
-        Single::KeepExisting(fallback) => {
+        CredentialPlan::KeepExisting { fallback } => {
             if let Some(identity) = existing_credentials(plan).await {
                 return Ok(Obtained {
                     credentials: None,
@@ -323,7 +262,11 @@ async fn run_chain(plan: &Plan, chain: &Chain) -> Result<Obtained, Error> {
                 role: &web.role,
                 session: &web.session,
             };
-            let how = if lone { How::of_token(&web.token) } else { How::RoleChaining };
+            let how = if lone {
+                How::of_token(&web.token)
+            } else {
+                How::RoleChaining
+            };
             (source, how, how)
         }
         CredentialSource::Keys(keys) => {

@@ -18,7 +18,6 @@ use crate::exchange::connection::Connection;
 use crate::exchange::events::{Event, Observer};
 use crate::exchange::refusal::Refusal;
 use crate::exchange::token::{self, Reading, Token, TokenError};
-use crate::inputs::DEFAULT_AUDIENCE;
 use crate::plan::{Proxy, SecretKeyRule, SessionOptions};
 use crate::secret::Secret;
 use lexopt::prelude::*;
@@ -205,7 +204,7 @@ fn parse(args: &[OsString], env: &HashMap<String, String>) -> Result<Option<Requ
     let audience_given = flags.contains_key("audience");
     let audience = flags
         .remove("audience")
-        .unwrap_or_else(|| DEFAULT_AUDIENCE.into());
+        .unwrap_or_else(|| Audience::DEFAULT.into());
     Audience::parse(&audience).map_err(|problem| format!("--audience {problem}"))?;
     let session_name = flags
         .remove("session-name")
@@ -217,9 +216,9 @@ fn parse(args: &[OsString], env: &HashMap<String, String>) -> Result<Option<Requ
         None => 3600,
         Some(d) => SessionDuration::parse(&d)
             .map(SessionDuration::seconds)
-            .map_err(|_| format!(
-                "--duration {d:?} must be a whole number of seconds from 900 to 43200"
-            ))?,
+            .map_err(|_| {
+                format!("--duration {d:?} must be a whole number of seconds from 900 to 43200")
+            })?,
     };
     let format = match (&target, flags.remove("format")) {
         (Target::Several(_), Some(f)) if f != "json" => {
@@ -335,9 +334,7 @@ fn run(request: &Request, env: &HashMap<String, String>) -> Result<(), Failure> 
         .as_ref()
         .map(|c| c.aud.clone())
         .unwrap_or_default();
-    if request.audience_given
-        && !request.requests_token()
-        && !token_aud.contains(&request.audience)
+    if request.audience_given && !request.requests_token() && !token_aud.contains(&request.audience)
     {
         eprintln!(
             "keyless-aws: note: --audience only applies where this program requests the token (GitHub Actions, Buildkite); the token from {} was issued for aud {}",
@@ -522,11 +519,18 @@ fn token_source(
 ) -> Result<crate::plan::TokenSource, Failure> {
     use crate::plan::TokenSource as Source;
     let audience = || {
-        Audience::parse(&request.audience).map_err(|p| Failure::new(format!("--audience {p}"), "Pass the audience your IAM OIDC provider lists, normally sts.amazonaws.com."))
+        Audience::parse(&request.audience).map_err(|p| {
+            Failure::new(
+                format!("--audience {p}"),
+                "Pass the audience your IAM OIDC provider lists, normally sts.amazonaws.com.",
+            )
+        })
     };
     Ok(match &request.token {
         TokenSource::Env(name) => Source::Env(name.clone()),
-        TokenSource::File(path) => Source::File(std::path::absolute(path).unwrap_or_else(|_| path.clone())),
+        TokenSource::File(path) => {
+            Source::File(std::path::absolute(path).unwrap_or_else(|_| path.clone()))
+        }
         TokenSource::GitHubRequest => {
             let audience = audience()?;
             let url =

@@ -71,7 +71,9 @@ pub async fn assume_role(
     });
     let mut tags = hop.tags.clone();
     if let Some(t) = &tags {
-        observer.on(Event::SessionTags(t.iter().map(|t| t.key.as_str()).collect()));
+        observer.on(Event::SessionTags(
+            t.iter().map(|t| t.key.as_str()).collect(),
+        ));
     }
     let mut dropped_optional = false;
     let mut attempts = 0;

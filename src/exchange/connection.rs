@@ -72,9 +72,7 @@ impl Connection<'_> {
                         .map(Secret::new),
                     expiration: None,
                 };
-                creds
-                    .secrets()
-                    .for_each(|s| observer.on(Event::Secret(s)));
+                creds.secrets().for_each(|s| observer.on(Event::Secret(s)));
                 if let Err(problem) = creds.check_shape() {
                     observer.on(Event::AmbientUnusable(&problem));
                     return None;

@@ -15,15 +15,17 @@
 //! source profile's credentials. `roles` replaces `role-to-assume` and
 //! `aws-profile`: they are alternatives, so giving both is an error.
 
+use super::credentials::{audience as audience_of, keys};
 use super::raw::RawInputs;
 use super::role::{self, valid_external_id};
+use super::runner as runner_inputs;
 use super::values::{bad, parse_bool, set};
-use super::{audience as audience_of, keys, runner as runner_inputs};
 use crate::aws_names::{shorten, Audience, ProfileName, Region, RoleArn, SessionName};
 use crate::error::Error;
 use crate::plan::{
-    NamedProfiles, ProfileTarget, ProfilesPlan, RoleHop, RoleProfile, RoleTarget, Roots, Runner,
-    SessionOptions, Signer, TokenGroup, TokenSource, Warning, WebProfile,
+    NamedProfiles, ProfileCredentials, ProfileTarget, ProfilesPlan, RoleHop, RoleProfile,
+    RoleTarget, Roots, Runner, SessionOptions, Signer, TokenGroup, TokenSource, Warning,
+    WebProfile,
 };
 use crate::secret::Secret;
 use std::collections::hash_map::Entry;
@@ -256,9 +258,10 @@ fn setting(line: &mut RoleLine, key: &str, value: &str) -> Result<(), Problem> {
                 })?)
         }
         "audience" => {
-            line.audience = Some(Audience::parse(value).map_err(|p| {
-                invalid(p, "Use a client id of your IAM OIDC provider.")
-            })?);
+            line.audience = Some(
+                Audience::parse(value)
+                    .map_err(|p| invalid(p, "Use a client id of your IAM OIDC provider."))?,
+            );
         }
         other => {
             return Err((
@@ -347,24 +350,6 @@ fn refuse_alternatives(raw: &RawInputs) -> Result<(), Error> {
     Ok(())
 }
 
-/// `refresh-credentials` does not yet know how to refresh several profiles
-/// (its helper describes one chain): refused rather than ignored, so nobody
-/// gets fixed keys believing they refresh.
-fn refuse_refresh(raw: &RawInputs) -> Result<(), Error> {
-    if parse_bool("refresh-credentials", &raw.refresh_credentials, false)? {
-        return Err(refresh_not_supported());
-    }
-    Ok(())
-}
-
-pub(super) fn refresh_not_supported() -> Error {
-    bad(
-        "refresh-credentials",
-        "is not yet supported together with `roles`",
-        "Remove `refresh-credentials` (each profile then holds keys for its session, see `duration=`), or use `role-to-assume` with `refresh-credentials` in a step of its own.",
-    )
-}
-
 /// `default-profile`: one of the profiles, or nothing.
 fn default_profile(raw: &RawInputs, lines: &[RoleLine]) -> Result<Option<ProfileName>, Error> {
     let Some(name) = set(&raw.default_profile).map(str::trim) else {
@@ -404,7 +389,6 @@ pub fn plan(
     text: &str,
 ) -> Result<ProfilesPlan, Error> {
     refuse_alternatives(raw)?;
-    refuse_refresh(raw)?;
     let lines = parse(text)?;
     let default = default_profile(raw, &lines)?;
     let defaults = role::session_options(raw)?;
@@ -418,7 +402,7 @@ pub fn plan(
     let signer = match keys(raw, real_aws, warnings)? {
         Some(keys) => Some(Signer::Keys(keys)),
         None if role_chaining => {
-            super::refuse_chaining_from_a_refreshing_profile(env)?;
+            super::credentials::refuse_chaining_from_a_refreshing_profile(env)?;
             Some(Signer::Ambient)
         }
         None => None,
@@ -438,6 +422,7 @@ pub fn plan(
             default,
             overwrite,
         },
+        content: ProfileCredentials::Keys,
     })
 }
 
@@ -731,12 +716,12 @@ mod tests {
         for (k, v) in pairs {
             env.insert(k.to_string(), v.to_string());
         }
-        super::super::plan(&RawInputs::from_env(&env)?, &env)
+        super::super::build::plan(&RawInputs::from_env(&env)?, &env)
     }
 
     fn profiles(plan: &crate::plan::Plan) -> &ProfilesPlan {
-        match &plan.credentials {
-            crate::plan::CredentialPlan::Profiles(p) => p,
+        match &plan.mode {
+            crate::plan::Mode::Profiles(p) => p,
             other => panic!("{other:?}"),
         }
     }
@@ -752,7 +737,6 @@ mod tests {
             ("INPUT_ROLE-DURATION-SECONDS", "5400"),
         ])
         .unwrap();
-        assert!(matches!(plan.delivery, crate::plan::Delivery::OutputsOnly));
         let p = profiles(&plan);
         assert_eq!(p.files.default.as_ref().unwrap().as_str(), "prod");
         assert_eq!(p.files.dir.local, std::path::Path::new("/rt/.keyless-aws"));
@@ -837,11 +821,38 @@ mod tests {
             &format!("{cn}\n").replace("x\n", "x region=cn-north-1\n")
         )])
         .is_ok());
-        let refresh = e(&[("INPUT_ROLES", &one), ("INPUT_REFRESH-CREDENTIALS", "true")]);
-        assert!(
-            refresh.contains("not yet supported together with `roles`"),
-            "{refresh}"
+        // `refresh-credentials`: each profile replays its own chain, which
+        // only the runner's token request allows; the rest is refused first.
+        let chained = format!("dev = {A}\naudit = {B} via=dev\n");
+        let refreshing = plan_of(&[
+            ("INPUT_ROLES", &chained),
+            ("INPUT_REFRESH-CREDENTIALS", "true"),
+        ])
+        .unwrap();
+        assert_eq!(
+            profiles(&refreshing).content,
+            crate::plan::ProfileCredentials::Refreshing
         );
+        let refresh = |extra: &[(&str, &str)]| {
+            let mut pairs = vec![
+                ("INPUT_ROLES", one.as_str()),
+                ("INPUT_REFRESH-CREDENTIALS", "true"),
+            ];
+            pairs.extend_from_slice(extra);
+            e(&pairs)
+        };
+        assert!(refresh(&[
+            ("INPUT_AWS-ACCESS-KEY-ID", "AKIAEXAMPLEEXAMPLE00"),
+            ("INPUT_AWS-SECRET-ACCESS-KEY", "secret"),
+        ])
+        .contains("long-lived keys on disk"));
+        assert!(refresh(&[
+            ("INPUT_ROLE-CHAINING", "true"),
+            ("AWS_ACCESS_KEY_ID", "AKIAEXAMPLEEXAMPLE00")
+        ])
+        .contains("environment's credentials"));
+        assert!(refresh(&[("INPUT_WEB-IDENTITY-TOKEN-FILE", "/t.jwt")])
+            .contains("nothing renews it there"));
         // No token: the plan fails before any request, naming what the job needs.
         let err =
             plan_of(&[("INPUT_ROLES", &one), ("ACTIONS_ID_TOKEN_REQUEST_URL", "")]).unwrap_err();

@@ -9,8 +9,12 @@
 //! `/__w/_temp/…` in a job container and `/github/runner_temp/…` in a Docker
 //! action, and one description must serve all of them.
 
+use crate::aws_names::ProfileName;
 use crate::aws_names::{Audience, Region, RoleArn, SessionName};
-use crate::plan::{Network, RoleHop, RoleTarget, SessionOptions, WebIdentity};
+use crate::plan::{
+    Chain, CredentialSource, Network, ProfilesPlan, RoleHop, RoleProfile, RoleTarget, Roots,
+    SessionOptions, TokenSource,
+};
 use crate::tags::Tag;
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
@@ -139,17 +143,18 @@ impl Description {
     pub fn from_plan(
         region: &Region,
         network: &Network,
-        web: &WebIdentity,
+        web: (&RoleArn, &SessionOptions),
         audience: &str,
         hops: &[RoleHop],
     ) -> Description {
+        let (role, session) = web;
         let shortest = hops
             .iter()
             .map(|h| h.session.duration_seconds)
-            .chain([web.session.duration_seconds])
+            .chain([session.duration_seconds])
             .min()
             .unwrap_or(900);
-        let mut signer = web.role.clone();
+        let mut signer = role.clone();
         let chain = hops
             .iter()
             .map(|hop| {
@@ -198,11 +203,11 @@ impl Description {
             sts_endpoint: network.sts_endpoint.as_ref().map(|u| u.to_string()),
             audience: audience.to_owned(),
             web_identity: WebIdentityRole {
-                role_arn: web.role.to_string(),
-                session_name: web.session.name.to_string(),
-                duration_seconds: web.session.duration_seconds,
-                inline_policy: web.session.inline_policy.clone(),
-                managed_policies: web.session.managed_policies.clone(),
+                role_arn: role.to_string(),
+                session_name: session.name.to_string(),
+                duration_seconds: session.duration_seconds,
+                inline_policy: session.inline_policy.clone(),
+                managed_policies: session.managed_policies.clone(),
             },
             chain,
             proxy: ProxySettings {
@@ -214,6 +219,25 @@ impl Description {
             min_remaining_seconds: min_remaining(shortest),
             retry_max_attempts: network.retry.max_attempts.clamp(1, 12),
         }
+    }
+
+    /// The description of a chain the helper can replay: a web identity
+    /// from the runner's token request, and the hops after it; `None` for
+    /// any other chain (keys, the environment's credentials, a token file).
+    pub fn from_chain(region: &Region, network: &Network, chain: &Chain) -> Option<Description> {
+        let CredentialSource::WebIdentity(web) = &chain.source else {
+            return None;
+        };
+        let TokenSource::Request { audience, .. } = &web.token else {
+            return None;
+        };
+        Some(Self::from_plan(
+            region,
+            network,
+            (&web.role, &web.session),
+            audience.as_str(),
+            &chain.hops,
+        ))
     }
 
     /// Reads and validates a description file.
@@ -392,6 +416,50 @@ impl Description {
     }
 }
 
+/// `roles` with `refresh-credentials`: each profile's description, its
+/// chain being its root's web identity and every `via` hop down to it.
+/// `None` unless every root is a web identity from the runner's token request.
+pub fn of_profiles(
+    region: &Region,
+    network: &Network,
+    profiles: &ProfilesPlan,
+) -> Option<Vec<(ProfileName, Description)>> {
+    let Roots::WebIdentity(groups) = &profiles.roots else {
+        return None;
+    };
+    let mut out = Vec::new();
+    for group in groups {
+        let TokenSource::Request { audience, .. } = &group.token else {
+            return None;
+        };
+        for root in &group.roles {
+            let web = (&root.role, &root.session);
+            let describe = |hops: &[RoleHop]| {
+                Description::from_plan(region, network, web, audience.as_str(), hops)
+            };
+            out.push((root.profile.name.clone(), describe(&[])));
+            describe_chained(&root.chained, &mut Vec::new(), &describe, &mut out);
+        }
+    }
+    Some(out)
+}
+
+/// The profiles chained under one, each with the hops that lead to it.
+fn describe_chained<'a>(
+    chained: &'a [RoleProfile],
+    path: &mut Vec<&'a RoleProfile>,
+    describe: &dyn Fn(&[RoleHop]) -> Description,
+    out: &mut Vec<(ProfileName, Description)>,
+) {
+    for profile in chained {
+        path.push(profile);
+        let hops: Vec<RoleHop> = path.iter().map(|p| p.hop.clone()).collect();
+        out.push((profile.profile.name.clone(), describe(&hops)));
+        describe_chained(&profile.chained, path, describe, out);
+        path.pop();
+    }
+}
+
 /// [`DEFAULT_MIN_REMAINING_SECONDS`], or for sessions too short for it (the
 /// 900 s minimum) 4 minutes less than the session: still more than
 /// botocore's mandatory 10 minutes, so a cached answer is never refused.
@@ -489,7 +557,7 @@ pub(crate) mod tests {
             inline_policy: None,
             managed_policies: vec![],
         };
-        let web = WebIdentity {
+        let web = crate::plan::WebIdentity {
             token: TokenSource::File("/t.jwt".into()),
             role: RoleArn::parse("arn:aws-cn:iam::123456789012:role/deploy").unwrap(),
             session: session("GitHubActions", 3600),
@@ -517,7 +585,13 @@ pub(crate) mod tests {
             container_loopback: None,
         };
         let region = Region::parse("cn-north-1").unwrap();
-        let d = Description::from_plan(&region, &network, &web, "sts.amazonaws.com", &[hop]);
+        let d = Description::from_plan(
+            &region,
+            &network,
+            (&web.role, &web.session),
+            "sts.amazonaws.com",
+            &[hop],
+        );
         let resolved = d.resolve().unwrap();
         assert_eq!(
             resolved.chain[0].target,

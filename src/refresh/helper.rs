@@ -285,7 +285,7 @@ fn proxy(d: &Description, env: &dyn Fn(&str) -> Option<String>) -> Result<Proxy,
             }
         }
     }
-    crate::inputs::network::proxy(&crate::inputs::RawInputs::default(), &vars)
+    crate::inputs::network::proxy(&crate::inputs::raw::RawInputs::default(), &vars)
         .map_err(|e| HelperError::Proxy(e.to_string()))
 }
 
