@@ -295,17 +295,7 @@ impl Description {
             ));
         }
         let region = Region::parse(&self.region).map_err(|p| format!("`region` {p}"))?;
-        let sts_endpoint = match &self.sts_endpoint {
-            Some(endpoint) => {
-                let url = url::Url::parse(endpoint)
-                    .map_err(|e| format!("`sts-endpoint` is not a URL ({e})"))?;
-                if !matches!(url.scheme(), "https" | "http") || url.password().is_some() {
-                    return Err("`sts-endpoint` must be an http(s) URL without credentials".into());
-                }
-                Some(url)
-            }
-            None => None,
-        };
+        let sts_endpoint = self.sts_endpoint()?;
         let audience = Audience::parse(&self.audience).map_err(|p| format!("`audience` {p}"))?;
         let web = &self.web_identity;
         let web_identity = role(
@@ -316,55 +306,37 @@ impl Description {
             web.inline_policy.as_deref(),
             &web.managed_policies,
         )?;
-        let mut chain = Vec::new();
-        for (i, hop) in self.chain.iter().enumerate() {
-            let name = format!("chain[{i}]");
-            let (role_arn, session) = role(
-                &name,
-                &hop.role_arn,
-                &hop.session_name,
-                hop.duration_seconds,
-                hop.inline_policy.as_deref(),
-                &hop.managed_policies,
-            )?;
-            if let Some(id) = &hop.external_id {
-                printable(&format!("{name}.external-id"), id, 1224)?;
-            }
-            if hop.tags.len() > crate::tags::MAX_TAGS {
-                return Err(format!(
-                    "`{name}.tags` has more than {} tags",
-                    crate::tags::MAX_TAGS
-                ));
-            }
-            for t in &hop.tags {
-                printable(&format!("{name}.tags key"), &t.key, 128)?;
-                if t.value.len() > 256 || t.value.chars().any(char::is_control) {
-                    return Err(format!(
-                        "`{name}.tags` value of {:?} is not 0 to 256 printable characters",
-                        t.key
-                    ));
-                }
-            }
-            for k in &hop.transitive_tag_keys {
-                printable(&format!("{name}.transitive-tag-keys"), k, 128)?;
-            }
-            chain.push(RoleHop {
-                target: RoleTarget::Arn(role_arn),
-                session,
-                external_id: hop.external_id.clone(),
-                tags: (!hop.tags.is_empty()).then(|| {
-                    hop.tags
-                        .iter()
-                        .map(|t| Tag {
-                            key: t.key.clone(),
-                            value: t.value.clone(),
-                            optional: t.optional,
-                        })
-                        .collect()
-                }),
-                transitive_tag_keys: hop.transitive_tag_keys.clone(),
-            });
+        let chain = self
+            .chain
+            .iter()
+            .enumerate()
+            .map(|(i, hop)| hop.resolve(&format!("chain[{i}]")))
+            .collect::<Result<Vec<_>, _>>()?;
+        self.check_proxy()?;
+        self.check_cache()?;
+        Ok(Resolved {
+            region,
+            sts_endpoint,
+            audience,
+            web_identity,
+            chain,
+        })
+    }
+
+    fn sts_endpoint(&self) -> Result<Option<url::Url>, String> {
+        let Some(endpoint) = &self.sts_endpoint else {
+            return Ok(None);
+        };
+        let url =
+            url::Url::parse(endpoint).map_err(|e| format!("`sts-endpoint` is not a URL ({e})"))?;
+        if !matches!(url.scheme(), "https" | "http") || url.password().is_some() {
+            return Err("`sts-endpoint` must be an http(s) URL without credentials".into());
         }
+        Ok(Some(url))
+    }
+
+    /// A description never holds a secret: no proxy password.
+    fn check_proxy(&self) -> Result<(), String> {
         for (name, proxy) in [
             ("https-proxy", &self.proxy.https_proxy),
             ("http-proxy", &self.proxy.http_proxy),
@@ -380,6 +352,12 @@ impl Description {
         if let Some(no_proxy) = &self.proxy.no_proxy {
             printable("proxy.no-proxy", no_proxy, 4096)?;
         }
+        Ok(())
+    }
+
+    /// The cache: a plain file name beside the description, served only
+    /// while it has more left than the shortest session; and the retries.
+    fn check_cache(&self) -> Result<(), String> {
         let name = &self.cache_file;
         if name.is_empty()
             || name.len() > 64
@@ -406,12 +384,57 @@ impl Description {
         if !(1..=12).contains(&self.retry_max_attempts) {
             return Err("`retry-max-attempts` must be 1 to 12".into());
         }
-        Ok(Resolved {
-            region,
-            sts_endpoint,
-            audience,
-            web_identity,
-            chain,
+        Ok(())
+    }
+}
+
+impl ChainedRole {
+    /// This hop checked and parsed; `name` says where it is (`chain[0]`).
+    fn resolve(&self, name: &str) -> Result<RoleHop, String> {
+        let (role_arn, session) = role(
+            name,
+            &self.role_arn,
+            &self.session_name,
+            self.duration_seconds,
+            self.inline_policy.as_deref(),
+            &self.managed_policies,
+        )?;
+        if let Some(id) = &self.external_id {
+            printable(&format!("{name}.external-id"), id, 1224)?;
+        }
+        if self.tags.len() > crate::tags::MAX_TAGS {
+            return Err(format!(
+                "`{name}.tags` has more than {} tags",
+                crate::tags::MAX_TAGS
+            ));
+        }
+        for t in &self.tags {
+            printable(&format!("{name}.tags key"), &t.key, 128)?;
+            if t.value.len() > 256 || t.value.chars().any(char::is_control) {
+                return Err(format!(
+                    "`{name}.tags` value of {:?} is not 0 to 256 printable characters",
+                    t.key
+                ));
+            }
+        }
+        for k in &self.transitive_tag_keys {
+            printable(&format!("{name}.transitive-tag-keys"), k, 128)?;
+        }
+        Ok(RoleHop {
+            target: RoleTarget::Arn(role_arn),
+            session,
+            external_id: self.external_id.clone(),
+            tags: (!self.tags.is_empty()).then(|| {
+                self.tags
+                    .iter()
+                    .map(|t| Tag {
+                        key: t.key.clone(),
+                        value: t.value.clone(),
+                        optional: t.optional,
+                    })
+                    .collect()
+            }),
+            transitive_tag_keys: self.transitive_tag_keys.clone(),
         })
     }
 }
