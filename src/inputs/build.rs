@@ -29,60 +29,115 @@ pub fn plan(raw: &RawInputs, env: &HashMap<String, String>) -> Result<Plan, Erro
     // answers: LocalStack takes `test`, MinIO `minioadmin`.
     let real_aws = network.sts_endpoint.is_none();
     let region = region(raw, env, real_aws)?;
-    let flag =
-        |name: &'static str, value: &Option<String>, default| parse_bool(name, value, default);
-    let mask_account_id = flag("mask-aws-account-id", &raw.mask_aws_account_id, false)?;
-    let output_credentials = flag("output-credentials", &raw.output_credentials, false)?;
-    // reference: src/index.ts run(): `getBooleanInput('output-env-credentials',
-    // { default: !awsProfile })`: a profile alone changes no global variable.
-    let profile_mode = set(&raw.aws_profile).is_some();
-    let output_env_credentials = flag(
-        "output-env-credentials",
-        &raw.output_env_credentials,
-        !profile_mode,
-    )?;
-    let unset_current_credentials = flag(
-        "unset-current-credentials",
-        &raw.unset_current_credentials,
-        false,
-    )?;
-    let secret_key = if flag(
-        "special-characters-workaround",
-        &raw.special_characters_workaround,
-        false,
-    )? {
-        SecretKeyRule::AlphanumericOnly
-    } else {
-        SecretKeyRule::AsIssued
-    };
-    let use_existing = flag(
-        "use-existing-credentials",
-        &raw.use_existing_credentials,
-        false,
-    )?;
-    let allowed = allowed_account_ids(raw)?;
+    let flags = StepFlags::read(raw)?;
     let account = AccountChecks {
-        allowed,
-        mask: mask_account_id,
+        allowed: allowed_account_ids(raw)?,
+        mask: flags.mask_account_id,
     };
-    if let Some(text) = set(&raw.roles) {
-        // Every profile gets its own files; nothing global is delivered.
-        let mut profiles = roles::plan(raw, env, &region, &runner, real_aws, &mut warnings, text)?;
-        profiles.content = refresh::profiles(raw, &region, &network, &profiles)?;
-        return Ok(Plan {
-            mode: Mode::Profiles(profiles),
-            region,
+    let step = Step {
+        raw,
+        env,
+        region: &region,
+        network: &network,
+        runner: &runner,
+        real_aws,
+    };
+    let mode = match set(&raw.roles) {
+        Some(text) => {
+            // Every profile gets its own files; nothing global is delivered.
+            let mut profiles =
+                roles::plan(raw, env, &region, &runner, real_aws, &mut warnings, text)?;
+            profiles.content = refresh::profiles(raw, &region, &network, &profiles)?;
+            Mode::Profiles(profiles)
+        }
+        None => Mode::Single(single(&step, &flags, &mut warnings)?),
+    };
+    Ok(Plan {
+        region,
+        mode,
+        unset_current_credentials: flags.unset_current_credentials,
+        secret_key: flags.secret_key,
+        account,
+        network,
+        runner,
+        warnings,
+    })
+}
+
+/// What every decision about one step reads.
+struct Step<'a> {
+    raw: &'a RawInputs,
+    env: &'a HashMap<String, String>,
+    region: &'a Region,
+    network: &'a crate::plan::Network,
+    runner: &'a Runner,
+    real_aws: bool,
+}
+
+/// The step's yes/no inputs, read in the reference action's order.
+struct StepFlags {
+    mask_account_id: bool,
+    output_credentials: bool,
+    output_env_credentials: bool,
+    unset_current_credentials: bool,
+    secret_key: SecretKeyRule,
+    use_existing: bool,
+}
+
+impl StepFlags {
+    fn read(raw: &RawInputs) -> Result<StepFlags, Error> {
+        let flag =
+            |name: &'static str, value: &Option<String>, default| parse_bool(name, value, default);
+        let mask_account_id = flag("mask-aws-account-id", &raw.mask_aws_account_id, false)?;
+        let output_credentials = flag("output-credentials", &raw.output_credentials, false)?;
+        // reference: src/index.ts run(): `getBooleanInput('output-env-credentials',
+        // { default: !awsProfile })`: a profile alone changes no global variable.
+        let profile_mode = set(&raw.aws_profile).is_some();
+        let output_env_credentials = flag(
+            "output-env-credentials",
+            &raw.output_env_credentials,
+            !profile_mode,
+        )?;
+        let unset_current_credentials = flag(
+            "unset-current-credentials",
+            &raw.unset_current_credentials,
+            false,
+        )?;
+        let secret_key = if flag(
+            "special-characters-workaround",
+            &raw.special_characters_workaround,
+            false,
+        )? {
+            SecretKeyRule::AlphanumericOnly
+        } else {
+            SecretKeyRule::AsIssued
+        };
+        let use_existing = flag(
+            "use-existing-credentials",
+            &raw.use_existing_credentials,
+            false,
+        )?;
+        Ok(StepFlags {
+            mask_account_id,
+            output_credentials,
+            output_env_credentials,
             unset_current_credentials,
             secret_key,
-            account,
-            network,
-            runner,
-            warnings,
-        });
+            use_existing,
+        })
     }
+}
+
+/// One credential set: where it comes from and how it is delivered.
+fn single(
+    step: &Step<'_>,
+    flags: &StepFlags,
+    warnings: &mut Vec<Warning>,
+) -> Result<SinglePlan, Error> {
+    let raw = step.raw;
     roles::refuse_default_profile_alone(raw)?;
-    let start = credential_plan(raw, env, &region, &runner, real_aws, &mut warnings)?;
-    let credentials = match (use_existing, start) {
+    let start = credential_plan(step, warnings)?;
+    let credentials = match (flags.use_existing, start) {
         (true, CredentialPlan::Obtain(chain)) => CredentialPlan::KeepExisting {
             fallback: Some(chain),
         },
@@ -92,28 +147,19 @@ pub fn plan(raw: &RawInputs, env: &HashMap<String, String>) -> Result<Plan, Erro
     let delivery = if refresh::requested(raw)? {
         refresh::single(
             raw,
-            env,
-            &region,
-            &network,
+            step.env,
+            step.region,
+            step.network,
             &credentials,
-            output_env_credentials,
+            flags.output_env_credentials,
         )?
     } else {
-        delivery(raw, env, output_env_credentials)?
+        delivery(raw, step.env, flags.output_env_credentials)?
     };
-    Ok(Plan {
-        region,
-        mode: Mode::Single(SinglePlan {
-            credentials,
-            delivery,
-            output_credentials,
-        }),
-        unset_current_credentials,
-        secret_key,
-        account,
-        network,
-        runner,
-        warnings,
+    Ok(SinglePlan {
+        credentials,
+        delivery,
+        output_credentials: flags.output_credentials,
     })
 }
 
@@ -161,14 +207,8 @@ fn allowed_account_ids(raw: &RawInputs) -> Result<Vec<AccountId>, Error> {
 /// reference action (src/index.ts run() and useGitHubOIDCProvider()): given
 /// keys; else a token file; else `role-chaining`; else OIDC when the job can
 /// request a token; else the credentials the job already holds.
-fn credential_plan(
-    raw: &RawInputs,
-    env: &HashMap<String, String>,
-    region: &Region,
-    runner: &Runner,
-    real_aws: bool,
-    warnings: &mut Vec<Warning>,
-) -> Result<CredentialPlan, Error> {
+fn credential_plan(step: &Step<'_>, warnings: &mut Vec<Warning>) -> Result<CredentialPlan, Error> {
+    let raw = step.raw;
     let role_chaining = parse_bool("role-chaining", &raw.role_chaining, false)?;
     let force_skip_oidc = parse_bool("force-skip-oidc", &raw.force_skip_oidc, false)?;
     let skip_tagging = parse_bool(
@@ -176,48 +216,17 @@ fn credential_plan(
         &raw.role_skip_session_tagging,
         false,
     )?;
-    let keys = keys(raw, real_aws, warnings)?;
-    let role = set(&raw.role_to_assume).map(str::trim);
+    let keys = keys(raw, step.real_aws, warnings)?;
     let token_file = set(&raw.web_identity_token_file).map(str::trim);
-    let hops = |role: Option<&str>, warnings: &mut Vec<Warning>| -> Result<Vec<_>, Error> {
-        match role {
-            Some(role) => Ok(vec![role::hop(
-                raw,
-                role,
-                region,
-                skip_tagging,
-                env,
-                warnings,
-            )?]),
-            None => {
-                role::warn_role_only_inputs(raw, warnings);
-                Ok(Vec::new())
-            }
-        }
+    let Some(role) = set(&raw.role_to_assume).map(str::trim) else {
+        return Ok(without_role(raw, keys, token_file, role_chaining, warnings));
     };
-    let Some(role) = role else {
-        // No role: nothing is assumed; the job's credentials are used as they are.
-        if let Some(keys) = keys {
-            return Ok(CredentialPlan::Obtain(Chain {
-                source: CredentialSource::Keys(keys),
-                hops: hops(None, warnings)?,
-            }));
-        }
-        role::warn_role_only_inputs(raw, warnings);
-        if token_file.is_some() {
-            warn(warnings, "web-identity-token-file", "is ignored: a web identity token can only be exchanged for a role, and `role-to-assume` is not set.");
-        }
-        if role_chaining {
-            warn(warnings, "role-chaining", "has no role to chain into (`role-to-assume` is not set): the job's existing credentials are kept as they are.");
-        }
-        // reference: src/index.ts run(): with a token file and no role nothing
-        // is validated; otherwise the ambient credentials must work.
-        let identify = if token_file.is_some() && !role_chaining {
-            Identify::Skip
-        } else {
-            Identify::Required
-        };
-        return Ok(CredentialPlan::LeaveAsIs(identify));
+    let chain = |source, warnings: &mut Vec<Warning>| -> Result<CredentialPlan, Error> {
+        let hop = role::hop(raw, role, step.region, skip_tagging, step.env, warnings)?;
+        Ok(CredentialPlan::Obtain(Chain {
+            source,
+            hops: vec![hop],
+        }))
     };
     if let Some(keys) = keys {
         if token_file.is_some() {
@@ -227,27 +236,29 @@ fn credential_plan(
                 "is ignored: the access keys given as inputs sign AssumeRole.",
             );
         }
-        return Ok(CredentialPlan::Obtain(Chain {
-            source: CredentialSource::Keys(keys),
-            hops: hops(Some(role), warnings)?,
-        }));
+        return chain(CredentialSource::Keys(keys), warnings);
     }
     if let Some(path) = token_file {
-        let path = runner::token_file_path(path, runner.workspace.as_deref())?;
-        return web_identity(raw, region, role, TokenSource::File(path), warnings);
+        let path = runner::token_file_path(path, step.runner.workspace.as_deref())?;
+        return web_identity(raw, step.region, role, TokenSource::File(path), warnings);
     }
     if role_chaining {
-        refuse_chaining_from_a_refreshing_profile(env)?;
-        return Ok(CredentialPlan::Obtain(Chain {
-            source: CredentialSource::Ambient(AmbientReason::RoleChaining),
-            hops: hops(Some(role), warnings)?,
-        }));
+        refuse_chaining_from_a_refreshing_profile(step.env)?;
+        return chain(
+            CredentialSource::Ambient(AmbientReason::RoleChaining),
+            warnings,
+        );
     }
     if force_skip_oidc {
         // reference: src/index.ts run() refuses this combination too.
         return Err(bad("force-skip-oidc", "is true, and no other credentials were given", "Also set `aws-access-key-id`/`aws-secret-access-key`, `web-identity-token-file` or `role-chaining: true`, or remove `force-skip-oidc`."));
     }
-    let get = |k: &str| env.get(k).map(String::as_str).filter(|v| !v.is_empty());
+    let get = |k: &str| {
+        step.env
+            .get(k)
+            .map(String::as_str)
+            .filter(|v| !v.is_empty())
+    };
     match (
         get("ACTIONS_ID_TOKEN_REQUEST_URL"),
         get("ACTIONS_ID_TOKEN_REQUEST_TOKEN"),
@@ -259,18 +270,49 @@ fn credential_plan(
                 bearer: Secret::new(bearer),
                 audience,
             };
-            web_identity(raw, region, role, token, warnings)
+            web_identity(raw, step.region, role, token, warnings)
         }
         // reference: src/index.ts run(): without ACTIONS_ID_TOKEN_REQUEST_TOKEN the
         // SDK's default credentials (keys from an earlier step or `env:`, an
         // instance profile) sign AssumeRole.
-        _ => Ok(CredentialPlan::Obtain(Chain {
-            source: CredentialSource::Ambient(AmbientReason::NoOidcToken {
+        _ => chain(
+            CredentialSource::Ambient(AmbientReason::NoOidcToken {
                 under_act: get("ACT") == Some("true"),
             }),
-            hops: hops(Some(role), warnings)?,
-        })),
+            warnings,
+        ),
     }
+}
+
+/// No role: nothing is assumed; keys given as inputs, or the job's own
+/// credentials, are used as they are.
+fn without_role(
+    raw: &RawInputs,
+    keys: Option<crate::secret::Credentials>,
+    token_file: Option<&str>,
+    role_chaining: bool,
+    warnings: &mut Vec<Warning>,
+) -> CredentialPlan {
+    role::warn_role_only_inputs(raw, warnings);
+    if let Some(keys) = keys {
+        return CredentialPlan::Obtain(Chain {
+            source: CredentialSource::Keys(keys),
+            hops: Vec::new(),
+        });
+    }
+    if token_file.is_some() {
+        warn(warnings, "web-identity-token-file", "is ignored: a web identity token can only be exchanged for a role, and `role-to-assume` is not set.");
+    }
+    if role_chaining {
+        warn(warnings, "role-chaining", "has no role to chain into (`role-to-assume` is not set): the job's existing credentials are kept as they are.");
+    }
+    // reference: src/index.ts run(): with a token file and no role nothing
+    // is validated; otherwise the ambient credentials must work.
+    CredentialPlan::LeaveAsIs(if token_file.is_some() && !role_chaining {
+        Identify::Skip
+    } else {
+        Identify::Required
+    })
 }
 
 /// `AssumeRoleWithWebIdentity` for `role-to-assume`: no tags, no external id

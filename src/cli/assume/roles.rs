@@ -77,6 +77,41 @@ pub(super) fn run(
     runtime: &tokio::runtime::Runtime,
     token: &Token,
 ) -> Result<(), Failure> {
+    refuse_per_line_tokens(lines)?;
+    eprintln!(
+        "keyless-aws: assuming {} roles with the token from {}",
+        lines.len(),
+        request.token.describe()
+    );
+    let outcomes: Vec<Outcome<'_>> = runtime.block_on(async {
+        let roots = lines
+            .iter()
+            .filter(|l| l.via.is_none())
+            .map(|l| tree(request, env, lines, l, token, None));
+        join_all(roots).await.into_iter().flatten().collect()
+    });
+    let assumed = all_or_nothing(outcomes)?;
+    // Every secret was masked by the engine the moment it was issued.
+    let text = json(request, &assumed);
+    if masks_on_stderr(request, env) {
+        let _ = std::io::Write::flush(&mut std::io::stderr());
+        std::thread::sleep(MASK_SETTLE);
+    }
+    println!("{}", text.expose());
+    for (line, a) in &assumed {
+        eprintln!(
+            "keyless-aws: {}: {} (expire {})",
+            line.name,
+            a.assumed_role_arn,
+            a.credentials.expiration.as_deref().unwrap_or("?")
+        );
+    }
+    Ok(())
+}
+
+/// One token serves every role here: no per-line audience, and no external
+/// id on a role assumed with the token.
+fn refuse_per_line_tokens(lines: &[RoleLine]) -> Result<(), Failure> {
     for line in lines {
         if line.audience.is_some() {
             return Err(Failure::new(
@@ -91,18 +126,12 @@ pub(super) fn run(
             ));
         }
     }
-    eprintln!(
-        "keyless-aws: assuming {} roles with the token from {}",
-        lines.len(),
-        request.token.describe()
-    );
-    let outcomes: Vec<Outcome<'_>> = runtime.block_on(async {
-        let roots = lines
-            .iter()
-            .filter(|l| l.via.is_none())
-            .map(|l| tree(request, env, lines, l, token, None));
-        join_all(roots).await.into_iter().flatten().collect()
-    });
+    Ok(())
+}
+
+/// Every line's credentials in line order, or the failure explaining each
+/// line that has none.
+fn all_or_nothing(outcomes: Vec<Outcome<'_>>) -> Result<Vec<(&RoleLine, Assumed)>, Failure> {
     let failed: Vec<String> = outcomes
         .iter()
         .filter_map(|(line, outcome)| {
@@ -134,22 +163,7 @@ pub(super) fn run(
         .filter_map(|(line, outcome)| Some((line, outcome.ok()?)))
         .collect();
     assumed.sort_by_key(|(line, _)| line.line);
-    // Every secret was masked by the engine the moment it was issued.
-    let text = json(request, &assumed);
-    if masks_on_stderr(request, env) {
-        let _ = std::io::Write::flush(&mut std::io::stderr());
-        std::thread::sleep(MASK_SETTLE);
-    }
-    println!("{}", text.expose());
-    for (line, a) in &assumed {
-        eprintln!(
-            "keyless-aws: {}: {} (expire {})",
-            line.name,
-            a.assumed_role_arn,
-            a.credentials.expiration.as_deref().unwrap_or("?")
-        );
-    }
-    Ok(())
+    Ok(assumed)
 }
 
 /// `{"dev": {"AccessKeyId": …, "SecretAccessKey": …, "SessionToken": …,
