@@ -20,7 +20,9 @@ use super::raw::RawInputs;
 use super::role::{self, valid_external_id};
 use super::runner as runner_inputs;
 use super::values::{bad, parse_bool, set};
-use crate::aws_names::{shorten, Audience, ProfileName, Region, RoleArn, SessionName};
+use crate::aws_names::{
+    shorten, Audience, ProfileName, Region, RoleArn, SessionDuration, SessionName,
+};
 use crate::error::Error;
 use crate::plan::{
     NamedProfiles, ProfileCredentials, ProfileTarget, ProfilesPlan, RoleHop, RoleProfile,
@@ -35,7 +37,7 @@ use std::collections::HashMap;
 pub const MAX_PROFILES: usize = 50;
 
 /// AWS caps a session assumed with temporary credentials (role chaining) at 1 h.
-pub const MAX_CHAINED_DURATION: i32 = 3600;
+pub const MAX_CHAINED_DURATION: i32 = SessionDuration::MAX_CHAINED;
 
 const KEYS: &str = "region, via, external-id, duration, session-name, audience";
 const FORMAT: &str = "Write one profile per line: `NAME = ROLE_ARN [region=R] [via=PROFILE] [external-id=X] [duration=SECONDS] [session-name=N] [audience=A]`; blank lines and `#` comments are allowed.";
@@ -241,10 +243,9 @@ fn setting(line: &mut RoleLine, key: &str, value: &str) -> Result<(), Problem> {
             line.external_id = Some(value.to_owned());
         }
         "duration" => {
-            let seconds = value
-                .parse::<i32>()
+            let seconds = SessionDuration::parse(value)
                 .ok()
-                .filter(|s| (900..=43200).contains(s));
+                .map(SessionDuration::seconds);
             let fix = "Use a whole number of seconds from 900 to 43200.";
             line.duration =
                 Some(seconds.ok_or_else(|| {

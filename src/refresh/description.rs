@@ -629,6 +629,107 @@ pub(crate) mod tests {
     }
 
     #[test]
+    fn each_profile_of_roles_replays_its_own_chain() {
+        use crate::aws_names::ProfileName;
+        use crate::plan::{
+            NamedProfiles, ProfileCredentials, ProfileDir, ProfileTarget, ProfilesPlan, Proxy,
+            RetryPolicy, RoleProfile, Roots, TokenGroup, WebProfile,
+        };
+        use crate::secret::Secret;
+        let region = Region::parse("eu-west-1").unwrap();
+        let session = |name: &str| SessionOptions {
+            name: SessionName::parse(name).unwrap(),
+            duration_seconds: 900,
+            inline_policy: None,
+            managed_policies: vec![],
+        };
+        let target = |name: &str| ProfileTarget {
+            name: ProfileName::parse(name).unwrap(),
+            region: region.clone(),
+            line: 1,
+        };
+        let hop = |arn: &str| RoleHop {
+            target: RoleTarget::Arn(RoleArn::parse(arn).unwrap()),
+            session: session("chained"),
+            external_id: None,
+            tags: None,
+            transitive_tag_keys: vec![],
+        };
+        let deep = RoleProfile {
+            profile: target("deep"),
+            hop: hop("arn:aws:iam::333333333333:role/deep"),
+            chained: vec![],
+        };
+        let audit = RoleProfile {
+            profile: target("audit"),
+            hop: hop("arn:aws:iam::222222222222:role/audit"),
+            chained: vec![deep],
+        };
+        let roots = Roots::WebIdentity(vec![TokenGroup {
+            token: TokenSource::Request {
+                url: url::Url::parse("https://t.example/x?audience=a").unwrap(),
+                bearer: Secret::new("bearer"),
+                audience: Audience::parse("a").unwrap(),
+            },
+            roles: vec![WebProfile {
+                profile: target("dev"),
+                role: RoleArn::parse("arn:aws:iam::111111111111:role/dev").unwrap(),
+                session: session("GitHubActions"),
+                chained: vec![audit],
+            }],
+        }]);
+        let plan = ProfilesPlan {
+            roots,
+            files: NamedProfiles {
+                dir: ProfileDir {
+                    local: "/rt".into(),
+                    for_later_steps: "/rt".into(),
+                },
+                default: None,
+                overwrite: false,
+            },
+            content: ProfileCredentials::Refreshing,
+        };
+        let network = Network {
+            sts_endpoint: None,
+            proxy: Proxy::default(),
+            retry: RetryPolicy { max_attempts: 3 },
+            action_timeout: None,
+            container_loopback: None,
+        };
+        let described = of_profiles(&region, &network, &plan).unwrap();
+        let chains: Vec<(&str, Vec<&str>)> = described
+            .iter()
+            .map(|(name, d)| {
+                d.validate().unwrap();
+                assert_eq!(
+                    d.web_identity.role_arn,
+                    "arn:aws:iam::111111111111:role/dev"
+                );
+                assert_eq!(d.audience, "a");
+                (
+                    name.as_str(),
+                    d.chain.iter().map(|h| h.role_arn.as_str()).collect(),
+                )
+            })
+            .collect();
+        assert_eq!(
+            chains,
+            vec![
+                ("dev", vec![]),
+                ("audit", vec!["arn:aws:iam::222222222222:role/audit"]),
+                (
+                    "deep",
+                    vec![
+                        "arn:aws:iam::222222222222:role/audit",
+                        "arn:aws:iam::333333333333:role/deep"
+                    ]
+                ),
+            ]
+        );
+    }
+
+    #[test]
     fn round_trips_through_json_and_validates() {
         let d = sample();
         d.validate().unwrap();
