@@ -1,5 +1,5 @@
 //! The input parser: arbitrary environment maps through `RawInputs::from_env` and
-//! `inputs::plan`. Neither may panic, and:
+//! `inputs::build::plan`. Neither may panic, and:
 //! * a plan that comes out is valid (region, session name, duration, retries,
 //!   endpoint, account ids, tags and policies within the limits STS sets);
 //! * neither the plan's `Debug` (logged at debug level) nor an error's message or
