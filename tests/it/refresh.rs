@@ -182,7 +182,7 @@ impl Respond for Sts {
     }
 }
 
-/// The stand-in with its token endpoint (`/token`, answering [`JWT`] to
+/// The stand-in with its token endpoint (`/token`, answering [`token`] to
 /// [`BEARER`]), listening on `ip` (a Docker network's gateway lets the
 /// action's container and later steps' containers reach it).
 pub(crate) struct ShortLivedSts {
@@ -253,7 +253,7 @@ impl ShortLivedSts {
     /// Every secret the stand-in handed out, with the bearer and the JWT.
     pub(crate) fn secrets(&self) -> Vec<String> {
         let s = self.state.lock().unwrap();
-        let mut all = vec![BEARER.to_owned(), JWT.to_owned()];
+        let mut all = vec![BEARER.to_owned(), token()];
         for (akid, (_, secret, token)) in &s.keys {
             all.extend([akid.clone(), secret.clone(), token.clone()]);
         }
