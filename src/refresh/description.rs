@@ -628,15 +628,14 @@ pub(crate) mod tests {
         assert!(!d.to_json().contains("pw"));
     }
 
-    #[test]
-    fn each_profile_of_roles_replays_its_own_chain() {
+    /// `roles`: dev (OIDC), audit via dev, deep via audit.
+    fn three_deep(region: &Region) -> crate::plan::ProfilesPlan {
         use crate::aws_names::ProfileName;
         use crate::plan::{
-            NamedProfiles, ProfileCredentials, ProfileDir, ProfileTarget, ProfilesPlan, Proxy,
-            RetryPolicy, RoleProfile, Roots, TokenGroup, WebProfile,
+            NamedProfiles, ProfileCredentials, ProfileDir, ProfileTarget, ProfilesPlan,
+            RoleProfile, Roots, TokenGroup, WebProfile,
         };
         use crate::secret::Secret;
-        let region = Region::parse("eu-west-1").unwrap();
         let session = |name: &str| SessionOptions {
             name: SessionName::parse(name).unwrap(),
             duration_seconds: 900,
@@ -678,7 +677,7 @@ pub(crate) mod tests {
                 chained: vec![audit],
             }],
         }]);
-        let plan = ProfilesPlan {
+        ProfilesPlan {
             roots,
             files: NamedProfiles {
                 dir: ProfileDir {
@@ -689,7 +688,14 @@ pub(crate) mod tests {
                 overwrite: false,
             },
             content: ProfileCredentials::Refreshing,
-        };
+        }
+    }
+
+    #[test]
+    fn each_profile_of_roles_replays_its_own_chain() {
+        use crate::plan::{Proxy, RetryPolicy};
+        let region = Region::parse("eu-west-1").unwrap();
+        let plan = three_deep(&region);
         let network = Network {
             sts_endpoint: None,
             proxy: Proxy::default(),
