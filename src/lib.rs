@@ -38,6 +38,7 @@ pub mod tags;
 pub mod text;
 pub mod token_file;
 pub mod trust;
+pub mod trusted_files;
 pub mod workflow;
 
 /// Unit tests' one way to build an environment map from literal pairs.

@@ -202,27 +202,21 @@ impl Cache {
         now: SystemTime,
         min_remaining: Duration,
     ) -> Result<ProcessOutput, Miss> {
-        let file = match OpenOptions::new()
-            .read(true)
-            .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK | libc::O_CLOEXEC)
-            .open(&self.path)
-        {
-            Ok(f) => f,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Err(Miss::Absent),
-            Err(e) if e.raw_os_error() == Some(libc::ELOOP) => {
-                return Err(Miss::Untrusted("a symbolic link"))
+        use crate::trusted_files::{open_trusted, Untrusted};
+        let (file, meta) = match open_trusted(&self.path, self.owner.map(|(uid, _)| uid)) {
+            Ok(opened) => opened,
+            Err(Untrusted::Absent) => return Err(Miss::Absent),
+            Err(Untrusted::Link) => return Err(Miss::Untrusted("a symbolic link")),
+            Err(Untrusted::NotRegular | Untrusted::NotDirectory) => {
+                return Err(Miss::Untrusted("not a regular file"))
             }
-            Err(_) => return Err(Miss::Unreadable),
+            Err(Untrusted::Owner(_)) => return Err(Miss::Untrusted("owned by another user")),
+            Err(Untrusted::Writable(_)) => {
+                return Err(Miss::Untrusted("readable or writable by others"))
+            }
+            Err(Untrusted::Denied | Untrusted::Unreadable(_)) => return Err(Miss::Unreadable),
         };
-        let meta = file.metadata().map_err(|_| Miss::Unreadable)?;
-        if !meta.file_type().is_file() {
-            return Err(Miss::Untrusted("not a regular file"));
-        }
-        // SAFETY: geteuid has no preconditions and cannot fail.
-        let mine = meta.uid() == unsafe { libc::geteuid() };
-        if !mine && self.owner.map(|(uid, _)| uid) != Some(meta.uid()) {
-            return Err(Miss::Untrusted("owned by another user"));
-        }
+        // Stricter than any trusted file: it holds keys, so no one else may read it.
         if meta.mode() & 0o077 != 0 {
             return Err(Miss::Untrusted("readable or writable by others"));
         }

@@ -1,0 +1,163 @@
+//! Regression tests for the attack review of the new surfaces (issue 22):
+//! each test names its item and runs the real binary (the action step, the
+//! refresh helper, `assume`) against the shared stand-ins.
+
+use crate::support::stand_in::WEB_IDENTITY;
+use crate::support::{Scenario, StsStandIn, REQUEST_TOKEN};
+use keyless_aws::refresh::install;
+use std::os::unix::fs::{MetadataExt, PermissionsExt};
+use std::path::Path;
+use std::process::{Command, Output};
+use std::time::{Duration, Instant};
+
+fn mode(p: &Path) -> u32 {
+    std::fs::symlink_metadata(p).unwrap().mode() & 0o7777
+}
+
+fn chmod(p: &Path, mode: u32) {
+    std::fs::set_permissions(p, std::fs::Permissions::from_mode(mode)).unwrap();
+}
+
+fn refresh_step(sts: &StsStandIn) -> Scenario {
+    Scenario::oidc_step(sts).input("refresh-credentials", "true")
+}
+
+/// The helper as an SDK runs it in a later step, bounded.
+fn helper(dir: &Path, sts: &StsStandIn) -> Output {
+    let mut cmd = Command::new(dir.join(install::BINARY));
+    cmd.args(["credential-process", "--description"])
+        .arg(dir.join(install::DESCRIPTION))
+        .env_clear()
+        .env(
+            "ACTIONS_ID_TOKEN_REQUEST_URL",
+            format!("{}/_apis/token?api-version=2.0", sts.uri()),
+        )
+        .env("ACTIONS_ID_TOKEN_REQUEST_TOKEN", REQUEST_TOKEN)
+        .env("NO_PROXY", "*");
+    let ran = crate::support::process::run(&mut cmd, Duration::from_secs(30));
+    assert!(!ran.timed_out, "the helper hung:\n{}", ran.describe());
+    Output {
+        status: ran.status.expect("finished"),
+        stdout: ran.stdout.into_bytes(),
+        stderr: ran.stderr.into_bytes(),
+    }
+}
+
+// ---------------------------------------------------------------------------------
+// Item 1: the refresh directory, and what the helper trusts
+// ---------------------------------------------------------------------------------
+
+/// `refresh-credentials` creates its directory like the profile writer: an
+/// existing lax directory is tightened to 0700, and a link on any component
+/// of its path is refused before anything is written.
+#[test]
+fn i1_the_refresh_directory_is_private_and_reached_without_links() {
+    let sts = StsStandIn::new()
+        .github_token("repo:o/r:ref:refs/heads/main")
+        .assume(WEB_IDENTITY);
+    let step = refresh_step(&sts);
+    let dir = step.path("temp").join(".keyless-aws");
+    std::fs::create_dir(&dir).unwrap();
+    chmod(&dir, 0o777);
+    step.run().assert_success();
+    assert_eq!(mode(&dir), 0o700, "an existing lax directory is tightened");
+
+    // RUNNER_TEMP reached through a link: refused, nothing written there.
+    let elsewhere = tempfile::tempdir().unwrap();
+    let step = refresh_step(&sts);
+    let linked = step.path("linked-temp");
+    std::os::unix::fs::symlink(elsewhere.path(), &linked).unwrap();
+    let step = step.env("RUNNER_TEMP", linked.to_str().unwrap());
+    let out = step.run();
+    out.assert_failed_cleanly();
+    assert!(out.stdout.contains("symbolic link"), "{}", out.stdout);
+    assert!(
+        std::fs::read_dir(elsewhere.path())
+            .unwrap()
+            .next()
+            .is_none(),
+        "nothing was written through the link"
+    );
+}
+
+/// The helper reads its description and CA bundle only from files no other
+/// user could have written, in a directory no other user can write, never
+/// through a link and without blocking on a FIFO; each refusal says why, and
+/// no token is requested.
+#[test]
+fn i1_the_helper_refuses_files_another_user_could_have_planted() {
+    let sts = StsStandIn::new()
+        .github_token("repo:o/r:ref:refs/heads/main")
+        .assume(WEB_IDENTITY);
+    let step = refresh_step(&sts);
+    step.run().assert_success();
+    let dir = step.path("temp").join(".keyless-aws");
+    let description = dir.join(install::DESCRIPTION);
+    let bundle = dir.join(install::CA_BUNDLE);
+    let good = std::fs::read(&description).unwrap();
+    // No cache: every call below would have to refresh.
+    for entry in std::fs::read_dir(&dir).unwrap().flatten() {
+        if entry
+            .file_name()
+            .to_string_lossy()
+            .starts_with("refresh-cache-")
+        {
+            std::fs::remove_file(entry.path()).unwrap();
+        }
+    }
+    let requests_before = sts.requests().len();
+    let refused = |what: &str, expect: &str| {
+        let started = Instant::now();
+        let out = helper(&dir, &sts);
+        let err = String::from_utf8_lossy(&out.stderr).into_owned();
+        assert_eq!(out.status.code(), Some(1), "{what}: {err}");
+        assert!(out.stdout.is_empty(), "{what}: nothing printed");
+        assert!(err.contains(expect), "{what}: {err}");
+        assert!(started.elapsed() < Duration::from_secs(10), "{what}");
+    };
+
+    chmod(&description, 0o666);
+    refused("writable description", "lets group or others write it");
+    chmod(&description, 0o600);
+
+    std::fs::remove_file(&description).unwrap();
+    let planted = dir.join("planted.json");
+    std::fs::write(&planted, &good).unwrap();
+    chmod(&planted, 0o600);
+    std::os::unix::fs::symlink(&planted, &description).unwrap();
+    refused("linked description", "symbolic link");
+    std::fs::remove_file(&description).unwrap();
+
+    let c = std::ffi::CString::new(description.to_str().unwrap()).unwrap();
+    // SAFETY: a valid NUL-terminated path.
+    assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o600) }, 0);
+    refused("FIFO description", "not a regular file");
+    std::fs::remove_file(&description).unwrap();
+    std::fs::rename(&planted, &description).unwrap();
+
+    if unsafe { libc::geteuid() } == 0 {
+        std::os::unix::fs::chown(&description, Some(4242), Some(4242)).unwrap();
+        refused("foreign description", "belongs to uid 4242");
+        std::os::unix::fs::chown(&description, Some(0), Some(0)).unwrap();
+    }
+
+    chmod(&bundle, 0o666);
+    refused("writable CA bundle", "lets group or others write it");
+    chmod(&bundle, 0o644);
+
+    chmod(&dir, 0o777);
+    refused("writable directory", "lets group or others write it");
+    chmod(&dir, 0o700);
+    assert_eq!(
+        sts.requests().len(),
+        requests_before,
+        "no token was requested for an untrusted description"
+    );
+
+    let out = helper(&dir, &sts);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
