@@ -161,3 +161,71 @@ fn i1_the_helper_refuses_files_another_user_could_have_planted() {
         String::from_utf8_lossy(&out.stderr)
     );
 }
+
+// ---------------------------------------------------------------------------------
+// Item 7: every account id in the inputs is masked first, whatever fails
+// ---------------------------------------------------------------------------------
+
+/// With `mask-aws-account-id: true`, an account id named in a `roles` line (or
+/// any other input) is masked before the first line of output, whatever input
+/// fails and however its error quotes the value.
+#[test]
+fn i7_account_ids_in_every_input_are_masked_before_any_error_names_them() {
+    let sts = StsStandIn::new();
+    let roles_ok = "dev = arn:aws:iam::111111111111:role/dev\n";
+    let cases: [(&str, &[(&str, &str)], &str); 5] = [
+        (
+            "a roles line with an unknown key",
+            &[(
+                "roles",
+                "dev = arn:aws:iam::111111111111:role/dev regoin=eu-west-1\n",
+            )],
+            "111111111111",
+        ),
+        (
+            "a roles line with a malformed ARN",
+            &[("roles", "dev = arn:aws:iam::222222222222:rol/dev\n")],
+            "222222222222",
+        ),
+        (
+            "a roles line chained through an unknown profile",
+            &[(
+                "roles",
+                "dev = arn:aws:iam::333333333333:role/dev via=nowhere\n",
+            )],
+            "333333333333",
+        ),
+        (
+            "allowed-account-ids with a bad entry",
+            &[
+                ("roles", roles_ok),
+                ("allowed-account-ids", "444444444444,12x"),
+            ],
+            "444444444444",
+        ),
+        (
+            "a role ARN in the wrong partition and a bad duration",
+            &[
+                ("role-to-assume", "arn:aws:iam::555555555555:role/x"),
+                ("role-duration-seconds", "forever"),
+            ],
+            "555555555555",
+        ),
+    ];
+    for (case, inputs, account) in cases {
+        let mut step = Scenario::new()
+            .oidc(&sts.uri())
+            .input("aws-region", "eu-west-1")
+            .input("mask-aws-account-id", "true")
+            .env("RUNNER_DEBUG", "1")
+            .stand_in(&sts);
+        for (name, value) in inputs {
+            step = step.input(name, value);
+        }
+        let out = step.run();
+        out.assert_failed_cleanly();
+        crate::support::scan::assert_masked_before_use(&out.stdout, &[(case, account)]);
+        assert!(!out.stderr.contains(account), "{case}: {}", out.stderr);
+        assert!(!out.summary.contains(account), "{case}: {}", out.summary);
+    }
+}
