@@ -145,7 +145,14 @@ pub fn helper_main(args: &[String]) -> ExitCode {
 }
 
 fn fail(err: &HelperError, code: u8) -> ExitCode {
-    eprintln!("keyless-aws credential-process: {}", err.explain());
+    // SDKs copy this into their error, which a step prints to its log.
+    eprintln!(
+        "{}",
+        crate::text::log_text(&format!(
+            "keyless-aws credential-process: {}",
+            err.explain()
+        ))
+    );
     ExitCode::from(code)
 }
 

@@ -229,3 +229,238 @@ fn i7_account_ids_in_every_input_are_masked_before_any_error_names_them() {
         assert!(!out.summary.contains(account), "{case}: {}", out.summary);
     }
 }
+
+// ---------------------------------------------------------------------------------
+// Item 3: claims are text from outside, on every front end
+// ---------------------------------------------------------------------------------
+
+/// What a hostile claim carries: shell substitutions (they would create the
+/// canary file when a suggested command is pasted), quotes of every kind, and
+/// line breaks that would begin workflow commands.
+fn hostile(canary: &Path, tag: &str) -> String {
+    let c = canary.display();
+    format!("{tag}$(touch {c})`touch {c}`'\"; touch {c} #\n::stop-commands::resume1234567890\r\n::error::pwned\n##[error]pwned ${{file(\"/etc/passwd\")}}")
+}
+
+/// Hostile claims under GitHub's issuer (the GitHub explanation) and under an
+/// issuer of their own (the other-CI explanation, the provider commands).
+fn hostile_claims(canary: &Path) -> Vec<serde_json::Value> {
+    vec![
+        serde_json::json!({
+            "iss": "https://token.actions.githubusercontent.com",
+            "aud": "sts.amazonaws.com",
+            "sub": hostile(canary, "repo:o/r:ref:refs/heads/main"),
+            "repository": hostile(canary, "o/r"),
+            "ref": hostile(canary, "refs/heads/main"),
+            "environment": hostile(canary, "prod"),
+            "event_name": "pull_request",
+            "job_workflow_ref": hostile(canary, "o/r/.github/workflows/x.yml@main"),
+        }),
+        serde_json::json!({
+            "iss": hostile(canary, "https://evil.example/"),
+            "aud": hostile(canary, "sts.amazonaws.com"),
+            "sub": hostile(canary, "project_path:g/p:ref_type:branch:ref:main"),
+        }),
+    ]
+}
+
+/// STS's refusals whose explanations quote the claims.
+const REFUSALS: [(u16, &str, &str); 3] = [
+    (
+        403,
+        "AccessDenied",
+        "Not authorized to perform sts:AssumeRoleWithWebIdentity",
+    ),
+    (
+        400,
+        "InvalidIdentityToken",
+        "No OpenIDConnect provider found in your account for https://x",
+    ),
+    (400, "InvalidIdentityToken", "Incorrect token audience"),
+];
+
+/// The lines of `text` a user would paste: suggested commands.
+fn suggested_commands(text: &str) -> Vec<String> {
+    text.lines()
+        .map(str::trim)
+        .filter(|l| {
+            ["aws ", "keyless-aws ", "echo "]
+                .iter()
+                .any(|p| l.starts_with(p))
+        })
+        .map(str::to_owned)
+        .collect()
+}
+
+/// Each suggested command parses (`sh -n`) and, run by `sh -c` with harmless
+/// stand-ins for `aws` and `keyless-aws`, creates no canary.
+fn assert_pasting_runs_nothing(front_end: &str, text: &str, canary: &Path, work: &Path) {
+    let commands = suggested_commands(text);
+    for line in &commands {
+        let parses = Command::new("sh")
+            .arg("-n")
+            .arg("-c")
+            .arg(line)
+            .status()
+            .unwrap();
+        assert!(parses.success(), "{front_end}: `sh -n` refuses {line:?}");
+        let ran = crate::support::process::run(
+            Command::new("sh")
+                .arg("-c")
+                .arg(line)
+                .current_dir(work)
+                .env("PATH", format!("{}:/usr/bin:/bin", work.display())),
+            Duration::from_secs(10),
+        );
+        assert!(ran.success(), "{front_end}: {line:?}\n{}", ran.describe());
+        assert!(
+            !canary.exists(),
+            "{front_end}: pasting {line:?} ran a claim's command"
+        );
+    }
+}
+
+/// Terraform snippets interpolate nothing from a claim, and JSON conditions
+/// are valid JSON holding the claim's (one-line) text.
+fn assert_snippets_are_inert(front_end: &str, text: &str) {
+    for line in text.lines() {
+        if line.contains(" = ") && line.contains("${") {
+            assert!(
+                !line.replace("$${", "").contains("${"),
+                "{front_end}: a Terraform line interpolates: {line:?}"
+            );
+        }
+    }
+    if let Some(start) = text.find("  \"Condition\": {") {
+        let block: String = text[start..]
+            .lines()
+            .take_while(|l| *l != "  }")
+            .chain(["  }"])
+            .collect::<Vec<_>>()
+            .join("\n");
+        let json: Result<serde_json::Value, _> = serde_json::from_str(&format!("{{{block}}}"));
+        assert!(json.is_ok(), "{front_end}: not JSON:\n{block}");
+    }
+}
+
+fn fake_tools(work: &Path) {
+    for tool in ["aws", "keyless-aws"] {
+        let p = work.join(tool);
+        std::fs::write(&p, "#!/bin/sh\nexit 0\n").unwrap();
+        chmod(&p, 0o755);
+    }
+}
+
+#[test]
+fn i3_hostile_claims_are_escaped_for_every_medium_on_every_front_end() {
+    let work = tempfile::tempdir().unwrap();
+    fake_tools(work.path());
+    let canary = work.path().join("pwned");
+    let mut seen_provider_command = false;
+    for claims in hostile_claims(&canary) {
+        let token = crate::support::jwt(&claims);
+        for (status, code, message) in REFUSALS {
+            let case = format!("{code} {message} / iss {:.30}", claims["iss"]);
+            let sts = StsStandIn::new()
+                .token(&token)
+                .sts_error(status, code, message);
+            // The action: every line on stdout is one the runner reads.
+            let out = Scenario::oidc_step(&sts).run();
+            out.assert_failed_cleanly();
+            let mut problems = Vec::new();
+            crate::support::scan::check_commands("action stdout", &out.stdout, true, &mut problems);
+            crate::support::scan::check_commands(
+                "action stderr",
+                &out.stderr,
+                false,
+                &mut problems,
+            );
+            assert!(problems.is_empty(), "{case}: {problems:#?}\n{}", out.stdout);
+            let shown = crate::support::scan::without_mask_lines(&out.stdout);
+            assert_pasting_runs_nothing(&format!("action, {case}"), &shown, &canary, work.path());
+            assert_snippets_are_inert(&format!("action, {case}"), &shown);
+            seen_provider_command |= shown.contains("create-open-id-connect-provider --url '");
+
+            // `assume`, as a GitHub Actions step runs it: stderr reaches the log.
+            let mut cmd = Command::new(crate::support::bin());
+            cmd.args([
+                "assume",
+                "--token-env",
+                "HOSTILE_TOKEN",
+                "--region",
+                "eu-west-1",
+            ])
+            .args([
+                "--role-arn",
+                crate::support::ROLE,
+                "--sts-endpoint",
+                &sts.uri(),
+            ])
+            .env_clear()
+            .env("HOSTILE_TOKEN", &token)
+            .env("GITHUB_ACTIONS", "true")
+            .env("PATH", "/usr/bin:/bin")
+            .env("NO_PROXY", "*");
+            let ran = crate::support::process::run(&mut cmd, Duration::from_secs(30));
+            assert_eq!(
+                ran.status.and_then(|s| s.code()),
+                Some(1),
+                "{}",
+                ran.describe()
+            );
+            let mut problems = Vec::new();
+            // Its own masks are the only commands `assume` writes on stderr.
+            let stderr = crate::support::scan::without_mask_lines(&ran.stderr);
+            crate::support::scan::check_commands("assume stderr", &stderr, false, &mut problems);
+            crate::support::scan::check_commands(
+                "assume stdout",
+                &ran.stdout,
+                false,
+                &mut problems,
+            );
+            assert!(problems.is_empty(), "{case}: {problems:#?}\n{}", ran.stderr);
+            assert_pasting_runs_nothing(
+                &format!("assume, {case}"),
+                &ran.stderr,
+                &canary,
+                work.path(),
+            );
+            assert_snippets_are_inert(&format!("assume, {case}"), &ran.stderr);
+        }
+        // check-trust replays the claims against a policy: its report quotes them.
+        let claims_file = work.path().join("claims.json");
+        std::fs::write(&claims_file, claims.to_string()).unwrap();
+        let policy = work.path().join("trust.json");
+        std::fs::write(
+            &policy,
+            r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Federated":"arn:aws:iam::123456789012:oidc-provider/token.actions.githubusercontent.com"},"Action":"sts:AssumeRoleWithWebIdentity","Condition":{"StringEquals":{"token.actions.githubusercontent.com:sub":"repo:o/r:ref:refs/heads/main"}}}]}"#,
+        )
+        .unwrap();
+        let mut cmd = Command::new(crate::support::bin());
+        cmd.args(["check-trust", "--policy"])
+            .arg(&policy)
+            .arg("--claims")
+            .arg(&claims_file)
+            .env_clear();
+        let ran = crate::support::process::run(&mut cmd, Duration::from_secs(30));
+        let mut problems = Vec::new();
+        crate::support::scan::check_commands(
+            "check-trust stdout",
+            &ran.stdout,
+            false,
+            &mut problems,
+        );
+        crate::support::scan::check_commands(
+            "check-trust stderr",
+            &ran.stderr,
+            false,
+            &mut problems,
+        );
+        assert!(problems.is_empty(), "{problems:#?}\n{}", ran.describe());
+        assert_pasting_runs_nothing("check-trust", &ran.stdout, &canary, work.path());
+    }
+    assert!(
+        seen_provider_command,
+        "the provider command was shown, quoted"
+    );
+}
