@@ -12,6 +12,7 @@
 //! `credential-process` helper, its cache and the files the action installs.
 
 pub mod aws_names;
+pub mod child;
 pub mod ci;
 pub mod cli;
 pub mod dev_token_server;

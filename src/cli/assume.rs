@@ -23,8 +23,8 @@ use std::collections::HashMap;
 use std::ffi::OsString;
 use std::io::Read;
 use std::path::{Path, PathBuf};
-use std::process::{ExitCode, Stdio};
-use std::time::{Duration, Instant};
+use std::process::ExitCode;
+use std::time::Duration;
 
 pub const HELP: &str = "\
 Usage: keyless-aws assume [--role-arn ARN] [FLAGS]
@@ -544,48 +544,32 @@ fn read_token_file(path: &Path) -> Result<Secret, Failure> {
 /// its stdout is the token.
 fn buildkite_token(audience: &str) -> Result<Secret, Failure> {
     let help = Ci::Buildkite.missing_token_help();
-    let mut child = std::process::Command::new("buildkite-agent")
-        .args(["oidc", "request-token", "--audience", audience])
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .map_err(|e| Failure::new(format!("could not run buildkite-agent: {e}"), help.clone()))?;
-    // Read both pipes on threads so a chatty agent cannot block on a full pipe.
-    let mut stdout = child.stdout.take().expect("piped");
-    let mut stderr = child.stderr.take().expect("piped");
-    let out = std::thread::spawn(move || {
-        let mut buf = Vec::new();
-        let _ = (&mut stdout)
-            .take(MAX_TOKEN as u64 + 1)
-            .read_to_end(&mut buf);
-        buf
-    });
-    let err = std::thread::spawn(move || {
-        let mut buf = Vec::new();
-        let _ = (&mut stderr).take(4096).read_to_end(&mut buf);
-        buf
-    });
-    let deadline = Instant::now() + AGENT_TIMEOUT;
-    let status = loop {
-        match child.try_wait() {
-            Ok(Some(status)) => break status,
-            Ok(None) if Instant::now() < deadline => std::thread::sleep(Duration::from_millis(20)),
-            _ => {
-                let _ = child.kill();
-                let _ = child.wait();
-                return Err(Failure::new(
-                    format!(
-                        "buildkite-agent oidc request-token did not finish within {} s",
-                        AGENT_TIMEOUT.as_secs()
-                    ),
-                    help,
-                ));
+    let mut cmd = std::process::Command::new("buildkite-agent");
+    cmd.args(["oidc", "request-token", "--audience", audience]);
+    // The agent and anything it starts, bounded as a whole.
+    let finished = crate::child::run(&mut cmd, AGENT_TIMEOUT, (MAX_TOKEN as u64 + 1, 4096))
+        .map_err(|e| match e {
+            crate::child::ChildError::Spawn(e) => {
+                Failure::new(format!("could not run buildkite-agent: {e}"), help.clone())
             }
-        }
-    };
-    let stdout = out.join().unwrap_or_default();
-    let stderr = err.join().unwrap_or_default();
+            crate::child::ChildError::Timeout => Failure::new(
+                format!(
+                    "buildkite-agent oidc request-token did not finish within {} s",
+                    AGENT_TIMEOUT.as_secs()
+                ),
+                help.clone(),
+            ),
+            crate::child::ChildError::OutputHeld => Failure::new(
+                "buildkite-agent oidc request-token exited, but a process it started kept its output open",
+                help.clone(),
+            ),
+        })?;
+    let crate::child::Finished {
+        status,
+        stdout,
+        stderr,
+    } = finished;
+
     if !status.success() {
         let said = crate::text::one_line(String::from_utf8_lossy(&stderr).trim());
         return Err(Failure::new(

@@ -193,17 +193,25 @@ impl Description {
                 }
             })
             .collect();
-        // A proxy with a password stays out of the file: later steps that
-        // need it have it in their own environment (the helper prefers that).
+        // A proxy with a user name or password stays out of the file (a
+        // proxy token is often given as the user name): later steps that need
+        // it have it in their own environment (the helper prefers that).
         let no_secret = |u: &Option<url::Url>| {
             u.as_ref()
-                .filter(|u| u.password().is_none())
+                .filter(|u| !has_userinfo(u))
                 .map(|u| u.to_string())
         };
+        // STS reads no user info (requests are signed), so it is dropped.
+        let sts_endpoint = network.sts_endpoint.as_ref().map(|u| {
+            let mut u = u.clone();
+            let _ = u.set_username("");
+            let _ = u.set_password(None);
+            u.to_string()
+        });
         Description {
             version: VERSION,
             region: region.to_string(),
-            sts_endpoint: network.sts_endpoint.as_ref().map(|u| u.to_string()),
+            sts_endpoint,
             audience: audience.to_owned(),
             web_identity: WebIdentityRole {
                 role_arn: web.role.to_string(),
@@ -279,7 +287,7 @@ impl Description {
             Some(endpoint) => {
                 let url = url::Url::parse(endpoint)
                     .map_err(|e| format!("`sts-endpoint` is not a URL ({e})"))?;
-                if !matches!(url.scheme(), "https" | "http") || url.password().is_some() {
+                if !matches!(url.scheme(), "https" | "http") || has_userinfo(&url) {
                     return Err("`sts-endpoint` must be an http(s) URL without credentials".into());
                 }
                 Some(url)
@@ -352,8 +360,8 @@ impl Description {
             if let Some(proxy) = proxy {
                 let url = url::Url::parse(proxy)
                     .map_err(|e| format!("`proxy.{name}` is not a URL ({e})"))?;
-                if url.password().is_some() {
-                    return Err(format!("`proxy.{name}` holds a password; a description never holds secrets (give later steps HTTPS_PROXY themselves)"));
+                if has_userinfo(&url) {
+                    return Err(format!("`proxy.{name}` holds a user name or password; a description never holds secrets (give later steps HTTPS_PROXY themselves)"));
                 }
             }
         }
@@ -444,6 +452,12 @@ fn role(
     ))
 }
 
+/// A URL's user name or password: either may be a secret (a proxy token is
+/// often the user name), so neither is ever written to the description.
+fn has_userinfo(url: &url::Url) -> bool {
+    !url.username().is_empty() || url.password().is_some()
+}
+
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
@@ -532,6 +546,21 @@ pub(crate) mod tests {
         // A proxy password never reaches the file.
         assert_eq!(d.proxy.https_proxy, None);
         assert!(!d.to_json().contains("pw"));
+        // Nor a proxy token given as the user name, nor an endpoint's user info.
+        let network = Network {
+            sts_endpoint: Some(url::Url::parse("https://endpoint-token@sts.example/").unwrap()),
+            proxy: Proxy {
+                https: Some(url::Url::parse("http://proxy-token-as-user@proxy:3128").unwrap()),
+                http: Some(url::Url::parse("http://proxy-token-as-user@proxy:3128").unwrap()),
+                no_proxy: None,
+            },
+            ..network
+        };
+        let d = Description::from_plan(&region, &network, &web, "sts.amazonaws.com", &[]);
+        let text = d.to_json();
+        assert!(!text.contains("token"), "{text}");
+        assert_eq!(d.sts_endpoint.as_deref(), Some("https://sts.example/"));
+        d.validate().unwrap();
     }
 
     #[test]
@@ -559,6 +588,10 @@ pub(crate) mod tests {
             (
                 "password",
                 Box::new(|d| d.proxy.https_proxy = Some("http://u:p@proxy:3128".into())),
+            ),
+            (
+                "user name",
+                Box::new(|d| d.proxy.http_proxy = Some("http://token@proxy:3128".into())),
             ),
             (
                 "min-remaining",

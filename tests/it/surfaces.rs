@@ -464,3 +464,62 @@ fn i3_hostile_claims_are_escaped_for_every_medium_on_every_front_end() {
         "the provider command was shown, quoted"
     );
 }
+
+// ---------------------------------------------------------------------------------
+// Item 5: child processes are bounded as a whole
+// ---------------------------------------------------------------------------------
+
+/// `assume` on Buildkite: an agent that prints the token and exits, leaving a
+/// background process that holds its stdout, neither hangs `assume` nor
+/// outlives it (the agent's process group is killed).
+#[test]
+fn i5_a_grandchild_holding_the_agents_output_does_not_hang_assume() {
+    let sts = StsStandIn::new().assume(WEB_IDENTITY);
+    let dir = tempfile::tempdir().unwrap();
+    let token = crate::support::jwt(&crate::support::github_claims(
+        "repo:o/r:ref:refs/heads/main",
+    ));
+    let pid_file = dir.path().join("grandchild.pid");
+    let agent = dir.path().join("buildkite-agent");
+    std::fs::write(
+        &agent,
+        format!(
+            "#!/bin/sh\necho '{token}'\nsleep 300 &\necho $! > {}\nexit 0\n",
+            pid_file.display()
+        ),
+    )
+    .unwrap();
+    chmod(&agent, 0o755);
+    let started = Instant::now();
+    let mut cmd = Command::new(crate::support::bin());
+    cmd.args([
+        "assume",
+        "--role-arn",
+        crate::support::ROLE,
+        "--format",
+        "json",
+    ])
+    .args(["--sts-endpoint", &sts.uri(), "--region", "eu-west-1"])
+    .env_clear()
+    .env("BUILDKITE", "true")
+    .env("PATH", format!("{}:/usr/bin:/bin", dir.path().display()))
+    .env("NO_PROXY", "*");
+    let ran = crate::support::process::run(&mut cmd, Duration::from_secs(60));
+    assert!(ran.success(), "{}", ran.describe());
+    assert!(
+        started.elapsed() < Duration::from_secs(15),
+        "assume waited for the grandchild: {:?}",
+        started.elapsed()
+    );
+    let pid: i32 = std::fs::read_to_string(&pid_file)
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap();
+    crate::support::process::wait_until("the grandchild is gone", Duration::from_secs(5), || {
+        // Gone, or a zombie awaiting its reaper.
+        std::fs::read_to_string(format!("/proc/{pid}/stat")).map_or(true, |s| {
+            s.split(") ").nth(1).is_some_and(|r| r.starts_with('Z'))
+        })
+    });
+}
