@@ -404,11 +404,13 @@ impl Description {
 }
 
 /// [`DEFAULT_MIN_REMAINING_SECONDS`], or for sessions too short for it (the
-/// 900 s minimum) 4 minutes less than the session: still more than
-/// botocore's mandatory 10 minutes, so a cached answer is never refused.
+/// 900 s minimum) 4 minutes less than the printed lifetime (the session less
+/// [`super::cache::EXPIRY_MARGIN`]): the cache counts from the printed
+/// `Expiration`, so a fresh answer is always served at least once.
 fn min_remaining(shortest_session: i32) -> u64 {
     let shortest = u64::try_from(shortest_session).unwrap_or(900).max(900);
-    DEFAULT_MIN_REMAINING_SECONDS.min(shortest - 240)
+    let printed = shortest - super::cache::EXPIRY_MARGIN.as_secs();
+    DEFAULT_MIN_REMAINING_SECONDS.min(printed - 240)
 }
 
 fn printable(name: &str, v: &str, max: usize) -> Result<(), String> {
@@ -542,7 +544,7 @@ pub(crate) mod tests {
         );
         assert_eq!(resolved.chain[0].tags.as_ref().unwrap().len(), 1);
         // The shortest session (900 s) sets how long a cached answer is served.
-        assert_eq!(d.min_remaining_seconds, 660);
+        assert_eq!(d.min_remaining_seconds, 360);
         // A proxy password never reaches the file.
         assert_eq!(d.proxy.https_proxy, None);
         assert!(!d.to_json().contains("pw"));
