@@ -13,6 +13,8 @@ skipped=()
 tracked_before="$(git status --porcelain --untracked-files=no 2>/dev/null || true)"
 bash scripts/setup.sh
 cargo fmt --check
+# The workflows and Dependabot settings, by zizmor's offline audits (.github/zizmor.yml).
+zizmor --offline --config .github/zizmor.yml .github/workflows .github/dependabot.yml
 cargo clippy --locked --all-targets -- -D warnings
 # The container and act tests need the static release binary and the image;
 # they build them once through scripts/build-image.sh. Under CI=true, insta fails

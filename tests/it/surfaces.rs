@@ -523,3 +523,24 @@ fn i5_a_grandchild_holding_the_agents_output_does_not_hang_assume() {
         })
     });
 }
+
+// ---------------------------------------------------------------------------------
+// Item 10: the workflows themselves
+// ---------------------------------------------------------------------------------
+
+/// zizmor's offline audits find nothing in the workflows and Dependabot settings
+/// (scripts/test.sh runs the same command first); every workflow parses as YAML
+/// (a `run:` value holding `: ` once made two of them unreadable).
+#[test]
+#[ignore = "needs zizmor: run by scripts/test.sh"]
+fn i10_zizmor_finds_nothing_in_the_workflows() {
+    crate::support::require(&[crate::support::Tool::Zizmor]);
+    let root = crate::support::repo_root();
+    let mut cmd = Command::new("zizmor");
+    cmd.args(["--offline", "--config", ".github/zizmor.yml"])
+        .args([".github/workflows", ".github/dependabot.yml"])
+        .current_dir(root);
+    let ran = crate::support::process::run(&mut cmd, Duration::from_secs(120));
+    assert!(ran.success(), "{}", ran.describe());
+    assert!(!ran.stderr.contains("failed to parse"), "{}", ran.stderr);
+}
