@@ -50,23 +50,8 @@ pub fn run(cmd: &mut Command, limit: Duration, caps: (u64, u64)) -> Result<Finis
         .map_err(ChildError::Spawn)?;
     let group = child.id() as libc::pid_t;
     let (tx, rx) = mpsc::channel::<(usize, Vec<u8>)>();
-    let pipes: [(usize, Option<Box<dyn Read + Send>>, u64); 2] = [
-        (0, child.stdout.take().map(|p| Box::new(p) as _), caps.0),
-        (1, child.stderr.take().map(|p| Box::new(p) as _), caps.1),
-    ];
-    for (i, pipe, cap) in pipes {
-        let tx = tx.clone();
-        std::thread::spawn(move || {
-            let mut buf = Vec::new();
-            if let Some(pipe) = pipe {
-                // Past the cap, keep draining so the child never blocks on a full pipe.
-                let mut pipe = pipe;
-                let _ = (&mut pipe).take(cap).read_to_end(&mut buf);
-                let _ = std::io::copy(&mut pipe, &mut std::io::sink());
-            }
-            let _ = tx.send((i, buf));
-        });
-    }
+    read_on_thread(0, child.stdout.take(), caps.0, tx.clone());
+    read_on_thread(1, child.stderr.take(), caps.1, tx.clone());
     drop(tx);
     let kill_group = || {
         // SAFETY: kill has no memory effects; a negative pid names the group
@@ -105,6 +90,25 @@ pub fn run(cmd: &mut Command, limit: Duration, caps: (u64, u64)) -> Result<Finis
         stdout,
         stderr,
     })
+}
+
+/// Reads `pipe` to its end on a thread, keeping the first `cap` bytes (and
+/// draining the rest, so the child never blocks on a full pipe), then sends
+/// them as stream `i`.
+fn read_on_thread(
+    i: usize,
+    pipe: Option<impl Read + Send + 'static>,
+    cap: u64,
+    tx: mpsc::Sender<(usize, Vec<u8>)>,
+) {
+    std::thread::spawn(move || {
+        let mut buf = Vec::new();
+        if let Some(mut pipe) = pipe {
+            let _ = (&mut pipe).take(cap).read_to_end(&mut buf);
+            let _ = std::io::copy(&mut pipe, &mut std::io::sink());
+        }
+        let _ = tx.send((i, buf));
+    });
 }
 
 #[cfg(test)]

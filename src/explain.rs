@@ -69,24 +69,7 @@ pub fn explain(f: &StsFailure, ctx: &Context<'_>) -> (String, String) {
             let issuer = ctx.claims.and_then(|c| c.iss.as_deref()).unwrap_or(GITHUB_ISSUER);
             provider_setup(issuer, ctx.audience.unwrap_or(crate::inputs::DEFAULT_AUDIENCE))
         }
-        Some(StsCode::InvalidIdentityToken) if message.contains("audience") => {
-            let issuer = ctx.claims.and_then(|c| c.iss.as_deref()).unwrap_or(GITHUB_ISSUER);
-            let audience = ctx
-                .audience
-                .map(str::to_owned)
-                .or_else(|| ctx.claims.and_then(|c| c.aud.first().cloned()))
-                .unwrap_or_else(|| "?".into());
-            let provider = format!(
-                "arn:aws:iam::ACCOUNT:oidc-provider/{}",
-                issuer.trim_start_matches("https://")
-            );
-            format!(
-                "The token was issued for audience `{}` (the `audience` input), and the IAM OIDC provider does not list it as a client id. Either set `audience:` to one of the provider's client ids (normally `sts.amazonaws.com`), or add this audience to the provider:\n  aws iam add-client-id-to-open-id-connect-provider --open-id-connect-provider-arn {} --client-id {}",
-                one_line(&audience),
-                shell_word(&provider),
-                shell_word(&audience)
-            )
-        }
+        Some(StsCode::InvalidIdentityToken) if message.contains("audience") => audience_fix(ctx),
         Some(StsCode::InvalidIdentityToken) => "STS rejected the token itself (signature, issuer or expiry). If you pass `web-identity-token-file`, make sure the file holds a fresh token from the issuer your IAM OIDC provider trusts.".into(),
         Some(StsCode::ExpiredToken) => "The token or credentials expired before STS saw them. If this runner's clock is wrong, fix it (NTP): STS allows only a few minutes of skew. For role chaining, re-run the step that produced the credentials; for a token file, refresh it.".into(),
         Some(StsCode::IdpCommunicationError | StsCode::IdpRejectedClaim) => "STS could not reach or was refused by the identity provider; this is usually temporary. Re-run the job.".into(),
@@ -122,6 +105,29 @@ pub fn explain(f: &StsFailure, ctx: &Context<'_>) -> (String, String) {
         Some(StsCode::Other(_)) => "See the STS error above; https://docs.aws.amazon.com/STS/latest/APIReference/CommonErrors.html lists what each code means.".into(),
     };
     (cause.trim_end().to_owned(), fix)
+}
+
+/// The audience the token was issued for is not a client id of the provider.
+fn audience_fix(ctx: &Context<'_>) -> String {
+    let issuer = ctx
+        .claims
+        .and_then(|c| c.iss.as_deref())
+        .unwrap_or(GITHUB_ISSUER);
+    let audience = ctx
+        .audience
+        .map(str::to_owned)
+        .or_else(|| ctx.claims.and_then(|c| c.aud.first().cloned()))
+        .unwrap_or_else(|| "?".into());
+    let provider = format!(
+        "arn:aws:iam::ACCOUNT:oidc-provider/{}",
+        issuer.trim_start_matches("https://")
+    );
+    format!(
+        "The token was issued for audience `{}` (the `audience` input), and the IAM OIDC provider does not list it as a client id. Either set `audience:` to one of the provider's client ids (normally `sts.amazonaws.com`), or add this audience to the provider:\n  aws iam add-client-id-to-open-id-connect-provider --open-id-connect-provider-arn {} --client-id {}",
+        one_line(&audience),
+        shell_word(&provider),
+        shell_word(&audience)
+    )
 }
 
 const TAG_SESSION_STATEMENT: &str = r#"  {

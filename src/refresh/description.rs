@@ -193,21 +193,7 @@ impl Description {
                 }
             })
             .collect();
-        // A proxy with a user name or password stays out of the file (a
-        // proxy token is often given as the user name): later steps that need
-        // it have it in their own environment (the helper prefers that).
-        let no_secret = |u: &Option<url::Url>| {
-            u.as_ref()
-                .filter(|u| !has_userinfo(u))
-                .map(|u| u.to_string())
-        };
-        // STS reads no user info (requests are signed), so it is dropped.
-        let sts_endpoint = network.sts_endpoint.as_ref().map(|u| {
-            let mut u = u.clone();
-            let _ = u.set_username("");
-            let _ = u.set_password(None);
-            u.to_string()
-        });
+        let (sts_endpoint, proxy) = without_secrets(network);
         Description {
             version: VERSION,
             region: region.to_string(),
@@ -221,11 +207,7 @@ impl Description {
                 managed_policies: web.session.managed_policies.clone(),
             },
             chain,
-            proxy: ProxySettings {
-                https_proxy: no_secret(&network.proxy.https),
-                http_proxy: no_secret(&network.proxy.http),
-                no_proxy: network.proxy.no_proxy.clone(),
-            },
+            proxy,
             cache_file: DEFAULT_CACHE_FILE.into(),
             min_remaining_seconds: min_remaining(shortest),
             retry_max_attempts: network.retry.max_attempts.clamp(1, 12),
@@ -452,6 +434,31 @@ fn role(
             managed_policies: managed_policies.to_vec(),
         },
     ))
+}
+
+/// The STS endpoint and proxies as the description may hold them. A proxy
+/// with a user name or password stays out of the file (a proxy token is often
+/// given as the user name): later steps that need it have it in their own
+/// environment (the helper prefers that). STS reads no user info (requests
+/// are signed), so the endpoint's is dropped.
+fn without_secrets(network: &Network) -> (Option<String>, ProxySettings) {
+    let no_secret = |u: &Option<url::Url>| {
+        u.as_ref()
+            .filter(|u| !has_userinfo(u))
+            .map(|u| u.to_string())
+    };
+    let sts_endpoint = network.sts_endpoint.as_ref().map(|u| {
+        let mut u = u.clone();
+        let _ = u.set_username("");
+        let _ = u.set_password(None);
+        u.to_string()
+    });
+    let proxy = ProxySettings {
+        https_proxy: no_secret(&network.proxy.https),
+        http_proxy: no_secret(&network.proxy.http),
+        no_proxy: network.proxy.no_proxy.clone(),
+    };
+    (sts_endpoint, proxy)
 }
 
 /// A URL's user name or password: either may be a secret (a proxy token is

@@ -166,6 +166,9 @@ fn i1_the_helper_refuses_files_another_user_could_have_planted() {
 // Item 7: every account id in the inputs is masked first, whatever fails
 // ---------------------------------------------------------------------------------
 
+/// (what fails, the inputs, the account id they name)
+type MaskCase<'a> = (&'a str, &'a [(&'a str, &'a str)], &'a str);
+
 /// With `mask-aws-account-id: true`, an account id named in a `roles` line (or
 /// any other input) is masked before the first line of output, whatever input
 /// fails and however its error quotes the value.
@@ -173,7 +176,7 @@ fn i1_the_helper_refuses_files_another_user_could_have_planted() {
 fn i7_account_ids_in_every_input_are_masked_before_any_error_names_them() {
     let sts = StsStandIn::new();
     let roles_ok = "dev = arn:aws:iam::111111111111:role/dev\n";
-    let cases: [(&str, &[(&str, &str)], &str); 5] = [
+    let cases: [MaskCase; 5] = [
         (
             "a roles line with an unknown key",
             &[(
