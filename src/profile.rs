@@ -141,11 +141,13 @@ pub fn write_profiles(
     owner: Option<FileOwner>,
     named_by: NamedBy,
 ) -> Result<Written, Error> {
-    crate::trusted_files::make_private_dir(&dir.local, owner).map_err(|e| Error::Profile {
-        problem: format!("cannot create {}: {e}", dir.local.display()),
-        fix: "Check that the runner's temp directory is writable.".into(),
-        source: Some(e),
-    })?;
+    crate::trusted_files::make_private_dir(&dir.local, owner.map(|o| (o.uid, o.gid))).map_err(
+        |e| Error::Profile {
+            problem: format!("cannot create {}: {e}", dir.local.display()),
+            fix: "Check that the runner's temp directory is writable.".into(),
+            source: Some(e),
+        },
+    )?;
     let config = dir.local.join("config");
     let credentials = dir.local.join("credentials");
     // (section, body or None to only remove it) per file.

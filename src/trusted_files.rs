@@ -19,7 +19,6 @@
 //!   (the helper's binary, already running when it could check, is protected
 //!   by this too).
 
-use crate::plan::FileOwner;
 use std::fs::{File, OpenOptions};
 use std::os::unix::fs::{DirBuilderExt, MetadataExt, OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
@@ -163,10 +162,11 @@ pub fn dir_owner_for_root(dir: &Path) -> Option<u32> {
 }
 
 /// Creates the directory 0700 (or tightens an existing one) and gives it to
-/// `owner`. A link at any component of the path is refused, and so is an
+/// `owner` (the runner's user: uid, gid; this module depends on nothing else
+/// of the crate). A link at any component of the path is refused, and so is an
 /// existing directory that belongs to someone other than this process or the
 /// runner's user.
-pub fn make_private_dir(dir: &Path, owner: Option<FileOwner>) -> std::io::Result<()> {
+pub fn make_private_dir(dir: &Path, owner: Option<(u32, u32)>) -> std::io::Result<()> {
     refuse_links(dir)?;
     std::fs::DirBuilder::new()
         .recursive(true)
@@ -179,7 +179,7 @@ pub fn make_private_dir(dir: &Path, owner: Option<FileOwner>) -> std::io::Result
         .open(dir)
         .map_err(|e| std::io::Error::new(e.kind(), format!("not a directory, or a link ({e})")))?;
     let meta = handle.metadata()?;
-    let allowed = meta.uid() == euid() || owner.is_some_and(|o| o.uid == meta.uid());
+    let allowed = meta.uid() == euid() || owner.is_some_and(|(uid, _)| uid == meta.uid());
     if !allowed {
         return Err(std::io::Error::other(format!(
             "it exists and belongs to uid {}, neither this process nor the runner's user; remove it (it is recreated on the next run)",
@@ -189,8 +189,8 @@ pub fn make_private_dir(dir: &Path, owner: Option<FileOwner>) -> std::io::Result
     if meta.permissions().mode() & 0o7777 != 0o700 {
         handle.set_permissions(std::fs::Permissions::from_mode(0o700))?;
     }
-    if let Some(owner) = owner.filter(|o| o.uid != meta.uid() || o.gid != meta.gid()) {
-        std::os::unix::fs::fchown(&handle, Some(owner.uid), Some(owner.gid))?;
+    if let Some((uid, gid)) = owner.filter(|&(uid, gid)| uid != meta.uid() || gid != meta.gid()) {
+        std::os::unix::fs::fchown(&handle, Some(uid), Some(gid))?;
     }
     Ok(())
 }

@@ -361,7 +361,7 @@ pub fn config_word(path: &Path) -> Result<&str, InstallError> {
 /// The refresh directory is created exactly like the profile directory (the
 /// same directory when both are used): one set of rules, in `trusted_files`.
 fn make_dir(dir: &Path, owner: Option<Owner>) -> Result<(), InstallError> {
-    crate::trusted_files::make_private_dir(dir, owner).map_err(|e| {
+    crate::trusted_files::make_private_dir(dir, owner.map(|o| (o.uid, o.gid))).map_err(|e| {
         err(
             format!("cannot create {}: {e}", dir.display()),
             "Check that the runner's temp directory exists, is writable and is reached without a symbolic link.",
