@@ -122,7 +122,12 @@ fn help(command: Option<&str>) -> ExitCode {
 /// A usage error: what was wrong and where the flags are described; exit
 /// code 2 as every Unix tool uses for bad usage.
 pub(crate) fn usage_error(command: &str, problem: &str) -> ExitCode {
-    eprintln!("keyless-aws {command}: {problem}\nRun `keyless-aws help {command}` for the flags.");
+    eprintln!(
+        "{}",
+        crate::text::log_text(&format!(
+            "keyless-aws {command}: {problem}\nRun `keyless-aws help {command}` for the flags."
+        ))
+    );
     ExitCode::from(2)
 }
 
