@@ -12,11 +12,14 @@
 //! `credential-process` helper, its cache and the files the action installs.
 
 pub mod aws_names;
+pub mod child;
 pub mod ci;
 pub mod cli;
+pub mod deliver;
 pub mod dev_sts;
 pub mod dev_token_server;
 pub mod error;
+pub mod exchange;
 pub mod explain;
 pub mod http;
 pub mod inputs;
@@ -33,12 +36,14 @@ pub mod retry;
 pub mod roles;
 pub mod run;
 pub mod secret;
+pub mod session;
 pub mod setup;
 pub mod sts;
 pub mod tags;
 pub mod text;
 pub mod token_file;
 pub mod trust;
+pub mod trusted_files;
 pub mod workflow;
 
 /// Unit tests' one way to build an environment map from literal pairs.

@@ -104,9 +104,11 @@ fn action() -> ExitCode {
         Ok(env) => env,
         Err(code) => return code,
     };
+    // Before the first line of output, whatever fails after.
+    mask::accounts_in_inputs(&env);
     init_logging(&env);
-    let plan = match inputs::RawInputs::from_env(&env)
-        .and_then(|raw| inputs::plan(&raw, &env).inspect_err(|_| mask::before_plan(&raw)))
+    let plan = match inputs::raw::RawInputs::from_env(&env)
+        .and_then(|raw| inputs::build::plan(&raw, &env).inspect_err(|_| mask::before_plan(&raw)))
     {
         Ok(plan) => plan,
         Err(err) => return fail(&err, summary_without_plan(&env)),

@@ -5,10 +5,10 @@
 //! Masking twice is harmless: [`crate::workflow::add_mask`] sends a value once.
 
 use crate::aws_names::{AccountId, RoleArn};
-use crate::inputs::RawInputs;
+use crate::inputs::raw::RawInputs;
 use crate::plan::{
-    Chain, CredentialPlan, CredentialSource, Plan, ProfilesPlan, RoleProfile, RoleTarget, Roots,
-    Signer, TokenSource, WebIdentity,
+    Chain, CredentialPlan, CredentialSource, Mode, Plan, ProfilesPlan, RoleProfile, RoleTarget,
+    Roots, Signer, TokenSource, WebIdentity,
 };
 use crate::secret::Secret;
 use crate::workflow;
@@ -28,11 +28,14 @@ pub fn plan(plan: &Plan) {
     {
         url_userinfo(url);
     }
-    let chain: Option<&Chain> = match &plan.credentials {
+    let single = match &plan.mode {
+        Mode::Single(single) => single,
+        Mode::Profiles(profiles) => return roles(plan, profiles),
+    };
+    let chain: Option<&Chain> = match &single.credentials {
         CredentialPlan::Obtain(chain) => Some(chain),
         CredentialPlan::KeepExisting { fallback } => fallback.as_ref(),
         CredentialPlan::LeaveAsIs(_) => None,
-        CredentialPlan::Profiles(profiles) => return roles(plan, profiles),
     };
     let Some(chain) = chain else { return };
     match &chain.source {
@@ -97,26 +100,43 @@ fn chained_arns<'a>(roles: &'a [RoleProfile], out: &mut Vec<&'a RoleArn>) {
     }
 }
 
-/// When no plan could be built, what the raw inputs show: with
-/// `mask-aws-account-id: true`, any account id in `role-to-assume`; and the
-/// user info of `sts-endpoint` and `http-proxy`, so no error can print them.
+/// When no plan could be built, what the raw inputs show: the user info of
+/// `sts-endpoint` and `http-proxy`, so no error can print them. (Account ids
+/// were masked already, by [`accounts_in_inputs`].)
 pub fn before_plan(raw: &RawInputs) {
     for value in [&raw.sts_endpoint, &raw.http_proxy].into_iter().flatten() {
         if let Ok(url) = url::Url::parse(value.trim()) {
             url_userinfo(&url);
         }
     }
-    let asked = raw
-        .mask_aws_account_id
-        .as_deref()
-        .is_some_and(|v| v.trim().eq_ignore_ascii_case("true"));
-    if let (true, Some(role)) = (asked, raw.role_to_assume.as_deref()) {
-        for run in role.split(|c: char| !c.is_ascii_digit()) {
-            if AccountId::parse(run).is_ok() {
-                account(run);
-            }
-        }
+}
+
+/// With `mask-aws-account-id: true` (as an input or through
+/// `MASK_AWS_ACCOUNT_ID`), every account id named anywhere in the inputs
+/// (`role-to-assume`, every `roles` line, `allowed-account-ids`, a tag…):
+/// called on the raw environment before the first line of output, so that
+/// whatever fails later (an input that does not parse, a `roles` line with an
+/// error) can name them only masked. Masking a number that was not an account
+/// id costs nothing.
+pub fn accounts_in_inputs(env: &std::collections::HashMap<String, String>) {
+    let setting = env
+        .get("INPUT_MASK-AWS-ACCOUNT-ID")
+        .filter(|v| !v.trim().is_empty())
+        .or_else(|| env.get("MASK_AWS_ACCOUNT_ID"));
+    if !setting.is_some_and(|v| v.trim().eq_ignore_ascii_case("true")) {
+        return;
     }
+    let mut ids: Vec<&str> = env
+        .iter()
+        .filter(|(name, _)| {
+            name.starts_with("INPUT_") || crate::inputs::raw::FROM_ENV.contains(&name.as_str())
+        })
+        .flat_map(|(_, value)| value.split(|c: char| !c.is_ascii_digit()))
+        .filter(|run| AccountId::parse(run).is_ok())
+        .collect();
+    ids.sort_unstable();
+    ids.dedup();
+    ids.into_iter().for_each(account);
 }
 
 /// An account id the user asked to hide: masked for the runner and redacted
@@ -148,21 +168,7 @@ fn percent_decode(value: &str) -> String {
         .unwrap_or_default()
 }
 
-/// A URL as it may be shown: without user name, password or query (the token
-/// request URL's query is runner-issued and not to be printed).
-pub fn shown_url(url: &url::Url) -> String {
-    let mut shown = url.clone();
-    let had_userinfo = !url.username().is_empty() || url.password().is_some();
-    let _ = shown.set_username("");
-    let _ = shown.set_password(None);
-    shown.set_query(None);
-    shown.set_fragment(None);
-    let text = shown.as_str().trim_end_matches('/').to_owned();
-    match (had_userinfo, text.split_once("://")) {
-        (true, Some((scheme, rest))) => format!("{scheme}://***@{rest}"),
-        _ => text,
-    }
-}
+pub use crate::text::shown_url;
 
 #[cfg(test)]
 mod tests {

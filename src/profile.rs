@@ -18,20 +18,14 @@ use crate::plan::FileOwner;
 use crate::secret::Credentials;
 use std::fs::OpenOptions;
 use std::io::Write;
-use std::os::unix::fs::{DirBuilderExt, MetadataExt, OpenOptionsExt, PermissionsExt};
+use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
 
 /// The directory's name, wherever it is placed; the post step only removes
 /// files directly inside a directory of this name.
 pub const DIR_NAME: &str = ".keyless-aws";
 
-/// Where this process writes, and where later steps will find the same files
-/// (decided while planning, see `inputs::runner::profile_dir`).
-#[derive(Debug, Clone, PartialEq)]
-pub struct ProfileDir {
-    pub local: PathBuf,
-    pub for_later_steps: PathBuf,
-}
+pub use crate::plan::ProfileDir;
 
 /// The two files as they were before this run, to put back if the export fails.
 #[derive(Debug)]
@@ -141,16 +135,53 @@ pub fn write_profiles(
     owner: Option<FileOwner>,
     named_by: NamedBy,
 ) -> Result<Written, Error> {
-    make_private_dir(&dir.local, owner).map_err(|e| Error::Profile {
-        problem: format!("cannot create {}: {e}", dir.local.display()),
-        fix: "Check that the runner's temp directory is writable.".into(),
-        source: Some(e),
-    })?;
+    crate::trusted_files::make_private_dir(&dir.local, owner.map(|o| (o.uid, o.gid))).map_err(
+        |e| Error::Profile {
+            problem: format!("cannot create {}: {e}", dir.local.display()),
+            fix: "Check that the runner's temp directory is writable.".into(),
+            source: Some(e),
+        },
+    )?;
     let config = dir.local.join("config");
     let credentials = dir.local.join("credentials");
-    // (section, body or None to only remove it) per file.
-    let mut config_sections: Vec<(String, Option<String>)> = Vec::new();
-    let mut creds_sections: Vec<(String, Option<String>)> = Vec::new();
+    let (config_sections, creds_sections) = sections(entries)?;
+    let mut files = Vec::new();
+    let mut plans = Vec::new();
+    for (path, sections) in [(&config, config_sections), (&credentials, creds_sections)] {
+        let (before, text) = merged(path, &sections, overwrite, named_by)?;
+        plans.push((path.clone(), text));
+        files.push((path.clone(), before));
+    }
+    let mut written = Written {
+        files,
+        created: Vec::new(),
+        owner,
+        config_for_later: dir.for_later_steps.join("config"),
+        credentials_for_later: dir.for_later_steps.join("credentials"),
+    };
+    for (path, text) in plans {
+        match replace_file(&path, text.as_bytes(), owner) {
+            Ok(identity) => written.created.push(identity),
+            Err(e) => {
+                written.roll_back();
+                return Err(Error::Profile {
+                    problem: format!("cannot write {}: {e}", path.display()),
+                    fix: "Check that the runner's temp directory is writable.".into(),
+                    source: Some(e),
+                });
+            }
+        }
+    }
+    Ok(written)
+}
+
+/// A profile section of a file: its name, and its body (`None` to only remove it).
+type Section = (String, Option<String>);
+
+/// Each profile's section of the config file and of the credentials file.
+fn sections(entries: &[ProfileEntry<'_>]) -> Result<(Vec<Section>, Vec<Section>), Error> {
+    let mut config_sections: Vec<Section> = Vec::new();
+    let mut creds_sections: Vec<Section> = Vec::new();
     for entry in entries {
         let name = entry.name.as_str();
         let mut config_body = format!("region = {}\n", entry.region);
@@ -184,56 +215,41 @@ pub fn write_profiles(
         creds_sections.push((name.to_owned(), creds_body));
     }
 
-    let mut files = Vec::new();
-    let mut plans = Vec::new();
-    for (path, sections) in [(&config, config_sections), (&credentials, creds_sections)] {
-        let before = read_no_follow(path)?;
-        let mut text = before
-            .as_deref()
-            .map(String::from_utf8_lossy)
-            .unwrap_or_default()
-            .into_owned();
-        for (section, body) in &sections {
-            if has_section(&text, section) && !overwrite {
-                let name = section.strip_prefix("profile ").unwrap_or(section);
-                return Err(Error::Profile {
-                    problem: format!("profile `{name}` already exists in {}", path.display()),
-                    fix: named_by.taken_fix().into(),
-                    source: None,
-                });
-            }
-            text = without_section(&text, section);
-            if let Some(body) = body {
-                if !text.is_empty() && !text.ends_with('\n') {
-                    text.push('\n');
-                }
-                text.push_str(&format!("[{section}]\n{body}"));
-            }
+    Ok((config_sections, creds_sections))
+}
+
+/// The file's text as it was (to roll back to), and with the sections
+/// replaced; an existing profile is refused unless `overwrite`.
+fn merged(
+    path: &Path,
+    sections: &[Section],
+    overwrite: bool,
+    named_by: NamedBy,
+) -> Result<(Option<Vec<u8>>, String), Error> {
+    let before = read_no_follow(path)?;
+    let mut text = before
+        .as_deref()
+        .map(String::from_utf8_lossy)
+        .unwrap_or_default()
+        .into_owned();
+    for (section, body) in sections {
+        if has_section(&text, section) && !overwrite {
+            let name = section.strip_prefix("profile ").unwrap_or(section);
+            return Err(Error::Profile {
+                problem: format!("profile `{name}` already exists in {}", path.display()),
+                fix: named_by.taken_fix().into(),
+                source: None,
+            });
         }
-        plans.push((path.clone(), text));
-        files.push((path.clone(), before));
-    }
-    let mut written = Written {
-        files,
-        created: Vec::new(),
-        owner,
-        config_for_later: dir.for_later_steps.join("config"),
-        credentials_for_later: dir.for_later_steps.join("credentials"),
-    };
-    for (path, text) in plans {
-        match replace_file(&path, text.as_bytes(), owner) {
-            Ok(identity) => written.created.push(identity),
-            Err(e) => {
-                written.roll_back();
-                return Err(Error::Profile {
-                    problem: format!("cannot write {}: {e}", path.display()),
-                    fix: "Check that the runner's temp directory is writable.".into(),
-                    source: Some(e),
-                });
+        text = without_section(&text, section);
+        if let Some(body) = body {
+            if !text.is_empty() && !text.ends_with('\n') {
+                text.push('\n');
             }
+            text.push_str(&format!("[{section}]\n{body}"));
         }
     }
-    Ok(written)
+    Ok((before, text))
 }
 
 /// A file by identity (device and inode) as well as by name: the post step
@@ -300,61 +316,6 @@ fn read_no_follow(path: &Path) -> Result<Option<Vec<u8>>, Error> {
             source: Some(e),
         }),
     }
-}
-
-/// Creates the directory 0700 (or tightens an existing one) and gives it to
-/// `owner`. A link at any component of the path is refused (the files would be
-/// merged into, and later removed from, wherever it leads), and so is an
-/// existing directory that belongs to someone other than this process or the
-/// runner's user.
-fn make_private_dir(dir: &Path, owner: Option<FileOwner>) -> std::io::Result<()> {
-    refuse_links(dir)?;
-    std::fs::DirBuilder::new()
-        .recursive(true)
-        .mode(0o700)
-        .create(dir)?;
-    // Checked and changed through one descriptor opened without following a link.
-    let handle = OpenOptions::new()
-        .read(true)
-        .custom_flags(libc::O_NOFOLLOW | libc::O_DIRECTORY)
-        .open(dir)
-        .map_err(|e| std::io::Error::new(e.kind(), format!("not a directory, or a link ({e})")))?;
-    let meta = handle.metadata()?;
-    let me = unsafe { libc::geteuid() };
-    let allowed = meta.uid() == me || owner.is_some_and(|o| o.uid == meta.uid());
-    if !allowed {
-        return Err(std::io::Error::other(format!(
-            "it exists and belongs to uid {}, neither this process nor the runner's user",
-            meta.uid()
-        )));
-    }
-    if meta.permissions().mode() & 0o7777 != 0o700 {
-        handle.set_permissions(std::fs::Permissions::from_mode(0o700))?;
-    }
-    if let Some(owner) = owner.filter(|o| o.uid != meta.uid() || o.gid != meta.gid()) {
-        std::os::unix::fs::fchown(&handle, Some(owner.uid), Some(owner.gid))?;
-    }
-    Ok(())
-}
-
-/// Refuses a symbolic link at any existing component of `path`.
-fn refuse_links(path: &Path) -> std::io::Result<()> {
-    let mut so_far = PathBuf::new();
-    for part in path.components() {
-        so_far.push(part);
-        match std::fs::symlink_metadata(&so_far) {
-            Ok(meta) if meta.file_type().is_symlink() => {
-                return Err(std::io::Error::other(format!(
-                    "{} is a symbolic link; set RUNNER_TEMP to a path without links",
-                    so_far.display()
-                )));
-            }
-            Ok(_) => {}
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
-            Err(e) => return Err(e),
-        }
-    }
-    Ok(())
 }
 
 /// Replaces a file atomically: a new 0600 file created beside it (never through
@@ -434,7 +395,9 @@ pub fn remove_created(state: &str) -> usize {
             .is_some_and(|n| n == DIR_NAME);
         let same = std::fs::symlink_metadata(path)
             .is_ok_and(|m| m.file_type().is_file() && FileIdentity::of(&m, path) == identity);
-        let no_links = path.parent().is_some_and(|d| refuse_links(d).is_ok());
+        let no_links = path
+            .parent()
+            .is_some_and(|d| crate::trusted_files::refuse_links(d).is_ok());
         if inside && same && no_links && std::fs::remove_file(path).is_ok() {
             removed += 1;
         }
@@ -446,6 +409,7 @@ pub fn remove_created(state: &str) -> usize {
 mod tests {
     use super::*;
     use crate::secret::Secret;
+    use std::os::unix::fs::PermissionsExt;
 
     fn creds() -> Credentials {
         Credentials {

@@ -5,6 +5,7 @@
 
 use crate::aws_names::{AccountId, RoleName};
 use crate::ci::Ci;
+use crate::text::{hcl_string, json_string as json, shell_word};
 
 /// A validated request: every field is safe to place in JSON, shell and HCL.
 #[derive(Debug, PartialEq)]
@@ -85,11 +86,6 @@ impl Setup {
     }
 }
 
-/// A JSON string literal (the values are validated; this keeps it valid regardless).
-fn json(value: &str) -> String {
-    serde_json::to_string(value).unwrap_or_default()
-}
-
 pub fn render(s: &Setup) -> String {
     let host = s.host();
     let ci = s.ci.id();
@@ -120,37 +116,15 @@ resource \"aws_iam_role\" \"{tf_role}\" {{\n  name               = \"{role}\"\n 
         role = s.role_name,
         sub = s.subject,
         admits = s.admits,
-        issuer = s.issuer,
-        issuer_j = json(&s.issuer),
+        issuer = shell_word(&s.issuer),
+        issuer_j = hcl_string(&s.issuer),
         aud = shell_word(&s.audience),
-        aud_j = json(&s.audience),
+        aud_j = hcl_string(&s.audience),
         sub_j = hcl_string(&s.subject),
         snippet = s.job_snippet(),
     )
 }
 
-/// An HCL string: JSON escaping, plus `${` and `%{` which HCL would interpolate.
-fn hcl_string(value: &str) -> String {
-    json(value).replace("${", "$${").replace("%{", "%%{")
-}
-
-/// A value for the shell command line, quoted when it holds anything but the
-/// characters every shell leaves alone (a CircleCI org id does not need it; a
-/// Bitbucket audience does not either, but a custom audience might).
-fn shell_word(value: &str) -> String {
-    if value
-        .chars()
-        .all(|c| c.is_ascii_alphanumeric() || "-_./:@=,+".contains(c))
-    {
-        value.to_owned()
-    } else {
-        format!("'{}'", value.replace('\'', r"'\''"))
-    }
-}
-
-/// A strict JSON reader for tests: refuses an object with a key twice, which
-/// `serde_json::Value` would silently collapse to the last one. The refusal is
-/// check-trust's own reader ([`crate::trust::json`]); the `Value` is for indexing.
 #[cfg(test)]
 pub(crate) mod strict_json {
     use serde_json::Value;

@@ -36,6 +36,6 @@ pub fn value(parser: &mut lexopt::Parser, name: &str) -> Result<String, String> 
 /// (`setup`): printed as every [`CliError`] is.
 pub fn usage_error(command: &str, problem: &str) -> ExitCode {
     let err = CliError::usage(problem);
-    eprintln!("{}", err.render(command));
+    eprintln!("{}", crate::text::log_text(&err.render(command)));
     err.exit_code()
 }

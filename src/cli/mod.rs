@@ -207,7 +207,9 @@ fn finish(command: &str, result: Result<(), error::CliError>) -> ExitCode {
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => {
-            eprintln!("{}", err.render(command));
+            // Problems quote token claims, STS's words and the user's own
+            // arguments: text from outside, never a workflow command.
+            eprintln!("{}", crate::text::log_text(&err.render(command)));
             err.exit_code()
         }
     }

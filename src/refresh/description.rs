@@ -9,8 +9,12 @@
 //! `/__w/_temp/…` in a job container and `/github/runner_temp/…` in a Docker
 //! action, and one description must serve all of them.
 
-use crate::aws_names::{Region, RoleArn, SessionName};
-use crate::plan::{Network, RoleHop, RoleTarget, SessionOptions, WebIdentity};
+use crate::aws_names::ProfileName;
+use crate::aws_names::{Audience, Region, RoleArn, SessionName};
+use crate::plan::{
+    Chain, CredentialSource, Network, ProfilesPlan, RoleHop, RoleProfile, RoleTarget, Roots,
+    SessionOptions, TokenSource,
+};
 use crate::tags::Tag;
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
@@ -123,18 +127,10 @@ impl ProxySettings {
 pub struct Resolved {
     pub region: Region,
     pub sts_endpoint: Option<url::Url>,
+    pub audience: Audience,
     pub web_identity: (RoleArn, SessionOptions),
-    pub chain: Vec<ResolvedHop>,
-}
-
-#[derive(Debug)]
-pub struct ResolvedHop {
-    pub role_arn: RoleArn,
-    pub session: SessionOptions,
-    pub external_id: Option<String>,
-    /// `None` when no tags are sent.
-    pub tags: Option<Vec<Tag>>,
-    pub transitive_tag_keys: Vec<String>,
+    /// Every hop names its role by full ARN.
+    pub chain: Vec<RoleHop>,
 }
 
 /// Why a chain cannot be described for the helper.
@@ -147,17 +143,18 @@ impl Description {
     pub fn from_plan(
         region: &Region,
         network: &Network,
-        web: &WebIdentity,
+        web: (&RoleArn, &SessionOptions),
         audience: &str,
         hops: &[RoleHop],
     ) -> Description {
+        let (role, session) = web;
         let shortest = hops
             .iter()
             .map(|h| h.session.duration_seconds)
-            .chain([web.session.duration_seconds])
+            .chain([session.duration_seconds])
             .min()
             .unwrap_or(900);
-        let mut signer = web.role.clone();
+        let mut signer = role.clone();
         let chain = hops
             .iter()
             .map(|hop| {
@@ -193,49 +190,54 @@ impl Description {
                 }
             })
             .collect();
-        // A proxy with a password stays out of the file: later steps that
-        // need it have it in their own environment (the helper prefers that).
-        let no_secret = |u: &Option<url::Url>| {
-            u.as_ref()
-                .filter(|u| u.password().is_none())
-                .map(|u| u.to_string())
-        };
+        let (sts_endpoint, proxy) = without_secrets(network);
         Description {
             version: VERSION,
             region: region.to_string(),
-            sts_endpoint: network.sts_endpoint.as_ref().map(|u| u.to_string()),
+            sts_endpoint,
             audience: audience.to_owned(),
             web_identity: WebIdentityRole {
-                role_arn: web.role.to_string(),
-                session_name: web.session.name.to_string(),
-                duration_seconds: web.session.duration_seconds,
-                inline_policy: web.session.inline_policy.clone(),
-                managed_policies: web.session.managed_policies.clone(),
+                role_arn: role.to_string(),
+                session_name: session.name.to_string(),
+                duration_seconds: session.duration_seconds,
+                inline_policy: session.inline_policy.clone(),
+                managed_policies: session.managed_policies.clone(),
             },
             chain,
-            proxy: ProxySettings {
-                https_proxy: no_secret(&network.proxy.https),
-                http_proxy: no_secret(&network.proxy.http),
-                no_proxy: network.proxy.no_proxy.clone(),
-            },
+            proxy,
             cache_file: DEFAULT_CACHE_FILE.into(),
             min_remaining_seconds: min_remaining(shortest),
             retry_max_attempts: network.retry.max_attempts.clamp(1, 12),
         }
     }
 
+    /// The description of a chain the helper can replay: a web identity
+    /// from the runner's token request, and the hops after it; `None` for
+    /// any other chain (keys, the environment's credentials, a token file).
+    pub fn from_chain(region: &Region, network: &Network, chain: &Chain) -> Option<Description> {
+        let CredentialSource::WebIdentity(web) = &chain.source else {
+            return None;
+        };
+        let TokenSource::Request { audience, .. } = &web.token else {
+            return None;
+        };
+        Some(Self::from_plan(
+            region,
+            network,
+            (&web.role, &web.session),
+            audience.as_str(),
+            &chain.hops,
+        ))
+    }
+
     /// Reads and validates a description file.
     pub fn load(path: &Path) -> Result<Description, String> {
         use std::io::Read;
-        let file = std::fs::File::open(path).map_err(|e| {
-            if e.kind() == std::io::ErrorKind::PermissionDenied {
-                // SAFETY: geteuid has no preconditions and cannot fail.
-                let uid = unsafe { libc::geteuid() };
-                format!("cannot open it: {e}. This process runs as uid {uid}, and the files belong to the runner's user (mode 0600): run this step as that user or as root")
-            } else {
-                format!("cannot open it: {e}")
-            }
-        })?;
+        // What to assume and where to send the token: only from a file no
+        // other user could have written (see `trusted_files`).
+        let also =
+            crate::trusted_files::dir_owner_for_root(path.parent().unwrap_or(Path::new(".")));
+        let (file, _) = crate::trusted_files::open_trusted(path, also).map_err(|e| e.refusal())?;
         let mut text = String::new();
         file.take(MAX_SIZE + 1)
             .read_to_string(&mut text)
@@ -279,18 +281,8 @@ impl Description {
             ));
         }
         let region = Region::parse(&self.region).map_err(|p| format!("`region` {p}"))?;
-        let sts_endpoint = match &self.sts_endpoint {
-            Some(endpoint) => {
-                let url = url::Url::parse(endpoint)
-                    .map_err(|e| format!("`sts-endpoint` is not a URL ({e})"))?;
-                if !matches!(url.scheme(), "https" | "http") || url.password().is_some() {
-                    return Err("`sts-endpoint` must be an http(s) URL without credentials".into());
-                }
-                Some(url)
-            }
-            None => None,
-        };
-        printable("audience", &self.audience, 256)?;
+        let sts_endpoint = self.sts_endpoint()?;
+        let audience = Audience::parse(&self.audience).map_err(|p| format!("`audience` {p}"))?;
         let web = &self.web_identity;
         let web_identity = role(
             "web-identity",
@@ -300,55 +292,37 @@ impl Description {
             web.inline_policy.as_deref(),
             &web.managed_policies,
         )?;
-        let mut chain = Vec::new();
-        for (i, hop) in self.chain.iter().enumerate() {
-            let name = format!("chain[{i}]");
-            let (role_arn, session) = role(
-                &name,
-                &hop.role_arn,
-                &hop.session_name,
-                hop.duration_seconds,
-                hop.inline_policy.as_deref(),
-                &hop.managed_policies,
-            )?;
-            if let Some(id) = &hop.external_id {
-                printable(&format!("{name}.external-id"), id, 1224)?;
-            }
-            if hop.tags.len() > crate::tags::MAX_TAGS {
-                return Err(format!(
-                    "`{name}.tags` has more than {} tags",
-                    crate::tags::MAX_TAGS
-                ));
-            }
-            for t in &hop.tags {
-                printable(&format!("{name}.tags key"), &t.key, 128)?;
-                if t.value.len() > 256 || t.value.chars().any(char::is_control) {
-                    return Err(format!(
-                        "`{name}.tags` value of {:?} is not 0 to 256 printable characters",
-                        t.key
-                    ));
-                }
-            }
-            for k in &hop.transitive_tag_keys {
-                printable(&format!("{name}.transitive-tag-keys"), k, 128)?;
-            }
-            chain.push(ResolvedHop {
-                role_arn,
-                session,
-                external_id: hop.external_id.clone(),
-                tags: (!hop.tags.is_empty()).then(|| {
-                    hop.tags
-                        .iter()
-                        .map(|t| Tag {
-                            key: t.key.clone(),
-                            value: t.value.clone(),
-                            optional: t.optional,
-                        })
-                        .collect()
-                }),
-                transitive_tag_keys: hop.transitive_tag_keys.clone(),
-            });
+        let chain = self
+            .chain
+            .iter()
+            .enumerate()
+            .map(|(i, hop)| hop.resolve(&format!("chain[{i}]")))
+            .collect::<Result<Vec<_>, _>>()?;
+        self.check_proxy()?;
+        self.check_cache()?;
+        Ok(Resolved {
+            region,
+            sts_endpoint,
+            audience,
+            web_identity,
+            chain,
+        })
+    }
+
+    fn sts_endpoint(&self) -> Result<Option<url::Url>, String> {
+        let Some(endpoint) = &self.sts_endpoint else {
+            return Ok(None);
+        };
+        let url =
+            url::Url::parse(endpoint).map_err(|e| format!("`sts-endpoint` is not a URL ({e})"))?;
+        if !matches!(url.scheme(), "https" | "http") || has_userinfo(&url) {
+            return Err("`sts-endpoint` must be an http(s) URL without credentials".into());
         }
+        Ok(Some(url))
+    }
+
+    /// A description never holds a secret: no proxy password.
+    fn check_proxy(&self) -> Result<(), String> {
         for (name, proxy) in [
             ("https-proxy", &self.proxy.https_proxy),
             ("http-proxy", &self.proxy.http_proxy),
@@ -356,14 +330,20 @@ impl Description {
             if let Some(proxy) = proxy {
                 let url = url::Url::parse(proxy)
                     .map_err(|e| format!("`proxy.{name}` is not a URL ({e})"))?;
-                if url.password().is_some() {
-                    return Err(format!("`proxy.{name}` holds a password; a description never holds secrets (give later steps HTTPS_PROXY themselves)"));
+                if has_userinfo(&url) {
+                    return Err(format!("`proxy.{name}` holds a user name or password; a description never holds secrets (give later steps HTTPS_PROXY themselves)"));
                 }
             }
         }
         if let Some(no_proxy) = &self.proxy.no_proxy {
             printable("proxy.no-proxy", no_proxy, 4096)?;
         }
+        Ok(())
+    }
+
+    /// The cache: a plain file name beside the description, served only
+    /// while it has more left than the shortest session; and the retries.
+    fn check_cache(&self) -> Result<(), String> {
         let name = &self.cache_file;
         if name.is_empty()
             || name.len() > 64
@@ -390,21 +370,113 @@ impl Description {
         if !(1..=12).contains(&self.retry_max_attempts) {
             return Err("`retry-max-attempts` must be 1 to 12".into());
         }
-        Ok(Resolved {
-            region,
-            sts_endpoint,
-            web_identity,
-            chain,
+        Ok(())
+    }
+}
+
+impl ChainedRole {
+    /// This hop checked and parsed; `name` says where it is (`chain[0]`).
+    fn resolve(&self, name: &str) -> Result<RoleHop, String> {
+        let (role_arn, session) = role(
+            name,
+            &self.role_arn,
+            &self.session_name,
+            self.duration_seconds,
+            self.inline_policy.as_deref(),
+            &self.managed_policies,
+        )?;
+        if let Some(id) = &self.external_id {
+            printable(&format!("{name}.external-id"), id, 1224)?;
+        }
+        if self.tags.len() > crate::tags::MAX_TAGS {
+            return Err(format!(
+                "`{name}.tags` has more than {} tags",
+                crate::tags::MAX_TAGS
+            ));
+        }
+        for t in &self.tags {
+            printable(&format!("{name}.tags key"), &t.key, 128)?;
+            if t.value.len() > 256 || t.value.chars().any(char::is_control) {
+                return Err(format!(
+                    "`{name}.tags` value of {:?} is not 0 to 256 printable characters",
+                    t.key
+                ));
+            }
+        }
+        for k in &self.transitive_tag_keys {
+            printable(&format!("{name}.transitive-tag-keys"), k, 128)?;
+        }
+        Ok(RoleHop {
+            target: RoleTarget::Arn(role_arn),
+            session,
+            external_id: self.external_id.clone(),
+            tags: (!self.tags.is_empty()).then(|| {
+                self.tags
+                    .iter()
+                    .map(|t| Tag {
+                        key: t.key.clone(),
+                        value: t.value.clone(),
+                        optional: t.optional,
+                    })
+                    .collect()
+            }),
+            transitive_tag_keys: self.transitive_tag_keys.clone(),
         })
     }
 }
 
+/// `roles` with `refresh-credentials`: each profile's description, its
+/// chain being its root's web identity and every `via` hop down to it.
+/// `None` unless every root is a web identity from the runner's token request.
+pub fn of_profiles(
+    region: &Region,
+    network: &Network,
+    profiles: &ProfilesPlan,
+) -> Option<Vec<(ProfileName, Description)>> {
+    let Roots::WebIdentity(groups) = &profiles.roots else {
+        return None;
+    };
+    let mut out = Vec::new();
+    for group in groups {
+        let TokenSource::Request { audience, .. } = &group.token else {
+            return None;
+        };
+        for root in &group.roles {
+            let web = (&root.role, &root.session);
+            let describe = |hops: &[RoleHop]| {
+                Description::from_plan(region, network, web, audience.as_str(), hops)
+            };
+            out.push((root.profile.name.clone(), describe(&[])));
+            describe_chained(&root.chained, &mut Vec::new(), &describe, &mut out);
+        }
+    }
+    Some(out)
+}
+
+/// The profiles chained under one, each with the hops that lead to it.
+fn describe_chained<'a>(
+    chained: &'a [RoleProfile],
+    path: &mut Vec<&'a RoleProfile>,
+    describe: &dyn Fn(&[RoleHop]) -> Description,
+    out: &mut Vec<(ProfileName, Description)>,
+) {
+    for profile in chained {
+        path.push(profile);
+        let hops: Vec<RoleHop> = path.iter().map(|p| p.hop.clone()).collect();
+        out.push((profile.profile.name.clone(), describe(&hops)));
+        describe_chained(&profile.chained, path, describe, out);
+        path.pop();
+    }
+}
+
 /// [`DEFAULT_MIN_REMAINING_SECONDS`], or for sessions too short for it (the
-/// 900 s minimum) 4 minutes less than the session: still more than
-/// botocore's mandatory 10 minutes, so a cached answer is never refused.
+/// 900 s minimum) 4 minutes less than the printed lifetime (the session less
+/// [`super::cache::EXPIRY_MARGIN`]): the cache counts from the printed
+/// `Expiration`, so a fresh answer is always served at least once.
 fn min_remaining(shortest_session: i32) -> u64 {
     let shortest = u64::try_from(shortest_session).unwrap_or(900).max(900);
-    DEFAULT_MIN_REMAINING_SECONDS.min(shortest - 240)
+    let printed = shortest - super::cache::EXPIRY_MARGIN.as_secs();
+    DEFAULT_MIN_REMAINING_SECONDS.min(printed - 240)
 }
 
 fn printable(name: &str, v: &str, max: usize) -> Result<(), String> {
@@ -446,6 +518,37 @@ fn role(
             managed_policies: managed_policies.to_vec(),
         },
     ))
+}
+
+/// The STS endpoint and proxies as the description may hold them. A proxy
+/// with a user name or password stays out of the file (a proxy token is often
+/// given as the user name): later steps that need it have it in their own
+/// environment (the helper prefers that). STS reads no user info (requests
+/// are signed), so the endpoint's is dropped.
+fn without_secrets(network: &Network) -> (Option<String>, ProxySettings) {
+    let no_secret = |u: &Option<url::Url>| {
+        u.as_ref()
+            .filter(|u| !has_userinfo(u))
+            .map(|u| u.to_string())
+    };
+    let sts_endpoint = network.sts_endpoint.as_ref().map(|u| {
+        let mut u = u.clone();
+        let _ = u.set_username("");
+        let _ = u.set_password(None);
+        u.to_string()
+    });
+    let proxy = ProxySettings {
+        https_proxy: no_secret(&network.proxy.https),
+        http_proxy: no_secret(&network.proxy.http),
+        no_proxy: network.proxy.no_proxy.clone(),
+    };
+    (sts_endpoint, proxy)
+}
+
+/// A URL's user name or password: either may be a secret (a proxy token is
+/// often the user name), so neither is ever written to the description.
+fn has_userinfo(url: &url::Url) -> bool {
+    !url.username().is_empty() || url.password().is_some()
 }
 
 #[cfg(test)]
@@ -496,7 +599,7 @@ pub(crate) mod tests {
             inline_policy: None,
             managed_policies: vec![],
         };
-        let web = WebIdentity {
+        let web = crate::plan::WebIdentity {
             token: TokenSource::File("/t.jwt".into()),
             role: RoleArn::parse("arn:aws-cn:iam::123456789012:role/deploy").unwrap(),
             session: session("GitHubActions", 3600),
@@ -524,18 +627,152 @@ pub(crate) mod tests {
             container_loopback: None,
         };
         let region = Region::parse("cn-north-1").unwrap();
-        let d = Description::from_plan(&region, &network, &web, "sts.amazonaws.com", &[hop]);
+        let d = Description::from_plan(
+            &region,
+            &network,
+            (&web.role, &web.session),
+            "sts.amazonaws.com",
+            &[hop],
+        );
         let resolved = d.resolve().unwrap();
         assert_eq!(
-            resolved.chain[0].role_arn.as_str(),
-            "arn:aws-cn:iam::123456789012:role/target"
+            resolved.chain[0].target,
+            RoleTarget::Arn(RoleArn::parse("arn:aws-cn:iam::123456789012:role/target").unwrap())
         );
         assert_eq!(resolved.chain[0].tags.as_ref().unwrap().len(), 1);
         // The shortest session (900 s) sets how long a cached answer is served.
-        assert_eq!(d.min_remaining_seconds, 660);
+        assert_eq!(d.min_remaining_seconds, 360);
         // A proxy password never reaches the file.
         assert_eq!(d.proxy.https_proxy, None);
         assert!(!d.to_json().contains("pw"));
+        // Nor a proxy token given as the user name, nor an endpoint's user info.
+        let network = Network {
+            sts_endpoint: Some(url::Url::parse("https://endpoint-token@sts.example/").unwrap()),
+            proxy: Proxy {
+                https: Some(url::Url::parse("http://proxy-token-as-user@proxy:3128").unwrap()),
+                http: Some(url::Url::parse("http://proxy-token-as-user@proxy:3128").unwrap()),
+                no_proxy: None,
+            },
+            ..network
+        };
+        let d = Description::from_plan(
+            &region,
+            &network,
+            (&web.role, &web.session),
+            "sts.amazonaws.com",
+            &[],
+        );
+        let text = d.to_json();
+        assert!(!text.contains("token"), "{text}");
+        assert_eq!(d.sts_endpoint.as_deref(), Some("https://sts.example/"));
+        d.validate().unwrap();
+    }
+
+    /// `roles`: dev (OIDC), audit via dev, deep via audit.
+    fn three_deep(region: &Region) -> crate::plan::ProfilesPlan {
+        use crate::aws_names::ProfileName;
+        use crate::plan::{
+            NamedProfiles, ProfileCredentials, ProfileDir, ProfileTarget, ProfilesPlan,
+            RoleProfile, Roots, TokenGroup, WebProfile,
+        };
+        use crate::secret::Secret;
+        let session = |name: &str| SessionOptions {
+            name: SessionName::parse(name).unwrap(),
+            duration_seconds: 900,
+            inline_policy: None,
+            managed_policies: vec![],
+        };
+        let target = |name: &str| ProfileTarget {
+            name: ProfileName::parse(name).unwrap(),
+            region: region.clone(),
+            line: 1,
+        };
+        let hop = |arn: &str| RoleHop {
+            target: RoleTarget::Arn(RoleArn::parse(arn).unwrap()),
+            session: session("chained"),
+            external_id: None,
+            tags: None,
+            transitive_tag_keys: vec![],
+        };
+        let deep = RoleProfile {
+            profile: target("deep"),
+            hop: hop("arn:aws:iam::333333333333:role/deep"),
+            chained: vec![],
+        };
+        let audit = RoleProfile {
+            profile: target("audit"),
+            hop: hop("arn:aws:iam::222222222222:role/audit"),
+            chained: vec![deep],
+        };
+        let roots = Roots::WebIdentity(vec![TokenGroup {
+            token: TokenSource::Request {
+                url: url::Url::parse("https://t.example/x?audience=a").unwrap(),
+                bearer: Secret::new("bearer"),
+                audience: Audience::parse("a").unwrap(),
+            },
+            roles: vec![WebProfile {
+                profile: target("dev"),
+                role: RoleArn::parse("arn:aws:iam::111111111111:role/dev").unwrap(),
+                session: session("GitHubActions"),
+                chained: vec![audit],
+            }],
+        }]);
+        ProfilesPlan {
+            roots,
+            files: NamedProfiles {
+                dir: ProfileDir {
+                    local: "/rt".into(),
+                    for_later_steps: "/rt".into(),
+                },
+                default: None,
+                overwrite: false,
+            },
+            content: ProfileCredentials::Refreshing,
+        }
+    }
+
+    #[test]
+    fn each_profile_of_roles_replays_its_own_chain() {
+        use crate::plan::{Proxy, RetryPolicy};
+        let region = Region::parse("eu-west-1").unwrap();
+        let plan = three_deep(&region);
+        let network = Network {
+            sts_endpoint: None,
+            proxy: Proxy::default(),
+            retry: RetryPolicy { max_attempts: 3 },
+            action_timeout: None,
+            container_loopback: None,
+        };
+        let described = of_profiles(&region, &network, &plan).unwrap();
+        let chains: Vec<(&str, Vec<&str>)> = described
+            .iter()
+            .map(|(name, d)| {
+                d.validate().unwrap();
+                assert_eq!(
+                    d.web_identity.role_arn,
+                    "arn:aws:iam::111111111111:role/dev"
+                );
+                assert_eq!(d.audience, "a");
+                (
+                    name.as_str(),
+                    d.chain.iter().map(|h| h.role_arn.as_str()).collect(),
+                )
+            })
+            .collect();
+        assert_eq!(
+            chains,
+            vec![
+                ("dev", vec![]),
+                ("audit", vec!["arn:aws:iam::222222222222:role/audit"]),
+                (
+                    "deep",
+                    vec![
+                        "arn:aws:iam::222222222222:role/audit",
+                        "arn:aws:iam::333333333333:role/deep"
+                    ]
+                ),
+            ]
+        );
     }
 
     #[test]
@@ -563,6 +800,10 @@ pub(crate) mod tests {
             (
                 "password",
                 Box::new(|d| d.proxy.https_proxy = Some("http://u:p@proxy:3128".into())),
+            ),
+            (
+                "user name",
+                Box::new(|d| d.proxy.http_proxy = Some("http://token@proxy:3128".into())),
             ),
             (
                 "min-remaining",

@@ -224,13 +224,17 @@ pub fn main(args: &[String]) -> ExitCode {
             return ExitCode::SUCCESS;
         }
         Err(problem) => {
-            eprintln!("keyless-aws check-trust: {problem}\n\n{USAGE}");
+            eprintln!(
+                "{}",
+                crate::text::log_text(&format!("keyless-aws check-trust: {problem}\n\n{USAGE}"))
+            );
             return ExitCode::from(2);
         }
     };
     match check(&parsed) {
         Ok((report, decision)) => {
-            print!("{report}");
+            // The report quotes claims and policy values: text from outside.
+            print!("{}", crate::text::log_text(&report));
             ExitCode::from(if decision == eval::Decision::Allowed {
                 0
             } else {
@@ -238,7 +242,10 @@ pub fn main(args: &[String]) -> ExitCode {
             })
         }
         Err(problem) => {
-            eprintln!("keyless-aws check-trust: {problem}");
+            eprintln!(
+                "{}",
+                crate::text::log_text(&format!("keyless-aws check-trust: {problem}"))
+            );
             ExitCode::from(2)
         }
     }

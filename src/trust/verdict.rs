@@ -92,7 +92,7 @@ pub fn render(verdict: &Verdict, req: &Request) -> String {
     for r in verdict.deciding() {
         for c in &r.conditions {
             if c.source == KeySource::Unknown && c.condition.key.contains(':') {
-                out.push_str(&format!("  note: {} {} \"{}\" held because `{}` comes from the request, not the token, and was treated as absent; AWS will know its value. Evaluate it with --context {}=VALUE.\n", r.statement.label(), c.condition.operator.name, c.condition.key, c.condition.key, c.condition.key));
+                out.push_str(&format!("  note: {} {} \"{}\" held because `{}` comes from the request, not the token, and was treated as absent; AWS will know its value. Evaluate it with --context {}.\n", r.statement.label(), c.condition.operator.name, c.condition.key, c.condition.key, crate::text::shell_word(&format!("{}=VALUE", c.condition.key))));
             }
         }
     }
@@ -151,13 +151,13 @@ pub fn explain(c: &ConditionResult, req: &Request) -> (String, String) {
             let claim = key.rsplit_once(':').map_or("", |(_, c)| c);
             return (
                 format!("the key belongs to provider `{ns}`, but this token's issuer is `{}`: IAM names keys after the token's provider", req.provider),
-                format!("rename the key to \"{}\"", claim_key(claim)),
+                format!("rename the key to {}", crate::text::json_string(&claim_key(claim))),
             );
         }
         KeySource::Unknown if !key.contains(':') => {
             return (
                 format!("`{key}` has no provider prefix: IAM names token claims PROVIDER:CLAIM, so this key is never present"),
-                format!("rename the key to \"{}\"", claim_key(key)),
+                format!("rename the key to {}", crate::text::json_string(&claim_key(key))),
             );
         }
         KeySource::Unknown if c.request.is_none() => {

@@ -25,5 +25,6 @@ mod refresh;
 mod roles;
 mod snapshots;
 mod subcommand_snapshots;
+mod surfaces;
 mod throttling;
 mod tls;

@@ -2,14 +2,13 @@
 //! [`Request`]: every flag, the SDK-style variables that stand in for them,
 //! and where this CI offers its token, all checked before any request.
 
-use crate::aws_names::{Partition, Region, RoleArn, SessionName};
+use crate::aws_names::{Audience, Partition, Region, RoleArn, SessionDuration, SessionName};
 use crate::ci::{self, Ci, TokenSource};
 use crate::cli::args::{self, Parsed};
 use crate::cli::error::CliError;
 use crate::cli::output::Format;
 use crate::error::Error;
 use crate::inputs::roles::RoleLine;
-use crate::inputs::DEFAULT_AUDIENCE;
 use lexopt::prelude::*;
 use std::collections::HashMap;
 use std::ffi::OsString;
@@ -224,14 +223,10 @@ fn region(given: Option<&str>, target: &Target) -> Result<Region, String> {
     }
 }
 
+/// The audience, by the one rule every front end uses ([`Audience`]).
 fn audience(given: Option<String>) -> Result<String, String> {
-    let audience = given.unwrap_or_else(|| DEFAULT_AUDIENCE.into());
-    if audience.is_empty()
-        || audience.len() > 255
-        || !audience.chars().all(|c| c.is_ascii_graphic())
-    {
-        return Err("--audience must be printable ASCII without spaces".into());
-    }
+    let audience = given.unwrap_or_else(|| Audience::DEFAULT.into());
+    Audience::parse(&audience).map_err(|problem| format!("--audience {problem}"))?;
     Ok(audience)
 }
 
@@ -251,12 +246,11 @@ fn duration(given: Option<String>) -> Result<i32, String> {
     let Some(d) = given else {
         return Ok(3600);
     };
-    d.parse::<i32>()
-        .ok()
-        .filter(|d| (900..=43200).contains(d))
-        .ok_or(format!(
-            "--duration {d:?} must be a whole number of seconds from 900 to 43200"
-        ))
+    SessionDuration::parse(&d)
+        .map(SessionDuration::seconds)
+        .map_err(|_| {
+            format!("--duration {d:?} must be a whole number of seconds from 900 to 43200")
+        })
 }
 
 fn format(target: &Target, given: Option<String>) -> Result<Format, String> {
