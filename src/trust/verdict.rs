@@ -5,7 +5,7 @@ use super::claims::{Request, Source};
 use super::eval::{
     ConditionResult, Decision, KeySource, PrincipalMatch, StatementResult, Verdict, ACTION,
 };
-use super::policy::{Base, Compare};
+use super::policy::{ActionSpec, Base, Compare, Effect};
 
 pub fn render(verdict: &Verdict, req: &Request) -> String {
     let mut out = String::new();
@@ -76,6 +76,13 @@ pub fn render(verdict: &Verdict, req: &Request) -> String {
         Decision::ImplicitDeny => {
             out.push_str("DENIED: no Allow statement matches this token (implicit deny).\n");
             let misses = verdict.near_misses();
+            if !verdict
+                .results
+                .iter()
+                .any(|r| r.statement.effect == Effect::Allow && r.action_ok)
+            {
+                out.push_str(&format!("  No Allow statement covers {ACTION}, the action every OIDC token asks for, so IAM denies every token. IAM accepts such a policy when it is saved; the mistake shows only when a job runs.\n"));
+            }
             if misses.is_empty() {
                 out.push_str(
                     "  The policy has no Allow statement; add one for the OIDC provider.\n",
@@ -109,9 +116,7 @@ fn show_request(c: &ConditionResult) -> String {
 fn statement_miss(r: &StatementResult, req: &Request) -> String {
     let mut out = format!("\n  {}:\n", r.statement.label());
     if !r.action_ok {
-        out.push_str(&format!(
-            "    x Action does not cover {ACTION}.\n      fix: add \"{ACTION}\" to its Action.\n"
-        ));
+        out.push_str(&action_miss(&r.statement.action));
     }
     if !r.principal_ok {
         out.push_str(&format!("    x Principal does not name this token's provider.\n      fix: \"Principal\": {{\"Federated\": \"arn:aws:iam::ACCOUNT:oidc-provider/{}\"}}\n", req.provider));
@@ -279,4 +284,30 @@ fn sub_hint(token: &str, policy: &[String]) -> String {
         }
     }
     hint
+}
+
+/// Why a statement's Action (or NotAction) leaves out the web-identity action,
+/// and the edit that brings it in.
+fn action_miss(action: &ActionSpec) -> String {
+    match action {
+        ActionSpec::Action(list) => {
+            let named = if list.iter().any(|a| a.eq_ignore_ascii_case("sts:AssumeRole")) {
+                " sts:AssumeRole is the action of IAM users and roles; a token from a CI is exchanged with sts:AssumeRoleWithWebIdentity, a different action."
+            } else {
+                ""
+            };
+            format!(
+                "    x Action {list:?} does not cover {ACTION}.{named}\n      fix: add \"{ACTION}\" to its Action.\n"
+            )
+        }
+        ActionSpec::NotAction(list) => {
+            let excluding: Vec<&String> = list
+                .iter()
+                .filter(|a| super::eval::action_matches(a, ACTION))
+                .collect();
+            format!(
+                "    x NotAction {list:?} excludes {ACTION} (NotAction covers every action except those it lists; {excluding:?} matches it).\n      fix: remove {excluding:?} from its NotAction, or replace NotAction with \"Action\": \"{ACTION}\".\n"
+            )
+        }
+    }
 }

@@ -206,7 +206,6 @@ fn bad_input_exits_2_with_a_clear_message() {
         r#"{{"Version":"2012-10-17","Statement":[{{"Effect":"Allow","Principal":{{"Federated":"{GH}"}},"Action":"sts:AssumeRoleWithWebIdentity","Condition":{{"StringEquals":{{"token.actions.githubusercontent.com:aud":"sts.amazonaws.com"}},"StringEquals":{{"token.actions.githubusercontent.com:sub":"repo:o/r:ref:refs/heads/main"}}}}}}]}}"#
     );
     let permissions = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:GetObject","Resource":"arn:aws:s3:::b/*"}]}"#;
-    let other_action = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::123456789012:root"},"Action":"sts:AssumeRole"}]}"#;
     let files = [
         (
             "invalid.json",
@@ -222,11 +221,6 @@ fn bad_input_exits_2_with_a_clear_message() {
             "permissions.json",
             permissions,
             "permissions policy, not a role trust policy",
-        ),
-        (
-            "assume-role.json",
-            other_action,
-            "not a trust policy for OIDC",
         ),
     ];
     for (name, text, expected) in files {
@@ -470,4 +464,47 @@ fn pull_request_target_is_denied_by_a_pull_request_deny() {
         "{}",
         run.stdout
     );
+}
+
+/// A trust policy whose statements never cover sts:AssumeRoleWithWebIdentity
+/// is one IAM saves and then denies every token with: a denial (exit 1) with
+/// the reason and the edit, not bad input (issue 23.1).
+#[test]
+fn wrong_action_policies_deny_with_exit_1_and_the_fix() {
+    let dir = tempfile::tempdir().unwrap();
+    let cond = r#""Condition":{"StringEquals":{"token.actions.githubusercontent.com:aud":"sts.amazonaws.com","token.actions.githubusercontent.com:sub":"repo:octo-org/octo-repo:ref:refs/heads/main"}}"#;
+    let statement = |action: &str| {
+        format!(
+            r#"{{"Version":"2012-10-17","Statement":[{{"Effect":"Allow","Principal":{{"Federated":"{GH}"}},{action},{cond}}}]}}"#
+        )
+    };
+    let cases = [
+        ("assume_role", statement(r#""Action":"sts:AssumeRole""#)),
+        ("tag_session", statement(r#""Action":["sts:TagSession"]"#)),
+        (
+            "not_action",
+            statement(r#""NotAction":["sts:AssumeRoleWith*"]"#),
+        ),
+        (
+            "iam_principal",
+            r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::123456789012:root"},"Action":"sts:AssumeRole"}]}"#.to_owned(),
+        ),
+    ];
+    for (name, policy) in cases {
+        let path = write(dir.path(), &format!("{name}.json"), &policy);
+        let run = check_trust(&[
+            "--policy",
+            path.to_str().unwrap(),
+            "--repo",
+            "octo-org/octo-repo",
+        ]);
+        assert_eq!(run.code, 1, "{name}: {}{}", run.stdout, run.stderr);
+        assert!(run.stderr.is_empty(), "{name}: {}", run.stderr);
+        assert!(
+            run.stdout.contains("No Allow statement covers sts:AssumeRoleWithWebIdentity"),
+            "{name}: {}",
+            run.stdout
+        );
+        insta::assert_snapshot!(format!("check_trust_wrong_action_{name}"), run.stdout);
+    }
 }
