@@ -8,6 +8,7 @@ use super::policy::{
     ActionSpec, Base, Compare, Condition, Effect, Policy, Principals, SetQualifier, Statement,
     Version,
 };
+use super::wildcard::{self, Tok};
 
 pub const ACTION: &str = "sts:AssumeRoleWithWebIdentity";
 
@@ -47,7 +48,7 @@ pub fn lookup(req: &Request, key: &str) -> (Option<Vec<String>>, KeySource) {
         let get = |name: &str| {
             req.claims
                 .iter()
-                .find(|(n, _)| n.to_lowercase() == name)
+                .find(|(n, _)| same_key(n, name))
                 .map(|(_, v)| claims::values(v))
                 .filter(|v| !v.is_empty())
         };
@@ -70,12 +71,14 @@ pub fn lookup(req: &Request, key: &str) -> (Option<Vec<String>>, KeySource) {
     }
 }
 
-/// One element of a value or pattern after policy variables are resolved.
-#[derive(Debug, Clone, Copy, PartialEq)]
-enum Tok {
-    Lit(char),
-    Star,
-    One,
+/// `name` is `lower` (already lower case) but for case, without allocating
+/// for the common ASCII names: lookups run once per condition and claim.
+fn same_key(name: &str, lower: &str) -> bool {
+    if name.is_ascii() {
+        name.eq_ignore_ascii_case(lower)
+    } else {
+        name.to_lowercase() == lower
+    }
 }
 
 /// Turns a policy value into tokens. `*`/`?` are wildcards only for the Like
@@ -87,9 +90,18 @@ fn tokens(value: &str, like: bool, version: Version, req: &Request) -> Option<Ve
     let chars: Vec<char> = value.chars().collect();
     let mut out = Vec::new();
     let mut i = 0;
+    // Once no `}` follows, none follows any later `${` either: without this,
+    // `${${${…` would rescan the rest of the value at every `${`.
+    let mut closed_later = true;
     while i < chars.len() {
-        if version == Version::V2012 && chars[i] == '$' && chars.get(i + 1) == Some(&'{') {
-            if let Some(len) = chars[i + 2..].iter().position(|&c| c == '}') {
+        if closed_later
+            && version == Version::V2012
+            && chars[i] == '$'
+            && chars.get(i + 1) == Some(&'{')
+        {
+            let close = chars[i + 2..].iter().position(|&c| c == '}');
+            closed_later = close.is_some();
+            if let Some(len) = close {
                 let inner: String = chars[i + 2..i + 2 + len].iter().collect();
                 match inner.trim() {
                     "*" => out.push(Tok::Lit('*')),
@@ -123,43 +135,23 @@ fn tokens(value: &str, like: bool, version: Version, req: &Request) -> Option<Ve
     Some(out)
 }
 
-/// `*` matches any run of characters (also none), `?` exactly one
-/// (IAM condition operators, "StringLike").
-fn wildcard(p: &[Tok], t: &[char]) -> bool {
-    let (mut pi, mut ti) = (0, 0);
-    let mut star: Option<(usize, usize)> = None;
-    while ti < t.len() {
-        match p.get(pi) {
-            Some(Tok::One) => (pi, ti) = (pi + 1, ti + 1),
-            Some(Tok::Lit(c)) if *c == t[ti] => (pi, ti) = (pi + 1, ti + 1),
-            Some(Tok::Star) => {
-                star = Some((pi, ti));
-                pi += 1;
-            }
-            _ => match star {
-                Some((sp, st)) => {
-                    star = Some((sp, st + 1));
-                    (pi, ti) = (sp + 1, st + 1);
-                }
-                None => return false,
-            },
-        }
-    }
-    p[pi..].iter().all(|t| *t == Tok::Star)
+/// A pattern in lower case, for the comparisons that ignore case.
+fn fold_case(pattern: &[Tok]) -> Vec<Tok> {
+    pattern
+        .iter()
+        .flat_map(|t| match t {
+            Tok::Lit(c) => c.to_lowercase().map(Tok::Lit).collect::<Vec<_>>(),
+            other => vec![*other],
+        })
+        .collect()
 }
 
 fn matches(pattern: &[Tok], text: &str, ignore_case: bool) -> bool {
     if ignore_case {
-        let p: Vec<Tok> = pattern
-            .iter()
-            .flat_map(|t| match t {
-                Tok::Lit(c) => c.to_lowercase().map(Tok::Lit).collect::<Vec<_>>(),
-                other => vec![*other],
-            })
-            .collect();
-        wildcard(&p, &text.to_lowercase().chars().collect::<Vec<_>>())
+        let text: Vec<char> = text.to_lowercase().chars().collect();
+        wildcard::matches(&fold_case(pattern), &text)
     } else {
-        wildcard(pattern, &text.chars().collect::<Vec<_>>())
+        wildcard::matches(pattern, &text.chars().collect::<Vec<_>>())
     }
 }
 
@@ -302,13 +294,20 @@ pub fn condition(c: &Condition, version: Version, req: &Request) -> ConditionRes
             None => unusable_values.push(v.clone()),
         }
     }
-    let positive = |v: &str| {
-        patterns
-            .iter()
-            .any(|p| matches(p, v, compare == Compare::EqualsIgnoreCase))
-    };
-    let op = |v: &String| positive(v) != negated;
-    let values = request.clone().unwrap_or_default();
+    // Folded once here, not once per (pattern, value) pair.
+    let fold = compare == Compare::EqualsIgnoreCase;
+    if fold {
+        patterns = patterns.iter().map(|p| fold_case(p)).collect();
+    }
+    let values: Vec<Vec<char>> = request
+        .iter()
+        .flatten()
+        .map(|v| match fold {
+            true => v.to_lowercase().chars().collect(),
+            false => v.chars().collect(),
+        })
+        .collect();
+    let op = |v: &Vec<char>| patterns.iter().any(|p| wildcard::matches(p, v)) != negated;
     let holds = match (c.operator.set, present) {
         (_, false) if c.operator.if_exists => true,
         (None, false) => negated,

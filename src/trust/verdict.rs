@@ -291,7 +291,10 @@ fn sub_hint(token: &str, policy: &[String]) -> String {
 fn action_miss(action: &ActionSpec) -> String {
     match action {
         ActionSpec::Action(list) => {
-            let named = if list.iter().any(|a| a.eq_ignore_ascii_case("sts:AssumeRole")) {
+            let named = if list
+                .iter()
+                .any(|a| a.eq_ignore_ascii_case("sts:AssumeRole"))
+            {
                 " sts:AssumeRole is the action of IAM users and roles; a token from a CI is exchanged with sts:AssumeRoleWithWebIdentity, a different action."
             } else {
                 ""

@@ -501,7 +501,8 @@ fn wrong_action_policies_deny_with_exit_1_and_the_fix() {
         assert_eq!(run.code, 1, "{name}: {}{}", run.stdout, run.stderr);
         assert!(run.stderr.is_empty(), "{name}: {}", run.stderr);
         assert!(
-            run.stdout.contains("No Allow statement covers sts:AssumeRoleWithWebIdentity"),
+            run.stdout
+                .contains("No Allow statement covers sts:AssumeRoleWithWebIdentity"),
             "{name}: {}",
             run.stdout
         );
