@@ -267,7 +267,30 @@ pub struct ConditionResult {
 ///   matching value and a negated one needs none.
 pub fn condition(c: &Condition, version: Version, req: &Request) -> ConditionResult {
     let (request, source) = lookup(req, &c.key);
-    let present = request.as_ref().is_some_and(|v| !v.is_empty());
+    let (holds, unusable_values) = outcome(c, version, req, request.as_deref());
+    ConditionResult {
+        condition: c.clone(),
+        holds,
+        request,
+        source,
+        unusable_values,
+    }
+}
+
+/// Whether one condition holds, without the details `condition` keeps.
+pub fn condition_holds(c: &Condition, version: Version, req: &Request) -> bool {
+    outcome(c, version, req, lookup(req, &c.key).0.as_deref()).0
+}
+
+/// Whether the condition holds for the request's values of its key, and the
+/// policy values that name a policy variable whose key is absent.
+fn outcome(
+    c: &Condition,
+    version: Version,
+    req: &Request,
+    request: Option<&[String]>,
+) -> (bool, Vec<String>) {
+    let present = request.is_some_and(|v| !v.is_empty());
     let (compare, negated) = match c.operator.base {
         Base::String { compare, negated } => (compare, negated),
         Base::Bool => (Compare::EqualsIgnoreCase, false),
@@ -276,15 +299,19 @@ pub fn condition(c: &Condition, version: Version, req: &Request) -> ConditionRes
                 .values
                 .iter()
                 .any(|v| v.eq_ignore_ascii_case("true") != present);
-            return ConditionResult {
-                condition: c.clone(),
-                holds,
-                request,
-                source,
-                unusable_values: Vec::new(),
-            };
+            return (holds, Vec::new());
         }
     };
+    if !present {
+        let holds = c.operator.if_exists
+            || match c.operator.set {
+                None => negated,
+                Some(SetQualifier::ForAnyValue) => false,
+                Some(SetQualifier::ForAllValues) => true,
+            };
+        let unusable = unusable(c, compare == Compare::Like, version, req);
+        return (holds, unusable);
+    }
     let like = compare == Compare::Like;
     let mut patterns = Vec::new();
     let mut unusable_values = Vec::new();
@@ -300,7 +327,7 @@ pub fn condition(c: &Condition, version: Version, req: &Request) -> ConditionRes
         patterns = patterns.iter().map(|p| fold_case(p)).collect();
     }
     let values: Vec<Vec<char>> = request
-        .iter()
+        .into_iter()
         .flatten()
         .map(|v| match fold {
             true => v.to_lowercase().chars().collect(),
@@ -308,23 +335,21 @@ pub fn condition(c: &Condition, version: Version, req: &Request) -> ConditionRes
         })
         .collect();
     let op = |v: &Vec<char>| patterns.iter().any(|p| wildcard::matches(p, v)) != negated;
-    let holds = match (c.operator.set, present) {
-        (_, false) if c.operator.if_exists => true,
-        (None, false) => negated,
-        (None, true) if negated => values.iter().all(op),
-        (None, true) => values.iter().any(op),
-        (Some(SetQualifier::ForAnyValue), false) => false,
-        (Some(SetQualifier::ForAnyValue), true) => values.iter().any(op),
-        (Some(SetQualifier::ForAllValues), false) => true,
-        (Some(SetQualifier::ForAllValues), true) => values.iter().all(op),
+    let holds = match c.operator.set {
+        None if negated => values.iter().all(op),
+        None | Some(SetQualifier::ForAnyValue) => values.iter().any(op),
+        Some(SetQualifier::ForAllValues) => values.iter().all(op),
     };
-    ConditionResult {
-        condition: c.clone(),
-        holds,
-        request,
-        source,
-        unusable_values,
-    }
+    (holds, unusable_values)
+}
+
+/// The policy values whose variables name a key this request lacks.
+fn unusable(c: &Condition, like: bool, version: Version, req: &Request) -> Vec<String> {
+    c.values
+        .iter()
+        .filter(|v| tokens(v, like, version, req).is_none())
+        .cloned()
+        .collect()
 }
 
 #[derive(Debug, Clone)]
@@ -424,7 +449,35 @@ pub fn evaluate(policy: &Policy, req: &Request) -> Verdict {
     } else {
         Decision::ImplicitDeny
     };
+    // Every test that evaluates also proves lint's fast path agrees.
+    debug_assert_eq!(decide(policy, req), decision);
     Verdict { decision, results }
+}
+
+/// The decision alone, as `evaluate` reaches it, without keeping every
+/// condition's outcome: lint asks it for hundreds of probe tokens, so each
+/// statement stops at its first failing condition and nothing is copied.
+pub fn decide(policy: &Policy, req: &Request) -> Decision {
+    let applies = |s: &Statement| {
+        principal_matches(&s.principal, &req.provider) != PrincipalMatch::No
+            && statement_covers_action(s)
+            && s.conditions
+                .iter()
+                .all(|c| condition_holds(c, policy.version, req))
+    };
+    let any = |effect| {
+        policy
+            .statements
+            .iter()
+            .any(|s| s.effect == effect && applies(s))
+    };
+    if any(Effect::Deny) {
+        Decision::ExplicitDeny
+    } else if any(Effect::Allow) {
+        Decision::Allowed
+    } else {
+        Decision::ImplicitDeny
+    }
 }
 
 #[cfg(test)]

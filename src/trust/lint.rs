@@ -144,7 +144,7 @@ fn admits(policy: &Policy, base: &Request, repo: &str, shape: &Shape) -> Option<
     }
     let mut probe = Request::new(c, Source::Synthesised);
     probe.extra = base.extra.clone();
-    (eval::evaluate(policy, &probe).decision == Decision::Allowed).then_some(sub)
+    (eval::decide(policy, &probe) == Decision::Allowed).then_some(sub)
 }
 
 /// The checked token's repository: its `repository` claim, else the one its

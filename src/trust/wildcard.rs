@@ -16,6 +16,18 @@
 
 use std::collections::HashMap;
 
+#[cfg(test)]
+thread_local! {
+    /// Characters examined, for the test that proves the cost linear.
+    static STEPS: std::cell::Cell<usize> = const { std::cell::Cell::new(0) };
+}
+
+fn step(n: usize) {
+    #[cfg(test)]
+    STEPS.with(|s| s.set(s.get() + n));
+    let _ = n;
+}
+
 /// One element of a pattern after policy variables are resolved.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Tok {
@@ -56,6 +68,7 @@ pub fn matches(pattern: &[Tok], text: &[char]) -> bool {
 
 /// A star-free segment matches `text` at `at`.
 fn matches_at(segment: &[Tok], text: &[char], at: usize) -> bool {
+    step(segment.len());
     text.len() >= at + segment.len()
         && segment.iter().zip(&text[at..]).all(|(t, c)| match t {
             Tok::Lit(l) => l == c,
@@ -139,6 +152,7 @@ fn find(segment: &[Tok], text: &[char]) -> Option<usize> {
     let top = (len - 1) % 64;
     let mut state = vec![0u64; words];
     for (i, c) in text.iter().enumerate() {
+        step(words);
         let mask = masks.of(*c);
         // state = ((state << 1) | 1) & mask, across words.
         let mut carry = 1u64;
@@ -214,6 +228,29 @@ mod tests {
                 let tc: Vec<char> = t.chars().collect();
                 assert_eq!(matches(&pt, &tc), reference(&pt, &tc), "{p:?} vs {t:?}");
             }
+        }
+    }
+
+    /// The inputs that made the backtracking matcher quadratic (issue 22.4)
+    /// cost a number of steps linear in pattern plus text here.
+    #[test]
+    fn adversarial_patterns_cost_linear_steps() {
+        let text: Vec<char> = "a".repeat(20_000).chars().collect();
+        for pattern in [
+            format!("{}b", "*a".repeat(5_000)),
+            format!("*{}b*", "a".repeat(60)),
+            format!("*{}?b", "a?".repeat(30)),
+        ] {
+            let p = toks(&pattern);
+            STEPS.with(|s| s.set(0));
+            assert!(!matches(&p, &text), "{pattern}");
+            let steps = STEPS.with(|s| s.get());
+            assert!(
+                steps <= 2 * (p.len() + text.len()),
+                "{steps} steps for a {}-element pattern and {} characters",
+                p.len(),
+                text.len()
+            );
         }
     }
 
