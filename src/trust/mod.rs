@@ -10,6 +10,7 @@ pub mod eval;
 pub mod json;
 pub mod lint;
 pub mod policy;
+pub mod subject;
 pub mod verdict;
 pub mod wildcard;
 
@@ -203,9 +204,14 @@ pub fn check(a: &Args) -> Result<(String, eval::Decision), String> {
     let policy =
         policy::parse(&read("--policy", &a.policy)?).map_err(|e| format!("{:?}: {e}", a.policy))?;
     let req = request(a)?;
-    let verdict = eval::evaluate(&policy, &req);
-    let mut out = verdict::render(&verdict, &req);
-    let warnings = lint::lint(&policy, &req);
+    Ok(report(&policy, &req))
+}
+
+/// The verdict and the lint warnings for one policy and request, as printed.
+pub fn report(policy: &policy::Policy, req: &claims::Request) -> (String, eval::Decision) {
+    let verdict = eval::evaluate(policy, req);
+    let mut out = verdict::render(&verdict, req);
+    let warnings = lint::lint(policy, req);
     if !warnings.is_empty() {
         out.push_str(&format!(
             "\n{} warning(s) (they do not change the verdict):\n",
@@ -215,7 +221,7 @@ pub fn check(a: &Args) -> Result<(String, eval::Decision), String> {
             out.push_str(&format!("  warning: {}\n    fix: {}\n", w.message, w.fix));
         }
     }
-    Ok((out, verdict.decision))
+    (out, verdict.decision)
 }
 
 /// Entry point for `keyless-aws check-trust ARGS…`.

@@ -242,6 +242,10 @@ pub fn explain(c: &ConditionResult, req: &Request) -> (String, String) {
             }
             if key.to_lowercase().ends_with(":sub") {
                 why.push_str(&sub_hint(&token, &cond.values));
+                if let Some((converted, form)) = other_form(req, &cond.values) {
+                    why.push_str(&format!("; {form}"));
+                    fix = format!("for this token write \"{key}\": \"{converted}\" under {}", op.name);
+                }
             }
             if op.set == Some(super::policy::SetQualifier::ForAllValues) && values.len() > 1 {
                 fix = format!("add every token value {values:?} to \"{key}\" under {}", op.name);
@@ -262,11 +266,6 @@ fn sub_hint(token: &str, policy: &[String]) -> String {
     if token.ends_with(":pull_request") {
         hint.push_str(
             ". Pull-request runs have `sub` = `repo:OWNER/REPO:pull_request`, not a branch ref",
-        );
-    }
-    if token.contains('@') && !policy.iter().any(|v| v.contains('@')) {
-        hint.push_str(
-            ". This `sub` uses the immutable format with numeric ids (`OWNER@ID/REPO@ID`)",
         );
     }
     let repo = |s: &str| {
@@ -313,4 +312,13 @@ fn action_miss(action: &ActionSpec) -> String {
             )
         }
     }
+}
+
+/// A policy `sub` value that names the token's repository in the other of
+/// GitHub's two forms (name-based, ID-based), rewritten into the token's form.
+fn other_form(req: &Request, values: &[String]) -> Option<(String, String)> {
+    let token = super::subject::of_request(req)?;
+    values
+        .iter()
+        .find_map(|v| super::subject::mismatch(v, &token))
 }
