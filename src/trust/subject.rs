@@ -83,6 +83,32 @@ pub fn of_request(req: &Request) -> Option<TokenRepo> {
     )
 }
 
+/// For the action's AccessDenied explanation: the repository part to put in
+/// `repo:…:*` (the token's own, in its form) and, for an ID-based token, the
+/// sentence that says so. Read from the decoded claims, never assumed.
+pub fn for_explanation(claims: &crate::jwt::Claims) -> Option<(String, Option<String>)> {
+    let id = |name: &str| {
+        claims.other.get(name).and_then(|v| match v {
+            serde_json::Value::String(s) => Some(s.clone()),
+            serde_json::Value::Number(n) => Some(n.to_string()),
+            _ => None,
+        })
+    };
+    let token = read(
+        claims.sub.as_deref()?,
+        claims.repository.as_deref()?,
+        id("repository_owner_id").as_deref(),
+        id("repository_id").as_deref(),
+    )?;
+    Some(match token.form {
+        Form::Names => (token.repository, None),
+        Form::Ids { part } => {
+            let note = format!("This `sub` is GitHub's ID-based form (`repo:{part}:…`: owner and repository carry their numeric ids, the default for repositories created, renamed or transferred since 15 July 2026): a condition naming `{}` by name only never matches it; write `repo:{part}:…`.", token.repository);
+            (part, Some(note))
+        }
+    })
+}
+
 /// When a policy `sub` value names the token's repository in the other form,
 /// the value rewritten into the token's form (its wildcards and tail kept)
 /// and a sentence saying what differs.
