@@ -393,6 +393,24 @@ proptest! {
         prop_assert!(!allowed(&p, &with(job(&r, Some(&branch), None, "push"), "aud", json!("other"))));
     }
 
+    /// `setup --pin-ids`: the repository's tokens in either `sub` form are
+    /// admitted, and no other repository's (another id, or none), whatever
+    /// its name (issue 23.3).
+    #[test]
+    fn setup_pin_ids_admits_its_repository_in_both_forms(owner in name(), repo in name(), branch in name()) {
+        let r = format!("{owner}/{repo}");
+        let p = setup_policy(&["--repo", &r, "--branch", &branch, "--pin-ids", "--repository-id", "42"]);
+        let pinned = |claims: Value| with(with(claims, "repository_id", json!("42")), "repository_owner_id", json!("7"));
+        let names = pinned(job(&r, Some(&branch), None, "push"));
+        prop_assert!(allowed(&p, &names));
+        let ids = with(names.clone(), "sub", json!(format!("repo:{owner}@7/{repo}@42:ref:refs/heads/{branch}")));
+        prop_assert!(allowed(&p, &ids));
+        prop_assert!(!allowed(&p, &with(ids.clone(), "repository_id", json!("43"))));
+        let (stranger, other_branch) = (format!("{owner}x/{repo}"), format!("repo:{owner}@7/{repo}@42:ref:refs/heads/{branch}x"));
+        prop_assert!(!allowed(&p, &job(&stranger, Some(&branch), None, "push")));
+        prop_assert!(!allowed(&p, &with(ids, "sub", json!(other_branch))));
+    }
+
     /// Every `setup` subject kind admits the job it was made for and refuses
     /// the neighbouring ones (another branch, repository, environment, event).
     #[test]
