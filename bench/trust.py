@@ -15,9 +15,9 @@ hardest:
   * variables        a value of 30 000 `${` without a closing brace (2012-10-17);
   * many-keys        1 200 conditions on keys, against a claims file with 1 200 claims.
 
-Each case runs the binary --runs times; the table shows the slowest run. Exit
-status 1 if any run exceeds --limit seconds (default 1.0), so the figure is also
-a check. With --write-docs the table replaces the check-trust section of
+Each case runs the binary --runs times; the table shows the slowest run, wall
+and CPU time. Exit status 1 if any run's CPU time exceeds --limit seconds
+(default 1.0), so the figure is also a check. With --write-docs the table replaces the check-trust section of
 docs/benchmarks.md.
 
     python3 bench/trust.py --binary target/release/keyless-aws [--runs 3] [--limit 1.0]
@@ -84,14 +84,30 @@ def cases():
     return out
 
 
-def run(binary, pol, cl, limit):
+def run(binary, pol, cl):
+    """(wall seconds, CPU seconds: user + system) of one check-trust run."""
     start = time.monotonic()
-    p = subprocess.run([binary, "check-trust", "--policy", pol, "--claims", cl],
-                       stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, timeout=60)
+    p = subprocess.Popen([binary, "check-trust", "--policy", pol, "--claims", cl],
+                         stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    try:
+        _, err = p.communicate(timeout=60)
+    except subprocess.TimeoutExpired:
+        p.kill()
+        sys.exit(f"trust.py: {pol}: still running after 60 s")
     took = time.monotonic() - start
     if p.returncode not in (0, 1):
-        sys.exit(f"trust.py: {pol}: exit {p.returncode}: {p.stderr.decode()[:400]}")
+        sys.exit(f"trust.py: {pol}: exit {p.returncode}: {err.decode()[:400]}")
     return took
+
+
+def cpu_of(binary, pol, cl):
+    """CPU seconds (user + system) of one run, from the children's rusage."""
+    import resource
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    wall = run(binary, pol, cl)
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    return wall, cpu
 
 
 def main():
@@ -108,22 +124,27 @@ def main():
             pp, cp = os.path.join(d, "policy.json"), os.path.join(d, "claims.json")
             open(pp, "w").write(pol)
             open(cp, "w").write(cl)
-            slowest = max(run(args.binary, pp, cp, args.limit) for _ in range(args.runs))
-            worst = max(worst, slowest)
-            rows.append((name, len(pol.encode()), len(cl.encode()), slowest))
-    table = ["| case | policy bytes | claims bytes | slowest of %d runs |" % args.runs,
-             "|---|---:|---:|---:|"]
-    table += [f"| {n} | {p} | {c} | {t * 1000:.0f} ms |" for n, p, c, t in rows]
+            runs = [cpu_of(args.binary, pp, cp) for _ in range(args.runs)]
+            wall, cpu = max(w for w, _ in runs), max(c for _, c in runs)
+            worst = max(worst, cpu)
+            rows.append((name, len(pol.encode()), len(cl.encode()), wall, cpu))
+    table = ["| case | policy bytes | claims bytes | slowest wall | slowest CPU (user+sys) |",
+             "|---|---:|---:|---:|---:|"]
+    table += [f"| {n} | {p} | {c} | {w * 1000:.0f} ms | {t * 1000:.0f} ms |"
+              for n, p, c, w, t in rows]
     text = "\n".join(table)
     print(text)
-    print(f"trust.py: worst {worst * 1000:.0f} ms (limit {args.limit * 1000:.0f} ms)")
+    # CPU time is the figure judged: on a shared machine wall time measures
+    # the neighbours too (on a quiet one the two agree: one thread, no I/O).
+    print(f"trust.py: worst {worst * 1000:.0f} ms CPU (limit {args.limit * 1000:.0f} ms)")
     if args.write_docs:
         doc = open(args.write_docs).read()
         section = "\n".join([
             BEGIN,
             f"`python3 bench/trust.py --runs {args.runs}` on {platform.machine()}, "
             f"{os.cpu_count()} cores: the worst inputs check-trust accepts, limit "
-            f"{args.limit:.1f} s per run.",
+            f"{args.limit:.1f} s of CPU per run (wall time also counts whatever else runs on "
+            "the machine; on a quiet one the two agree: one thread, no I/O).",
             "",
             text,
             END,
