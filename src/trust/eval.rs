@@ -385,6 +385,8 @@ pub enum Decision {
 pub struct Verdict {
     pub decision: Decision,
     pub results: Vec<StatementResult>,
+    /// The policy's Version: whether `${…}` was read as a variable.
+    pub version: Version,
 }
 
 impl Verdict {
@@ -451,7 +453,11 @@ pub fn evaluate(policy: &Policy, req: &Request) -> Verdict {
     };
     // Every test that evaluates also proves lint's fast path agrees.
     debug_assert_eq!(decide(policy, req), decision);
-    Verdict { decision, results }
+    Verdict {
+        decision,
+        results,
+        version: policy.version,
+    }
 }
 
 /// The decision alone, as `evaluate` reaches it, without keeping every

@@ -28,6 +28,10 @@ pub enum Risk {
     MultivaluedWithoutSet,
     /// The policy names more `sub` values than lint probes around.
     ProbesCapped,
+    /// Two condition keys of one statement differ only in case: one key to IAM.
+    KeysDifferInCase,
+    /// A `sub` value in the other of GitHub's two forms than the token's.
+    SubjectForm,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -250,6 +254,8 @@ pub fn lint(policy: &Policy, req: &Request) -> Vec<Warning> {
     }
     reusable_workflow_note(policy, req, &mut out);
     out.extend(keys_never_present(policy, req));
+    out.extend(keys_differing_in_case(policy));
+    out.extend(subject_forms(policy, req));
     out.extend(audience_and_absent_keys(policy, req));
     out
 }
@@ -422,10 +428,15 @@ fn keys_never_present(policy: &Policy, req: &Request) -> Vec<Warning> {
                 }
                 _ => continue,
             };
-            let (effect, consequence) = if r.holds {
-                ("always holds", "it restricts nothing")
-            } else {
-                ("never holds", "the statement never applies")
+            // A condition that always holds narrows an Allow by nothing, but
+            // makes a Deny refuse every token its other conditions let by.
+            let (effect, consequence) = match (r.holds, s.effect) {
+                (true, Effect::Allow) => ("always holds", "it restricts nothing"),
+                (true, Effect::Deny) => (
+                    "always holds",
+                    "this Deny refuses every token its other conditions match (with no other condition: every token)",
+                ),
+                (false, _) => ("never holds", "the statement never applies"),
             };
             out.push(Warning {
                 risk: Risk::KeyNeverPresent,
@@ -484,6 +495,59 @@ fn audience_and_absent_keys(policy: &Policy, req: &Request) -> Vec<Warning> {
                     fix: "use the plain operator (StringEquals / StringLike) for `sub` and `aud`"
                         .into(),
                 });
+            }
+        }
+    }
+    out
+}
+
+/// Condition keys in one statement that differ only in upper/lower case: IAM
+/// compares key names without regard to case, so they are one key and each
+/// condition applies to the same value (IAM JSON policy elements: Condition).
+fn keys_differing_in_case(policy: &Policy) -> Vec<Warning> {
+    let mut out = Vec::new();
+    for s in &policy.statements {
+        let mut seen: std::collections::HashMap<String, &str> = std::collections::HashMap::new();
+        for c in &s.conditions {
+            match seen.get(&c.key.to_lowercase()) {
+                Some(first) if *first != c.key => out.push(Warning {
+                    risk: Risk::KeysDifferInCase,
+                    message: format!("{}: \"{first}\" and \"{}\" differ only in upper/lower case, and IAM reads key names without regard to case: they are one key, and both conditions must hold for its one value", s.label(), c.key),
+                    fix: format!("write the key one way (\"{first}\") and put the values that belong together under one operator"),
+                }),
+                Some(_) => {}
+                None => {
+                    seen.insert(c.key.to_lowercase(), &c.key);
+                }
+            }
+        }
+    }
+    out
+}
+
+/// `sub` values that name this token's repository in the other of GitHub's two
+/// forms (name-based, ID-based): they never match this repository's tokens,
+/// whatever else the statement says (the form is read from the token).
+fn subject_forms(policy: &Policy, req: &Request) -> Vec<Warning> {
+    let Some(token) = super::subject::of_request(req) else {
+        return Vec::new();
+    };
+    let sub_key = format!("{}:sub", req.provider.to_lowercase());
+    let mut out = Vec::new();
+    for s in &policy.statements {
+        for c in s
+            .conditions
+            .iter()
+            .filter(|c| c.key.to_lowercase() == sub_key)
+        {
+            for v in &c.values {
+                if let Some((converted, why)) = super::subject::mismatch(v, &token) {
+                    out.push(Warning {
+                        risk: Risk::SubjectForm,
+                        message: format!("{}: {} {v:?}: {why}", s.label(), c.operator.name),
+                        fix: format!("for tokens like this one write {converted:?} (keep the other form too while both kinds of token occur)"),
+                    });
+                }
             }
         }
     }

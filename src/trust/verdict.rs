@@ -5,40 +5,12 @@ use super::claims::{Request, Source};
 use super::eval::{
     ConditionResult, Decision, KeySource, PrincipalMatch, StatementResult, Verdict, ACTION,
 };
-use super::policy::{ActionSpec, Base, Compare, Effect};
+use super::policy::{ActionSpec, Base, Compare, Effect, Version};
 
 pub fn render(verdict: &Verdict, req: &Request) -> String {
-    let mut out = String::new();
-    let source = match req.source {
-        Source::ClaimsFile => "claims file",
-        Source::Token => "token payload, decoded WITHOUT checking its signature",
-        Source::Synthesised => "claims built from --repo in GitHub's default format",
-    };
-    out.push_str(&format!(
-        "Request: {ACTION} by provider {} ({source})\n",
-        req.provider
-    ));
-    if req
-        .claims
-        .get("iss")
-        .and_then(|v| v.as_str())
-        .is_some_and(|i| i.starts_with("http://"))
-    {
-        out.push_str("  (the issuer is http://: AWS STS refuses such tokens; this verdict is for a local emulator)\n");
-    }
-    if !req.claims.contains_key("iss") {
-        out.push_str("  (the claims have no `iss`: assuming GitHub's issuer)\n");
-    }
-    for name in ["sub", "aud", "azp"] {
-        if let Some(v) = req.claims.get(name) {
-            out.push_str(&format!(
-                "  {name:<4} {}\n",
-                crate::text::one_line(&v.to_string())
-            ));
-        }
-    }
-    for (k, v) in &req.extra {
-        out.push_str(&format!("  {k} = {v:?} (--context)\n"));
+    let mut out = request_header(req);
+    if verdict.version == Version::V2008 && uses_variables(verdict) {
+        out.push_str("  (the policy's Version is 2008-10-17 or absent: `${…}` in its values is literal text, not a policy variable; write \"Version\": \"2012-10-17\" to use variables)\n");
     }
     out.push('\n');
     match verdict.decision {
@@ -136,48 +108,12 @@ fn statement_miss(r: &StatementResult, req: &Request) -> String {
 
 /// Why one condition failed and the smallest change that makes it hold.
 pub fn explain(c: &ConditionResult, req: &Request) -> (String, String) {
+    if let Some(problem) = key_problem(c, req) {
+        return problem;
+    }
     let cond = &c.condition;
     let op = &cond.operator;
     let key = &cond.key;
-    let claim_key = |claim: &str| format!("{}:{claim}", req.provider);
-    match &c.source {
-        KeySource::Unexposed(claim) => {
-            let mut exposed: Vec<&str> = super::claims::EXPOSED_ANY_PROVIDER.to_vec();
-            if req.is_github() {
-                exposed.extend(super::claims::EXPOSED_GITHUB);
-            }
-            return (
-                format!("IAM does not expose the `{claim}` claim as a condition key for this provider, so the key is always absent and this condition can never hold"),
-                format!("remove it and match on a key IAM exposes ({}); to match `{claim}` put it into `sub` (GitHub can customise the sub claim to include it)", exposed.join(", ")),
-            );
-        }
-        KeySource::OtherProvider(ns) => {
-            let claim = key.rsplit_once(':').map_or("", |(_, c)| c);
-            return (
-                format!("the key belongs to provider `{ns}`, but this token's issuer is `{}`: IAM names keys after the token's provider", req.provider),
-                format!("rename the key to \"{}\"", claim_key(claim)),
-            );
-        }
-        KeySource::Unknown if !key.contains(':') => {
-            return (
-                format!("`{key}` has no provider prefix: IAM names token claims PROVIDER:CLAIM, so this key is never present"),
-                format!("rename the key to \"{}\"", claim_key(key)),
-            );
-        }
-        KeySource::Unknown if c.request.is_none() => {
-            return (
-                format!("`{key}` comes from the request, not the token; check-trust does not know it and treats it as absent"),
-                format!("pass --context {key}=VALUE to evaluate it with a value"),
-            );
-        }
-        _ => {}
-    }
-    if !c.unusable_values.is_empty() {
-        return (
-            format!("the policy variable(s) in {:?} name a key this request lacks, so those values cannot match", c.unusable_values),
-            "give the variable a default (`${key, 'default'}`) or match a literal value".into(),
-        );
-    }
     let Some(values) = &c.request else {
         return match op.base {
             Base::Null => (
@@ -212,47 +148,136 @@ pub fn explain(c: &ConditionResult, req: &Request) -> (String, String) {
             format!("remove the value matching {token:?} from \"{key}\" under {}, if this token should be admitted", op.name),
         ),
         Base::String { negated: false, .. } | Base::Bool => {
-            let compare = match op.base {
-                Base::String { compare, .. } => compare,
-                _ => Compare::EqualsIgnoreCase,
-            };
-            let mut why = format!("{token:?} is not among the values of {}", op.name);
-            let mut fix = format!("add {token:?} to \"{key}\" under {}", op.name);
-            let pattern = cond
-                .values
-                .iter()
-                .find(|v| (v.contains('*') || v.contains('?')) && super::eval::like_matches(v, &token));
-            if let (Some(pattern), true) = (pattern, compare != Compare::Like) {
-                why.push_str(&format!("; {pattern:?} would match it as a pattern, but {} compares `*` and `?` literally (only StringLike treats them as wildcards)", op.name));
-                fix = format!("move \"{key}\": {pattern:?} from {} into a \"StringLike\" block", op.name);
-            } else if compare == Compare::Equals && cond.values.iter().any(|v| v.eq_ignore_ascii_case(&token)) {
-                why.push_str("; it differs only in upper/lower case, and values are compared case-sensitively");
-                fix = format!("write the value exactly as {token:?}");
-            } else if let Some(p) = cond.values.iter().find(|v| {
-                compare == Compare::Like && super::eval::like_matches_ignoring_case(v, &token)
-            }) {
-                why.push_str(&format!("; {p:?} would match it but for upper/lower case, and StringLike compares case-sensitively"));
-                fix = format!("write {p:?} in the case the token uses ({token:?})");
-            }
-            if c.source == KeySource::Claim("aud".into()) && req.claims.contains_key("azp") {
-                why.push_str(&format!("; IAM's `{}` key is the token's `azp` claim when it has one (this token does); the token's `aud` is the `{}` key", claim_key("aud"), claim_key("oaud")));
-                if cond.values.iter().any(|v| req.claim_str("aud").as_deref() == Some(v)) {
-                    fix = format!("match the audience with \"{}\", or put the azp value {token:?} under \"{key}\"", claim_key("oaud"));
-                }
-            }
-            if key.to_lowercase().ends_with(":sub") {
-                why.push_str(&sub_hint(&token, &cond.values));
-                if let Some((converted, form)) = other_form(req, &cond.values) {
-                    why.push_str(&format!("; {form}"));
-                    fix = format!("for this token write \"{key}\": \"{converted}\" under {}", op.name);
-                }
-            }
-            if op.set == Some(super::policy::SetQualifier::ForAllValues) && values.len() > 1 {
-                fix = format!("add every token value {values:?} to \"{key}\" under {}", op.name);
-            }
-            (why, fix)
+            positive_mismatch(c, req, values, &token)
         }
     }
+}
+
+/// A positive String (or Bool) condition whose values the token's value
+/// does not match: the reason in the operator's own terms, and the edit.
+fn positive_mismatch(
+    c: &ConditionResult,
+    req: &Request,
+    values: &[String],
+    token: &str,
+) -> (String, String) {
+    let cond = &c.condition;
+    let op = &cond.operator;
+    let key = &cond.key;
+    let claim_key = |claim: &str| format!("{}:{claim}", req.provider);
+    let compare = match op.base {
+        Base::String { compare, .. } => compare,
+        _ => Compare::EqualsIgnoreCase,
+    };
+    // StringLike's values are patterns: "not among the values" would read as
+    // if they were compared literally.
+    let mut why = if compare == Compare::Like {
+        format!("{token:?} matches none of the patterns of {}", op.name)
+    } else {
+        format!("{token:?} is not among the values of {}", op.name)
+    };
+    let mut fix = format!("add {token:?} to \"{key}\" under {}", op.name);
+    let pattern = cond
+        .values
+        .iter()
+        .find(|v| (v.contains('*') || v.contains('?')) && super::eval::like_matches(v, &token));
+    if let (Some(pattern), true) = (pattern, compare != Compare::Like) {
+        why.push_str(&format!("; {pattern:?} would match it as a pattern, but {} compares `*` and `?` literally (only StringLike treats them as wildcards)", op.name));
+        fix = format!(
+            "move \"{key}\": {pattern:?} from {} into a \"StringLike\" block",
+            op.name
+        );
+    } else if compare == Compare::Equals
+        && cond.values.iter().any(|v| v.eq_ignore_ascii_case(&token))
+    {
+        why.push_str(
+            "; it differs only in upper/lower case, and values are compared case-sensitively",
+        );
+        fix = format!("write the value exactly as {token:?}");
+    } else if let Some(p) = cond
+        .values
+        .iter()
+        .find(|v| compare == Compare::Like && super::eval::like_matches_ignoring_case(v, &token))
+    {
+        why.push_str(&format!("; {p:?} would match it but for upper/lower case, and StringLike compares case-sensitively"));
+        fix = format!("write {p:?} in the case the token uses ({token:?})");
+    }
+    if c.source == KeySource::Claim("aud".into()) && req.claims.contains_key("azp") {
+        why.push_str(&format!("; IAM's `{}` key is the token's `azp` claim when it has one (this token does); the token's `aud` is the `{}` key", claim_key("aud"), claim_key("oaud")));
+        if cond
+            .values
+            .iter()
+            .any(|v| req.claim_str("aud").as_deref() == Some(v))
+        {
+            fix = format!(
+                "match the audience with \"{}\", or put the azp value {token:?} under \"{key}\"",
+                claim_key("oaud")
+            );
+        }
+    }
+    if key.to_lowercase().ends_with(":sub") {
+        why.push_str(&sub_hint(&token, &cond.values));
+        if let Some((converted, form)) = other_form(req, &cond.values) {
+            why.push_str(&format!("; {form}"));
+            fix = format!(
+                "for this token write \"{key}\": \"{converted}\" under {}",
+                op.name
+            );
+        }
+    }
+    if op.set == Some(super::policy::SetQualifier::ForAllValues) && values.len() > 1 {
+        fix = format!(
+            "add every token value {values:?} to \"{key}\" under {}",
+            op.name
+        );
+    }
+    (why, fix)
+}
+
+/// A key the request can never have (or check-trust cannot know), or values
+/// that cannot be used: the reason is the key, not the values.
+fn key_problem(c: &ConditionResult, req: &Request) -> Option<(String, String)> {
+    let key = &c.condition.key;
+    let claim_key = |claim: &str| format!("{}:{claim}", req.provider);
+    match &c.source {
+        KeySource::Unexposed(claim) => {
+            let mut exposed: Vec<&str> = super::claims::EXPOSED_ANY_PROVIDER.to_vec();
+            if req.is_github() {
+                exposed.extend(super::claims::EXPOSED_GITHUB);
+            }
+            return Some((
+                format!("IAM does not expose the `{claim}` claim as a condition key for this provider, so the key is always absent and this condition can never hold"),
+                format!("remove it and match on a key IAM exposes ({}); to match `{claim}` put it into `sub` (GitHub can customise the sub claim to include it)", exposed.join(", ")),
+            ));
+        }
+        KeySource::OtherProvider(ns) => {
+            let claim = key.rsplit_once(':').map_or("", |(_, c)| c);
+            return Some((
+                format!("the key belongs to provider `{ns}`, but this token's issuer is `{}`: IAM names keys after the token's provider", req.provider),
+                format!("rename the key to \"{}\"", claim_key(claim)),
+            ));
+        }
+        KeySource::Unknown if !key.contains(':') => {
+            return Some((
+                format!("`{key}` has no provider prefix: IAM names token claims PROVIDER:CLAIM, so this key is never present"),
+                format!("rename the key to \"{}\"", claim_key(key)),
+            ));
+        }
+        KeySource::Unknown if c.request.is_none() => {
+            return Some((
+                format!("`{key}` comes from the request, not the token; check-trust does not know it and treats it as absent"),
+                format!("pass --context {key}=VALUE to evaluate it with a value"),
+            ));
+        }
+        _ => {}
+    }
+    if !c.unusable_values.is_empty() {
+        return Some((
+            format!("the policy variable(s) in {:?} name a key this request lacks, so those values cannot match", c.unusable_values),
+            "give the variable a default (`${key, 'default'}`) or match a literal value".into(),
+        ));
+    }
+    None
 }
 
 /// The `sub` mistakes that cost people the most time, recognised by shape.
@@ -321,4 +346,52 @@ fn other_form(req: &Request, values: &[String]) -> Option<(String, String)> {
     values
         .iter()
         .find_map(|v| super::subject::mismatch(v, &token))
+}
+
+/// The request the verdict is about: provider, where the claims came from,
+/// the claims that decide most verdicts and any `--context` keys.
+fn request_header(req: &Request) -> String {
+    let mut out = String::new();
+    let source = match req.source {
+        Source::ClaimsFile => "claims file",
+        Source::Token => "token payload, decoded WITHOUT checking its signature",
+        Source::Synthesised => "claims built from --repo in GitHub's default format",
+    };
+    out.push_str(&format!(
+        "Request: {ACTION} by provider {} ({source})\n",
+        req.provider
+    ));
+    if req
+        .claims
+        .get("iss")
+        .and_then(|v| v.as_str())
+        .is_some_and(|i| i.starts_with("http://"))
+    {
+        out.push_str("  (the issuer is http://: AWS STS refuses such tokens; this verdict is for a local emulator)\n");
+    }
+    if !req.claims.contains_key("iss") {
+        out.push_str("  (the claims have no `iss`: assuming GitHub's issuer)\n");
+    }
+    for name in ["sub", "aud", "azp"] {
+        if let Some(v) = req.claims.get(name) {
+            out.push_str(&format!(
+                "  {name:<4} {}\n",
+                crate::text::one_line(&v.to_string())
+            ));
+        }
+    }
+    for (k, v) in &req.extra {
+        out.push_str(&format!("  {k} = {v:?} (--context)\n"));
+    }
+    out
+}
+
+/// Whether any condition value holds `${`, which only Version 2012-10-17 reads
+/// as a policy variable.
+fn uses_variables(verdict: &Verdict) -> bool {
+    verdict
+        .results
+        .iter()
+        .flat_map(|r| &r.statement.conditions)
+        .any(|c| c.values.iter().any(|v| v.contains("${")))
 }

@@ -509,3 +509,97 @@ fn wrong_action_policies_deny_with_exit_1_and_the_fix() {
         insta::assert_snapshot!(format!("check_trust_wrong_action_{name}"), run.stdout);
     }
 }
+
+/// One statement for GitHub's provider with this Condition, under `version`
+/// (None: no Version element).
+fn policy_with(version: Option<&str>, effect_conditions: &[(&str, &str)]) -> String {
+    let statements: Vec<String> = effect_conditions
+        .iter()
+        .map(|(effect, condition)| {
+            format!(
+                r#"{{"Effect":"{effect}","Principal":{{"Federated":"{GH}"}},"Action":"sts:AssumeRoleWithWebIdentity","Condition":{condition}}}"#
+            )
+        })
+        .collect();
+    let version = version.map_or(String::new(), |v| format!(r#""Version":"{v}","#));
+    format!(r#"{{{version}"Statement":[{}]}}"#, statements.join(","))
+}
+
+/// The wordings issue 23.2 fixed, and the ID-based `sub` cases of 23.3, each
+/// pinned by a snapshot of what check-trust prints.
+#[test]
+fn verdict_wordings_are_pinned() {
+    let dir = tempfile::tempdir().unwrap();
+    let aud = r#""token.actions.githubusercontent.com:aud":"sts.amazonaws.com""#;
+    let id_claims = r#"{"iss":"https://token.actions.githubusercontent.com","aud":"sts.amazonaws.com","sub":"repo:octo-org@1234/octo-repo@5678:ref:refs/heads/main","repository":"octo-org/octo-repo","repository_owner_id":"1234","repository_id":"5678","ref":"refs/heads/main"}"#;
+    let name_claims = r#"{"iss":"https://token.actions.githubusercontent.com","aud":"sts.amazonaws.com","sub":"repo:octo-org/octo-repo:ref:refs/heads/main","repository":"octo-org/octo-repo","repository_owner_id":"1234","repository_id":"5678","ref":"refs/heads/main"}"#;
+    let like = format!(
+        r#"{{"StringEquals":{{{aud}}},"StringLike":{{"token.actions.githubusercontent.com:sub":["repo:octo-org/octo-repo:ref:refs/tags/*","repo:octo-org/other:*"]}}}}"#
+    );
+    let variables = format!(
+        r#"{{"StringEquals":{{{aud}}},"StringLike":{{"token.actions.githubusercontent.com:sub":"repo:${{token.actions.githubusercontent.com:repository}}:*"}}}}"#
+    );
+    let allow_repo = format!(
+        r#"{{"StringEquals":{{{aud}}},"StringLike":{{"token.actions.githubusercontent.com:sub":"repo:octo-org/octo-repo:*"}}}}"#
+    );
+    let unexposed_deny =
+        r#"{"StringNotEquals":{"token.actions.githubusercontent.com:event_name":"push"}}"#;
+    let case_keys = format!(
+        r#"{{"StringEquals":{{{aud},"token.actions.githubusercontent.com:Sub":"repo:octo-org/octo-repo:ref:refs/heads/main"}},"StringLike":{{"token.actions.githubusercontent.com:sub":"repo:octo-org/*"}}}}"#
+    );
+    let id_policy = format!(
+        r#"{{"StringEquals":{{{aud},"token.actions.githubusercontent.com:sub":"repo:octo-org@1234/octo-repo@5678:ref:refs/heads/main"}}}}"#
+    );
+    let cases: Vec<(&str, String, &str)> = vec![
+        (
+            "string_like_patterns",
+            policy_with(Some("2012-10-17"), &[("Allow", &like)]),
+            name_claims,
+        ),
+        (
+            "version_2008_variables",
+            policy_with(None, &[("Allow", &variables)]),
+            name_claims,
+        ),
+        (
+            "deny_on_unexposed_key",
+            policy_with(
+                Some("2012-10-17"),
+                &[("Allow", &allow_repo), ("Deny", unexposed_deny)],
+            ),
+            name_claims,
+        ),
+        (
+            "keys_differing_in_case",
+            policy_with(Some("2012-10-17"), &[("Allow", &case_keys)]),
+            name_claims,
+        ),
+        (
+            "id_token_name_policy",
+            policy_with(Some("2012-10-17"), &[("Allow", &allow_repo)]),
+            id_claims,
+        ),
+        (
+            "name_token_id_policy",
+            policy_with(Some("2012-10-17"), &[("Allow", &id_policy)]),
+            name_claims,
+        ),
+    ];
+    for (name, policy, claims) in cases {
+        let p = write(dir.path(), &format!("{name}.json"), &policy);
+        let c = write(dir.path(), &format!("{name}.claims.json"), claims);
+        let run = check_trust(&[
+            "--policy",
+            p.to_str().unwrap(),
+            "--claims",
+            c.to_str().unwrap(),
+        ]);
+        assert!(
+            run.code == 0 || run.code == 1,
+            "{name}: {}{}",
+            run.stdout,
+            run.stderr
+        );
+        insta::assert_snapshot!(format!("check_trust_wording_{name}"), run.stdout);
+    }
+}
