@@ -7,6 +7,7 @@
 //! `--flag=value`, `-h` and `--` behave as users expect from any tool.
 
 pub mod assume;
+pub mod check_trust;
 pub mod output;
 pub mod setup;
 
@@ -75,10 +76,7 @@ pub fn dispatch(args: Vec<OsString>) -> Invocation {
         "help" => help(rest.first().and_then(|c| c.to_str())),
         "setup" => setup::main(rest),
         "assume" => assume::main(rest),
-        "check-trust" => match strings(rest) {
-            Ok(rest) => crate::trust::main(&rest),
-            Err(code) => code,
-        },
+        "check-trust" => check_trust::main(rest),
         "dev-token-server" => match strings(rest) {
             Ok(rest) => crate::dev_token_server::main(&rest),
             Err(code) => code,
@@ -100,7 +98,7 @@ fn help(command: Option<&str>) -> ExitCode {
         None => println!("{HELP}"),
         Some("setup") => println!("{}", setup::HELP),
         Some("assume") => println!("{}", assume::HELP),
-        Some("check-trust") => return crate::trust::main(&["--help".to_owned()]),
+        Some("check-trust") => println!("{}", crate::trust::USAGE),
         Some("dev-token-server") => return crate::dev_token_server::main(&["--help".to_owned()]),
         Some("credential-process") => return crate::refresh::helper_main(&["--help".to_owned()]),
         Some(other) => {

@@ -49,6 +49,10 @@ pub struct Request {
     /// Request keys that are not token claims (`aws:SourceIp`, ...) given
     /// with `--context KEY=VALUE`.
     pub extra: Vec<(String, String)>,
+    /// The account of the role being assumed (`--role-arn`), when known: STS
+    /// looks the OIDC provider up in that account, so a provider ARN naming
+    /// another account never matches.
+    pub role_account: Option<crate::aws_names::AccountId>,
 }
 
 impl Request {
@@ -67,6 +71,7 @@ impl Request {
             source,
             provider,
             extra: Vec::new(),
+            role_account: None,
         }
     }
 

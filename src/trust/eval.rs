@@ -224,17 +224,46 @@ pub enum PrincipalMatch {
     /// `"*"` or `{"AWS": "*"}`: every principal, federated ones included
     /// (IAM JSON policy elements: Principal, "All principals").
     Everyone,
+    /// Names the token's provider, but in another account than the role's
+    /// (only known with `--role-arn`): STS looks the provider up in the role's
+    /// own account, so this never matches.
+    OtherAccount,
     No,
 }
 
-pub fn principal_matches(p: &Principals, provider: &str) -> PrincipalMatch {
+impl PrincipalMatch {
+    /// Whether the statement's Principal selects the request.
+    pub fn admits(self) -> bool {
+        matches!(self, PrincipalMatch::Federated | PrincipalMatch::Everyone)
+    }
+}
+
+/// The account a provider ARN names (`arn:aws:iam::ACCOUNT:oidc-provider/…`).
+pub fn provider_account(value: &str) -> Option<&str> {
+    value.strip_prefix("arn:")?.split(':').nth(3)
+}
+
+pub fn principal_matches(p: &Principals, req: &Request) -> PrincipalMatch {
+    let provider = req.provider.as_str();
     match p {
         Principals::Any => PrincipalMatch::Everyone,
         Principals::Map(types) => {
             let mut result = PrincipalMatch::No;
             for (ty, values) in types {
-                if ty == "Federated" && values.iter().any(|v| federated_matches(v, provider)) {
-                    return PrincipalMatch::Federated;
+                let named = values
+                    .iter()
+                    .filter(|v| ty == "Federated" && federated_matches(v, provider));
+                let mut other_account = false;
+                for v in named {
+                    match (provider_account(v), &req.role_account) {
+                        (Some(account), Some(role)) if account != role.as_str() => {
+                            other_account = true
+                        }
+                        _ => return PrincipalMatch::Federated,
+                    }
+                }
+                if other_account && result == PrincipalMatch::No {
+                    result = PrincipalMatch::OtherAccount;
                 }
                 if ty == "AWS" && values.iter().any(|v| v == "*") {
                     result = PrincipalMatch::Everyone;
@@ -424,8 +453,8 @@ pub fn evaluate(policy: &Policy, req: &Request) -> Verdict {
         .statements
         .iter()
         .map(|s| {
-            let principal = principal_matches(&s.principal, &req.provider);
-            let principal_ok = principal != PrincipalMatch::No;
+            let principal = principal_matches(&s.principal, req);
+            let principal_ok = principal.admits();
             StatementResult {
                 statement: s.clone(),
                 principal,
@@ -465,7 +494,7 @@ pub fn evaluate(policy: &Policy, req: &Request) -> Verdict {
 /// statement stops at its first failing condition and nothing is copied.
 pub fn decide(policy: &Policy, req: &Request) -> Decision {
     let applies = |s: &Statement| {
-        principal_matches(&s.principal, &req.provider) != PrincipalMatch::No
+        principal_matches(&s.principal, req).admits()
             && statement_covers_action(s)
             && s.conditions
                 .iter()

@@ -5,7 +5,7 @@
 //! warning is the evaluator's answer, not a guess from the pattern's text.
 
 use super::claims::{self, GitHubJob, Request, Source};
-use super::eval::{self, Decision, KeySource, PrincipalMatch};
+use super::eval::{self, Decision, KeySource};
 use super::policy::{Base, Effect, Policy, SetQualifier};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -458,8 +458,8 @@ fn audience_and_absent_keys(policy: &Policy, req: &Request) -> Vec<Warning> {
         if s.effect != Effect::Allow || !eval::statement_covers_action(s) {
             continue;
         }
-        let principal = eval::principal_matches(&s.principal, &req.provider);
-        if principal == PrincipalMatch::No {
+        let principal = eval::principal_matches(&s.principal, req);
+        if !principal.admits() {
             continue;
         }
         let positive_on = |key: &str| {

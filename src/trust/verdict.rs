@@ -90,7 +90,9 @@ fn statement_miss(r: &StatementResult, req: &Request) -> String {
     if !r.action_ok {
         out.push_str(&action_miss(&r.statement.action));
     }
-    if !r.principal_ok {
+    if r.principal == PrincipalMatch::OtherAccount {
+        out.push_str(&other_account(r, req));
+    } else if !r.principal_ok {
         out.push_str(&format!("    x Principal does not name this token's provider.\n      fix: \"Principal\": {{\"Federated\": \"arn:aws:iam::ACCOUNT:oidc-provider/{}\"}}\n", req.provider));
     }
     for c in r.failed() {
@@ -394,4 +396,22 @@ fn uses_variables(verdict: &Verdict) -> bool {
         .iter()
         .flat_map(|r| &r.statement.conditions)
         .any(|c| c.values.iter().any(|v| v.contains("${")))
+}
+
+/// A Principal naming the token's provider in another account than the role's.
+fn other_account(r: &StatementResult, req: &Request) -> String {
+    let role = req
+        .role_account
+        .as_ref()
+        .map_or_else(String::new, |a| a.to_string());
+    let named: Vec<&str> = match &r.statement.principal {
+        super::policy::Principals::Map(types) => types
+            .iter()
+            .filter(|(ty, _)| ty == "Federated")
+            .flat_map(|(_, values)| values)
+            .filter_map(|v| super::eval::provider_account(v))
+            .collect(),
+        super::policy::Principals::Any => Vec::new(),
+    };
+    format!("    x Principal.Federated names the provider in account {named:?}, but the role is in account {role}: STS looks the OIDC provider up in the role's own account, so a provider of another account never matches.\n      fix: \"Principal\": {{\"Federated\": \"arn:aws:iam::{role}:oidc-provider/{}\"}} (and create the provider in account {role} if it has none)\n", req.provider)
 }

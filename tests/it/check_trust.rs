@@ -603,3 +603,26 @@ fn verdict_wordings_are_pinned() {
         insta::assert_snapshot!(format!("check_trust_wording_{name}"), run.stdout);
     }
 }
+
+/// The provider ARN's account against the role's (issue 23.5): with
+/// --role-arn, a policy naming another account's provider denies, explained;
+/// the same policy for a role in the provider's account admits.
+#[test]
+fn a_provider_of_another_account_denies() {
+    let dir = tempfile::tempdir().unwrap();
+    let policy = write(
+        dir.path(),
+        "trust.json",
+        &trust_policy(
+            "StringEquals",
+            "repo:octo-org/octo-repo:ref:refs/heads/main",
+        ),
+    );
+    let p = policy.to_str().unwrap();
+    let base = ["--policy", p, "--repo", "octo-org/octo-repo", "--role-arn"];
+    let same = check_trust(&[&base[..], &["arn:aws:iam::123456789012:role/deploy"]].concat());
+    assert_eq!(same.code, 0, "{}{}", same.stdout, same.stderr);
+    let other = check_trust(&[&base[..], &["arn:aws:iam::210987654321:role/deploy"]].concat());
+    assert_eq!(other.code, 1, "{}{}", other.stdout, other.stderr);
+    insta::assert_snapshot!("check_trust_provider_of_another_account", other.stdout);
+}
