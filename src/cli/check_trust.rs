@@ -86,7 +86,13 @@ fn context(v: &str) -> Result<(String, String), String> {
 }
 
 fn build(f: Flags) -> Result<Args, String> {
-    let policy = f.policy.ok_or("--policy FILE is required")?;
+    if f.policy.is_none() && f.role_arn.is_none() {
+        return Err(
+            "--policy FILE (or --role-arn ARN, to read the role's policy from AWS) is required"
+                .into(),
+        );
+    }
+    let policy = f.policy;
     let job_flags =
         f.git_ref.is_some() || f.environment.is_some() || f.event.is_some() || f.audience.is_some();
     let claims = match (f.claims, f.token, f.repo) {
@@ -143,7 +149,7 @@ mod tests {
         ]))
         .unwrap()
         .unwrap();
-        assert_eq!(a.policy, "p.json");
+        assert_eq!(a.policy.as_deref(), Some("p.json"));
         let ClaimsSource::Job(job) = &a.claims else {
             panic!("{:?}", a.claims)
         };

@@ -9,6 +9,7 @@ pub mod claims;
 pub mod eval;
 pub mod json;
 pub mod lint;
+pub mod live;
 pub mod policy;
 pub mod subject;
 pub mod verdict;
@@ -64,7 +65,8 @@ pub enum ClaimsSource {
 /// A check-trust request, as `cli::check_trust` reads it from the flags.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Args {
-    pub policy: String,
+    /// `--policy FILE`; without it, `--role-arn` reads the role's own policy.
+    pub policy: Option<String>,
     pub claims: ClaimsSource,
     /// `--context KEY=VALUE`: request keys that are not claims.
     pub context: Vec<(String, String)>,
@@ -140,10 +142,49 @@ pub fn request(a: &Args) -> Result<claims::Request, String> {
 
 /// Everything but printing: the report text and the exit status.
 pub fn check(a: &Args) -> Result<(String, eval::Decision), String> {
-    let policy =
-        policy::parse(&read("--policy", &a.policy)?).map_err(|e| format!("{:?}: {e}", a.policy))?;
+    if a.policy.is_none() && a.role_arn.is_none() {
+        return Err(
+            "give --policy FILE, or --role-arn ARN to read the role's policy from AWS".into(),
+        );
+    }
+    let Some(path) = &a.policy else {
+        return live_check(a);
+    };
+    let policy = policy::parse(&read("--policy", path)?).map_err(|e| format!("{path:?}: {e}"))?;
     let req = request(a)?;
     Ok(report(&policy, &req))
+}
+
+/// `--role-arn` without `--policy`: the role's policy and OIDC provider read
+/// from AWS with the caller's credentials, then checked like a file.
+fn live_check(a: &Args) -> Result<(String, eval::Decision), String> {
+    let role = a.role_arn.as_ref().ok_or("--role-arn is required")?;
+    let req = request(a)?;
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| format!("could not start: {e}"))?;
+    let env: std::collections::HashMap<String, String> = std::env::vars().collect();
+    let fetched = runtime.block_on(live::fetch(role, &req, &env))?;
+    let policy = policy::parse(&fetched.policy)
+        .map_err(|e| format!("the trust policy of {}: {e}", role.as_str()))?;
+    let (facts, provider_denies) = live::provider_findings(&fetched, &req, role);
+    let (verdict, decision) = report(&policy, &req);
+    let mut out = format!(
+        "Role {} (trust policy read with iam:GetRole)\n{facts}",
+        role.as_str()
+    );
+    if provider_denies {
+        out.push_str("The trust policy itself, were the provider fixed:\n");
+    }
+    out.push_str(&verdict);
+    let decision = if provider_denies {
+        eval::Decision::ImplicitDeny
+    } else {
+        decision
+    };
+    Ok((out, decision))
 }
 
 /// The verdict and the lint warnings for one policy and request, as printed.

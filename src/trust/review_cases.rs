@@ -500,7 +500,7 @@ fn files_are_read_with_a_cap() {
     let text = json!({"Version": "2012-10-17", "Statement": [allow(json!({"StringEquals": {SUB: MAIN}}))]}).to_string();
     std::fs::write(&policy, format!("\u{feff}{text}")).unwrap();
     let args = |policy: &std::path::Path| super::Args {
-        policy: policy.to_string_lossy().into_owned(),
+        policy: Some(policy.to_string_lossy().into_owned()),
         claims: super::ClaimsSource::Job(super::claims::GitHubJob {
             repo: "octo-org/octo-repo".into(),
             git_ref: None,

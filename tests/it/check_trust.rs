@@ -626,3 +626,79 @@ fn a_provider_of_another_account_denies() {
     assert_eq!(other.code, 1, "{}{}", other.stdout, other.stderr);
     insta::assert_snapshot!("check_trust_provider_of_another_account", other.stdout);
 }
+
+/// `check-trust --role-arn` against moto's IAM, with moto enforcing IAM
+/// policies after the set-up calls (issue 23.4): a role whose policy and
+/// provider admit the token; a provider that lacks the token's audience; a
+/// provider that does not exist; a caller without iam:GetRole.
+#[test]
+#[ignore = "needs moto: run by scripts/test.sh"]
+fn live_check_reads_the_role_and_its_provider_from_iam() {
+    use crate::support::moto::Moto;
+    use crate::support::{repo_root, require, Tool, LOCALHOST};
+    require(&[Tool::Moto]);
+    let moto = Moto::start_with(LOCALHOST, &[("INITIAL_NO_AUTH_ACTION_COUNT", "12")]);
+    let setup = Command::new("python3")
+        .arg(repo_root().join("tests/it/fixtures/moto_trust.py"))
+        .arg(moto.url())
+        .output()
+        .unwrap();
+    assert!(
+        setup.status.success(),
+        "{}",
+        String::from_utf8_lossy(&setup.stderr)
+    );
+    let keys: serde_json::Value = serde_json::from_slice(&setup.stdout).unwrap();
+    let live = |user: &str, role: &str, extra: &[&str]| {
+        let out = Command::new(env!("CARGO_BIN_EXE_keyless-aws"))
+            .arg("check-trust")
+            .args([
+                "--role-arn",
+                &format!("arn:aws:iam::123456789012:role/{role}"),
+            ])
+            .args(extra)
+            .env_clear()
+            .env("AWS_ACCESS_KEY_ID", keys[user]["id"].as_str().unwrap())
+            .env(
+                "AWS_SECRET_ACCESS_KEY",
+                keys[user]["secret"].as_str().unwrap(),
+            )
+            .env("AWS_ENDPOINT_URL", moto.url())
+            .env("AWS_REGION", "us-east-1")
+            .env("HOME", "/nonexistent")
+            .output()
+            .unwrap();
+        Run {
+            code: out.status.code().unwrap(),
+            stdout: String::from_utf8(out.stdout).unwrap(),
+            stderr: String::from_utf8(out.stderr).unwrap(),
+        }
+    };
+    let repo = ["--repo", "octo-org/octo-repo"];
+    let redact = |s: &str| s.replace(&moto.url(), "[MOTO]");
+    let admits = live("checker", "admits", &repo);
+    assert_eq!(admits.code, 0, "{}{}", admits.stdout, admits.stderr);
+    insta::assert_snapshot!("check_trust_live_admits", redact(&admits.stdout));
+    let claims = r#"{"iss":"https://token.actions.githubusercontent.com/other-enterprise","aud":"sts.amazonaws.com","sub":"repo:octo-org/octo-repo:ref:refs/heads/main"}"#;
+    let dir = tempfile::tempdir().unwrap();
+    let c = write(dir.path(), "claims.json", claims);
+    let audience = live(
+        "checker",
+        "wrong-audience",
+        &["--claims", c.to_str().unwrap()],
+    );
+    assert_eq!(audience.code, 1, "{}{}", audience.stdout, audience.stderr);
+    insta::assert_snapshot!("check_trust_live_wrong_audience", redact(&audience.stdout));
+    let c = write(
+        dir.path(),
+        "missing.json",
+        &claims.replace("other-enterprise", "missing-enterprise"),
+    );
+    let missing = live("checker", "no-provider", &["--claims", c.to_str().unwrap()]);
+    assert_eq!(missing.code, 1, "{}{}", missing.stdout, missing.stderr);
+    insta::assert_snapshot!("check_trust_live_no_provider", redact(&missing.stdout));
+    let blind = live("blind", "admits", &repo);
+    assert_eq!(blind.code, 2, "{}{}", blind.stdout, blind.stderr);
+    assert!(blind.stdout.is_empty(), "{}", blind.stdout);
+    insta::assert_snapshot!("check_trust_live_without_get_role", redact(&blind.stderr));
+}
