@@ -187,7 +187,7 @@ pub fn provider_findings(fetched: &Fetched, req: &Request, role: &RoleArn) -> (S
         "  OIDC provider {arn}: url {}, client ids {:?}\n",
         provider.url, provider.client_ids
     );
-    if !provider.client_ids.iter().any(|c| *c == aud) {
+    if !provider.client_ids.contains(&aud) {
         out.push_str(&format!("DENIED: the provider's client-id list {:?} lacks the token's audience {aud:?}, so STS refuses the token (InvalidIdentityToken: Incorrect token audience) before the trust policy is read.\n  fix: aws iam add-client-id-to-open-id-connect-provider --open-id-connect-provider-arn '{arn}' --client-id '{aud}'\n\n", provider.client_ids));
         return (out, true);
     }

@@ -181,7 +181,7 @@ mod tests {
             )
             .unwrap();
             assert_eq!(names.form, Form::Names);
-            let (fixed, why) = mismatch(&format!("{sub}"), &names).unwrap();
+            let (fixed, why) = mismatch(&sub, &names).unwrap();
             assert_eq!(fixed, "repo:octo-org/octo-repo:ref:refs/heads/main");
             assert!(why.contains("name-based"), "{why}");
         }

@@ -182,7 +182,7 @@ fn positive_mismatch(
     let pattern = cond
         .values
         .iter()
-        .find(|v| (v.contains('*') || v.contains('?')) && super::eval::like_matches(v, &token));
+        .find(|v| (v.contains('*') || v.contains('?')) && super::eval::like_matches(v, token));
     if let (Some(pattern), true) = (pattern, compare != Compare::Like) {
         why.push_str(&format!("; {pattern:?} would match it as a pattern, but {} compares `*` and `?` literally (only StringLike treats them as wildcards)", op.name));
         fix = format!(
@@ -190,7 +190,7 @@ fn positive_mismatch(
             op.name
         );
     } else if compare == Compare::Equals
-        && cond.values.iter().any(|v| v.eq_ignore_ascii_case(&token))
+        && cond.values.iter().any(|v| v.eq_ignore_ascii_case(token))
     {
         why.push_str(
             "; it differs only in upper/lower case, and values are compared case-sensitively",
@@ -199,7 +199,7 @@ fn positive_mismatch(
     } else if let Some(p) = cond
         .values
         .iter()
-        .find(|v| compare == Compare::Like && super::eval::like_matches_ignoring_case(v, &token))
+        .find(|v| compare == Compare::Like && super::eval::like_matches_ignoring_case(v, token))
     {
         why.push_str(&format!("; {p:?} would match it but for upper/lower case, and StringLike compares case-sensitively"));
         fix = format!("write {p:?} in the case the token uses ({token:?})");
@@ -218,7 +218,7 @@ fn positive_mismatch(
         }
     }
     if key.to_lowercase().ends_with(":sub") {
-        why.push_str(&sub_hint(&token, &cond.values));
+        why.push_str(&sub_hint(token, &cond.values));
         if let Some((converted, form)) = other_form(req, &cond.values) {
             why.push_str(&format!("; {form}"));
             fix = format!(
