@@ -348,6 +348,24 @@ fn setup_output() {
     }
 }
 
+/// The README's AWS set-up block is `setup`'s output, verbatim (issue 23.6):
+/// one source of truth for the trust policy, the commands and the Terraform.
+#[test]
+fn readme_setup_block_is_setups_output() {
+    let s = Scenario::new().arg("setup").arg("--repo").arg("OWNER/REPO");
+    let out = s.run();
+    out.assert_success();
+    let readme = std::fs::read_to_string(repo_root().join("README.md")).unwrap();
+    let begin = "<!-- setup:begin (keyless-aws setup --repo OWNER/REPO) -->\n```\n";
+    let start = readme.find(begin).expect("the README has the setup block") + begin.len();
+    let end = start + readme[start..].find("```\n<!-- setup:end -->").unwrap();
+    assert_eq!(
+        &readme[start..end],
+        out.stdout,
+        "README.md's setup block differs from `keyless-aws setup --repo OWNER/REPO`: paste the output between the markers"
+    );
+}
+
 /// The `::warning` lines for inputs that have no effect on the path taken, which
 /// the reference action ignores (see README "Migrating").
 #[test]
