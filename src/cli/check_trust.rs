@@ -190,7 +190,7 @@ mod tests {
                 ][..],
                 "--role-arn",
             ),
-            (&["--repo", "o/r"][..], "--policy FILE is required"),
+            (&["--repo", "o/r"][..], "--policy FILE (or --role-arn ARN"),
         ] {
             let e = parse(&args(bad)).unwrap_err();
             assert!(e.contains(says), "{bad:?}: {e}");
