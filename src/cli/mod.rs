@@ -35,8 +35,9 @@ Usage:
                                     print credentials for this job (any CI, EKS)
   keyless-aws setup --ci CI FLAGS   print the IAM provider, trust policy,
                                     AWS CLI commands and Terraform for a CI
-  keyless-aws check-trust --policy FILE (--repo O/R [--ref R] | --claims FILE | --token FILE)
-                                    evaluate a role trust policy offline, as IAM does
+  keyless-aws check-trust (--policy FILE | --role-arn ARN) (--repo O/R [--ref R] | --claims FILE | --token FILE)
+                                    evaluate a role trust policy as IAM does: a file
+                                    offline, or the role's own policy and provider
   keyless-aws dev-token-server [--repo O/R] [--ref R] [--environment E] [--event E]
                                     a local OIDC token endpoint for act (tokens real
                                     AWS rejects; for moto or LocalStack)
