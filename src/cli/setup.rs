@@ -558,6 +558,53 @@ mod tests {
         }
     }
 
+    /// `--pin-ids` needs a numeric `--repository-id`, is GitHub's only, and
+    /// turns the subject into a pattern that matches both `sub` forms.
+    #[test]
+    fn pin_ids_is_checked_and_widens_only_the_names() {
+        let s = run(&[
+            "--repo",
+            "o/r",
+            "--tag",
+            "v1",
+            "--pin-ids",
+            "--repository-id",
+            "42",
+        ])
+        .unwrap();
+        assert_eq!(s.subject, "repo:o*/r*:ref:refs/tags/v1");
+        assert_eq!(s.repository_id.as_deref(), Some("42"));
+        for (args, says) in [
+            (
+                &["--repo", "o/r", "--pin-ids"][..],
+                "--pin-ids needs --repository-id",
+            ),
+            (
+                &["--repo", "o/r", "--repository-id", "42"][..],
+                "goes with --pin-ids",
+            ),
+            (
+                &["--repo", "o/r", "--pin-ids", "--repository-id", "4x"][..],
+                "not a numeric",
+            ),
+            (
+                &[
+                    "--ci",
+                    "gitlab",
+                    "--project",
+                    "g/p",
+                    "--pin-ids",
+                    "--repository-id",
+                    "1",
+                ][..],
+                "--pin-ids does not apply to --ci gitlab",
+            ),
+        ] {
+            let e = run(args).unwrap_err();
+            assert!(e.contains(says), "{args:?}: {e}");
+        }
+    }
+
     #[test]
     fn missing_and_misplaced_flags_are_named() {
         let cases: [(&[&str], &str); 12] = [
