@@ -189,7 +189,13 @@ fn access_denied_web(ctx: &Context<'_>) -> String {
     }
     out.push_str("\nA trust-policy Condition that admits exactly this token:\n");
     out.push_str(&exact_condition(&issuer_host, &aud, &sub));
-    if let Some(repo) = claims.repository.as_deref().map(one_line) {
+    // The repository as the token's own `sub` spells it (name- or ID-based).
+    let form = crate::trust::subject::for_explanation(claims);
+    let in_sub = form.as_ref().map(|(part, _)| part.as_str());
+    if let Some(repo) = in_sub
+        .or(claims.repository.as_deref())
+        .map(crate::text::one_line)
+    {
         out.push_str(&format!(
             "or, for every branch, tag, environment and pull request of the repository:\n    \"StringLike\": {{ {}: {} }}\n",
             json_string(&format!("{issuer_host}:sub")),
@@ -208,8 +214,8 @@ fn access_denied_web(ctx: &Context<'_>) -> String {
     {
         out.push_str("  - Pull-request runs have `sub` = `repo:O/R:pull_request`, not a branch ref. Allow that value if pull requests should get this role.\n");
     }
-    if sub.contains('@') {
-        out.push_str("  - This `sub` uses the immutable format `repo:OWNER@ID/REPO@ID:…` (the repository or organisation opted into immutable subject claims): conditions must include the numeric ids.\n");
+    if let Some((_, Some(note))) = &form {
+        out.push_str(&format!("  - {}\n", crate::text::one_line(note)));
     }
     if claims.job_workflow_ref.is_some() {
         out.push_str("  - For a reusable workflow, `sub` is the caller's; to restrict by the called workflow, match `job_workflow_ref` (via a customised sub claim).\n");
@@ -440,6 +446,28 @@ mod tests {
             ),
             &ctx,
         )
+    }
+
+    /// An ID-based token: the explanation names its form and writes the
+    /// repository pattern in it (the separator read from the token).
+    #[test]
+    fn an_id_based_sub_is_recognised_from_the_token() {
+        let claims = Claims {
+            sub: Some("repo:o#7/r#9:ref:refs/heads/main".into()),
+            repository: Some("o/r".into()),
+            aud: vec!["sts.amazonaws.com".into()],
+            iss: Some(GITHUB_ISSUER.into()),
+            other: [
+                ("repository_owner_id".to_owned(), serde_json::json!("7")),
+                ("repository_id".to_owned(), serde_json::json!(9)),
+            ]
+            .into_iter()
+            .collect(),
+            ..Default::default()
+        };
+        let (_, fix) = web_identity_denied(&claims, "sts.amazonaws.com");
+        assert!(fix.contains("\"repo:o#7/r#9:*\""), "{fix}");
+        assert!(fix.contains("ID-based form (`repo:o#7/r#9:…`"), "{fix}");
     }
 
     #[test]

@@ -20,6 +20,10 @@ pub struct Setup {
     pub account_id: AccountId,
     /// What the subject admits, in words, for the comment above the policy.
     pub admits: String,
+    /// `--pin-ids`: the GitHub repository's immutable id, required by the
+    /// `repository_id` condition key; the subject is then a pattern matching
+    /// both of GitHub's `sub` forms (name-based and ID-based).
+    pub repository_id: Option<String>,
 }
 
 impl Setup {
@@ -43,7 +47,13 @@ impl Setup {
     /// parsers as just the last one, which would silently drop a condition.
     pub fn trust_policy(&self) -> String {
         let host = self.host();
-        let aud = format!("\"{host}:aud\": {}", json(&self.audience));
+        let mut aud = format!("\"{host}:aud\": {}", json(&self.audience));
+        if let Some(id) = &self.repository_id {
+            aud.push_str(&format!(
+                ",\n          \"{host}:repository_id\": {}",
+                json(id)
+            ));
+        }
         let sub = format!("\"{host}:sub\": {}", json(&self.subject));
         let condition = if self.subject_operator() == "StringEquals" {
             format!("        \"StringEquals\": {{\n          {aud},\n          {sub}\n        }}")
@@ -107,9 +117,11 @@ aws iam create-open-id-connect-provider --url {issuer} --client-id-list {aud}\n\
 aws iam create-role --role-name {role} --max-session-duration 3600 --assume-role-policy-document file://trust-policy.json\n\
 # then attach what the jobs may do, e.g.:\n\
 # aws iam attach-role-policy --role-name {role} --policy-arn arn:aws:iam::aws:policy/ReadOnlyAccess\n\n\
-# Terraform\n\
+# Terraform (hashicorp/aws 5.81.0 or later: older versions require thumbprint_list,\n\
+# which IAM no longer needs for issuers with a certificate from a public CA)\n\
+terraform {{\n  required_providers {{\n    aws = {{\n      source  = \"hashicorp/aws\"\n      version = \">= 5.81.0\"\n    }}\n  }}\n}}\n\n\
 resource \"aws_iam_openid_connect_provider\" \"{ci}\" {{\n  url            = {issuer_j}\n  client_id_list = [{aud_j}]\n}}\n\n\
-data \"aws_iam_policy_document\" \"{ci}_trust\" {{\n  statement {{\n    actions = [\"sts:AssumeRoleWithWebIdentity\"]\n    principals {{\n      type        = \"Federated\"\n      identifiers = [aws_iam_openid_connect_provider.{ci}.arn]\n    }}\n    condition {{\n      test     = \"{aud_test}\"\n      variable = \"{host}:aud\"\n      values   = [{aud_j}]\n    }}\n    condition {{\n      test     = \"{sub_test}\"\n      variable = \"{host}:sub\"\n      values   = [{sub_j}]\n    }}\n  }}\n}}\n\n\
+data \"aws_iam_policy_document\" \"{ci}_trust\" {{\n  statement {{\n    actions = [\"sts:AssumeRoleWithWebIdentity\"]\n    principals {{\n      type        = \"Federated\"\n      identifiers = [aws_iam_openid_connect_provider.{ci}.arn]\n    }}\n    condition {{\n      test     = \"{aud_test}\"\n      variable = \"{host}:aud\"\n      values   = [{aud_j}]\n    }}\n    condition {{\n      test     = \"{sub_test}\"\n      variable = \"{host}:sub\"\n      values   = [{sub_j}]\n    }}\n{pin}  }}\n}}\n\n\
 resource \"aws_iam_role\" \"{tf_role}\" {{\n  name               = \"{role}\"\n  assume_role_policy = data.aws_iam_policy_document.{ci}_trust.json\n}}\n\n\
 {snippet}",
         name = s.ci.display_name(),
@@ -122,7 +134,32 @@ resource \"aws_iam_role\" \"{tf_role}\" {{\n  name               = \"{role}\"\n 
         aud_j = hcl_string(&s.audience),
         sub_j = hcl_string(&s.subject),
         snippet = s.job_snippet(),
-    )
+        pin = s.terraform_pin(),
+    ) + &s.pin_note()
+}
+
+impl Setup {
+    /// The Terraform condition on `repository_id` for `--pin-ids`.
+    fn terraform_pin(&self) -> String {
+        self.repository_id.as_ref().map_or_else(String::new, |id| {
+            format!("    condition {{\n      test     = \"StringEquals\"\n      variable = \"{}:repository_id\"\n      values   = [{}]\n    }}\n", self.host(), json(id))
+        })
+    }
+
+    /// The trade-off of `--pin-ids`, in one paragraph.
+    fn pin_note(&self) -> String {
+        if self.repository_id.is_none() {
+            return String::new();
+        }
+        "\n# Pinned by id (--pin-ids): `repository_id` decides which repository, so the role\n\
+# keeps admitting it after a rename or a transfer and never admits another repository\n\
+# that later takes its old name; the `sub` pattern matches both of GitHub's forms\n\
+# (name-based, and ID-based with the owner's and repository's numeric ids). The cost:\n\
+# the id must be looked up (`gh api repos/OWNER/REPO --jq .id`), a repository deleted\n\
+# and created again gets a new id (update the role), and the `repository_id` key is one\n\
+# STS evaluates for GitHub's provider since January 2026 (check it in your partition).\n"
+            .into()
+    }
 }
 
 #[cfg(test)]
@@ -157,6 +194,7 @@ mod tests {
             role_name: RoleName::parse("r").unwrap(),
             account_id: AccountId::parse("111111111111").unwrap(),
             admits: "x".into(),
+            repository_id: None,
         }
     }
 

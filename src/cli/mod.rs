@@ -10,6 +10,7 @@
 
 pub mod args;
 pub mod assume;
+pub mod check_trust;
 pub mod credential_process;
 pub mod dev_sts;
 pub mod dev_token_server;
@@ -42,8 +43,9 @@ Usage:
                                     print credentials for this job (any CI, EKS)
   keyless-aws setup --ci CI FLAGS   print the IAM provider, trust policy,
                                     AWS CLI commands and Terraform for a CI
-  keyless-aws check-trust --policy FILE (--repo O/R [--ref R] | --claims FILE | --token FILE)
-                                    evaluate a role trust policy offline, as IAM does
+  keyless-aws check-trust (--policy FILE | --role-arn ARN) (--repo O/R [--ref R] | --claims FILE | --token FILE)
+                                    evaluate a role trust policy as IAM does: a file
+                                    offline, or the role's own policy and provider
   keyless-aws dev-token-server [--repo O/R] [--ref R] [--environment E] [--event E]
                                     a local OIDC token endpoint for act (tokens real
                                     AWS rejects; for moto or LocalStack)
@@ -99,7 +101,7 @@ impl Subcommand {
         let result = match self {
             Subcommand::Setup => return setup::main(args),
             Subcommand::DevSts => return dev_sts::main(args),
-            Subcommand::CheckTrust => return check_trust(args),
+            Subcommand::CheckTrust => return check_trust::main(args),
             Subcommand::Assume => assume::main(args),
             Subcommand::DevTokenServer => dev_token_server::main(args),
             Subcommand::CredentialProcess => credential_process::main(args),
@@ -110,7 +112,7 @@ impl Subcommand {
     /// Prints its help (as its own `--help` does).
     fn help(self) -> ExitCode {
         let text = match self {
-            Subcommand::CheckTrust => return crate::trust::main(&["--help".to_owned()]),
+            Subcommand::CheckTrust => crate::trust::USAGE,
             Subcommand::Setup => setup::HELP,
             Subcommand::Assume => assume::HELP,
             Subcommand::DevTokenServer => dev_token_server::HELP,
@@ -212,23 +214,6 @@ fn finish(command: &str, result: Result<(), error::CliError>) -> ExitCode {
             eprintln!("{}", crate::text::log_text(&err.render(command)));
             err.exit_code()
         }
-    }
-}
-
-/// `check-trust` still reads its own flags from text (the trust module's
-/// parser); an argument that is not UTF-8 is a usage error, never dropped.
-fn check_trust(args: &[OsString]) -> ExitCode {
-    let strings: Result<Vec<String>, _> = args
-        .iter()
-        .map(|a| {
-            a.to_str()
-                .map(str::to_owned)
-                .ok_or_else(|| error::CliError::usage(format!("the argument {a:?} is not UTF-8")))
-        })
-        .collect();
-    match strings {
-        Ok(rest) => crate::trust::main(&rest),
-        Err(err) => finish("check-trust", Err(err)),
     }
 }
 
