@@ -117,6 +117,18 @@ pub fn explain(f: &StsFailure, ctx: &Context<'_>) -> (String, String) {
     (cause.trim_end().to_owned(), fix)
 }
 
+/// `(cause, fix)` for an identity pool's refusal; the text is the pool's
+/// own (src/cognito/explain.rs), so it stays next to the calls it explains.
+pub fn identity_pool(
+    f: &crate::cognito::failure::CognitoFailure,
+    ctx: &crate::cognito::explain::PoolContext<'_>,
+) -> (String, String) {
+    (
+        crate::cognito::explain::cause(f, ctx),
+        crate::cognito::explain::fix(f, ctx),
+    )
+}
+
 const TAG_SESSION_STATEMENT: &str = r#"  {
     "Effect": "Allow",
     "Principal": { "AWS": "arn:aws:iam::ACCOUNT:user/CALLER" },

@@ -46,6 +46,18 @@ pub fn plan(plan: &Plan) {
                 account(role.account().as_str());
             }
         }
+        CredentialSource::IdentityPool(pool) => {
+            if let TokenSource::Request { bearer, url, .. } = &pool.token {
+                workflow::add_mask(bearer);
+                url_userinfo(url);
+            }
+            if let Some(url) = &pool.endpoint {
+                url_userinfo(url);
+            }
+            if let (true, Some(role)) = (plan.account.mask, &pool.role) {
+                account(role.account().as_str());
+            }
+        }
         CredentialSource::Ambient(_) => {}
     }
     if plan.account.mask {

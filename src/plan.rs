@@ -8,7 +8,9 @@
 //! credentials" carries its own fallback. [`crate::inputs::plan`] builds a plan;
 //! [`crate::run::run`] executes it and reads no environment.
 
-use crate::aws_names::{AccountId, ProfileName, Region, RoleArn, RoleName, SessionName};
+use crate::aws_names::{
+    AccountId, IdentityPoolId, ProfileName, Region, RoleArn, RoleName, SessionName,
+};
 use crate::profile::ProfileDir;
 use crate::secret::{Credentials, Secret};
 use crate::tags::Tag;
@@ -95,6 +97,37 @@ pub enum CredentialSource {
     Keys(Credentials),
     /// The credentials the environment holds, as any AWS SDK would find them.
     Ambient(AmbientReason),
+    /// A web identity token given to an Amazon Cognito identity pool as its
+    /// login; Cognito assumes the role with the token's claims as principal
+    /// tags (src/cognito/).
+    IdentityPool(IdentityPool),
+}
+
+/// `cognito-identity-pool-id`: the pool, the token it is given, and the role
+/// asked for, if any.
+pub struct IdentityPool {
+    pub token: TokenSource,
+    pub pool: IdentityPoolId,
+    /// `role-to-assume`: Cognito's CustomRoleArn, which the pool's role
+    /// mapping must allow; `None` for the role the pool chooses.
+    pub role: Option<RoleArn>,
+    /// AWS_ENDPOINT_URL_COGNITO_IDENTITY, else AWS_ENDPOINT_URL (an emulator).
+    pub endpoint: Option<url::Url>,
+}
+
+/// Debug output never shows the endpoint's user name or password.
+impl std::fmt::Debug for IdentityPool {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("IdentityPool")
+            .field("token", &self.token)
+            .field("pool", &self.pool)
+            .field("role", &self.role)
+            .field(
+                "endpoint",
+                &self.endpoint.as_ref().map(crate::mask::shown_url),
+            )
+            .finish()
+    }
 }
 
 /// Why the environment's credentials sign the first hop; it decides what a

@@ -6,11 +6,12 @@
 //! written in one go at the very end.
 
 use crate::aws_names::{AccountId, RoleArn};
+use crate::cognito;
 use crate::error::{Error, StsCode, StsFailure, StsOperation};
 use crate::explain::{self, Context};
 use crate::jwt::{self, Claims};
 use crate::plan::{
-    AmbientReason, Chain, CredentialPlan, CredentialSource, Delivery, Identify, Plan,
+    AmbientReason, Chain, CredentialPlan, CredentialSource, Delivery, Identify, IdentityPool, Plan,
     ProfileDelivery, RefreshDelivery, RoleHop, RoleTarget, SessionOptions, TokenSource,
     WebIdentity,
 };
@@ -495,6 +496,16 @@ async fn start(plan: &Plan, source: &CredentialSource, lone: bool) -> Result<Sta
                 lone_how: "",
             }
         }
+        CredentialSource::IdentityPool(pool) => {
+            let session = identity_pool(plan, pool).await?;
+            Start {
+                signer: session.credentials.clone(),
+                fresh: true,
+                session: Some(session),
+                hop_how: "role chaining",
+                lone_how: "",
+            }
+        }
         CredentialSource::Keys(keys) => {
             workflow::info(if lone {
                 "Exporting the access keys given as inputs"
@@ -566,6 +577,69 @@ async fn web_identity(plan: &Plan, web: &WebIdentity) -> Result<Session, Error> 
     let token = fetch_token(plan, &web.token).await?;
     let client = sts_client(plan, None, false);
     exchange(plan, &client, &web.role, &web.session, &token).await
+}
+
+/// The token as an identity pool's login (src/cognito/): Cognito assumes the
+/// role with the token's claims as principal tags. Its answer names no role,
+/// so `GetCallerIdentity` with the new credentials says whose they are.
+async fn identity_pool(plan: &Plan, pool: &IdentityPool) -> Result<Session, Error> {
+    let token = fetch_token(plan, &pool.token).await?;
+    let login = token
+        .claims
+        .as_ref()
+        .and_then(|c| c.iss.as_deref())
+        .and_then(cognito::login::login_key)
+        .ok_or_else(|| {
+            Error::InvalidCredentials {
+                problem: "the token has no https `iss` claim, so it cannot be an identity pool's login (the pool names its provider by the issuer)".into(),
+            }
+        })?;
+    workflow::info(&format!(
+        "Getting credentials from Cognito identity pool {} (login {login}{})",
+        pool.pool,
+        pool.role
+            .as_ref()
+            .map(|r| format!(", role {r}"))
+            .unwrap_or_default()
+    ));
+    let client = cognito::exchange::client(cognito::exchange::ClientSettings {
+        pool: &pool.pool,
+        endpoint: pool.endpoint.as_ref(),
+        proxy: &plan.network.proxy,
+        retry: crate::retry::StsSchedule::new(
+            plan.network.retry.max_attempts,
+            plan.network.action_timeout,
+        ),
+    });
+    let request = cognito::exchange::PoolRequest {
+        pool: &pool.pool,
+        login: &login,
+        token: &token.secret,
+        role: pool.role.as_ref(),
+    };
+    let issued = cognito::exchange::credentials(&client, &request)
+        .await
+        .map_err(|failure| {
+            let endpoint = pool.endpoint.as_ref().map(crate::mask::shown_url);
+            let ctx = cognito::explain::PoolContext {
+                claims: token.claims.as_ref(),
+                audience: token.audience.as_deref(),
+                login: Some(&login),
+                endpoint: endpoint.as_deref(),
+            };
+            let (cause, fix) = explain::identity_pool(&failure, &ctx);
+            Error::Cognito {
+                failure,
+                cause,
+                fix,
+            }
+        })?;
+    issued.credentials.secrets().for_each(workflow::add_mask);
+    tracing::debug!(identity = %issued.identity_id, "identity pool issued credentials");
+    let expiration = issued.credentials.expiration.clone();
+    let mut session = as_they_are(plan, issued.credentials, "OIDC → Cognito identity pool").await?;
+    session.identity.expiration = expiration;
+    Ok(session)
 }
 
 /// A web identity token, masked, with what is known about it.

@@ -4,6 +4,7 @@
 //! looks at raw input text or the environment again, and nothing in it touches
 //! the network, so a bad value stops the run before any request is made.
 
+pub mod identity_pool;
 pub mod network;
 pub mod raw;
 pub mod role;
@@ -242,6 +243,11 @@ fn credential_plan(
     real_aws: bool,
     warnings: &mut Vec<Warning>,
 ) -> Result<CredentialPlan, Error> {
+    if let Some(pool) =
+        identity_pool::plan(raw, env, region, runner.workspace.as_deref(), warnings)?
+    {
+        return Ok(pool);
+    }
     let role_chaining = parse_bool("role-chaining", &raw.role_chaining, false)?;
     let force_skip_oidc = parse_bool("force-skip-oidc", &raw.force_skip_oidc, false)?;
     let skip_tagging = parse_bool(
@@ -502,6 +508,14 @@ fn refreshing(
                 INPUT,
                 "needs an OIDC token, and this job cannot request one (ACTIONS_ID_TOKEN_REQUEST_URL/_TOKEN are not set)",
                 "Grant the job `permissions: id-token: write` (not available to pull requests from forks), or remove `refresh-credentials`.",
+            ))
+        }
+        // identity_pool::plan refuses `refresh-credentials` before this.
+        CredentialSource::IdentityPool(_) => {
+            return Err(bad(
+                INPUT,
+                "cannot be combined with `cognito-identity-pool-id` yet",
+                "Remove `refresh-credentials`.",
             ))
         }
         CredentialSource::WebIdentity(web) => web,
