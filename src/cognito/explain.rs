@@ -166,17 +166,31 @@ fn missing_claim(f: &CognitoFailure, ctx: &PoolContext<'_>, login: &str) -> Stri
             .collect(),
         None => Vec::new(),
     };
-    let which = if absent.is_empty() {
-        "The pool's claim-to-tag mapping names a claim this token does not carry.".to_owned()
-    } else {
-        format!(
+    // The claims Cognito named, when it named any; else every usual one absent.
+    let named: Vec<&str> = absent
+        .iter()
+        .copied()
+        .filter(|name| {
+            f.message.contains(&format!("'{name}'")) || f.message.contains(&format!("\"{name}\""))
+        })
+        .collect();
+    let quoted = |names: &[&str]| {
+        names
+            .iter()
+            .map(|c| format!("`{c}`"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    let which = match (named.is_empty(), absent.is_empty()) {
+        (false, _) => format!(
+            "The pool's claim-to-tag mapping names {}, which this token does not carry.",
+            quoted(&named)
+        ),
+        (true, false) => format!(
             "The pool's claim-to-tag mapping names a claim this token does not carry; of the usual ones, this token has no {}.",
-            absent
-                .iter()
-                .map(|c| format!("`{c}`"))
-                .collect::<Vec<_>>()
-                .join(", ")
-        )
+            quoted(&absent)
+        ),
+        (true, true) => "The pool's claim-to-tag mapping names a claim this token does not carry.".to_owned(),
     };
     let present: Vec<String> = ABAC_CLAIMS
         .iter()

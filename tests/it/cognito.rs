@@ -1,0 +1,292 @@
+//! `cognito-identity-pool-id`: the job's token as an identity pool's login
+//! (GetId + GetCredentialsForIdentity), against an in-process stand-in that
+//! checks every parameter and injects each refusal class, and against moto's
+//! Cognito Identity and STS with botocore as the later step.
+
+use crate::snapshots::user_view;
+use crate::support::moto::Moto;
+use crate::support::*;
+
+const POOL: &str = "eu-west-1:0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0";
+const IDENTITY: &str = "eu-west-1:11111111-2222-3333-4444-555555555555";
+const GITHUB_LOGIN: &str = "token.actions.githubusercontent.com";
+const POOL_ROLE_ARN: &str =
+    "arn:aws:sts::123456789012:assumed-role/github-abac/CognitoIdentityCredentials";
+
+/// The token endpoint, Cognito and STS on one stand-in: GetId and
+/// GetCredentialsForIdentity answer, GetCallerIdentity names the pool's role.
+fn pool_stand_in(token: &str) -> StsStandIn {
+    StsStandIn::new()
+        .token(token)
+        .cognito("GetId", 200, serde_json::json!({ "IdentityId": IDENTITY }))
+        .cognito(
+            "GetCredentialsForIdentity",
+            200,
+            serde_json::json!({
+                "IdentityId": IDENTITY,
+                "Credentials": {
+                    "AccessKeyId": ACCESS_KEY_ID,
+                    "SecretKey": SECRET_KEY,
+                    "SessionToken": SESSION_TOKEN,
+                    "Expiration": 1893456000.0
+                }
+            }),
+        )
+        .caller("123456789012", POOL_ROLE_ARN)
+}
+
+/// A step with the pool: token, Cognito and STS all on `sts`.
+fn pool_step(sts: &StsStandIn) -> Scenario {
+    Scenario::new()
+        .oidc(&sts.uri())
+        .input("cognito-identity-pool-id", POOL)
+        .input("aws-region", "eu-west-1")
+        .input("disable-retry", "true")
+        .env("AWS_ENDPOINT_URL_COGNITO_IDENTITY", &sts.uri())
+        .stand_in(sts)
+}
+
+fn token() -> String {
+    jwt(&github_claims(
+        "repo:octo-org/octo-repo:ref:refs/heads/main",
+    ))
+}
+
+#[test]
+fn the_token_is_the_pools_login_for_its_issuer() {
+    let token = token();
+    let sts = pool_stand_in(&token);
+    let out = pool_step(&sts).run();
+    out.assert_success();
+    let calls = sts.cognito_calls();
+    let ops: Vec<&str> = calls.iter().map(|(op, _)| op.as_str()).collect();
+    assert_eq!(ops, ["GetId", "GetCredentialsForIdentity"]);
+    let logins = serde_json::json!({ GITHUB_LOGIN: token });
+    assert_eq!(
+        calls[0].1,
+        serde_json::json!({ "IdentityPoolId": POOL, "Logins": logins })
+    );
+    assert_eq!(
+        calls[1].1,
+        serde_json::json!({ "IdentityId": IDENTITY, "Logins": logins }),
+        "no CustomRoleArn without role-to-assume"
+    );
+    // Whose credentials: GetCallerIdentity signed with the pool's key.
+    let sts_calls = sts.sts_calls();
+    assert_eq!(sts_calls.len(), 1, "{sts_calls:?}");
+    assert_eq!(sts_calls[0]["Action"], "GetCallerIdentity");
+    let env = out.exported_env();
+    assert_eq!(env["AWS_ACCESS_KEY_ID"], ACCESS_KEY_ID);
+    assert_eq!(env["AWS_SECRET_ACCESS_KEY"], SECRET_KEY);
+    assert_eq!(env["AWS_SESSION_TOKEN"], SESSION_TOKEN);
+    assert_eq!(env["AWS_REGION"], "eu-west-1");
+    let outputs = out.outputs();
+    assert_eq!(outputs["aws-account-id"], "123456789012");
+    assert_eq!(outputs["authenticated-arn"], POOL_ROLE_ARN);
+    out.assert_masked_and_not_leaked(&[ACCESS_KEY_ID, SECRET_KEY, SESSION_TOKEN, &token]);
+}
+
+#[test]
+fn role_to_assume_is_the_custom_role_arn() {
+    let sts = pool_stand_in(&token());
+    let out = pool_step(&sts).input("role-to-assume", ROLE).run();
+    out.assert_success();
+    let calls = sts.cognito_calls();
+    assert_eq!(calls[1].0, "GetCredentialsForIdentity");
+    assert_eq!(calls[1].1["CustomRoleArn"], ROLE);
+}
+
+#[test]
+fn an_account_outside_allowed_account_ids_exports_nothing() {
+    let sts = pool_stand_in(&token());
+    let out = pool_step(&sts)
+        .input("allowed-account-ids", "111111111111")
+        .run();
+    out.assert_failed_cleanly();
+    assert!(out.error_line().contains("123456789012"), "{}", out.stdout);
+    assert!(!out.env_file.contains(SECRET_KEY));
+}
+
+#[test]
+fn a_bad_pool_id_or_a_second_source_is_refused_before_any_request() {
+    let sts = pool_stand_in(&token());
+    for s in [
+        pool_step(&sts).input("cognito-identity-pool-id", "eu-west-1"),
+        pool_step(&sts)
+            .input("aws-access-key-id", "AKIAIOSFODNN7EXAMPLE")
+            .input(
+                "aws-secret-access-key",
+                "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY",
+            ),
+        pool_step(&sts).input("refresh-credentials", "true"),
+    ] {
+        let out = s.run();
+        out.assert_failed_cleanly();
+        assert!(
+            out.error_line().contains("cognito-identity-pool-id"),
+            "{}",
+            out.stdout
+        );
+    }
+    assert!(sts.requests().is_empty(), "{:?}", sts.requests());
+}
+
+#[test]
+fn session_inputs_are_ignored_with_a_warning() {
+    let sts = pool_stand_in(&token());
+    let out = pool_step(&sts).input("role-duration-seconds", "7200").run();
+    out.assert_success();
+    assert!(
+        out.stdout.contains("::warning")
+            && out.stdout.contains("role-duration-seconds")
+            && out.stdout.contains("Cognito assumes the role itself"),
+        "{}",
+        out.stdout
+    );
+}
+
+/// A stand-in whose `operation` refuses with `code`: the refusal's user view.
+fn refused(operation: &str, code: &str, message: &str, claims: serde_json::Value) -> String {
+    let mut sts = StsStandIn::new().token(&jwt(&claims));
+    if operation == "GetCredentialsForIdentity" {
+        sts = sts.cognito("GetId", 200, serde_json::json!({ "IdentityId": IDENTITY }));
+    }
+    let sts = sts.cognito_error(operation, code, message);
+    user_view(&pool_step(&sts))
+}
+
+/// A push's token as GitHub issues it: every claim `setup --abac` maps but
+/// `environment` (the job names none).
+fn claims() -> serde_json::Value {
+    let mut claims = github_claims("repo:octo-org/octo-repo:ref:refs/heads/main");
+    for (name, value) in [
+        ("repository_owner", "octo-org"),
+        ("actor", "octocat"),
+        ("repository_id", "123456789"),
+        ("repository_owner_id", "987654321"),
+    ] {
+        claims[name] = value.into();
+    }
+    claims
+}
+
+#[test]
+fn cognito_pool_not_found() {
+    insta::assert_snapshot!(refused(
+        "GetId",
+        "ResourceNotFoundException",
+        &format!("IdentityPool '{POOL}' not found."),
+        claims()
+    ));
+}
+
+#[test]
+fn cognito_provider_not_a_login() {
+    insta::assert_snapshot!(refused(
+        "GetId",
+        "NotAuthorizedException",
+        "Token is not from a supported provider of this identity pool.",
+        claims()
+    ));
+}
+
+#[test]
+fn cognito_audience_not_a_client_id() {
+    insta::assert_snapshot!(refused(
+        "GetId",
+        "NotAuthorizedException",
+        "Invalid login token. Incorrect token audience.",
+        claims()
+    ));
+}
+
+#[test]
+fn cognito_role_not_offered() {
+    let sts = StsStandIn::new()
+        .token(&jwt(&claims()))
+        .cognito("GetId", 200, serde_json::json!({ "IdentityId": IDENTITY }))
+        .cognito_error(
+            "GetCredentialsForIdentity",
+            "InvalidParameterException",
+            "Invalid CustomRoleArn.",
+        );
+    insta::assert_snapshot!(user_view(&pool_step(&sts).input("role-to-assume", ROLE)));
+}
+
+#[test]
+fn cognito_pool_role_refused() {
+    insta::assert_snapshot!(refused(
+        "GetCredentialsForIdentity",
+        "InvalidIdentityPoolConfigurationException",
+        "Invalid identity pool configuration. Check assigned IAM roles for this pool.",
+        claims()
+    ));
+}
+
+#[test]
+fn cognito_mapped_claim_missing() {
+    insta::assert_snapshot!(refused(
+        "GetCredentialsForIdentity",
+        "InvalidParameterException",
+        "Principal tag mapping refers to claim 'environment', which is not present in the token.",
+        claims()
+    ));
+}
+
+#[test]
+fn cognito_unreachable() {
+    let sts = StsStandIn::new().token(&jwt(&claims()));
+    let s = pool_step(&sts).env("AWS_ENDPOINT_URL_COGNITO_IDENTITY", &closed_url());
+    insta::assert_snapshot!(user_view(&s));
+}
+
+/// moto's identity pool with the OIDC provider as its login, created with boto3.
+fn moto_pool(moto: &Moto) -> String {
+    let script = "import boto3, sys\n\
+                  c = boto3.client('cognito-identity', endpoint_url=sys.argv[1], region_name='eu-west-1',\n\
+                  \x20   aws_access_key_id='test', aws_secret_access_key='test')\n\
+                  p = c.create_identity_pool(IdentityPoolName='github_abac', AllowUnauthenticatedIdentities=False,\n\
+                  \x20   OpenIdConnectProviderARNs=['arn:aws:iam::123456789012:oidc-provider/token.actions.githubusercontent.com'])\n\
+                  print(p['IdentityPoolId'])\n";
+    let out = std::process::Command::new("python3")
+        .args(["-c", script, &moto.url()])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap().trim().to_owned()
+}
+
+#[test]
+#[ignore = "needs moto: run by scripts/test.sh"]
+fn a_moto_identity_pool_exports_credentials_a_later_step_uses() {
+    require(&[Tool::Moto]);
+    let moto = Moto::start(LOCALHOST);
+    let pool = moto_pool(&moto);
+    assert!(pool.starts_with("eu-west-1:"), "{pool}");
+    let token = token();
+    let token_endpoint = StsStandIn::new().token(&token);
+    let out = Scenario::new()
+        .oidc(&token_endpoint.uri())
+        .input("cognito-identity-pool-id", &pool)
+        .input("aws-region", "eu-west-1")
+        .input("sts-endpoint", &moto.url())
+        .env("AWS_ENDPOINT_URL_COGNITO_IDENTITY", &moto.url())
+        .run();
+    out.assert_success();
+    let env = out.exported_env();
+    let (akid, secret, session) = (
+        env["AWS_ACCESS_KEY_ID"].clone(),
+        env["AWS_SECRET_ACCESS_KEY"].clone(),
+        env["AWS_SESSION_TOKEN"].clone(),
+    );
+    assert!(!akid.is_empty() && !secret.is_empty() && !session.is_empty());
+    assert_eq!(out.outputs()["aws-account-id"], "123456789012");
+    out.assert_masked_and_not_leaked(&[&akid, &secret, &session, &token]);
+    // A later step's SDK (botocore) signs with what was exported.
+    let caller = moto.caller_identity(&akid, &secret, &session, "eu-west-1");
+    assert_eq!(caller["Account"], "123456789012", "{caller}");
+}
