@@ -34,6 +34,7 @@ pub mod roles;
 pub mod run;
 pub mod secret;
 pub mod setup;
+pub mod setup_abac;
 pub mod sts;
 pub mod tags;
 pub mod text;

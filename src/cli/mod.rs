@@ -9,6 +9,7 @@
 pub mod assume;
 pub mod output;
 pub mod setup;
+pub mod setup_abac;
 
 use std::ffi::OsString;
 use std::process::ExitCode;

@@ -86,22 +86,49 @@ pub async fn credentials(
     client: &aws_sdk_cognitoidentity::Client,
     request: &PoolRequest<'_>,
 ) -> Result<PoolCredentials, Box<CognitoFailure>> {
-    use aws_sdk_cognitoidentity::operation::get_credentials_for_identity::GetCredentialsForIdentityError as C;
-    use aws_sdk_cognitoidentity::operation::get_id::GetIdError as G;
-    let fail = |operation| CognitoFailure {
+    let identity_id = get_id(client, request).await?;
+    let credentials = get_credentials(client, request, &identity_id).await?;
+    Ok(PoolCredentials {
+        credentials,
+        identity_id,
+    })
+}
+
+/// A failure of `operation` for this request, before any detail is known.
+fn failure_for(request: &PoolRequest<'_>, operation: CognitoOperation) -> CognitoFailure {
+    CognitoFailure {
         operation,
         pool_id: request.pool.to_string(),
         role_arn: request.role.map(RoleArn::to_string),
         ..Default::default()
-    };
-    let id = client
+    }
+}
+
+/// A well-formed answer that is not what Cognito issues.
+fn invalid(
+    request: &PoolRequest<'_>,
+    operation: CognitoOperation,
+    problem: &str,
+) -> Box<CognitoFailure> {
+    let mut f = failure_for(request, operation);
+    f.message = format!("{INVALID_ANSWER}: {problem}");
+    Box::new(f)
+}
+
+async fn get_id(
+    client: &aws_sdk_cognitoidentity::Client,
+    request: &PoolRequest<'_>,
+) -> Result<String, Box<CognitoFailure>> {
+    use aws_sdk_cognitoidentity::operation::get_id::GetIdError as G;
+    const OP: CognitoOperation = CognitoOperation::GetId;
+    let out = client
         .get_id()
         .identity_pool_id(request.pool.as_str())
         .logins(request.login, request.token.expose())
         .send()
         .await
         .map_err(|e| {
-            failure(fail(CognitoOperation::GetId), e, |e| match e {
+            failure(failure_for(request, OP), e, |e| match e {
                 G::ResourceNotFoundException(_) => Some(CognitoCode::ResourceNotFound),
                 G::NotAuthorizedException(_) => Some(CognitoCode::NotAuthorized),
                 G::InvalidParameterException(_) => Some(CognitoCode::InvalidParameter),
@@ -110,75 +137,69 @@ pub async fn credentials(
                 _ => e.code().and_then(CognitoCode::parse),
             })
         })?;
-    let invalid = |problem: &str| {
-        let mut f = fail(CognitoOperation::GetCredentialsForIdentity);
-        f.message = format!("{INVALID_ANSWER}: {problem}");
-        Box::new(f)
-    };
-    let identity_id = id
-        .identity_id()
+    out.identity_id()
         .filter(|id| valid_identity_id(id))
-        .ok_or_else(|| {
-            let mut f = fail(CognitoOperation::GetId);
-            f.message = format!("{INVALID_ANSWER}: it has no identity id of the form REGION:GUID");
-            Box::new(f)
-        })?
-        .to_owned();
+        .map(str::to_owned)
+        .ok_or_else(|| invalid(request, OP, "it has no identity id of the form REGION:GUID"))
+}
+
+async fn get_credentials(
+    client: &aws_sdk_cognitoidentity::Client,
+    request: &PoolRequest<'_>,
+    identity_id: &str,
+) -> Result<Credentials, Box<CognitoFailure>> {
+    use aws_sdk_cognitoidentity::operation::get_credentials_for_identity::GetCredentialsForIdentityError as C;
+    const OP: CognitoOperation = CognitoOperation::GetCredentialsForIdentity;
     let out = client
         .get_credentials_for_identity()
-        .identity_id(&identity_id)
+        .identity_id(identity_id)
         .logins(request.login, request.token.expose())
         .set_custom_role_arn(request.role.map(|r| r.as_str().to_owned()))
         .send()
         .await
         .map_err(|e| {
-            failure(
-                fail(CognitoOperation::GetCredentialsForIdentity),
-                e,
-                |e| match e {
-                    C::ResourceNotFoundException(_) => Some(CognitoCode::ResourceNotFound),
-                    C::NotAuthorizedException(_) => Some(CognitoCode::NotAuthorized),
-                    C::InvalidParameterException(_) => Some(CognitoCode::InvalidParameter),
-                    C::InvalidIdentityPoolConfigurationException(_) => {
-                        Some(CognitoCode::InvalidIdentityPoolConfiguration)
-                    }
-                    C::ExternalServiceException(_) => Some(CognitoCode::ExternalService),
-                    C::TooManyRequestsException(_) => Some(CognitoCode::TooManyRequests),
-                    _ => e.code().and_then(CognitoCode::parse),
-                },
-            )
+            failure(failure_for(request, OP), e, |e| match e {
+                C::ResourceNotFoundException(_) => Some(CognitoCode::ResourceNotFound),
+                C::NotAuthorizedException(_) => Some(CognitoCode::NotAuthorized),
+                C::InvalidParameterException(_) => Some(CognitoCode::InvalidParameter),
+                C::InvalidIdentityPoolConfigurationException(_) => {
+                    Some(CognitoCode::InvalidIdentityPoolConfiguration)
+                }
+                C::ExternalServiceException(_) => Some(CognitoCode::ExternalService),
+                C::TooManyRequestsException(_) => Some(CognitoCode::TooManyRequests),
+                _ => e.code().and_then(CognitoCode::parse),
+            })
         })?;
-    let c = out
-        .credentials()
-        .ok_or_else(|| invalid("it has no credentials"))?;
+    convert(out.credentials()).map_err(|problem| invalid(request, OP, &problem))
+}
+
+/// What every issued session must look like: the SDK leaves a missing
+/// element empty, so a garbled answer would otherwise pass as credentials.
+fn convert(c: Option<&aws_sdk_cognitoidentity::types::Credentials>) -> Result<Credentials, String> {
+    let c = c.ok_or("it has no credentials")?;
     let (Some(key), Some(secret), Some(session), Some(expiration)) = (
         c.access_key_id(),
         c.secret_key(),
         c.session_token(),
         c.expiration(),
     ) else {
-        return Err(invalid(
-            "its credentials lack a key, secret, session token or expiration",
-        ));
+        return Err("its credentials lack a key, secret, session token or expiration".into());
     };
     let now = aws_smithy_types::DateTime::from(std::time::SystemTime::now());
     if expiration.secs() <= now.secs() {
-        return Err(invalid("its expiration is in the past"));
+        return Err("its expiration is in the past".into());
     }
     let expiration = expiration
         .fmt(aws_smithy_types::date_time::Format::DateTime)
-        .map_err(|_| invalid("its expiration cannot be read"))?;
+        .map_err(|_| "its expiration cannot be read".to_owned())?;
     let credentials = Credentials {
         access_key_id: Secret::new(key),
         secret_access_key: Secret::new(secret),
         session_token: Some(Secret::new(session)),
         expiration: Some(expiration),
     };
-    credentials.check_shape().map_err(|p| invalid(&p))?;
-    Ok(PoolCredentials {
-        credentials,
-        identity_id,
-    })
+    credentials.check_shape()?;
+    Ok(credentials)
 }
 
 /// How every "answer is not valid" failure message starts (the explainer keys on it).
@@ -257,6 +278,34 @@ where
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn only_whole_unexpired_credentials_pass() {
+        use aws_sdk_cognitoidentity::types::Credentials as Answer;
+        let future = aws_smithy_types::DateTime::from_secs(4_102_444_800);
+        let whole = Answer::builder()
+            .access_key_id("ASIAISSUEDBYCOGNITO1")
+            .secret_key("secretKeyFromCognito0000000000000000000000")
+            .session_token("SessionTokenFromCognito0000")
+            .expiration(future)
+            .build();
+        let issued = convert(Some(&whole)).unwrap();
+        assert_eq!(issued.expiration.as_deref(), Some("2100-01-01T00:00:00Z"));
+        let no_token = Answer::builder()
+            .access_key_id("ASIAISSUEDBYCOGNITO1")
+            .secret_key("secretKeyFromCognito0000000000000000000000")
+            .expiration(future)
+            .build();
+        assert!(convert(Some(&no_token)).is_err());
+        let expired = Answer::builder()
+            .access_key_id("ASIAISSUEDBYCOGNITO1")
+            .secret_key("secretKeyFromCognito0000000000000000000000")
+            .session_token("SessionTokenFromCognito0000")
+            .expiration(aws_smithy_types::DateTime::from_secs(1))
+            .build();
+        assert!(convert(Some(&expired)).unwrap_err().contains("past"));
+        assert!(convert(None).is_err());
+    }
 
     #[test]
     fn identity_ids_have_the_pool_shape() {

@@ -198,7 +198,7 @@ fn missing_claim(f: &CognitoFailure, ctx: &PoolContext<'_>, login: &str) -> Stri
         .map(|c| format!("{c}={c}"))
         .collect();
     format!(
-        "{which} GitHub sets `environment` only for jobs with an `environment:`, so a mapping for it fails every other job. Map only claims every job's token has, or give this job the missing one:\n  aws cognito-identity set-principal-tag-attribute-map --identity-pool-id {} --identity-provider-name {login} --no-use-defaults --principal-tags {}\n(tag keys on the left, claim names on the right).",
+        "{which} GitHub sets `environment` only for jobs with an `environment:`, and `actor`, `repository_id` and the like only in its own tokens. Map only claims every job's token has, or give this job the missing one:\n  aws cognito-identity set-principal-tag-attribute-map --identity-pool-id {} --identity-provider-name arn:aws:iam::ACCOUNT:oidc-provider/{login} --no-use-defaults --principal-tags {}\n(tag keys on the left, claim names on the right; the provider is named by its IAM ARN).",
         f.pool_id,
         present.join(",")
     )

@@ -290,3 +290,146 @@ fn a_moto_identity_pool_exports_credentials_a_later_step_uses() {
     let caller = moto.caller_identity(&akid, &secret, &session, "eu-west-1");
     assert_eq!(caller["Account"], "123456789012", "{caller}");
 }
+
+/// `setup --abac` for octo-org: everything it prints.
+fn abac_output() -> String {
+    let out = Scenario::new()
+        .arg("setup")
+        .arg("--abac")
+        .arg("--owner")
+        .arg("octo-org")
+        .arg("--region")
+        .arg("eu-west-1")
+        .run();
+    out.assert_success();
+    out.stdout
+}
+
+/// The text between two lines that start with these markers (the first included).
+fn block<'a>(text: &'a str, from: &str, to: &str) -> &'a str {
+    let start = text.find(from).unwrap_or_else(|| panic!("no {from:?}"));
+    let end = text[start..]
+        .find(to)
+        .unwrap_or_else(|| panic!("no {to:?}"));
+    &text[start..start + end]
+}
+
+/// The body of the heredoc that writes `file`.
+fn heredoc(text: &str, file: &str) -> String {
+    let head = text
+        .lines()
+        .position(|l| l.starts_with(&format!("cat > {file} <<")))
+        .unwrap_or_else(|| panic!("no heredoc for {file}"));
+    text.lines()
+        .skip(head + 1)
+        .take_while(|l| *l != "EOF")
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+#[test]
+fn setup_abac() {
+    insta::assert_snapshot!(abac_output());
+}
+
+/// check-trust evaluates the printed trust policy: Cognito's token for this
+/// pool with the owner's tag is allowed; another pool, an unauthenticated
+/// identity or another owner's job is not.
+#[test]
+fn setup_abac_trust_policy_is_evaluated_by_check_trust() {
+    let text = abac_output();
+    let policy = heredoc(&text, "abac-trust-policy.json").replace("$POOL_ID", POOL);
+    let cognito_token = |aud: &str, amr: &str| {
+        serde_json::json!({
+            "iss": "https://cognito-identity.amazonaws.com", "aud": aud, "sub": IDENTITY,
+            "amr": [amr, GITHUB_LOGIN, format!("{GITHUB_LOGIN}:repo:octo-org/octo-repo:ref:refs/heads/main")]
+        })
+        .to_string()
+    };
+    let other_pool = "eu-west-1:99999999-0000-0000-0000-000000000000";
+    for (claims, owner, code) in [
+        (cognito_token(POOL, "authenticated"), "octo-org", 0),
+        (cognito_token(other_pool, "authenticated"), "octo-org", 1),
+        (cognito_token(POOL, "unauthenticated"), "octo-org", 1),
+        (cognito_token(POOL, "authenticated"), "evil-org", 1),
+    ] {
+        let s = Scenario::bare()
+            .file("policy.json", &policy)
+            .file("claims.json", &claims);
+        let (policy_path, claims_path) = (s.path("policy.json"), s.path("claims.json"));
+        let s = s
+            .arg("check-trust")
+            .arg("--policy")
+            .arg(policy_path.to_str().unwrap())
+            .arg("--claims")
+            .arg(claims_path.to_str().unwrap())
+            .arg("--context")
+            .arg(&format!("aws:RequestTag/repository_owner={owner}"));
+        let out = s.run();
+        assert_eq!(out.code, code, "{claims} {owner}:\n{}", out.stdout);
+    }
+}
+
+/// The AWS CLI block: bash syntax (`bash -n`), and every command, flag and
+/// file against botocore's service models (tests/it/fixtures/check_aws_cli.py).
+#[test]
+#[ignore = "needs python3 with botocore (moto's): run by scripts/test.sh"]
+fn setup_abac_cli_commands_are_valid() {
+    require(&[Tool::Moto]);
+    let text = abac_output();
+    let cli = block(&text, "# AWS CLI", "# Terraform");
+    let check = |script: &str, program: &str, args: &[&str]| {
+        let mut child = std::process::Command::new(program)
+            .args(args)
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        use std::io::Write;
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(script.as_bytes())
+            .unwrap();
+        child.wait_with_output().unwrap()
+    };
+    let syntax = check(cli, "bash", &["-n"]);
+    assert!(syntax.status.success(), "{syntax:?}");
+    let checker = repo_root().join("tests/it/fixtures/check_aws_cli.py");
+    let checker = checker.to_str().unwrap();
+    let models = check(cli, "python3", &[checker]);
+    let report = String::from_utf8_lossy(&models.stdout);
+    assert!(models.status.success(), "{report}");
+    assert_eq!(report.lines().count(), 6, "{report}");
+    // The checker does refuse a wrong flag.
+    let broken = check("aws iam create-role --role-nam x\n", "python3", &[checker]);
+    assert!(!broken.status.success());
+}
+
+/// The Terraform block is exactly what `terraform fmt` would write.
+#[test]
+#[ignore = "needs terraform: run by scripts/test.sh"]
+fn setup_abac_terraform_is_formatted() {
+    require(&[Tool::Terraform]);
+    let text = abac_output();
+    let hcl = block(
+        &text,
+        "resource \"aws_iam_openid_connect_provider\"",
+        "# Workflow step",
+    );
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("main.tf"), hcl).unwrap();
+    let out = std::process::Command::new("terraform")
+        .args(["fmt", "-check", "-diff", "main.tf"])
+        .current_dir(dir.path())
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}

@@ -16,6 +16,8 @@ pub enum Tool {
     Act,
     /// A statically linked busybox, for act's job image (apt: busybox-static).
     Busybox,
+    /// The `terraform` CLI, for `terraform fmt` on what `setup` prints.
+    Terraform,
 }
 
 impl Tool {
@@ -29,6 +31,7 @@ impl Tool {
                 .map_err(|e| format!("python3 cannot import moto.server and boto3: {e}")),
             Tool::Act => quick("act", &["--version"]).map(|_| ()),
             Tool::Busybox => find_busybox().map(|_| ()),
+            Tool::Terraform => quick("terraform", &["version"]).map(|_| ()),
         }
     }
 }
