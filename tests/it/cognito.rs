@@ -433,3 +433,51 @@ fn setup_abac_terraform_is_formatted() {
         String::from_utf8_lossy(&out.stderr)
     );
 }
+
+/// `keyless-aws assume --identity-pool-id`: the same two calls in any CI,
+/// the credentials on stdout, and a refusal explained on stderr.
+#[test]
+fn assume_with_an_identity_pool_prints_the_pools_credentials() {
+    let token = token();
+    let sts = pool_stand_in(&token);
+    let assume = |sts: &StsStandIn, extra: &[&str]| {
+        let mut s = Scenario::bare()
+            .env("MY_TOKEN", &token)
+            .env("AWS_ENDPOINT_URL_COGNITO_IDENTITY", &sts.uri())
+            .arg("assume")
+            .arg("--identity-pool-id")
+            .arg(POOL)
+            .arg("--token-env")
+            .arg("MY_TOKEN")
+            .arg("--format")
+            .arg("json");
+        for a in extra {
+            s = s.arg(a);
+        }
+        s.run()
+    };
+    let out = assume(&sts, &["--role-arn", ROLE]);
+    out.assert_success();
+    let printed: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
+    assert_eq!(printed["AccessKeyId"], ACCESS_KEY_ID);
+    assert_eq!(printed["SessionToken"], SESSION_TOKEN);
+    let calls = sts.cognito_calls();
+    assert_eq!(calls[0].1["Logins"][GITHUB_LOGIN], token.as_str());
+    assert_eq!(calls[1].1["CustomRoleArn"], ROLE);
+
+    let refusing = StsStandIn::new().cognito_error(
+        "GetId",
+        "ResourceNotFoundException",
+        "IdentityPool not found.",
+    );
+    let out = assume(&refusing, &[]);
+    assert_eq!(out.code, 1, "{}", out.stderr);
+    assert!(out.stdout.is_empty());
+    assert!(
+        out.stderr
+            .contains("GetId failed with ResourceNotFoundException")
+            && out.stderr.contains("list-identity-pools"),
+        "{}",
+        out.stderr
+    );
+}
