@@ -51,7 +51,7 @@ pub fn plan(plan: &Plan) {
                 workflow::add_mask(bearer);
                 url_userinfo(url);
             }
-            if let Some(url) = &pool.endpoint {
+            if let Some(url) = &pool.login.endpoint {
                 url_userinfo(url);
             }
             if let (true, Some(role)) = (plan.account.mask, &pool.role) {
@@ -81,6 +81,13 @@ fn roles(plan: &Plan, profiles: &ProfilesPlan) {
                     url_userinfo(url);
                 }
                 for role in &group.roles {
+                    if let Some(url) = role
+                        .identity_pool
+                        .as_ref()
+                        .and_then(|p| p.endpoint.as_ref())
+                    {
+                        url_userinfo(url);
+                    }
                     arns.push(&role.role);
                     chained_arns(&role.chained, &mut arns);
                 }

@@ -105,23 +105,28 @@ pub enum CredentialSource {
 
 /// `cognito-identity-pool-id`: the pool, the token it is given, and the role
 /// asked for, if any.
+#[derive(Debug)]
 pub struct IdentityPool {
     pub token: TokenSource,
-    pub pool: IdentityPoolId,
+    pub login: PoolLogin,
     /// `role-to-assume`: Cognito's CustomRoleArn, which the pool's role
     /// mapping must allow; `None` for the role the pool chooses.
     pub role: Option<RoleArn>,
+}
+
+/// An identity pool a token is given to as its login, and where Cognito is.
+#[derive(Clone)]
+pub struct PoolLogin {
+    pub pool: IdentityPoolId,
     /// AWS_ENDPOINT_URL_COGNITO_IDENTITY, else AWS_ENDPOINT_URL (an emulator).
     pub endpoint: Option<url::Url>,
 }
 
 /// Debug output never shows the endpoint's user name or password.
-impl std::fmt::Debug for IdentityPool {
+impl std::fmt::Debug for PoolLogin {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("IdentityPool")
-            .field("token", &self.token)
+        f.debug_struct("PoolLogin")
             .field("pool", &self.pool)
-            .field("role", &self.role)
             .field(
                 "endpoint",
                 &self.endpoint.as_ref().map(crate::mask::shown_url),
@@ -258,6 +263,9 @@ pub struct WebProfile {
     pub profile: ProfileTarget,
     pub role: RoleArn,
     pub session: SessionOptions,
+    /// `identity-pool=`: the token is this pool's login and `role` the role
+    /// asked of it (Cognito's CustomRoleArn); `session` does not apply.
+    pub identity_pool: Option<PoolLogin>,
     pub chained: Vec<RoleProfile>,
 }
 

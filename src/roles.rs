@@ -104,7 +104,11 @@ async fn web_tree<'a>(
     role: &'a WebProfile,
     token: &Token,
 ) -> Vec<Outcome<'a>> {
-    match run::exchange(plan, client, &role.role, &role.session, token).await {
+    let exchanged = match &role.identity_pool {
+        Some(login) => run::pool_exchange(plan, login, Some(&role.role), token).await,
+        None => run::exchange(plan, client, &role.role, &role.session, token).await,
+    };
+    match exchanged {
         Ok(session) => {
             let signer = session.credentials.clone();
             let mut out = vec![(&role.profile, Ok(session))];

@@ -12,7 +12,7 @@ use crate::explain::{self, Context};
 use crate::jwt::{self, Claims};
 use crate::plan::{
     AmbientReason, Chain, CredentialPlan, CredentialSource, Delivery, Identify, IdentityPool, Plan,
-    ProfileDelivery, RefreshDelivery, RoleHop, RoleTarget, SessionOptions, TokenSource,
+    PoolLogin, ProfileDelivery, RefreshDelivery, RoleHop, RoleTarget, SessionOptions, TokenSource,
     WebIdentity,
 };
 use crate::profile;
@@ -580,31 +580,38 @@ async fn web_identity(plan: &Plan, web: &WebIdentity) -> Result<Session, Error> 
 }
 
 /// The token as an identity pool's login (src/cognito/): Cognito assumes the
-/// role with the token's claims as principal tags. Its answer names no role,
-/// so `GetCallerIdentity` with the new credentials says whose they are.
+/// role with the token's claims as principal tags.
 async fn identity_pool(plan: &Plan, pool: &IdentityPool) -> Result<Session, Error> {
     let token = fetch_token(plan, &pool.token).await?;
-    let login = token
+    pool_exchange(plan, &pool.login, pool.role.as_ref(), &token).await
+}
+
+/// `GetId` + `GetCredentialsForIdentity` with the token as the pool's login
+/// for its issuer; a refusal is explained with the token's claims. The
+/// answer names no role, so `GetCallerIdentity` with the new credentials
+/// says whose they are.
+pub(crate) async fn pool_exchange(
+    plan: &Plan,
+    login: &PoolLogin,
+    role: Option<&RoleArn>,
+    token: &Token,
+) -> Result<Session, Error> {
+    let key = token
         .claims
         .as_ref()
         .and_then(|c| c.iss.as_deref())
         .and_then(cognito::login::login_key)
-        .ok_or_else(|| {
-            Error::InvalidCredentials {
-                problem: "the token has no https `iss` claim, so it cannot be an identity pool's login (the pool names its provider by the issuer)".into(),
-            }
+        .ok_or_else(|| Error::InvalidCredentials {
+            problem: "the token has no https `iss` claim, so it cannot be an identity pool's login (the pool names its provider by the issuer)".into(),
         })?;
     workflow::info(&format!(
-        "Getting credentials from Cognito identity pool {} (login {login}{})",
-        pool.pool,
-        pool.role
-            .as_ref()
-            .map(|r| format!(", role {r}"))
-            .unwrap_or_default()
+        "Getting credentials from Cognito identity pool {} (login {key}{})",
+        login.pool,
+        role.map(|r| format!(", role {r}")).unwrap_or_default()
     ));
     let client = cognito::exchange::client(cognito::exchange::ClientSettings {
-        pool: &pool.pool,
-        endpoint: pool.endpoint.as_ref(),
+        pool: &login.pool,
+        endpoint: login.endpoint.as_ref(),
         proxy: &plan.network.proxy,
         retry: crate::retry::StsSchedule::new(
             plan.network.retry.max_attempts,
@@ -612,19 +619,19 @@ async fn identity_pool(plan: &Plan, pool: &IdentityPool) -> Result<Session, Erro
         ),
     });
     let request = cognito::exchange::PoolRequest {
-        pool: &pool.pool,
-        login: &login,
+        pool: &login.pool,
+        login: &key,
         token: &token.secret,
-        role: pool.role.as_ref(),
+        role,
     };
     let issued = cognito::exchange::credentials(&client, &request)
         .await
         .map_err(|failure| {
-            let endpoint = pool.endpoint.as_ref().map(crate::mask::shown_url);
+            let endpoint = login.endpoint.as_ref().map(crate::mask::shown_url);
             let ctx = cognito::explain::PoolContext {
                 claims: token.claims.as_ref(),
                 audience: token.audience.as_deref(),
-                login: Some(&login),
+                login: Some(&key),
                 endpoint: endpoint.as_deref(),
             };
             let (cause, fix) = explain::identity_pool(&failure, &ctx);

@@ -8,7 +8,9 @@ use super::raw::RawInputs;
 use super::values::{bad, parse_bool, parse_url, set, warn};
 use crate::aws_names::{IdentityPoolId, Region};
 use crate::error::Error;
-use crate::plan::{Chain, CredentialPlan, CredentialSource, IdentityPool, TokenSource, Warning};
+use crate::plan::{
+    Chain, CredentialPlan, CredentialSource, IdentityPool, PoolLogin, TokenSource, Warning,
+};
 use crate::secret::Secret;
 use std::collections::HashMap;
 use std::path::Path;
@@ -61,20 +63,27 @@ pub fn plan(
             }
         },
     };
-    // The SDK's own variable names for this service, as for STS.
-    let endpoint = get("AWS_ENDPOINT_URL_COGNITO_IDENTITY")
-        .map(|v| parse_url("AWS_ENDPOINT_URL_COGNITO_IDENTITY", v))
-        .or_else(|| get("AWS_ENDPOINT_URL").map(|v| parse_url("AWS_ENDPOINT_URL", v)))
-        .transpose()?;
     Ok(Some(CredentialPlan::Obtain(Chain {
         source: CredentialSource::IdentityPool(IdentityPool {
             token,
-            pool,
+            login: PoolLogin {
+                pool,
+                endpoint: endpoint(env)?,
+            },
             role,
-            endpoint,
         }),
         hops: Vec::new(),
     })))
+}
+
+/// Where Cognito Identity is: the SDK's own variable names for this
+/// service, as for STS; `None` for the pool's regional endpoint.
+pub fn endpoint(env: &HashMap<String, String>) -> Result<Option<url::Url>, Error> {
+    let get = |k: &str| env.get(k).map(String::as_str).filter(|v| !v.is_empty());
+    get("AWS_ENDPOINT_URL_COGNITO_IDENTITY")
+        .map(|v| parse_url("AWS_ENDPOINT_URL_COGNITO_IDENTITY", v))
+        .or_else(|| get("AWS_ENDPOINT_URL").map(|v| parse_url("AWS_ENDPOINT_URL", v)))
+        .transpose()
 }
 
 /// A pool takes a web identity token and nothing else.

@@ -5,6 +5,7 @@
 
 use crate::snapshots::user_view;
 use crate::support::moto::Moto;
+use crate::support::stand_in::WEB_IDENTITY;
 use crate::support::*;
 
 const POOL: &str = "eu-west-1:0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0";
@@ -480,4 +481,56 @@ fn assume_with_an_identity_pool_prints_the_pools_credentials() {
         "{}",
         out.stderr
     );
+}
+
+/// `roles`: a line with `identity-pool=` is the pool's login (its ARN the
+/// CustomRoleArn) next to a plain web identity line; both profiles written.
+#[test]
+fn a_roles_line_can_name_an_identity_pool() {
+    let token = token();
+    let sts = pool_stand_in(&token).assume(WEB_IDENTITY);
+    let roles = format!(
+        "abac = arn:aws:iam::123456789012:role/github-abac identity-pool={POOL}\n\
+         prod = {ROLE} region=us-west-2\n"
+    );
+    let s = Scenario::new()
+        .oidc(&sts.uri())
+        .input("roles", &roles)
+        .input("aws-region", "eu-west-1")
+        .input("disable-retry", "true")
+        .env("AWS_ENDPOINT_URL_COGNITO_IDENTITY", &sts.uri())
+        .stand_in(&sts);
+    let out = s.run();
+    out.assert_success();
+    let calls = sts.cognito_calls();
+    assert_eq!(calls.len(), 2, "{calls:?}");
+    assert_eq!(calls[0].1["Logins"][GITHUB_LOGIN], token.as_str());
+    assert_eq!(
+        calls[1].1["CustomRoleArn"],
+        "arn:aws:iam::123456789012:role/github-abac"
+    );
+    let web: Vec<_> = sts
+        .sts_calls()
+        .into_iter()
+        .filter(|f| f["Action"] == "AssumeRoleWithWebIdentity")
+        .collect();
+    assert_eq!(web.len(), 1, "only `prod` goes to STS");
+    assert_eq!(web[0]["RoleArn"], ROLE);
+    let credentials =
+        std::fs::read_to_string(s.path("temp").join(".keyless-aws").join("credentials")).unwrap();
+    assert!(
+        credentials.contains("[abac]") && credentials.contains("[prod]"),
+        "{credentials}"
+    );
+    out.assert_masked_and_not_leaked(&[SECRET_KEY, SESSION_TOKEN, &token]);
+
+    // Session settings cannot apply to a pool line.
+    let bad = format!("abac = {ROLE} identity-pool={POOL} duration=7200\n");
+    let out = Scenario::new()
+        .oidc(&sts.uri())
+        .input("roles", &bad)
+        .input("aws-region", "eu-west-1")
+        .run();
+    out.assert_failed_cleanly();
+    assert!(out.error_line().contains("identity-pool"), "{}", out.stdout);
 }
