@@ -10,8 +10,8 @@
 //! trust policy to grant that principal `sts:TagSession` next to
 //! `sts:AssumeRoleWithWebIdentity`. The basic (classic) flow (`GetId`,
 //! `GetOpenIdToken`, then our own `AssumeRoleWithWebIdentity` with Cognito's
-//! token) must be switched on per pool (`AllowClassicFlow`), does not use the
-//! pool's role choice, and leaves the tagging to the caller's own call.
+//! token) must be switched on per pool (`AllowClassicFlow`) and does not use
+//! the pool's role choice (`CustomRoleArn`, role mappings).
 //!   - https://docs.aws.amazon.com/cognito/latest/developerguide/authentication-flow.html
 //!   - https://docs.aws.amazon.com/cognito/latest/developerguide/using-afac-with-cognito-identity-pools.html
 //!   - https://docs.aws.amazon.com/cognito/latest/developerguide/using-attributes-for-access-control-policy-example.html
