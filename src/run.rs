@@ -631,6 +631,8 @@ pub(crate) async fn pool_exchange(
             let ctx = cognito::explain::PoolContext {
                 claims: token.claims.as_ref(),
                 audience: token.audience.as_deref(),
+                default_audience: token.audience.as_deref()
+                    == Some(crate::inputs::DEFAULT_AUDIENCE),
                 login: Some(&key),
                 endpoint: endpoint.as_deref(),
             };

@@ -13,6 +13,8 @@ pub struct PoolContext<'a> {
     pub claims: Option<&'a Claims>,
     /// The audience requested, when this action requested the token.
     pub audience: Option<&'a str>,
+    /// The audience is the one requested when none is given (`sts.amazonaws.com`).
+    pub default_audience: bool,
     /// The `Logins` key sent: the issuer without `https://`.
     pub login: Option<&'a str>,
     /// AWS_ENDPOINT_URL_COGNITO_IDENTITY, when set (shown without secrets).
@@ -152,8 +154,13 @@ fn wrong_audience(ctx: &PoolContext<'_>, login: &str) -> String {
         .map(str::to_owned)
         .or_else(|| ctx.claims.and_then(|c| c.aud.first().cloned()))
         .unwrap_or_else(|| "?".into());
+    let choice = if ctx.default_audience {
+        "Add it to the provider (or set `audience:` to a client id the provider lists)"
+    } else {
+        "Either set `audience:` to one of the provider's client ids (normally `sts.amazonaws.com`), or add this audience to the provider"
+    };
     format!(
-        "The token's audience `{audience}` (the `audience` input) is not a client id of the IAM OIDC provider `{login}` that the pool trusts. Either set `audience:` to one of the provider's client ids (normally `sts.amazonaws.com`), or add this audience to the provider:\n  aws iam add-client-id-to-open-id-connect-provider --open-id-connect-provider-arn arn:aws:iam::ACCOUNT:oidc-provider/{login} --client-id {audience}"
+        "The token's audience `{audience}` (the `audience` input) is not a client id of the IAM OIDC provider `{login}` that the pool trusts. {choice}:\n  aws iam add-client-id-to-open-id-connect-provider --open-id-connect-provider-arn arn:aws:iam::ACCOUNT:oidc-provider/{login} --client-id {audience}"
     )
 }
 

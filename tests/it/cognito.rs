@@ -57,8 +57,18 @@ fn token() -> String {
 fn the_token_is_the_pools_login_for_its_issuer() {
     let token = token();
     let sts = pool_stand_in(&token);
-    let out = pool_step(&sts).run();
+    // Debug logging on, as a re-run with debug logging would: still no secret in any log.
+    let out = pool_step(&sts)
+        .env("ACTIONS_STEP_DEBUG", "true")
+        .env("RUNNER_DEBUG", "1")
+        .env("RUST_LOG", "trace")
+        .run();
     out.assert_success();
+    assert!(
+        out.stderr.contains("identity pool issued credentials"),
+        "no debug log:\n{}",
+        out.stderr
+    );
     let calls = sts.cognito_calls();
     let ops: Vec<&str> = calls.iter().map(|(op, _)| op.as_str()).collect();
     assert_eq!(ops, ["GetId", "GetCredentialsForIdentity"]);

@@ -55,6 +55,7 @@ pub(super) fn run(
             let ctx = cognito::explain::PoolContext {
                 claims,
                 audience,
+                default_audience: request.requests_token() && !request.audience_given,
                 login: Some(&login),
                 endpoint: request.cognito_endpoint.as_ref().map(url::Url::as_str),
             };
