@@ -251,32 +251,12 @@ fn cognito_unreachable() {
     insta::assert_snapshot!(user_view(&s));
 }
 
-/// moto's identity pool with the OIDC provider as its login, created with boto3.
-fn moto_pool(moto: &Moto) -> String {
-    let script = "import boto3, sys\n\
-                  c = boto3.client('cognito-identity', endpoint_url=sys.argv[1], region_name='eu-west-1',\n\
-                  \x20   aws_access_key_id='test', aws_secret_access_key='test')\n\
-                  p = c.create_identity_pool(IdentityPoolName='github_abac', AllowUnauthenticatedIdentities=False,\n\
-                  \x20   OpenIdConnectProviderARNs=['arn:aws:iam::123456789012:oidc-provider/token.actions.githubusercontent.com'])\n\
-                  print(p['IdentityPoolId'])\n";
-    let out = std::process::Command::new("python3")
-        .args(["-c", script, &moto.url()])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).unwrap().trim().to_owned()
-}
-
 #[test]
 #[ignore = "needs moto: run by scripts/test.sh"]
 fn a_moto_identity_pool_exports_credentials_a_later_step_uses() {
     require(&[Tool::Moto]);
     let moto = Moto::start(LOCALHOST);
-    let pool = moto_pool(&moto);
+    let pool = moto.identity_pool("eu-west-1");
     assert!(pool.starts_with("eu-west-1:"), "{pool}");
     let token = token();
     let token_endpoint = StsStandIn::new().token(&token);
