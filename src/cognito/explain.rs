@@ -110,6 +110,9 @@ pub fn fix(f: &CognitoFailure, ctx: &PoolContext<'_>) -> String {
         None => format!("Cognito Identity could not be reached in region `{region}` (the pool's region) after the retries allowed. Check the runner's network and proxy (`http-proxy`, HTTPS_PROXY, NO_PROXY), and AWS_ENDPOINT_URL_COGNITO_IDENTITY if you set it."),
         Some(CognitoCode::ResourceNotFound) => pool_not_found(f, region),
         Some(CognitoCode::NotAuthorized) if message.contains("audience") => wrong_audience(ctx, login),
+        Some(CognitoCode::NotAuthorized) if f.role_arn.is_some() && message.contains("role") => {
+            role_not_offered(f, login)
+        }
         Some(CognitoCode::NotAuthorized)
             if ["provider", "logins don't match", "issuer"].iter().any(|w| message.contains(w)) =>
         {
@@ -224,4 +227,85 @@ fn no_usable_role(f: &CognitoFailure) -> String {
         "The pool has no authenticated role, or STS refused Cognito when it assumed that role for you. The role's trust policy must allow `sts:AssumeRoleWithWebIdentity` and `sts:TagSession` (the principal tags need it) for Principal {{\"Federated\": \"cognito-identity.amazonaws.com\"}}, with the conditions `cognito-identity.amazonaws.com:aud` = `{pool}` and `cognito-identity.amazonaws.com:amr` = `authenticated`; set the role with\n  aws cognito-identity set-identity-pool-roles --identity-pool-id {pool} --roles authenticated=arn:aws:iam::ACCOUNT:role/ROLE\nCheck the trust policy with `keyless-aws check-trust`; `keyless-aws setup --abac` prints a pool, role and trust policy that work.",
         pool = f.pool_id
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn refusal(code: &str, message: &str, role: bool) -> CognitoFailure {
+        CognitoFailure {
+            pool_id: "eu-west-1:0f1e".into(),
+            role_arn: role.then(|| "arn:aws:iam::123456789012:role/abac".into()),
+            code: CognitoCode::parse(code),
+            code_text: code.into(),
+            message: message.into(),
+            ..Default::default()
+        }
+    }
+
+    /// Each class of refusal gets its own fix, whichever code Cognito uses for it.
+    #[test]
+    fn each_refusal_class_has_its_fix() {
+        let ctx = PoolContext::default();
+        for (code, message, role, expected) in [
+            (
+                "ResourceNotFoundException",
+                "IdentityPool 'x' not found.",
+                false,
+                "list-identity-pools",
+            ),
+            (
+                "NotAuthorizedException",
+                "Token is not from a supported provider of this identity pool.",
+                false,
+                "OpenIdConnectProviderARNs",
+            ),
+            (
+                "NotAuthorizedException",
+                "Invalid login token. Issuer doesn't match providerName",
+                false,
+                "OpenIdConnectProviderARNs",
+            ),
+            (
+                "NotAuthorizedException",
+                "Invalid login token. Incorrect token audience.",
+                false,
+                "add-client-id-to-open-id-connect-provider",
+            ),
+            (
+                "NotAuthorizedException",
+                "Not authorized to assume the role.",
+                true,
+                "CustomRoleArn",
+            ),
+            (
+                "InvalidParameterException",
+                "Invalid CustomRoleArn.",
+                true,
+                "CustomRoleArn",
+            ),
+            (
+                "InvalidIdentityPoolConfigurationException",
+                "Invalid identity pool configuration. Check assigned IAM roles for this pool.",
+                false,
+                "set-identity-pool-roles",
+            ),
+            (
+                "InvalidParameterException",
+                "Principal tag mapping refers to a missing claim.",
+                false,
+                "set-principal-tag-attribute-map",
+            ),
+            (
+                "NotAuthorizedException",
+                "Invalid login token. Token expired.",
+                false,
+                "fresh token",
+            ),
+        ] {
+            let fix = fix(&refusal(code, message, role), &ctx);
+            assert!(fix.contains(expected), "{code} {message:?}: {fix}");
+        }
+    }
 }
