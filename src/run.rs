@@ -624,7 +624,7 @@ pub(crate) async fn pool_exchange(
         token: &token.secret,
         role,
     };
-    let issued = cognito::exchange::credentials(&client, &request)
+    let issued = pool_credentials(plan, &client, &request)
         .await
         .map_err(|failure| {
             let endpoint = login.endpoint.as_ref().map(crate::mask::shown_url);
@@ -643,12 +643,37 @@ pub(crate) async fn pool_exchange(
                 fix,
             }
         })?;
-    issued.credentials.secrets().for_each(workflow::add_mask);
     tracing::debug!(identity = %issued.identity_id, "identity pool issued credentials");
     let expiration = issued.credentials.expiration.clone();
     let mut session = as_they_are(plan, issued.credentials, "OIDC → Cognito identity pool").await?;
     session.identity.expiration = expiration;
     Ok(session)
+}
+
+/// The pool's credentials, masked; with `special-characters-workaround`,
+/// asked again (each `GetCredentialsForIdentity` issues a new session) until
+/// the secret key is letters and digits, as for STS.
+async fn pool_credentials(
+    plan: &Plan,
+    client: &aws_sdk_cognitoidentity::Client,
+    request: &cognito::exchange::PoolRequest<'_>,
+) -> Result<cognito::exchange::PoolCredentials, Box<crate::cognito::failure::CognitoFailure>> {
+    let mut attempts = 0;
+    loop {
+        attempts += 1;
+        let issued = cognito::exchange::credentials(client, request).await?;
+        issued.credentials.secrets().for_each(workflow::add_mask);
+        let plain = issued
+            .credentials
+            .secret_access_key
+            .expose()
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric());
+        if plain || !plan.special_characters_workaround || attempts >= SPECIAL_CHARACTERS_ATTEMPTS {
+            return Ok(issued);
+        }
+        workflow::info("special-characters-workaround: the secret key has special characters; asking the pool for new credentials");
+    }
 }
 
 /// A web identity token, masked, with what is known about it.

@@ -524,3 +524,49 @@ fn a_roles_line_can_name_an_identity_pool() {
     out.assert_failed_cleanly();
     assert!(out.error_line().contains("identity-pool"), "{}", out.stdout);
 }
+
+/// `special-characters-workaround`: the pool is asked again until the secret
+/// key is letters and digits, as STS is.
+#[test]
+fn special_characters_workaround_asks_the_pool_again() {
+    use wiremock::matchers::{header, method};
+    let special = "special/Secret+Key=0000000000000000000000000";
+    let first = wiremock::Mock::given(method("POST"))
+        .and(header(
+            "x-amz-target",
+            "AWSCognitoIdentityService.GetCredentialsForIdentity",
+        ))
+        .respond_with(
+            wiremock::ResponseTemplate::new(200)
+                .insert_header("content-type", "application/x-amz-json-1.1")
+                .set_body_json(serde_json::json!({
+                    "IdentityId": IDENTITY,
+                    "Credentials": {
+                        "AccessKeyId": "ASIAFIRSTANSWER00001",
+                        "SecretKey": special,
+                        "SessionToken": "FirstSessionToken0000",
+                        "Expiration": 1893456000.0
+                    }
+                })),
+        )
+        .up_to_n_times(1)
+        .with_priority(1);
+    let sts = pool_stand_in(&token()).mount(first);
+    let out = pool_step(&sts)
+        .input("special-characters-workaround", "true")
+        .run();
+    out.assert_success();
+    let ops: Vec<String> = sts.cognito_calls().into_iter().map(|(op, _)| op).collect();
+    // Each attempt is the whole exchange (GetId answers the same identity again).
+    assert_eq!(
+        ops,
+        [
+            "GetId",
+            "GetCredentialsForIdentity",
+            "GetId",
+            "GetCredentialsForIdentity"
+        ]
+    );
+    assert_eq!(out.exported_env()["AWS_SECRET_ACCESS_KEY"], SECRET_KEY);
+    out.assert_masked_and_not_leaked(&[special]);
+}
