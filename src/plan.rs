@@ -100,7 +100,7 @@ pub enum CredentialSource {
     /// A web identity token given to an Amazon Cognito identity pool as its
     /// login; Cognito assumes the role with the token's claims as principal
     /// tags (src/cognito/).
-    IdentityPool(IdentityPool),
+    IdentityPool(Box<IdentityPool>),
 }
 
 /// `cognito-identity-pool-id`: the pool, the token it is given, and the role

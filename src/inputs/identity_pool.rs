@@ -64,14 +64,14 @@ pub fn plan(
         },
     };
     Ok(Some(CredentialPlan::Obtain(Chain {
-        source: CredentialSource::IdentityPool(IdentityPool {
+        source: CredentialSource::IdentityPool(Box::new(IdentityPool {
             token,
             login: PoolLogin {
                 pool,
                 endpoint: endpoint(env)?,
             },
             role,
-        }),
+        })),
         hops: Vec::new(),
     })))
 }
