@@ -256,12 +256,13 @@ where
             ));
         }
         SdkError::ResponseError(ctx) => {
+            // An answer arrived but is not Cognito's (HTML, a proxy's page, cut JSON).
             failure.http_status = Some(ctx.raw().status().as_u16());
-            failure.transport = Some(format!(
-                "unreadable answer (HTTP {}): {}",
+            failure.message = format!(
+                "{INVALID_ANSWER}: unreadable (HTTP {}): {}",
                 ctx.raw().status().as_u16(),
-                crate::sts::root_cause(&err)
-            ));
+                one_line(&crate::sts::root_cause(&err))
+            );
         }
         _ => failure.transport = Some(one_line(&crate::sts::root_cause(&err))),
     }

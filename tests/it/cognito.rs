@@ -570,3 +570,29 @@ fn special_characters_workaround_asks_the_pool_again() {
     assert_eq!(out.exported_env()["AWS_SECRET_ACCESS_KEY"], SECRET_KEY);
     out.assert_masked_and_not_leaked(&[special]);
 }
+
+/// An endpoint that answers, but not as Cognito: explained as such, never as
+/// "could not be reached", and nothing exported.
+#[test]
+fn an_answer_that_is_not_cognitos_is_named_so() {
+    let sts = StsStandIn::new().token(&token()).mount(
+        wiremock::Mock::given(wiremock::matchers::method("POST")).respond_with(
+            wiremock::ResponseTemplate::new(200)
+                .insert_header("content-type", "text/html")
+                .set_body_string("<html>captive portal</html>"),
+        ),
+    );
+    let out = pool_step(&sts).run();
+    out.assert_failed_cleanly();
+    assert!(
+        out.error_line().contains("the answer is not valid"),
+        "{}",
+        out.error_line()
+    );
+    assert!(
+        out.stdout
+            .contains("something other than Cognito may be answering"),
+        "{}",
+        out.stdout
+    );
+}
