@@ -35,6 +35,9 @@ Usage:
                                     print credentials for this job (any CI, EKS)
   keyless-aws setup --ci CI FLAGS   print the IAM provider, trust policy,
                                     AWS CLI commands and Terraform for a CI
+  keyless-aws setup --abac --owner OWNER
+                                    one role for every repository of OWNER, with
+                                    the token's claims as session tags (Cognito)
   keyless-aws check-trust --policy FILE (--repo O/R [--ref R] | --claims FILE | --token FILE)
                                     evaluate a role trust policy offline, as IAM does
   keyless-aws dev-token-server [--repo O/R] [--ref R] [--environment E] [--event E]
