@@ -15,6 +15,7 @@ pub mod aws_names;
 pub mod ci;
 pub mod cli;
 pub mod cognito;
+pub mod dev_sts;
 pub mod dev_token_server;
 pub mod error;
 pub mod explain;
