@@ -49,9 +49,9 @@ pub fn plan(
             get("ACTIONS_ID_TOKEN_REQUEST_TOKEN"),
         ) {
             (Some(url), Some(bearer)) => {
-                let audience = super::audience(raw)?;
+                let audience = super::credentials::audience(raw)?;
                 TokenSource::Request {
-                    url: crate::oidc::token_url(url, &audience)?,
+                    url: crate::oidc::token_url(url, audience.as_str())?,
                     bearer: Secret::new(bearer),
                     audience,
                 }

@@ -5,7 +5,7 @@
 
 use super::raw::RawInputs;
 use super::values::{bad, list, parse_int, set, warn};
-use crate::aws_names::{shorten, Region, RoleArn, RoleName, SessionName};
+use crate::aws_names::{shorten, Region, RoleArn, RoleName, SessionDuration, SessionName};
 use crate::error::Error;
 use crate::plan::{RoleHop, RoleTarget, SessionOptions, Warning};
 use crate::tags::{self, Tag};
@@ -94,7 +94,12 @@ pub fn session_options(raw: &RawInputs) -> Result<SessionOptions, Error> {
         name: session_name(raw)?,
         duration_seconds: match set(&raw.role_duration_seconds) {
             None => DEFAULT_DURATION,
-            Some(v) => parse_int("role-duration-seconds", v, 900, 43200)? as i32,
+            Some(v) => parse_int(
+                "role-duration-seconds",
+                v,
+                SessionDuration::MIN.into(),
+                SessionDuration::MAX.into(),
+            )? as i32,
         },
         inline_policy: inline_policy(raw)?,
         managed_policies: managed_policies(raw)?,

@@ -514,6 +514,21 @@ fn a_roles_line_can_name_an_identity_pool() {
     );
     out.assert_masked_and_not_leaked(&[SECRET_KEY, SESSION_TOKEN, &token]);
 
+    // The refresh helper only repeats AssumeRoleWithWebIdentity: a pool
+    // line with refresh-credentials is refused, not refreshed as something else.
+    let out = Scenario::new()
+        .oidc(&sts.uri())
+        .input("roles", &roles)
+        .input("aws-region", "eu-west-1")
+        .input("refresh-credentials", "true")
+        .run();
+    out.assert_failed_cleanly();
+    assert!(
+        out.error_line().contains("identity pool"),
+        "{}",
+        out.error_line()
+    );
+
     // Session settings cannot apply to a pool line.
     let bad = format!("abac = {ROLE} identity-pool={POOL} duration=7200\n");
     let out = Scenario::new()
