@@ -25,5 +25,6 @@ mod readme_act;
 mod refresh;
 mod roles;
 mod snapshots;
+mod surfaces;
 mod throttling;
 mod tls;

@@ -18,6 +18,8 @@ pub enum Tool {
     Busybox,
     /// The `terraform` CLI, for `terraform fmt` on what `setup` prints.
     Terraform,
+    /// zizmor, the workflows' static analysis (scripts/setup.sh).
+    Zizmor,
 }
 
 impl Tool {
@@ -30,6 +32,7 @@ impl Tool {
                 .map(|_| ())
                 .map_err(|e| format!("python3 cannot import moto.server and boto3: {e}")),
             Tool::Act => quick("act", &["--version"]).map(|_| ()),
+            Tool::Zizmor => quick("zizmor", &["--version"]).map(|_| ()),
             Tool::Busybox => find_busybox().map(|_| ()),
             Tool::Terraform => quick("terraform", &["version"]).map(|_| ()),
         }
