@@ -7,6 +7,7 @@
 //! policy condition that would admit this CI's token; nothing is printed to
 //! stdout unless credentials were issued.
 
+mod pool;
 mod request;
 mod roles;
 
@@ -120,6 +121,17 @@ fn run(request: &Request, env: &HashMap<String, String>) -> Result<(), Failure> 
     let role_arn = match &request.target {
         Target::One(arn) => arn,
         Target::Several(lines) => return roles::run(request, env, lines, &runtime, &token),
+        Target::Pool(pool, role) => {
+            let target = (pool, role.as_ref());
+            return pool::run(
+                request,
+                env,
+                &runtime,
+                target,
+                &token,
+                github_env.as_deref(),
+            );
+        }
     };
     eprintln!(
         "keyless-aws: assuming {} (session {}, {} s) with the token from {}",

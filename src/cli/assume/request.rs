@@ -39,6 +39,10 @@ Exchanges this job's OIDC token for temporary AWS credentials and prints them.
                         github: ::add-mask:: lines and GITHUB_ENV entries
   --sts-endpoint URL    another STS endpoint (a VPC endpoint, an emulator;
                         default: $AWS_ENDPOINT_URL_STS, $AWS_ENDPOINT_URL)
+  --identity-pool-id ID the token is this Amazon Cognito identity pool's login:
+                        Cognito assumes the pool's role (or --role-arn, where
+                        the pool allows it) with the token's claims as session
+                        tags (endpoint: $AWS_ENDPOINT_URL_COGNITO_IDENTITY)
   -h, --help            this text
 
 Without --token-env/--token-file the token is found where the CI puts it:
@@ -64,6 +68,9 @@ pub(super) enum Target {
     One(RoleArn),
     /// `--roles FILE`: the lines, validated as the action's `roles` input.
     Several(Vec<RoleLine>),
+    /// `--identity-pool-id`: the token as the pool's login; `--role-arn`
+    /// is then the role asked of the pool (src/cognito/).
+    Pool(crate::aws_names::IdentityPoolId, Option<RoleArn>),
 }
 
 /// The validated request.
@@ -81,6 +88,8 @@ pub(super) struct Request {
     pub(super) token: TokenSource,
     pub(super) format: Format,
     pub(super) endpoint: Option<url::Url>,
+    /// AWS_ENDPOINT_URL_COGNITO_IDENTITY (else AWS_ENDPOINT_URL), for `--identity-pool-id`.
+    pub(super) cognito_endpoint: Option<url::Url>,
     pub(super) ci: Option<Ci>,
 }
 
@@ -107,6 +116,7 @@ struct Flags {
     token_file: Option<String>,
     format: Option<String>,
     sts_endpoint: Option<String>,
+    identity_pool_id: Option<String>,
 }
 
 /// The variables of the environment that stand in for flags (the AWS SDKs'
@@ -149,6 +159,7 @@ fn read_flags(args: &[OsString]) -> Result<Parsed<Flags>, CliError> {
             Long("token-file") => (&mut f.token_file, "token-file"),
             Long("format") => (&mut f.format, "format"),
             Long("sts-endpoint") => (&mut f.sts_endpoint, "sts-endpoint"),
+            Long("identity-pool-id") => (&mut f.identity_pool_id, "identity-pool-id"),
             other => return Err(other.unexpected().into()),
         };
         *slot = Some(args::value(&mut parser, name).map_err(CliError::usage)?);
@@ -172,6 +183,7 @@ fn request(mut f: Flags, env: &HashMap<String, String>) -> Result<Request, Strin
     let duration = duration(f.duration.take())?;
     let format = format(&target, f.format.take())?;
     let endpoint = endpoint(f.sts_endpoint.take(), &vars)?;
+    let cognito_endpoint = cognito_endpoint(&vars)?;
     let token = token(f.token_env.take(), f.token_file.take(), ci, env)?;
     Ok(Request {
         target,
@@ -184,12 +196,16 @@ fn request(mut f: Flags, env: &HashMap<String, String>) -> Result<Request, Strin
         token,
         format,
         endpoint,
+        cognito_endpoint,
         ci,
     })
 }
 
 fn target(f: &mut Flags, vars: &Env<'_>) -> Result<Target, String> {
     match (f.roles.take(), f.role_arn.take()) {
+        (roles, arn) if f.identity_pool_id.is_some() => {
+            pool_target(f.identity_pool_id.take().unwrap_or_default(), roles, arn)
+        }
         (Some(_), Some(_)) => Err("--roles and --role-arn are alternatives: give one".into()),
         (Some(file), None) => Ok(Target::Several(read_roles(Path::new(&file))?)),
         (None, arn) => {
@@ -210,6 +226,7 @@ fn region(given: Option<&str>, target: &Target) -> Result<Region, String> {
     let partition = match target {
         Target::One(arn) => arn.partition(),
         Target::Several(lines) => roles_partition(lines)?,
+        Target::Pool(pool, _) => Region::parse(pool.region())?.partition(),
     };
     match given {
         Some(r) => {
@@ -257,7 +274,7 @@ fn format(target: &Target, given: Option<String>) -> Result<Format, String> {
     match (target, given) {
         (Target::Several(_), Some(f)) if f != "json" => Err(format!("--roles prints one JSON object (a profile each): --format {f:?} cannot hold several roles; use --format json or leave it out")),
         (Target::Several(_), _) => Ok(Format::Json),
-        (Target::One(_), f) => Format::parse(f.as_deref().unwrap_or("env")),
+        (Target::One(_) | Target::Pool(..), f) => Format::parse(f.as_deref().unwrap_or("env")),
     }
 }
 
@@ -279,6 +296,39 @@ fn endpoint(given: Option<String>, vars: &Env<'_>) -> Result<Option<url::Url>, S
         ));
     }
     Ok(Some(url))
+}
+
+/// AWS_ENDPOINT_URL_COGNITO_IDENTITY, else AWS_ENDPOINT_URL, for `--identity-pool-id`.
+fn cognito_endpoint(vars: &Env<'_>) -> Result<Option<url::Url>, String> {
+    let Some(e) = vars
+        .get("AWS_ENDPOINT_URL_COGNITO_IDENTITY")
+        .or_else(|| vars.get("AWS_ENDPOINT_URL"))
+    else {
+        return Ok(None);
+    };
+    url::Url::parse(&e)
+        .ok()
+        .filter(|u| matches!(u.scheme(), "http" | "https") && u.host_str().is_some())
+        .map(Some)
+        .ok_or(format!(
+            "AWS_ENDPOINT_URL_COGNITO_IDENTITY {e:?} is not an http(s) URL"
+        ))
+}
+
+/// `--identity-pool-id`, with `--role-arn` as the role asked of the pool.
+fn pool_target(id: String, roles: Option<String>, arn: Option<String>) -> Result<Target, String> {
+    if roles.is_some() {
+        return Err("--identity-pool-id and --roles are alternatives: give one".into());
+    }
+    let pool = crate::aws_names::IdentityPoolId::parse(id.trim())
+        .map_err(|problem| format!("--identity-pool-id: {problem}"))?;
+    let role = arn
+        .map(|a| {
+            RoleArn::parse(&a)
+                .map_err(|problem| format!("--role-arn {a:?} is not a role ARN: {problem}"))
+        })
+        .transpose()?;
+    Ok(Target::Pool(pool, role))
 }
 
 /// Where the token comes from: the flag, else where this CI puts it.
@@ -327,10 +377,17 @@ fn read_roles(path: &Path) -> Result<Vec<RoleLine>, String> {
         ));
     }
     let text = std::fs::read_to_string(path).map_err(|e| format!("--roles {shown}: {e}"))?;
-    crate::inputs::roles::parse(&text).map_err(|e| match e {
+    let lines = crate::inputs::roles::parse(&text).map_err(|e| match e {
         Error::Input { problem, fix, .. } => format!("--roles {shown}: {problem}\n{fix}"),
         other => format!("--roles {shown}: {other}"),
-    })
+    })?;
+    match lines.iter().find(|l| l.identity_pool.is_some()) {
+        Some(line) => Err(format!(
+            "--roles {shown}: line {}: `identity-pool` is not supported by `assume --roles` yet\nUse `keyless-aws assume --identity-pool-id ID --role-arn ARN` for that role.",
+            line.line
+        )),
+        None => Ok(lines),
+    }
 }
 
 /// The one partition of every role (the STS region must be in it).
