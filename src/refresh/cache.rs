@@ -202,6 +202,21 @@ impl Cache {
         now: SystemTime,
         min_remaining: Duration,
     ) -> Result<ProcessOutput, Miss> {
+        let text = self.read_trusted()?;
+        let out: ProcessOutput = serde_json::from_str(&text)
+            .map_err(|_| Miss::Malformed("not credential_process JSON"))?;
+        out.check_shape().map_err(Miss::Malformed)?;
+        if !out.fresh_at(now, min_remaining) {
+            return Err(Miss::TooOld);
+        }
+        Ok(out)
+    }
+
+    /// The file's text, only when it is a regular file (never through a
+    /// link), owned by this user (or the directory's owner, for root), with
+    /// no group or other permissions, and small: the rules for every secret
+    /// the helper keeps beside its description (answers and shared tokens).
+    pub fn read_trusted(&self) -> Result<zeroize::Zeroizing<String>, Miss> {
         let file = match OpenOptions::new()
             .read(true)
             .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK | libc::O_CLOEXEC)
@@ -233,13 +248,7 @@ impl Cache {
         file.take(MAX_CACHE_SIZE)
             .read_to_string(&mut text)
             .map_err(|_| Miss::Unreadable)?;
-        let out: ProcessOutput = serde_json::from_str(&text)
-            .map_err(|_| Miss::Malformed("not credential_process JSON"))?;
-        out.check_shape().map_err(Miss::Malformed)?;
-        if !out.fresh_at(now, min_remaining) {
-            return Err(Miss::TooOld);
-        }
-        Ok(out)
+        Ok(text)
     }
 
     /// Waits (polling, at most `wait`) for the exclusive lock.
@@ -293,6 +302,12 @@ impl Cache {
 
     /// Replaces the cache atomically with a new 0600 file.
     pub fn write(&self, out: &ProcessOutput) -> std::io::Result<()> {
+        self.write_text(&zeroize::Zeroizing::new(out.to_json()))
+    }
+
+    /// Replaces the file atomically (a new 0600 file renamed over it, never
+    /// written through a link) with `text`.
+    pub fn write_text(&self, text: &str) -> std::io::Result<()> {
         let name = self
             .path
             .file_name()
@@ -310,7 +325,6 @@ impl Cache {
                 .custom_flags(libc::O_NOFOLLOW | libc::O_CLOEXEC)
                 .open(&tmp)?;
             self.hand_over(&file);
-            let text = zeroize::Zeroizing::new(out.to_json());
             file.write_all(text.as_bytes())?;
             std::fs::rename(&tmp, &self.path)
         })();

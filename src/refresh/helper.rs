@@ -14,7 +14,8 @@ use crate::exchange::chain::{self, ChainError, Source};
 use crate::exchange::connection::Connection;
 use crate::exchange::events::Silent;
 use crate::exchange::refusal::Refusal;
-use crate::exchange::token::{self, Reading, TokenError};
+use super::shared_token;
+use crate::exchange::token::{Reading, TokenError};
 use crate::plan::{Proxy, SecretKeyRule, TokenSource};
 use crate::secret::Secret;
 use std::collections::HashMap;
@@ -239,7 +240,7 @@ fn refresh(
         .build()
         .map_err(|_| HelperError::Unusable("the async runtime could not start"))?;
     runtime.block_on(async {
-        tokio::time::timeout(REFRESH_LIMIT, exchange(d, &resolved, &url, &bearer, &proxy))
+        tokio::time::timeout(REFRESH_LIMIT, exchange(d, &resolved, description_dir, (&url, &bearer), &proxy))
             .await
             .unwrap_or(Err(HelperError::Timeout))
     })
@@ -294,8 +295,8 @@ fn proxy(d: &Description, env: &dyn Fn(&str) -> Option<String>) -> Result<Proxy,
 async fn exchange(
     d: &Description,
     resolved: &Resolved,
-    url: &str,
-    bearer: &Secret,
+    description_dir: &Path,
+    (url, bearer): (&str, &Secret),
     proxy: &Proxy,
 ) -> Result<ProcessOutput, HelperError> {
     let token_request = |detail: String| HelperError::TokenRequest { detail };
@@ -311,7 +312,7 @@ async fn exchange(
         workspace: None,
         env: &|_| None,
     };
-    let token = token::fetch(&source, &reading, &Silent)
+    let token = shared_token::obtain(description_dir, url, &source, &reading)
         .await
         .map_err(|e| match e {
             TokenError::Request(crate::error::Error::TokenRequest { detail, .. }) => {

@@ -23,6 +23,7 @@ mod moto;
 mod readme_act;
 mod refresh;
 mod roles;
+mod shared_token;
 mod snapshots;
 mod throttling;
 mod tls;
