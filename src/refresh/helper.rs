@@ -9,12 +9,12 @@
 
 use super::cache::{Cache, LockError, ProcessOutput, LOCK_WAIT};
 use super::description::{Description, Resolved};
+use super::shared_token;
 use crate::error::StsFailure;
 use crate::exchange::chain::{self, ChainError, Source};
 use crate::exchange::connection::Connection;
 use crate::exchange::events::Silent;
 use crate::exchange::refusal::Refusal;
-use super::shared_token;
 use crate::exchange::token::{Reading, TokenError};
 use crate::plan::{Proxy, SecretKeyRule, TokenSource};
 use crate::secret::Secret;
@@ -240,9 +240,12 @@ fn refresh(
         .build()
         .map_err(|_| HelperError::Unusable("the async runtime could not start"))?;
     runtime.block_on(async {
-        tokio::time::timeout(REFRESH_LIMIT, exchange(d, &resolved, description_dir, (&url, &bearer), &proxy))
-            .await
-            .unwrap_or(Err(HelperError::Timeout))
+        tokio::time::timeout(
+            REFRESH_LIMIT,
+            exchange(d, &resolved, description_dir, (&url, &bearer), &proxy),
+        )
+        .await
+        .unwrap_or(Err(HelperError::Timeout))
     })
 }
 

@@ -106,3 +106,73 @@ fn usable(token: &Token, audience: &Audience, now: SystemTime) -> bool {
             .exp
             .is_some_and(|exp| exp >= now + MIN_LIFE.as_secs() as i64)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn token(claims: serde_json::Value) -> Token {
+        use base64::Engine;
+        let enc = |v: &str| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(v);
+        let text = format!(
+            "{}.{}.sig",
+            enc(r#"{"alg":"RS256"}"#),
+            enc(&claims.to_string())
+        );
+        Token {
+            claims: crate::jwt::decode_claims(&text),
+            secret: Secret::new(text),
+            requested_audience: None,
+        }
+    }
+
+    #[test]
+    fn only_a_lasting_token_of_the_audience_is_shared() {
+        let aud = Audience::parse("sts.amazonaws.com").unwrap();
+        let now = UNIX_EPOCH + Duration::from_secs(1_000_000);
+        let at = |exp: i64| token(serde_json::json!({"aud": aud.as_str(), "exp": exp}));
+        assert!(usable(&at(1_000_060), &aud, now), "60 s left is enough");
+        assert!(!usable(&at(1_000_059), &aud, now), "59 s is not");
+        let other = token(serde_json::json!({"aud": "other", "exp": 2_000_000}));
+        assert!(!usable(&other, &aud, now), "another audience");
+        let no_exp = token(serde_json::json!({"aud": aud.as_str()}));
+        assert!(!usable(&no_exp, &aud, now), "no exp");
+        let opaque = Token {
+            claims: None,
+            secret: Secret::new(String::from("opaque")),
+            requested_audience: None,
+        };
+        assert!(!usable(&opaque, &aud, now), "not a JWT");
+    }
+
+    #[test]
+    fn the_file_is_named_for_audience_and_endpoint() {
+        let a = Audience::parse("a").unwrap();
+        let b = Audience::parse("b").unwrap();
+        let name = file_name("https://t.example/x?y=1", &a);
+        assert!(name.starts_with(PREFIX) && name.ends_with(".jwt"), "{name}");
+        assert!(!name.contains("example"));
+        assert_ne!(name, file_name("https://t.example/x?y=1", &b));
+        assert_ne!(name, file_name("https://u.example/x?y=1", &a));
+        assert_eq!(name, file_name("https://t.example/x?y=1", &a));
+    }
+
+    #[test]
+    fn a_group_readable_or_linked_file_is_not_reused() {
+        use std::os::unix::fs::PermissionsExt;
+        let aud = Audience::parse("sts.amazonaws.com").unwrap();
+        let lasting = token(serde_json::json!({"aud": aud.as_str(), "exp": 4_102_444_800_i64}));
+        let dir = tempfile::tempdir().unwrap();
+        let store = Cache::new(dir.path().join(file_name("u", &aud)));
+        store.write_text(lasting.secret.expose()).unwrap();
+        assert!(reuse(&store, &aud, SystemTime::now()).is_some());
+        let mode = |m| std::fs::Permissions::from_mode(m);
+        std::fs::set_permissions(store.path(), mode(0o640)).unwrap();
+        assert!(reuse(&store, &aud, SystemTime::now()).is_none());
+        let target = dir.path().join("target");
+        std::fs::rename(store.path(), &target).unwrap();
+        std::fs::set_permissions(&target, mode(0o600)).unwrap();
+        std::os::unix::fs::symlink(&target, store.path()).unwrap();
+        assert!(reuse(&store, &aud, SystemTime::now()).is_none());
+    }
+}

@@ -45,8 +45,16 @@ fn describe(dir: &Path, sts: &ShortLivedSts, profile: &str, audience: &str) -> P
 fn helper(sts: &ShortLivedSts, description: &Path) -> std::process::Child {
     let (url, bearer) = sts.token_request();
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_keyless-aws"));
-    cmd.arg("credential-process").arg("--description").arg(description);
-    for name in ["HTTPS_PROXY", "https_proxy", "HTTP_PROXY", "http_proxy", "RUST_LOG"] {
+    cmd.arg("credential-process")
+        .arg("--description")
+        .arg(description);
+    for name in [
+        "HTTPS_PROXY",
+        "https_proxy",
+        "HTTP_PROXY",
+        "http_proxy",
+        "RUST_LOG",
+    ] {
         cmd.env_remove(name);
     }
     cmd.env("ACTIONS_ID_TOKEN_REQUEST_URL", url)
@@ -81,7 +89,10 @@ fn run_together(sts: &ShortLivedSts, descriptions: &[PathBuf]) {
 /// The shared token file of `audience` for this stand-in's endpoint.
 fn shared_file(dir: &Path, sts: &ShortLivedSts, audience: &str) -> PathBuf {
     let (url, _) = sts.token_request();
-    dir.join(shared_token::file_name(&url, &Audience::parse(audience).unwrap()))
+    dir.join(shared_token::file_name(
+        &url,
+        &Audience::parse(audience).unwrap(),
+    ))
 }
 
 #[tokio::test(flavor = "multi_thread")]
