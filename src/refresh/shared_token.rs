@@ -8,7 +8,8 @@
 //! The token is a bearer secret, so it is kept exactly like the cached
 //! answers ([`Cache`]): in the helper's 0700 directory, 0600, written
 //! atomically, read only when it is a regular file of this user (never
-//! through a link); named after the audience and the token endpoint; and
+//! through a link); named after the audience, the token endpoint and the
+//! request token ([`file_name`]); and
 //! requested under an exclusive lock, so concurrent helpers serialize and the
 //! second reads the first one's token. The wait is bounded ([`LOCK_WAIT`]);
 //! after it a helper requests its own.
@@ -34,13 +35,17 @@ pub const LOCK_WAIT: Duration = Duration::from_secs(20);
 /// post step removes them with the caches.
 pub const PREFIX: &str = "refresh-cache-token-";
 
-/// The file name for tokens of `audience` from `endpoint`: a digest, so the
-/// name holds neither the endpoint's path nor characters a file name cannot.
-pub fn file_name(endpoint: &str, audience: &Audience) -> String {
+/// The file name for tokens of `audience` from `endpoint`, requested with
+/// `bearer`: a token is shared only with helpers that could request it
+/// themselves (a caller with another or a revoked request token asks the
+/// runner, and is refused as before). A digest, so the name holds neither
+/// the endpoint's path, nor the bearer, nor characters a file name cannot.
+pub fn file_name(endpoint: &str, bearer: &Secret, audience: &Audience) -> String {
     let mut digest = ring::digest::Context::new(&ring::digest::SHA256);
-    digest.update(endpoint.as_bytes());
-    digest.update(b"\n");
-    digest.update(audience.as_str().as_bytes());
+    for part in [endpoint, bearer.expose(), audience.as_str()] {
+        digest.update(&(part.len() as u64).to_be_bytes());
+        digest.update(part.as_bytes());
+    }
     let hex: String = digest.finish().as_ref()[..12]
         .iter()
         .map(|b| format!("{b:02x}"))
@@ -57,10 +62,13 @@ pub async fn obtain(
     source: &TokenSource,
     reading: &Reading<'_>,
 ) -> Result<Token, TokenError> {
-    let TokenSource::Request { audience, .. } = source else {
+    let TokenSource::Request {
+        audience, bearer, ..
+    } = source
+    else {
         return token::fetch(source, reading, &Silent).await;
     };
-    let store = Cache::new(dir.join(file_name(endpoint, audience)));
+    let store = Cache::new(dir.join(file_name(endpoint, bearer, audience)));
     if let Some(shared) = reuse(&store, audience, SystemTime::now()) {
         return Ok(shared);
     }
@@ -149,12 +157,14 @@ mod tests {
     fn the_file_is_named_for_audience_and_endpoint() {
         let a = Audience::parse("a").unwrap();
         let b = Audience::parse("b").unwrap();
-        let name = file_name("https://t.example/x?y=1", &a);
+        let (one, two) = (Secret::new("bearer-one"), Secret::new("bearer-two"));
+        let name = file_name("https://t.example/x?y=1", &one, &a);
         assert!(name.starts_with(PREFIX) && name.ends_with(".jwt"), "{name}");
-        assert!(!name.contains("example"));
-        assert_ne!(name, file_name("https://t.example/x?y=1", &b));
-        assert_ne!(name, file_name("https://u.example/x?y=1", &a));
-        assert_eq!(name, file_name("https://t.example/x?y=1", &a));
+        assert!(!name.contains("example") && !name.contains("bearer"));
+        assert_ne!(name, file_name("https://t.example/x?y=1", &one, &b));
+        assert_ne!(name, file_name("https://u.example/x?y=1", &one, &a));
+        assert_ne!(name, file_name("https://t.example/x?y=1", &two, &a));
+        assert_eq!(name, file_name("https://t.example/x?y=1", &one, &a));
     }
 
     #[test]
@@ -163,7 +173,7 @@ mod tests {
         let aud = Audience::parse("sts.amazonaws.com").unwrap();
         let lasting = token(serde_json::json!({"aud": aud.as_str(), "exp": 4_102_444_800_i64}));
         let dir = tempfile::tempdir().unwrap();
-        let store = Cache::new(dir.path().join(file_name("u", &aud)));
+        let store = Cache::new(dir.path().join(file_name("u", &Secret::new("b"), &aud)));
         store.write_text(lasting.secret.expose()).unwrap();
         assert!(reuse(&store, &aud, SystemTime::now()).is_some());
         let mode = |m| std::fs::Permissions::from_mode(m);

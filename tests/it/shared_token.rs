@@ -9,6 +9,7 @@ use crate::refresh::ShortLivedSts;
 use keyless_aws::aws_names::Audience;
 use keyless_aws::refresh::description::{Description, WebIdentityRole, VERSION};
 use keyless_aws::refresh::shared_token;
+use keyless_aws::secret::Secret;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
@@ -86,13 +87,11 @@ fn run_together(sts: &ShortLivedSts, descriptions: &[PathBuf]) {
     }
 }
 
-/// The shared token file of `audience` for this stand-in's endpoint.
+/// The shared token file of `audience` for this stand-in's endpoint and bearer.
 fn shared_file(dir: &Path, sts: &ShortLivedSts, audience: &str) -> PathBuf {
-    let (url, _) = sts.token_request();
-    dir.join(shared_token::file_name(
-        &url,
-        &Audience::parse(audience).unwrap(),
-    ))
+    let (url, bearer) = sts.token_request();
+    let (bearer, audience) = (Secret::new(bearer), Audience::parse(audience).unwrap());
+    dir.join(shared_token::file_name(&url, &bearer, &audience))
 }
 
 #[tokio::test(flavor = "multi_thread")]
