@@ -12,6 +12,7 @@
 //! `credential-process` helper, its cache and the files the action installs.
 
 pub mod aws_names;
+pub mod child;
 pub mod ci;
 pub mod cli;
 pub mod deliver;
@@ -42,6 +43,7 @@ pub mod tags;
 pub mod text;
 pub mod token_file;
 pub mod trust;
+pub mod trusted_files;
 pub mod workflow;
 
 /// Unit tests' one way to build an environment map from literal pairs.

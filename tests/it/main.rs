@@ -25,5 +25,6 @@ mod refresh;
 mod roles;
 mod shared_token;
 mod snapshots;
+mod surfaces;
 mod throttling;
 mod tls;
