@@ -9,12 +9,13 @@
 
 use super::cache::{Cache, LockError, ProcessOutput, LOCK_WAIT};
 use super::description::{Description, Resolved};
+use super::shared_token;
 use crate::error::StsFailure;
 use crate::exchange::chain::{self, ChainError, Source};
 use crate::exchange::connection::Connection;
 use crate::exchange::events::Silent;
 use crate::exchange::refusal::Refusal;
-use crate::exchange::token::{self, Reading, TokenError};
+use crate::exchange::token::{Reading, TokenError};
 use crate::plan::{Proxy, SecretKeyRule, TokenSource};
 use crate::secret::Secret;
 use std::collections::HashMap;
@@ -167,9 +168,12 @@ fn refresh(
         .build()
         .map_err(|_| HelperError::Unusable("the async runtime could not start"))?;
     runtime.block_on(async {
-        tokio::time::timeout(REFRESH_LIMIT, exchange(d, &resolved, &url, &bearer, &proxy))
-            .await
-            .unwrap_or(Err(HelperError::Timeout))
+        tokio::time::timeout(
+            REFRESH_LIMIT,
+            exchange(d, &resolved, description_dir, (&url, &bearer), &proxy),
+        )
+        .await
+        .unwrap_or(Err(HelperError::Timeout))
     })
 }
 
@@ -240,8 +244,8 @@ fn proxy(d: &Description, env: &dyn Fn(&str) -> Option<String>) -> Result<Proxy,
 async fn exchange(
     d: &Description,
     resolved: &Resolved,
-    url: &str,
-    bearer: &Secret,
+    description_dir: &Path,
+    (url, bearer): (&str, &Secret),
     proxy: &Proxy,
 ) -> Result<ProcessOutput, HelperError> {
     let token_request = |detail: String| HelperError::TokenRequest { detail };
@@ -257,7 +261,7 @@ async fn exchange(
         workspace: None,
         env: &|_| None,
     };
-    let token = token::fetch(&source, &reading, &Silent)
+    let token = shared_token::obtain(description_dir, url, &source, &reading)
         .await
         .map_err(|e| match e {
             TokenError::Request(crate::error::Error::TokenRequest { detail, .. }) => {

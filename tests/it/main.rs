@@ -24,6 +24,7 @@ mod moto;
 mod readme_act;
 mod refresh;
 mod roles;
+mod shared_token;
 mod snapshots;
 mod subcommand_snapshots;
 mod surfaces;

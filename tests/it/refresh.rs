@@ -30,8 +30,12 @@ use wiremock::{Mock, MockServer, Request, Respond, ResponseTemplate};
 
 const BEARER: &str = "runner-request-bearer-token-value";
 /// The token the stand-in's token endpoint hands out (and its STS accepts).
-fn token() -> String {
-    crate::support::jwt(&serde_json::json!({"sub": "repo:o/r:ref:refs/heads/main"}))
+/// It names the audience the helpers ask for and lasts (the helpers share a
+/// token only while it does), fixed so that every request gets the same.
+pub(crate) fn token() -> String {
+    crate::support::jwt(&serde_json::json!({
+        "sub": "repo:o/r:ref:refs/heads/main", "aud": "sts.amazonaws.com", "exp": 4102444800_i64
+    }))
 }
 const ROLE: &str = "arn:aws:iam::123456789012:role/deploy";
 
@@ -240,6 +244,22 @@ impl ShortLivedSts {
             format!("{}/token?api-version=2.0", self.uri),
             BEARER.to_owned(),
         )
+    }
+
+    /// How many token requests reached its token endpoint.
+    pub(crate) async fn token_requests(&self) -> usize {
+        self._server
+            .received_requests()
+            .await
+            .unwrap_or_default()
+            .iter()
+            .filter(|r| r.url.path() == "/token")
+            .count()
+    }
+
+    /// How many `AssumeRoleWithWebIdentity` calls it answered.
+    pub(crate) fn web_identity_calls(&self) -> u32 {
+        self.state.lock().unwrap().web_identity_calls
     }
 
     /// The access key ids issued by `AssumeRole`, and the signer of each.
