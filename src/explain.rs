@@ -186,9 +186,50 @@ fn access_denied_web(ctx: &Context<'_>) -> String {
             .unwrap_or_default(),
     );
     let sub = show(&claims.sub);
+    let shown = Shown {
+        issuer_host,
+        aud,
+        sub,
+    };
+    let mut out = claims_table(claims, &shown.sub);
+    out.push_str("\nA trust-policy Condition that admits exactly this token:\n");
+    out.push_str(&exact_condition(&shown.issuer_host, &shown.aud, &shown.sub));
+    // The repository as the token's own `sub` spells it (name- or ID-based).
+    let form = crate::trust::subject::for_explanation(claims);
+    let in_sub = form.as_ref().map(|(part, _)| part.as_str());
+    if let Some(repo) = in_sub
+        .or(claims.repository.as_deref())
+        .map(crate::text::one_line)
+    {
+        out.push_str(&format!(
+            "or, for every branch, tag, environment and pull request of the repository:\n    \"StringLike\": {{ {}: {} }}\n",
+            json_string(&format!("{}:sub", shown.issuer_host)),
+            json_string(&format!("repo:{repo}:*"))
+        ));
+    }
+    let note = form.as_ref().and_then(|(_, note)| note.as_deref());
+    out.push_str(&common_mismatches(ctx, claims, &shown, note));
+    out.push_str(&check_trust_command(claims));
+    out
+}
+
+/// The values an AccessDenied explanation quotes, each on one line.
+struct Shown {
+    issuer_host: String,
+    aud: String,
+    sub: String,
+}
+
+/// The token's claims that decide a trust policy, one per line.
+fn claims_table(claims: &Claims, sub: &str) -> String {
+    let show = |v: &Option<String>| {
+        v.as_deref()
+            .map(one_line)
+            .unwrap_or_else(|| "(absent)".into())
+    };
     let mut out = String::from("The role's trust policy did not match this token. The token's claims (decoded without verification; they are not secret):\n");
     for (name, value) in [
-        ("sub", sub.clone()),
+        ("sub", sub.to_owned()),
         ("aud", one_line(&claims.aud.join(", "))),
         ("iss", show(&claims.iss)),
         ("repository", show(&claims.repository)),
@@ -199,22 +240,22 @@ fn access_denied_web(ctx: &Context<'_>) -> String {
     ] {
         out.push_str(&format!("  {name:<17} {value}\n"));
     }
-    out.push_str("\nA trust-policy Condition that admits exactly this token:\n");
-    out.push_str(&exact_condition(&issuer_host, &aud, &sub));
-    // The repository as the token's own `sub` spells it (name- or ID-based).
-    let form = crate::trust::subject::for_explanation(claims);
-    let in_sub = form.as_ref().map(|(part, _)| part.as_str());
-    if let Some(repo) = in_sub
-        .or(claims.repository.as_deref())
-        .map(crate::text::one_line)
-    {
-        out.push_str(&format!(
-            "or, for every branch, tag, environment and pull request of the repository:\n    \"StringLike\": {{ {}: {} }}\n",
-            json_string(&format!("{issuer_host}:sub")),
-            json_string(&format!("repo:{repo}:*"))
-        ));
-    }
-    out.push_str("\nCommon mismatches:\n");
+    out
+}
+
+/// What most often makes a policy miss a token like this one.
+fn common_mismatches(
+    ctx: &Context<'_>,
+    claims: &Claims,
+    shown: &Shown,
+    note: Option<&str>,
+) -> String {
+    let Shown {
+        issuer_host,
+        aud,
+        sub,
+    } = shown;
+    let mut out = String::from("\nCommon mismatches:\n");
     if let Some(env) = claims.environment.as_deref().map(one_line) {
         out.push_str(&format!("  - This job runs in environment `{env}`, so `sub` names the environment, not the branch: a condition like `repo:O/R:ref:refs/heads/main` never matches it. Match `repo:O/R:environment:{env}`.\n"));
     }
@@ -226,7 +267,7 @@ fn access_denied_web(ctx: &Context<'_>) -> String {
     {
         out.push_str("  - Pull-request runs have `sub` = `repo:O/R:pull_request`, not a branch ref. Allow that value if pull requests should get this role.\n");
     }
-    if let Some((_, Some(note))) = &form {
+    if let Some(note) = note {
         out.push_str(&format!("  - {}\n", crate::text::one_line(note)));
     }
     if claims.job_workflow_ref.is_some() {
@@ -237,7 +278,6 @@ fn access_denied_web(ctx: &Context<'_>) -> String {
     if !aud.is_empty() && ctx.audience.is_some_and(|a| a != aud) {
         out.push_str("  - The token's `aud` differs from the requested audience.\n");
     }
-    out.push_str(&check_trust_command(claims));
     out
 }
 

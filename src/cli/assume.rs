@@ -14,7 +14,7 @@ mod roles;
 use super::args::Parsed;
 use super::error::CliError;
 use super::output::{self, Format};
-use crate::aws_names::Audience;
+use crate::aws_names::{Audience, RoleArn};
 use crate::ci::{Ci, TokenSource};
 use crate::exchange::calls;
 use crate::exchange::connection::Connection;
@@ -86,8 +86,38 @@ fn masks_on_stderr(request: &Request, env: &HashMap<String, String>) -> bool {
 const MASK_SETTLE: Duration = Duration::from_millis(300);
 
 fn run(request: &Request, env: &HashMap<String, String>) -> Result<(), Failure> {
+    let runtime = start_runtime()?;
+    let github_env = github_env(request, env)?;
+    let log = CliLog { request, env };
+    let token = runtime.block_on(fetch_token(request, env, &log))?;
+    check_token(request, &token)?;
+    match &request.target {
+        Target::One(arn) => {
+            let target = OneRole {
+                role_arn: arn,
+                github_env: github_env.as_deref(),
+            };
+            one_role(request, env, &runtime, &token, target, &log)
+        }
+        Target::Several(lines) => roles::run(request, env, lines, &runtime, &token),
+        Target::Pool(pool, role) => {
+            let target = (pool, role.as_ref());
+            pool::run(
+                request,
+                env,
+                &runtime,
+                target,
+                &token,
+                github_env.as_deref(),
+            )
+        }
+    }
+}
+
+/// The crypto provider and the current-thread runtime every front end uses.
+fn start_runtime() -> Result<tokio::runtime::Runtime, Failure> {
     let _ = rustls::crypto::ring::default_provider().install_default();
-    let runtime = tokio::runtime::Builder::new_current_thread()
+    tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .map_err(|e| {
@@ -95,21 +125,19 @@ fn run(request: &Request, env: &HashMap<String, String>) -> Result<(), Failure> 
                 format!("could not start: {e}"),
                 "This is a bug; please report it.",
             )
-        })?;
-    let github_env = github_env(request, env)?;
-    let log = CliLog { request, env };
-    let token = runtime.block_on(fetch_token(request, env, &log))?;
-    if token.claims.is_none() {
+        })
+}
+
+/// A token must be a JWT; an `--audience` that this program did not use to
+/// request the token is worth a note when the token says otherwise.
+fn check_token(request: &Request, token: &Token) -> Result<(), Failure> {
+    let Some(claims) = token.claims.as_ref() else {
         return Err(Failure::new(
             format!("the token from {} is not a JWT", request.token.describe()),
             "Pass the OIDC token itself (three base64url parts separated by dots), not a file name or a quoted value.",
         ));
-    }
-    let token_aud = token
-        .claims
-        .as_ref()
-        .map(|c| c.aud.clone())
-        .unwrap_or_default();
+    };
+    let token_aud = &claims.aud;
     if request.audience_given && !request.requests_token() && !token_aud.contains(&request.audience)
     {
         eprintln!(
@@ -118,24 +146,27 @@ fn run(request: &Request, env: &HashMap<String, String>) -> Result<(), Failure> 
             crate::text::one_line(&token_aud.join(", "))
         );
     }
-    let role_arn = match &request.target {
-        Target::One(arn) => arn,
-        Target::Several(lines) => return roles::run(request, env, lines, &runtime, &token),
-        Target::Pool(pool, role) => {
-            let target = (pool, role.as_ref());
-            return pool::run(
-                request,
-                env,
-                &runtime,
-                target,
-                &token,
-                github_env.as_deref(),
-            );
-        }
-    };
+    Ok(())
+}
+
+/// Where one role's credentials go: the role, and `GITHUB_ENV` for `--format github`.
+struct OneRole<'a> {
+    role_arn: &'a RoleArn,
+    github_env: Option<&'a Path>,
+}
+
+/// One role assumed with the token; its credentials printed in the format asked for.
+fn one_role(
+    request: &Request,
+    env: &HashMap<String, String>,
+    runtime: &tokio::runtime::Runtime,
+    token: &Token,
+    target: OneRole<'_>,
+    log: &CliLog<'_>,
+) -> Result<(), Failure> {
     eprintln!(
         "keyless-aws: assuming {} (session {}, {} s) with the token from {}",
-        role_arn,
+        target.role_arn,
         request.session_name,
         request.duration,
         request.token.describe()
@@ -149,10 +180,10 @@ fn run(request: &Request, env: &HashMap<String, String>) -> Result<(), Failure> 
     let assumed = runtime
         .block_on(calls::web_identity(
             &connection(request),
-            role_arn,
+            target.role_arn,
             &session,
-            &token,
-            &log,
+            token,
+            log,
         ))
         .map_err(refused)?;
     let region = request.region_given.then_some(request.region.as_str());
@@ -160,7 +191,7 @@ fn run(request: &Request, env: &HashMap<String, String>) -> Result<(), Failure> 
         request.format,
         &assumed.credentials,
         region,
-        github_env.as_deref(),
+        target.github_env,
     )
     .map_err(|e| Failure::new(e, "Nothing was written."))?;
     if masks_on_stderr(request, env) {

@@ -230,12 +230,10 @@ fn credential_plan(step: &Step<'_>, warnings: &mut Vec<Warning>) -> Result<Crede
     let Some(role) = set(&raw.role_to_assume).map(str::trim) else {
         return Ok(without_role(raw, keys, token_file, role_chaining, warnings));
     };
-    let chain = |source, warnings: &mut Vec<Warning>| -> Result<CredentialPlan, Error> {
-        let hop = role::hop(raw, role, step.region, skip_tagging, step.env, warnings)?;
-        Ok(CredentialPlan::Obtain(Chain {
-            source,
-            hops: vec![hop],
-        }))
+    let one = OneHop {
+        step,
+        role,
+        skip_tagging,
     };
     if let Some(keys) = keys {
         if token_file.is_some() {
@@ -245,7 +243,7 @@ fn credential_plan(step: &Step<'_>, warnings: &mut Vec<Warning>) -> Result<Crede
                 "is ignored: the access keys given as inputs sign AssumeRole.",
             );
         }
-        return chain(CredentialSource::Keys(keys), warnings);
+        return one.chain(CredentialSource::Keys(keys), warnings);
     }
     if let Some(path) = token_file {
         let path = runner::token_file_path(path, step.runner.workspace.as_deref())?;
@@ -253,7 +251,7 @@ fn credential_plan(step: &Step<'_>, warnings: &mut Vec<Warning>) -> Result<Crede
     }
     if role_chaining {
         refuse_chaining_from_a_refreshing_profile(step.env)?;
-        return chain(
+        return one.chain(
             CredentialSource::Ambient(AmbientReason::RoleChaining),
             warnings,
         );
@@ -262,6 +260,45 @@ fn credential_plan(step: &Step<'_>, warnings: &mut Vec<Warning>) -> Result<Crede
         // reference: src/index.ts run() refuses this combination too.
         return Err(bad("force-skip-oidc", "is true, and no other credentials were given", "Also set `aws-access-key-id`/`aws-secret-access-key`, `web-identity-token-file` or `role-chaining: true`, or remove `force-skip-oidc`."));
     }
+    oidc_or_ambient(&one, warnings)
+}
+
+/// The role of `role-to-assume` as the one hop of a chain from `source`.
+struct OneHop<'a, 'b> {
+    step: &'a Step<'b>,
+    role: &'a str,
+    skip_tagging: bool,
+}
+
+impl OneHop<'_, '_> {
+    fn chain(
+        &self,
+        source: CredentialSource,
+        warnings: &mut Vec<Warning>,
+    ) -> Result<CredentialPlan, Error> {
+        let step = self.step;
+        let hop = role::hop(
+            step.raw,
+            self.role,
+            step.region,
+            self.skip_tagging,
+            step.env,
+            warnings,
+        )?;
+        Ok(CredentialPlan::Obtain(Chain {
+            source,
+            hops: vec![hop],
+        }))
+    }
+}
+
+/// OIDC when the job can request a token; else, as the reference action
+/// does, the credentials the job already holds sign AssumeRole.
+fn oidc_or_ambient(
+    one: &OneHop<'_, '_>,
+    warnings: &mut Vec<Warning>,
+) -> Result<CredentialPlan, Error> {
+    let (step, raw, role) = (one.step, one.step.raw, one.role);
     let get = |k: &str| {
         step.env
             .get(k)
@@ -284,7 +321,7 @@ fn credential_plan(step: &Step<'_>, warnings: &mut Vec<Warning>) -> Result<Crede
         // reference: src/index.ts run(): without ACTIONS_ID_TOKEN_REQUEST_TOKEN the
         // SDK's default credentials (keys from an earlier step or `env:`, an
         // instance profile) sign AssumeRole.
-        _ => chain(
+        _ => one.chain(
             CredentialSource::Ambient(AmbientReason::NoOidcToken {
                 under_act: get("ACT") == Some("true"),
             }),
