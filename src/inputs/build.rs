@@ -434,7 +434,7 @@ mod tests {
             chain,
         )
         .unwrap();
-        assert_eq!(d.web_identity.role_arn, ROLE);
+        assert_eq!(d.web_identity.as_ref().unwrap().role_arn, ROLE);
         assert_eq!(d.audience, crate::aws_names::Audience::DEFAULT);
         // A 900 s session still leaves botocore's mandatory 10 minutes.
         assert_eq!(d.min_remaining_seconds, 360);
