@@ -1,6 +1,6 @@
 //! `refresh-credentials: true`: which plans can refresh themselves, decided
 //! before any request. A later step can obtain again only a web identity
-//! from the runner's token request (and replay the roles chained after it),
+//! (given to STS or to an identity pool) from the runner's token request (and replay the roles chained after it),
 //! so keys, the environment's credentials and a token file nothing renews
 //! are refused here with their fix, for one role and for `roles` alike.
 

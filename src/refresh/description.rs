@@ -900,6 +900,39 @@ pub(crate) mod tests {
     }
 
     #[test]
+    fn a_pool_is_described_without_a_web_identity_and_checked() {
+        let mut d = sample();
+        d.web_identity = None;
+        d.identity_pool = Some(DescribedPool {
+            pool_id: "eu-west-1:0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0".into(),
+            role_arn: None,
+            endpoint: Some("http://127.0.0.1:4566/".into()),
+        });
+        let back: Description = serde_json::from_str(&d.to_json()).unwrap();
+        assert_eq!(back, d);
+        assert!(matches!(
+            d.resolve().unwrap().source,
+            ResolvedSource::IdentityPool(_, None)
+        ));
+        let refused = |change: &dyn Fn(&mut Description), says: &str| {
+            let mut bad = d.clone();
+            change(&mut bad);
+            let problem = bad.validate().unwrap_err();
+            assert!(problem.contains(says), "{problem}");
+        };
+        refused(
+            &|b| b.identity_pool.as_mut().unwrap().endpoint = Some("http://u:p@h/".into()),
+            "without credentials",
+        );
+        refused(
+            &|b| b.identity_pool.as_mut().unwrap().pool_id = "eu-west-1".into(),
+            "identity-pool.pool-id",
+        );
+        refused(&|b| b.web_identity = sample().web_identity, "exactly one");
+        refused(&|b| b.identity_pool = None, "exactly one");
+    }
+
+    #[test]
     fn round_trips_through_json_and_validates() {
         let d = sample();
         d.validate().unwrap();
