@@ -12,8 +12,8 @@
 use crate::aws_names::ProfileName;
 use crate::aws_names::{Audience, Region, RoleArn, SessionName};
 use crate::plan::{
-    Chain, CredentialSource, PoolLogin, Network, ProfilesPlan, RoleHop, RoleProfile, RoleTarget, Roots,
-    SessionOptions, TokenSource,
+    Chain, CredentialSource, Network, PoolLogin, ProfilesPlan, RoleHop, RoleProfile, RoleTarget,
+    Roots, SessionOptions, TokenSource,
 };
 use crate::tags::Tag;
 use serde::{Deserialize, Serialize};
@@ -432,9 +432,7 @@ impl DescribedPool {
         let role = self
             .role_arn
             .as_deref()
-            .map(|r| {
-                RoleArn::parse(r).map_err(|p| format!("`identity-pool.role-arn` {p}"))
-            })
+            .map(|r| RoleArn::parse(r).map_err(|p| format!("`identity-pool.role-arn` {p}")))
             .transpose()?;
         let endpoint = self
             .endpoint

@@ -662,7 +662,11 @@ fn the_refresh_helper_replays_the_pool_with_a_fresh_token() {
     for _ in 0..2 {
         // A forced cache miss: the helper has to ask the pool again.
         for entry in std::fs::read_dir(&dir).unwrap().flatten() {
-            if entry.file_name().to_string_lossy().starts_with("refresh-cache-") {
+            if entry
+                .file_name()
+                .to_string_lossy()
+                .starts_with("refresh-cache-")
+            {
                 std::fs::remove_file(entry.path()).unwrap();
             }
         }
