@@ -471,7 +471,7 @@ mod tests {
             chain,
         )
         .unwrap();
-        assert_eq!(d.web_identity.role_arn, ROLE);
+        assert_eq!(d.web_identity.as_ref().unwrap().role_arn, ROLE);
         assert_eq!(d.audience, crate::aws_names::Audience::DEFAULT);
         // A 900 s session still leaves botocore's mandatory 10 minutes.
         assert_eq!(d.min_remaining_seconds, 360);
@@ -519,6 +519,52 @@ mod tests {
             &[("INPUT_REFRESH-CREDENTIALS", "maybe")],
             "refresh-credentials",
         );
+    }
+
+    #[test]
+    fn refresh_credentials_with_an_identity_pool_describes_the_pool() {
+        const POOL: &str = "eu-west-1:0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0";
+        let plan = plan_of(&[
+            ("INPUT_COGNITO-IDENTITY-POOL-ID", POOL),
+            ("INPUT_AWS-REGION", "eu-west-1"),
+            ("INPUT_ROLE-TO-ASSUME", ROLE),
+            ("INPUT_REFRESH-CREDENTIALS", "true"),
+            ("RUNNER_TEMP", "/rt"),
+            ("AWS_ENDPOINT_URL_COGNITO_IDENTITY", "http://127.0.0.1:4566"),
+            ("ACTIONS_ID_TOKEN_REQUEST_URL", "https://t.example/x?a=1"),
+            ("ACTIONS_ID_TOKEN_REQUEST_TOKEN", "bearer"),
+        ])
+        .unwrap();
+        assert!(matches!(
+            single(&plan).delivery,
+            Delivery::RefreshingProfile(_)
+        ));
+        let CredentialPlan::Obtain(chain) = &single(&plan).credentials else {
+            panic!("{:?}", single(&plan).credentials)
+        };
+        let d = crate::refresh::description::Description::from_chain(
+            &plan.region,
+            &plan.network,
+            chain,
+        )
+        .unwrap();
+        assert!(d.web_identity.is_none());
+        let pool = d.identity_pool.as_ref().unwrap();
+        assert_eq!(pool.pool_id, POOL);
+        assert_eq!(pool.role_arn.as_deref(), Some(ROLE));
+        assert_eq!(pool.endpoint.as_deref(), Some("http://127.0.0.1:4566/"));
+        d.validate().unwrap();
+        assert!(!d.to_json().contains("bearer"));
+        // A token file is still refused: nothing renews it for the helper.
+        let err = plan_of(&[
+            ("INPUT_COGNITO-IDENTITY-POOL-ID", POOL),
+            ("INPUT_AWS-REGION", "eu-west-1"),
+            ("INPUT_REFRESH-CREDENTIALS", "true"),
+            ("INPUT_WEB-IDENTITY-TOKEN-FILE", "/t.jwt"),
+            ("RUNNER_TEMP", "/rt"),
+        ])
+        .unwrap_err();
+        assert!(format!("{err}").contains("refresh-credentials"), "{err}");
     }
 
     #[test]

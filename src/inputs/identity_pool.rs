@@ -99,13 +99,6 @@ fn refuse_other_sources(raw: &RawInputs) -> Result<(), Error> {
     if parse_bool("role-chaining", &raw.role_chaining, false)? {
         return Err(bad(INPUT, "cannot be combined with `role-chaining`", fix));
     }
-    if parse_bool("refresh-credentials", &raw.refresh_credentials, false)? {
-        return Err(bad(
-            INPUT,
-            "cannot be combined with `refresh-credentials` yet: the refresh helper only repeats AssumeRoleWithWebIdentity",
-            "Remove `refresh-credentials`; the pool's credentials last one hour, so split longer jobs or run the action again before that.",
-        ));
-    }
     Ok(())
 }
 

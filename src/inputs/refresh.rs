@@ -1,6 +1,6 @@
 //! `refresh-credentials: true`: which plans can refresh themselves, decided
 //! before any request. A later step can obtain again only a web identity
-//! from the runner's token request (and replay the roles chained after it),
+//! (given to STS or to an identity pool) from the runner's token request (and replay the roles chained after it),
 //! so keys, the environment's credentials and a token file nothing renews
 //! are refused here with their fix, for one role and for `roles` alike.
 
@@ -108,22 +108,6 @@ pub fn profiles(
             {
                 return Err(token_file_refused());
             }
-            // The helper only repeats AssumeRoleWithWebIdentity: a pool line
-            // would be refreshed as a plain web identity, which it is not.
-            if let Some(line) = groups
-                .iter()
-                .flat_map(|g| &g.roles)
-                .find(|r| r.identity_pool.is_some())
-            {
-                return Err(bad(
-                    INPUT,
-                    format!(
-                        "cannot refresh profile `{}` yet: it comes from a Cognito identity pool (`identity-pool=`)",
-                        line.profile.name
-                    ),
-                    "Remove `refresh-credentials`, or move the pool's line to a step of its own.",
-                ));
-            }
         }
     }
     refuse_proxy_password(raw)?;
@@ -142,7 +126,7 @@ pub fn profiles(
 
 /// Only a web identity from the runner's token request can be obtained again.
 fn refuse_unrenewable(chain: &Chain) -> Result<(), Error> {
-    let web = match &chain.source {
+    let token = match &chain.source {
         CredentialSource::Keys(_) => return Err(keys_refused()),
         CredentialSource::Ambient(AmbientReason::RoleChaining) => return Err(ambient_refused()),
         CredentialSource::Ambient(AmbientReason::NoOidcToken { .. }) => {
@@ -152,17 +136,10 @@ fn refuse_unrenewable(chain: &Chain) -> Result<(), Error> {
                 "Grant the job `permissions: id-token: write` (not available to pull requests from forks), or remove `refresh-credentials`.",
             ))
         }
-        // identity_pool::plan refuses `refresh-credentials` before this.
-        CredentialSource::IdentityPool(_) => {
-            return Err(bad(
-                INPUT,
-                "cannot be combined with `cognito-identity-pool-id` yet",
-                "Remove `refresh-credentials`.",
-            ))
-        }
-        CredentialSource::WebIdentity(web) => web,
+        CredentialSource::IdentityPool(pool) => &pool.token,
+        CredentialSource::WebIdentity(web) => &web.token,
     };
-    match &web.token {
+    match token {
         TokenSource::Request { .. } => Ok(()),
         // The action reads a token only from its request or a file.
         TokenSource::File(_) | TokenSource::Env(_) | TokenSource::BuildkiteAgent { .. } => {

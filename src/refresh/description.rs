@@ -12,8 +12,8 @@
 use crate::aws_names::ProfileName;
 use crate::aws_names::{Audience, Region, RoleArn, SessionName};
 use crate::plan::{
-    Chain, CredentialSource, Network, ProfilesPlan, RoleHop, RoleProfile, RoleTarget, Roots,
-    SessionOptions, TokenSource,
+    Chain, CredentialSource, Network, PoolLogin, ProfilesPlan, RoleHop, RoleProfile, RoleTarget,
+    Roots, SessionOptions, TokenSource,
 };
 use crate::tags::Tag;
 use serde::{Deserialize, Serialize};
@@ -44,7 +44,14 @@ pub struct Description {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sts_endpoint: Option<String>,
     pub audience: String,
-    pub web_identity: WebIdentityRole,
+    /// The role the token is exchanged for; absent when the token is an
+    /// identity pool's login instead.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub web_identity: Option<WebIdentityRole>,
+    /// `cognito-identity-pool-id` (or a `roles` line's `identity-pool=`): the
+    /// token is this pool's login. Names only, no secret.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub identity_pool: Option<DescribedPool>,
     /// Roles assumed one after the other, each signed with the previous
     /// credentials. AWS caps a chained session at 3600 s.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -71,6 +78,22 @@ pub struct WebIdentityRole {
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub managed_policies: Vec<String>,
 }
+
+/// An identity pool the helper gives a fresh token to, as the action did.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct DescribedPool {
+    pub pool_id: String,
+    /// Cognito's CustomRoleArn (`role-to-assume`); absent for the pool's choice.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub role_arn: Option<String>,
+    /// AWS_ENDPOINT_URL_COGNITO_IDENTITY (or AWS_ENDPOINT_URL) as the action saw it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub endpoint: Option<String>,
+}
+
+/// Cognito's sessions last one hour, whatever the inputs ask.
+const POOL_SESSION_SECONDS: i32 = 3600;
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
@@ -128,9 +151,16 @@ pub struct Resolved {
     pub region: Region,
     pub sts_endpoint: Option<url::Url>,
     pub audience: Audience,
-    pub web_identity: (RoleArn, SessionOptions),
+    pub source: ResolvedSource,
     /// Every hop names its role by full ARN.
     pub chain: Vec<RoleHop>,
+}
+
+/// What the fresh token is exchanged for first.
+#[derive(Debug)]
+pub enum ResolvedSource {
+    WebIdentity(RoleArn, SessionOptions),
+    IdentityPool(PoolLogin, Option<RoleArn>),
 }
 
 /// Why a chain cannot be described for the helper.
@@ -140,32 +170,37 @@ impl Description {
     /// The description of a plan's web-identity chain. Bare role names are
     /// completed here from the role that signs them, as the run does with
     /// `GetCallerIdentity`: the caller of a hop is the role before it.
+    /// `None` when a bare role name follows a pool that chooses its own
+    /// role: no account is known to complete it with.
     pub fn from_plan(
         region: &Region,
         network: &Network,
-        web: (&RoleArn, &SessionOptions),
+        start: Start<'_>,
         audience: &str,
         hops: &[RoleHop],
-    ) -> Description {
-        let (role, session) = web;
+    ) -> Option<Description> {
+        let (first_seconds, mut signer) = match start {
+            Start::WebIdentity(role, session) => (session.duration_seconds, Some(role.clone())),
+            Start::IdentityPool(_, role) => (POOL_SESSION_SECONDS, role.cloned()),
+        };
         let shortest = hops
             .iter()
             .map(|h| h.session.duration_seconds)
-            .chain([session.duration_seconds])
+            .chain([first_seconds])
             .min()
             .unwrap_or(900);
-        let mut signer = role.clone();
         let chain = hops
             .iter()
             .map(|hop| {
                 let arn = match &hop.target {
                     RoleTarget::Arn(arn) => arn.clone(),
                     RoleTarget::Name(name) => {
-                        RoleArn::new(signer.partition(), signer.account(), name)
+                        let s = signer.as_ref()?;
+                        RoleArn::new(s.partition(), s.account(), name)
                     }
                 };
-                signer = arn.clone();
-                ChainedRole {
+                signer = Some(arn.clone());
+                Some(ChainedRole {
                     role_arn: arn.to_string(),
                     session_name: hop.session.name.to_string(),
                     duration_seconds: hop.session.duration_seconds,
@@ -187,47 +222,44 @@ impl Description {
                     } else {
                         Vec::new()
                     },
-                }
+                })
             })
-            .collect();
+            .collect::<Option<Vec<_>>>()?;
         let (sts_endpoint, proxy) = without_secrets(network);
-        Description {
+        let (web_identity, identity_pool) = start.described();
+        Some(Description {
             version: VERSION,
             region: region.to_string(),
             sts_endpoint,
             audience: audience.to_owned(),
-            web_identity: WebIdentityRole {
-                role_arn: role.to_string(),
-                session_name: session.name.to_string(),
-                duration_seconds: session.duration_seconds,
-                inline_policy: session.inline_policy.clone(),
-                managed_policies: session.managed_policies.clone(),
-            },
+            web_identity,
+            identity_pool,
             chain,
             proxy,
             cache_file: DEFAULT_CACHE_FILE.into(),
             min_remaining_seconds: min_remaining(shortest),
             retry_max_attempts: network.retry.max_attempts.clamp(1, 12),
-        }
+        })
     }
 
     /// The description of a chain the helper can replay: a web identity
     /// from the runner's token request, and the hops after it; `None` for
     /// any other chain (keys, the environment's credentials, a token file).
     pub fn from_chain(region: &Region, network: &Network, chain: &Chain) -> Option<Description> {
-        let CredentialSource::WebIdentity(web) = &chain.source else {
+        let (token, start) = match &chain.source {
+            CredentialSource::WebIdentity(web) => {
+                (&web.token, Start::WebIdentity(&web.role, &web.session))
+            }
+            CredentialSource::IdentityPool(pool) => (
+                &pool.token,
+                Start::IdentityPool(&pool.login, pool.role.as_ref()),
+            ),
+            CredentialSource::Keys(_) | CredentialSource::Ambient(_) => return None,
+        };
+        let TokenSource::Request { audience, .. } = token else {
             return None;
         };
-        let TokenSource::Request { audience, .. } = &web.token else {
-            return None;
-        };
-        Some(Self::from_plan(
-            region,
-            network,
-            (&web.role, &web.session),
-            audience.as_str(),
-            &chain.hops,
-        ))
+        Self::from_plan(region, network, start, audience.as_str(), &chain.hops)
     }
 
     /// Reads and validates a description file.
@@ -283,15 +315,7 @@ impl Description {
         let region = Region::parse(&self.region).map_err(|p| format!("`region` {p}"))?;
         let sts_endpoint = self.sts_endpoint()?;
         let audience = Audience::parse(&self.audience).map_err(|p| format!("`audience` {p}"))?;
-        let web = &self.web_identity;
-        let web_identity = role(
-            "web-identity",
-            &web.role_arn,
-            &web.session_name,
-            web.duration_seconds,
-            web.inline_policy.as_deref(),
-            &web.managed_policies,
-        )?;
+        let source = self.source()?;
         let chain = self
             .chain
             .iter()
@@ -304,9 +328,35 @@ impl Description {
             region,
             sts_endpoint,
             audience,
-            web_identity,
+            source,
             chain,
         })
+    }
+
+    /// Exactly one of `web-identity` and `identity-pool`, checked.
+    fn source(&self) -> Result<ResolvedSource, String> {
+        match (&self.web_identity, &self.identity_pool) {
+            (Some(web), None) => {
+                let (arn, session) = role(
+                    "web-identity",
+                    &web.role_arn,
+                    &web.session_name,
+                    web.duration_seconds,
+                    web.inline_policy.as_deref(),
+                    &web.managed_policies,
+                )?;
+                Ok(ResolvedSource::WebIdentity(arn, session))
+            }
+            (None, Some(pool)) => pool.resolve(),
+            _ => Err("exactly one of `web-identity` and `identity-pool` must be set".into()),
+        }
+    }
+
+    /// The first session's lifetime: the web identity's, or Cognito's hour.
+    fn first_seconds(&self) -> i32 {
+        self.web_identity
+            .as_ref()
+            .map_or(POOL_SESSION_SECONDS, |w| w.duration_seconds)
     }
 
     fn sts_endpoint(&self) -> Result<Option<url::Url>, String> {
@@ -356,7 +406,7 @@ impl Description {
                 "`cache-file` {name:?} must be a plain file name (letters, digits, . _ -)"
             ));
         }
-        let shortest = std::iter::once(self.web_identity.duration_seconds)
+        let shortest = std::iter::once(self.first_seconds())
             .chain(self.chain.iter().map(|h| h.duration_seconds))
             .min()
             .unwrap_or(0)
@@ -371,6 +421,70 @@ impl Description {
             return Err("`retry-max-attempts` must be 1 to 12".into());
         }
         Ok(())
+    }
+}
+
+impl DescribedPool {
+    /// The pool id, role and endpoint checked; an endpoint never holds credentials.
+    fn resolve(&self) -> Result<ResolvedSource, String> {
+        let pool = crate::aws_names::IdentityPoolId::parse(&self.pool_id)
+            .map_err(|p| format!("`identity-pool.pool-id` {p}"))?;
+        let role = self
+            .role_arn
+            .as_deref()
+            .map(|r| RoleArn::parse(r).map_err(|p| format!("`identity-pool.role-arn` {p}")))
+            .transpose()?;
+        let endpoint = self
+            .endpoint
+            .as_deref()
+            .map(|e| {
+                let url = url::Url::parse(e)
+                    .map_err(|e| format!("`identity-pool.endpoint` is not a URL ({e})"))?;
+                if !matches!(url.scheme(), "https" | "http") || has_userinfo(&url) {
+                    return Err(
+                        "`identity-pool.endpoint` must be an http(s) URL without credentials"
+                            .to_string(),
+                    );
+                }
+                Ok(url)
+            })
+            .transpose()?;
+        Ok(ResolvedSource::IdentityPool(
+            PoolLogin { pool, endpoint },
+            role,
+        ))
+    }
+}
+
+/// What a description starts from: a web identity role, or a pool's login.
+#[derive(Clone, Copy)]
+pub enum Start<'a> {
+    WebIdentity(&'a RoleArn, &'a SessionOptions),
+    IdentityPool(&'a PoolLogin, Option<&'a RoleArn>),
+}
+
+impl Start<'_> {
+    fn described(self) -> (Option<WebIdentityRole>, Option<DescribedPool>) {
+        match self {
+            Start::WebIdentity(role, session) => (
+                Some(WebIdentityRole {
+                    role_arn: role.to_string(),
+                    session_name: session.name.to_string(),
+                    duration_seconds: session.duration_seconds,
+                    inline_policy: session.inline_policy.clone(),
+                    managed_policies: session.managed_policies.clone(),
+                }),
+                None,
+            ),
+            Start::IdentityPool(login, role) => (
+                None,
+                Some(DescribedPool {
+                    pool_id: login.pool.to_string(),
+                    role_arn: role.map(ToString::to_string),
+                    endpoint: login.endpoint.as_ref().map(|u| u.to_string()),
+                }),
+            ),
+        }
     }
 }
 
@@ -442,12 +556,15 @@ pub fn of_profiles(
             return None;
         };
         for root in &group.roles {
-            let web = (&root.role, &root.session);
-            let describe = |hops: &[RoleHop]| {
-                Description::from_plan(region, network, web, audience.as_str(), hops)
+            let start = match &root.identity_pool {
+                Some(login) => Start::IdentityPool(login, Some(&root.role)),
+                None => Start::WebIdentity(&root.role, &root.session),
             };
-            out.push((root.profile.name.clone(), describe(&[])));
-            describe_chained(&root.chained, &mut Vec::new(), &describe, &mut out);
+            let describe = |hops: &[RoleHop]| {
+                Description::from_plan(region, network, start, audience.as_str(), hops)
+            };
+            out.push((root.profile.name.clone(), describe(&[])?));
+            describe_chained(&root.chained, &mut Vec::new(), &describe, &mut out)?;
         }
     }
     Some(out)
@@ -457,16 +574,17 @@ pub fn of_profiles(
 fn describe_chained<'a>(
     chained: &'a [RoleProfile],
     path: &mut Vec<&'a RoleProfile>,
-    describe: &dyn Fn(&[RoleHop]) -> Description,
+    describe: &dyn Fn(&[RoleHop]) -> Option<Description>,
     out: &mut Vec<(ProfileName, Description)>,
-) {
+) -> Option<()> {
     for profile in chained {
         path.push(profile);
         let hops: Vec<RoleHop> = path.iter().map(|p| p.hop.clone()).collect();
-        out.push((profile.profile.name.clone(), describe(&hops)));
-        describe_chained(&profile.chained, path, describe, out);
+        out.push((profile.profile.name.clone(), describe(&hops)?));
+        describe_chained(&profile.chained, path, describe, out)?;
         path.pop();
     }
+    Some(())
 }
 
 /// [`DEFAULT_MIN_REMAINING_SECONDS`], or for sessions too short for it (the
@@ -561,13 +679,14 @@ pub(crate) mod tests {
             region: "eu-west-1".into(),
             sts_endpoint: None,
             audience: "sts.amazonaws.com".into(),
-            web_identity: WebIdentityRole {
+            web_identity: Some(WebIdentityRole {
                 role_arn: "arn:aws:iam::123456789012:role/deploy".into(),
                 session_name: "GitHubActions".into(),
                 duration_seconds: 3600,
                 inline_policy: None,
                 managed_policies: vec![],
-            },
+            }),
+            identity_pool: None,
             chain: vec![ChainedRole {
                 role_arn: "arn:aws:iam::210987654321:role/target".into(),
                 session_name: "chained".into(),
@@ -630,10 +749,11 @@ pub(crate) mod tests {
         let d = Description::from_plan(
             &region,
             &network,
-            (&web.role, &web.session),
+            Start::WebIdentity(&web.role, &web.session),
             "sts.amazonaws.com",
             &[hop],
-        );
+        )
+        .unwrap();
         let resolved = d.resolve().unwrap();
         assert_eq!(
             resolved.chain[0].target,
@@ -658,10 +778,11 @@ pub(crate) mod tests {
         let d = Description::from_plan(
             &region,
             &network,
-            (&web.role, &web.session),
+            Start::WebIdentity(&web.role, &web.session),
             "sts.amazonaws.com",
             &[],
-        );
+        )
+        .unwrap();
         let text = d.to_json();
         assert!(!text.contains("token"), "{text}");
         assert_eq!(d.sts_endpoint.as_deref(), Some("https://sts.example/"));
@@ -750,7 +871,7 @@ pub(crate) mod tests {
             .map(|(name, d)| {
                 d.validate().unwrap();
                 assert_eq!(
-                    d.web_identity.role_arn,
+                    d.web_identity.as_ref().unwrap().role_arn,
                     "arn:aws:iam::111111111111:role/dev"
                 );
                 assert_eq!(d.audience, "a");
@@ -774,6 +895,39 @@ pub(crate) mod tests {
                 ),
             ]
         );
+    }
+
+    #[test]
+    fn a_pool_is_described_without_a_web_identity_and_checked() {
+        let mut d = sample();
+        d.web_identity = None;
+        d.identity_pool = Some(DescribedPool {
+            pool_id: "eu-west-1:0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0".into(),
+            role_arn: None,
+            endpoint: Some("http://127.0.0.1:4566/".into()),
+        });
+        let back: Description = serde_json::from_str(&d.to_json()).unwrap();
+        assert_eq!(back, d);
+        assert!(matches!(
+            d.resolve().unwrap().source,
+            ResolvedSource::IdentityPool(_, None)
+        ));
+        let refused = |change: &dyn Fn(&mut Description), says: &str| {
+            let mut bad = d.clone();
+            change(&mut bad);
+            let problem = bad.validate().unwrap_err();
+            assert!(problem.contains(says), "{problem}");
+        };
+        refused(
+            &|b| b.identity_pool.as_mut().unwrap().endpoint = Some("http://u:p@h/".into()),
+            "without credentials",
+        );
+        refused(
+            &|b| b.identity_pool.as_mut().unwrap().pool_id = "eu-west-1".into(),
+            "identity-pool.pool-id",
+        );
+        refused(&|b| b.web_identity = sample().web_identity, "exactly one");
+        refused(&|b| b.identity_pool = None, "exactly one");
     }
 
     #[test]
@@ -812,12 +966,12 @@ pub(crate) mod tests {
             ),
             (
                 "session-name",
-                Box::new(|d| d.web_identity.session_name = "a b".into()),
+                Box::new(|d| d.web_identity.as_mut().unwrap().session_name = "a b".into()),
             ),
             ("duration", Box::new(|d| d.chain[0].duration_seconds = 60)),
             (
                 "role-arn",
-                Box::new(|d| d.web_identity.role_arn = "deploy".into()),
+                Box::new(|d| d.web_identity.as_mut().unwrap().role_arn = "deploy".into()),
             ),
             (
                 "sts-endpoint",

@@ -8,7 +8,7 @@
 //! that failed, STS's code and message, never a token or a key.
 
 use super::cache::{Cache, LockError, ProcessOutput, LOCK_WAIT};
-use super::description::{Description, Resolved};
+use super::description::{Description, Resolved, ResolvedSource};
 use super::shared_token;
 use crate::error::StsFailure;
 use crate::exchange::chain::{self, ChainError, Source};
@@ -52,6 +52,9 @@ pub enum HelperError {
     Lock(String),
     Proxy(String),
     Unusable(&'static str),
+    /// The identity pool refused the fresh token, or gave no usable answer:
+    /// explained as the action explains it.
+    Pool(Box<crate::error::Error>),
     Timeout,
 }
 
@@ -90,6 +93,7 @@ impl HelperError {
             HelperError::Unusable(what) => format!(
                 "STS answered, but {what}; nothing was printed.\nThis is unexpected from AWS STS; check `sts-endpoint` if you set one."
             ),
+            HelperError::Pool(error) => format!("{error}\n{}", error.help()),
             HelperError::Timeout => format!(
                 "refreshing the credentials took longer than {} s (token request and STS calls with their retries).\nCheck the runner's network and proxy settings, then retry.",
                 REFRESH_LIMIT.as_secs()
@@ -278,11 +282,17 @@ async fn exchange(
         secret_key: SecretKeyRule::AsIssued,
         unreachable_note: None,
     };
-    let (role, session) = &resolved.web_identity;
-    let source = Source::WebIdentity {
-        token: &token,
-        role,
-        session,
+    let source = match &resolved.source {
+        ResolvedSource::WebIdentity(role, session) => Source::WebIdentity {
+            token: &token,
+            role,
+            session,
+        },
+        ResolvedSource::IdentityPool(login, role) => Source::IdentityPool {
+            token: &token,
+            login,
+            role: role.as_ref(),
+        },
     };
     let issued = chain::run(&connection, &source, &resolved.chain, &Silent)
         .await
@@ -299,11 +309,7 @@ async fn exchange(
             ChainError::NoAmbientCredentials => {
                 HelperError::Unusable("no credentials were found to sign the chain")
             }
-            // The helper's source is always a web identity (refresh-credentials
-            // with an identity pool is refused while planning).
-            ChainError::Pool(_) => {
-                HelperError::Unusable("an identity pool is not a refresh source")
-            }
+            ChainError::Pool(error) => HelperError::Pool(error),
         })?;
     let out = ProcessOutput::from_credentials(&issued.credentials).ok_or(HelperError::Unusable(
         "the credentials lack a session token, an expiration, or look malformed",

@@ -581,7 +581,8 @@ mod tests {
             d
         );
         let mut other = d.clone();
-        other.web_identity.role_arn = "arn:aws:iam::123456789012:role/other".into();
+        other.web_identity.as_mut().unwrap().role_arn =
+            "arn:aws:iam::123456789012:role/other".into();
         assert_ne!(
             cache_name(&other),
             installed.cache_file,

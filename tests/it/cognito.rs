@@ -129,7 +129,6 @@ fn a_bad_pool_id_or_a_second_source_is_refused_before_any_request() {
                 "aws-secret-access-key",
                 "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY",
             ),
-        pool_step(&sts).input("refresh-credentials", "true"),
     ] {
         let out = s.run();
         out.assert_failed_cleanly();
@@ -514,19 +513,27 @@ fn a_roles_line_can_name_an_identity_pool() {
     );
     out.assert_masked_and_not_leaked(&[SECRET_KEY, SESSION_TOKEN, &token]);
 
-    // The refresh helper only repeats AssumeRoleWithWebIdentity: a pool
-    // line with refresh-credentials is refused, not refreshed as something else.
-    let out = Scenario::new()
+    // With refresh-credentials the pool line is described as a pool (its
+    // custom role and Cognito endpoint), never as a web identity.
+    let s = Scenario::new()
         .oidc(&sts.uri())
         .input("roles", &roles)
         .input("aws-region", "eu-west-1")
         .input("refresh-credentials", "true")
-        .run();
-    out.assert_failed_cleanly();
+        .env("AWS_ENDPOINT_URL_COGNITO_IDENTITY", &sts.uri())
+        .stand_in(&sts);
+    s.run().assert_success();
+    let dir = s.path("temp").join(".keyless-aws");
+    let described = std::fs::read_dir(&dir)
+        .unwrap()
+        .flatten()
+        .filter(|e| e.file_name().to_string_lossy().ends_with(".json"))
+        .map(|e| std::fs::read_to_string(e.path()).unwrap())
+        .find(|t| t.contains(POOL))
+        .expect("a description of the pool line");
     assert!(
-        out.error_line().contains("identity pool"),
-        "{}",
-        out.error_line()
+        described.contains("github-abac") && !described.contains("web-identity"),
+        "{described}"
     );
 
     // Session settings cannot apply to a pool line.
@@ -610,4 +617,94 @@ fn an_answer_that_is_not_cognitos_is_named_so() {
         "{}",
         out.stdout
     );
+}
+
+/// `refresh-credentials` with a pool: the helper replays GetId +
+/// GetCredentialsForIdentity with a fresh token, each time the cache misses.
+#[test]
+fn the_refresh_helper_replays_the_pool_with_a_fresh_token() {
+    use keyless_aws::refresh::install;
+    use wiremock::matchers::{header, method};
+    let token = token();
+    let first = wiremock::Mock::given(method("POST"))
+        .and(header(
+            "x-amz-target",
+            "AWSCognitoIdentityService.GetCredentialsForIdentity",
+        ))
+        .respond_with(
+            wiremock::ResponseTemplate::new(200)
+                .insert_header("content-type", "application/x-amz-json-1.1")
+                .set_body_json(serde_json::json!({
+                    "IdentityId": IDENTITY,
+                    "Credentials": {
+                        "AccessKeyId": "ASIAFIRSTANSWER00001",
+                        "SecretKey": "FirstSecretKey00000000000000000000000000",
+                        "SessionToken": "FirstSessionToken0000",
+                        "Expiration": 1893456000.0
+                    }
+                })),
+        )
+        .up_to_n_times(1)
+        .with_priority(1);
+    let sts = pool_stand_in(&token).mount(first);
+    let step = pool_step(&sts)
+        .input("role-to-assume", ROLE)
+        .input("refresh-credentials", "true");
+    step.run().assert_success();
+    let dir = step.path("temp").join(".keyless-aws");
+    let description = std::fs::read_to_string(dir.join(install::DESCRIPTION)).unwrap();
+    assert!(
+        description.contains(POOL) && description.contains(ROLE) && !description.contains(&token),
+        "{description}"
+    );
+    let before = sts.cognito_calls().len();
+    let mut answers: Vec<String> = Vec::new();
+    for _ in 0..2 {
+        // A forced cache miss: the helper has to ask the pool again.
+        for entry in std::fs::read_dir(&dir).unwrap().flatten() {
+            if entry
+                .file_name()
+                .to_string_lossy()
+                .starts_with("refresh-cache-")
+            {
+                std::fs::remove_file(entry.path()).unwrap();
+            }
+        }
+        let mut cmd = std::process::Command::new(dir.join(install::BINARY));
+        cmd.args(["credential-process", "--description"])
+            .arg(dir.join(install::DESCRIPTION))
+            .env_clear()
+            .env(
+                "ACTIONS_ID_TOKEN_REQUEST_URL",
+                format!("{}/_apis/token?api-version=2.0", sts.uri()),
+            )
+            .env("ACTIONS_ID_TOKEN_REQUEST_TOKEN", REQUEST_TOKEN)
+            .env("NO_PROXY", "*");
+        let ran = crate::support::process::run(&mut cmd, std::time::Duration::from_secs(30));
+        assert!(ran.success(), "{}", ran.describe());
+        assert!(!ran.stderr.contains(&token), "{}", ran.stderr);
+        let answer: serde_json::Value = serde_json::from_str(&ran.stdout).unwrap();
+        answers.push(answer["AccessKeyId"].as_str().unwrap().to_owned());
+    }
+    let calls = sts.cognito_calls();
+    let replayed = &calls[before..];
+    let ops: Vec<&str> = replayed.iter().map(|(op, _)| op.as_str()).collect();
+    assert_eq!(
+        ops,
+        [
+            "GetId",
+            "GetCredentialsForIdentity",
+            "GetId",
+            "GetCredentialsForIdentity"
+        ]
+    );
+    for (op, params) in replayed {
+        assert_eq!(params["Logins"][GITHUB_LOGIN], token.as_str(), "{op}");
+    }
+    assert_eq!(replayed[1].1["CustomRoleArn"], ROLE);
+    assert_eq!(replayed[3].1["CustomRoleArn"], ROLE);
+    // The step's own exchange took the first answer; each miss printed the
+    // pool's new answer, not the step's cached one.
+    assert_eq!(before, 2, "the step asked the pool once");
+    assert_eq!(answers, [ACCESS_KEY_ID, ACCESS_KEY_ID]);
 }

@@ -337,13 +337,14 @@ impl Rig {
             region: "eu-west-1".into(),
             sts_endpoint: Some(uri.clone()),
             audience: "sts.amazonaws.com".into(),
-            web_identity: WebIdentityRole {
+            web_identity: Some(WebIdentityRole {
                 role_arn: ROLE.into(),
                 session_name: "refresh-test".into(),
                 duration_seconds: 900,
                 inline_policy: None,
                 managed_policies: vec![],
-            },
+            }),
+            identity_pool: None,
             chain,
             proxy: Default::default(),
             cache_file: DEFAULT_CACHE_FILE.into(),

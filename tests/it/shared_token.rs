@@ -23,13 +23,14 @@ fn describe(dir: &Path, sts: &ShortLivedSts, profile: &str, audience: &str) -> P
         region: "eu-west-1".into(),
         sts_endpoint: Some(sts.uri.clone()),
         audience: audience.into(),
-        web_identity: WebIdentityRole {
+        web_identity: Some(WebIdentityRole {
             role_arn: "arn:aws:iam::123456789012:role/deploy".into(),
             session_name: format!("shared-{profile}"),
             duration_seconds: 900,
             inline_policy: None,
             managed_policies: vec![],
-        },
+        }),
+        identity_pool: None,
         chain: vec![],
         proxy: Default::default(),
         cache_file: format!("refresh-cache-{profile}.json"),
