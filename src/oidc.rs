@@ -58,12 +58,16 @@ fn client(proxy: &Proxy) -> Result<reqwest::Client, Error> {
 }
 
 enum Failure {
+    /// A 502, 503 or 504: retried up to [`retry::TOKEN_GATEWAY_ATTEMPTS`].
+    Gateway(String),
     Retryable(String),
     Final(String),
 }
 
-/// Requests the token, retrying only what can succeed on a second try (the
-/// service's 5xx and 429, connection errors, timeouts), at most `max_attempts` times.
+/// Requests the token, retrying only what can succeed on a second try: a 502,
+/// 503 or 504 as often as the reference's token client retries them (see
+/// [`retry::TOKEN_GATEWAY_ATTEMPTS`]), whatever `max_attempts` says; other
+/// 5xx, 429, connection errors and timeouts at most `max_attempts` times.
 pub async fn request_token(
     url: &url::Url,
     bearer: &Secret,
@@ -87,13 +91,19 @@ pub async fn request_token(
                     attempts: attempt,
                 })
             }
+            Err(Failure::Gateway(detail)) if attempt >= retry::TOKEN_GATEWAY_ATTEMPTS => {
+                return Err(Error::TokenRequest {
+                    detail,
+                    attempts: attempt,
+                })
+            }
             Err(Failure::Retryable(detail)) if attempt >= max_attempts => {
                 return Err(Error::TokenRequest {
                     detail,
                     attempts: attempt,
                 })
             }
-            Err(Failure::Retryable(detail)) => {
+            Err(Failure::Retryable(detail) | Failure::Gateway(detail)) => {
                 let wait = retry::backoff(attempt);
                 tracing::info!(
                     "token request failed ({detail}); retrying in {} ms",
@@ -141,6 +151,9 @@ async fn fetch_once(
             Ok(None) => break,
             Err(e) => return Err(Failure::Retryable(describe(&e))),
         }
+    }
+    if matches!(status.as_u16(), 502..=504) {
+        return Err(Failure::Gateway(format!("HTTP {status}")));
     }
     if status.is_server_error() || status.as_u16() == 429 {
         return Err(Failure::Retryable(format!("HTTP {status}")));

@@ -8,7 +8,7 @@
 //! credentials" carries its own fallback. [`crate::inputs::plan`] builds a plan;
 //! [`crate::run::run`] executes it and reads no environment.
 
-use crate::aws_names::{AccountId, ProfileName, Region, RoleArn, RoleName, SessionName};
+use crate::aws_names::{ProfileName, Region, RoleArn, RoleName, SessionName};
 use crate::profile::ProfileDir;
 use crate::secret::{Credentials, Secret};
 use crate::tags::Tag;
@@ -313,8 +313,9 @@ pub struct RefreshDelivery {
 
 #[derive(Debug, Default)]
 pub struct AccountChecks {
-    /// `allowed-account-ids`; empty means any.
-    pub allowed: Vec<AccountId>,
+    /// `allowed-account-ids` as text (entries that are not 12-digit ids
+    /// never match); empty means any.
+    pub allowed: Vec<String>,
     /// `mask-aws-account-id`.
     pub mask: bool,
 }

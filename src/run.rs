@@ -5,7 +5,7 @@
 //! happens before anything is written; the env, output and state files are
 //! written in one go at the very end.
 
-use crate::aws_names::{AccountId, RoleArn};
+use crate::aws_names::RoleArn;
 use crate::error::{Error, StsCode, StsFailure, StsOperation};
 use crate::explain::{self, Context};
 use crate::jwt::{self, Claims};
@@ -89,7 +89,7 @@ pub(crate) fn check_account(plan: &Plan, identity: &Identity) -> Result<(), Erro
     {
         return Err(Error::AccountNotAllowed {
             account: identity.account.clone(),
-            allowed: allowed.iter().map(AccountId::to_string).collect(),
+            allowed: allowed.clone(),
         });
     }
     Ok(())

@@ -48,11 +48,7 @@ pub fn client(settings: ClientSettings<'_>) -> aws_sdk_sts::Client {
             // attempt limit is only a safety net, and its cap must not cut
             // the schedule's waits short.
             RetryConfig::standard()
-                .with_max_attempts(if schedule.retries() {
-                    retry::STS_ATTEMPT_CEILING
-                } else {
-                    1
-                })
+                .with_max_attempts(retry::STS_ATTEMPT_CEILING)
                 .with_initial_backoff(retry::INITIAL_BACKOFF)
                 .with_max_backoff(schedule.throttling.max.max(schedule.transient.max))
                 .with_retry_spec(aws_smithy_types::retry::RetrySpec::v2_0()),

@@ -17,15 +17,8 @@ pub fn network(
     warnings: &mut Vec<Warning>,
 ) -> Result<Network, Error> {
     let get = |k: &str| env.get(k).map(String::as_str).filter(|v| !v.is_empty());
-    let disable_retry = parse_bool("disable-retry", &raw.disable_retry, false)?;
-    let max_attempts = match set(&raw.retry_max_attempts) {
-        Some(v) => retry_max_attempts(v, warnings)?,
-        None => DEFAULT_RETRY_MAX_ATTEMPTS,
-    };
-    let action_timeout = set(&raw.action_timeout_s)
-        .map(|v| parse_int("action-timeout-s", v, 1, 3600))
-        .transpose()?
-        .map(|s| Duration::from_secs(s as u64));
+    let max_attempts = attempts(raw, warnings)?;
+    let action_timeout = action_timeout(raw, warnings)?;
     let sts_endpoint = set(&raw.sts_endpoint)
         .or_else(|| get("AWS_ENDPOINT_URL_STS"))
         .or_else(|| get("AWS_ENDPOINT_URL"))
@@ -40,11 +33,64 @@ pub fn network(
     Ok(Network {
         sts_endpoint,
         proxy,
-        retry: RetryPolicy {
-            max_attempts: if disable_retry { 1 } else { max_attempts },
-        },
+        retry: RetryPolicy { max_attempts },
         action_timeout,
         container_loopback,
+    })
+}
+
+/// `action-timeout-s`: seconds for the whole step; `0` means no timer, as in
+/// the reference (src/index.ts run(): `parseInt(...) || 0`, then a timer only
+/// `if (globalTimeout > 0)`). Any length is accepted: a job may be long.
+fn action_timeout(raw: &RawInputs, warnings: &mut Vec<Warning>) -> Result<Option<Duration>, Error> {
+    let Some(v) = set(&raw.action_timeout_s) else {
+        return Ok(None);
+    };
+    if v.trim().parse::<i64>().is_ok_and(|n| n < 0) {
+        warn(
+            warnings,
+            "action-timeout-s",
+            "is negative: no timer is set (as the reference action does). Use 0 for no timer, or a number of seconds.",
+        );
+        return Ok(None);
+    }
+    let seconds = parse_int("action-timeout-s", v, 0, MAX_ACTION_TIMEOUT_S)?;
+    Ok((seconds > 0).then(|| Duration::from_secs(seconds as u64)))
+}
+
+/// The longest `action-timeout-s`: 35 days, GitHub's limit for a whole
+/// workflow run on a self-hosted runner, so no job is ever cut short by it.
+pub const MAX_ACTION_TIMEOUT_S: i64 = 35 * 24 * 3600;
+
+/// The attempts of this action's own retries: 1 with `disable-retry`, else
+/// `retry-max-attempts`. `special-characters-workaround: true` overrides both
+/// with the default, as the reference documents and does (src/index.ts run():
+/// `if (specialCharacterWorkaround) { disableRetry = false; maxRetries = 12 }`).
+fn attempts(raw: &RawInputs, warnings: &mut Vec<Warning>) -> Result<u32, Error> {
+    let disable_retry = parse_bool("disable-retry", &raw.disable_retry, false)?;
+    let given = set(&raw.retry_max_attempts)
+        .map(|v| retry_max_attempts(v, warnings))
+        .transpose()?;
+    let special = parse_bool(
+        "special-characters-workaround",
+        &raw.special_characters_workaround,
+        false,
+    )?;
+    if special {
+        for (input, overridden) in [
+            ("disable-retry", disable_retry),
+            ("retry-max-attempts", given.is_some()),
+        ] {
+            if overridden {
+                warn(warnings, input, format!("is overridden by `special-characters-workaround: true`, which retries with the default {DEFAULT_RETRY_MAX_ATTEMPTS} attempts (as the reference action does)."));
+            }
+        }
+        return Ok(DEFAULT_RETRY_MAX_ATTEMPTS);
+    }
+    Ok(if disable_retry {
+        1
+    } else {
+        given.unwrap_or(DEFAULT_RETRY_MAX_ATTEMPTS)
     })
 }
 
@@ -140,6 +186,14 @@ pub fn proxy(raw: &RawInputs, env: &HashMap<String, String>) -> Result<Proxy, Er
         .or_else(|| get("NO_PROXY"))
         .or_else(|| get("no_proxy"))
         .map(|v| v.trim().to_owned());
+    if no_proxy.as_deref().is_some_and(bypasses_everything) {
+        // The clients' matchers apply `*` to host names only; IP literals
+        // (`sts-endpoint: http://10.0.0.5:4566`) would still be proxied.
+        return Ok(Proxy {
+            no_proxy,
+            ..Proxy::default()
+        });
+    }
     if let Some(value) = set(&raw.http_proxy) {
         let url = proxy_url(value)?;
         return Ok(Proxy {
@@ -183,6 +237,16 @@ pub fn proxy(raw: &RawInputs, env: &HashMap<String, String>) -> Result<Proxy, Er
         http: Some(url),
         no_proxy,
     })
+}
+
+/// `no-proxy: '*'` (or NO_PROXY=*): no request goes through a proxy, IP
+/// literals included (reference: src/ProxyResolver.ts shouldProxy(): `if
+/// (noProxy === '*') return false`). A `*` entry in a list counts as well, as
+/// the clients' own matchers read it for host names.
+fn bypasses_everything(no_proxy: &str) -> bool {
+    no_proxy
+        .split(|c: char| c == ',' || c.is_whitespace())
+        .any(|entry| entry == "*")
 }
 
 /// An http(s) URL that the SDK's proxy connector accepts too.
@@ -246,6 +310,58 @@ mod tests {
             .unwrap()
             .https
             .is_none());
+    }
+
+    #[test]
+    fn a_star_no_proxy_turns_every_proxy_off() {
+        let raw = RawInputs {
+            http_proxy: Some("http://p:3128".into()),
+            no_proxy: Some("*".into()),
+            ..Default::default()
+        };
+        let p = proxy(&raw, &env(&[])).unwrap();
+        assert!(p.https.is_none() && p.http.is_none());
+        let e = env(&[("HTTPS_PROXY", "http://p:1"), ("NO_PROXY", "localhost, *")]);
+        assert!(proxy(&RawInputs::default(), &e).unwrap().https.is_none());
+        let e = env(&[("HTTPS_PROXY", "http://p:1"), ("NO_PROXY", "*.internal")]);
+        assert!(proxy(&RawInputs::default(), &e).unwrap().https.is_some());
+    }
+
+    #[test]
+    fn special_characters_workaround_overrides_the_retry_inputs() {
+        let mut w = Vec::new();
+        let raw = RawInputs {
+            disable_retry: Some("true".into()),
+            retry_max_attempts: Some("2".into()),
+            special_characters_workaround: Some("true".into()),
+            ..Default::default()
+        };
+        assert_eq!(attempts(&raw, &mut w).unwrap(), DEFAULT_RETRY_MAX_ATTEMPTS);
+        let inputs: Vec<&str> = w.iter().map(|w| w.input).collect();
+        assert_eq!(inputs, ["disable-retry", "retry-max-attempts"]);
+        let raw = RawInputs {
+            disable_retry: Some("true".into()),
+            ..Default::default()
+        };
+        assert_eq!(attempts(&raw, &mut w).unwrap(), 1);
+    }
+
+    #[test]
+    fn action_timeout_zero_is_no_timer_and_long_ones_are_kept() {
+        let raw = |v: &str| RawInputs {
+            action_timeout_s: Some(v.into()),
+            ..Default::default()
+        };
+        let mut w = Vec::new();
+        assert_eq!(action_timeout(&raw("0"), &mut w).unwrap(), None);
+        assert_eq!(
+            action_timeout(&raw("7200"), &mut w).unwrap(),
+            Some(Duration::from_secs(7200))
+        );
+        assert!(w.is_empty());
+        assert_eq!(action_timeout(&raw("-1"), &mut w).unwrap(), None);
+        assert_eq!(w.len(), 1);
+        assert!(action_timeout(&raw("soon"), &mut w).is_err());
     }
 
     #[test]

@@ -215,8 +215,12 @@ async fn access_denied_is_not_retried() {
     assert_eq!(requests(&server).await, 1);
 }
 
+/// `disable-retry` switches off the action's time budget for throttling, not
+/// the SDK's standard 3 attempts, which the reference keeps under its own loop
+/// (reference: src/CredentialsClient.ts builds its STSClient with the SDK's
+/// default retry strategy; src/index.ts only skips retryAndBackoff()).
 #[tokio::test]
-async fn disable_retry_turns_off_throttling_retries_too() {
+async fn disable_retry_leaves_the_sdks_three_attempts_for_throttling() {
     let server = MockServer::start().await;
     Mock::given(method("POST"))
         .respond_with(throttled())
@@ -226,7 +230,28 @@ async fn disable_retry_turns_off_throttling_retries_too() {
     let result = assume(&server, "eu-south-1", fast(1, Duration::from_secs(30))).await;
 
     assert!(result.expect_err("throttled").starts_with("Throttling"));
-    assert_eq!(requests(&server).await, 1);
+    assert_eq!(requests(&server).await, 3);
+}
+
+/// One throttled answer does not fail a step with `disable-retry`, as it does
+/// not fail the reference's.
+#[tokio::test]
+async fn disable_retry_survives_a_single_throttle() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .respond_with(throttled())
+        .up_to_n_times(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("POST"))
+        .respond_with(assumed())
+        .mount(&server)
+        .await;
+
+    let result = assume(&server, "eu-south-2", fast(1, Duration::from_secs(30))).await;
+
+    assert!(result.is_ok(), "{result:?}");
+    assert_eq!(requests(&server).await, 2);
 }
 
 /// The whole action: with `action-timeout-s: 3`, throttling is retried for a little
