@@ -36,6 +36,18 @@ fn client(proxy: &Proxy) -> Result<reqwest::Client, Error> {
         .connect_timeout(CONNECT_TIMEOUT)
         .redirect(reqwest::redirect::Policy::none())
         .no_proxy();
+    // With extra CAs (src/ca.rs): the system bundle and those files only, as for STS.
+    if let Some(pems) = crate::ca::trusted_pems() {
+        builder = builder.tls_built_in_root_certs(false);
+        for der in pems.iter().flat_map(|pem| crate::ca::certificates(pem)) {
+            builder = builder.add_root_certificate(reqwest::Certificate::from_der(&der).map_err(
+                |e| Error::TokenRequest {
+                    detail: format!("a CA certificate was refused ({e})"),
+                    attempts: 0,
+                },
+            )?);
+        }
+    }
     for (scheme, url) in [("https", &proxy.https), ("http", &proxy.http)] {
         if let Some(url) = url {
             let made = if scheme == "https" {

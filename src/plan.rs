@@ -331,6 +331,8 @@ pub struct Network {
     /// runner's, so what listens on the runner's 127.0.0.1 cannot be reached.
     /// Holds the explanation added to a connection failure.
     pub container_loopback: Option<String>,
+    /// CA files trusted on top of the image's bundle (src/ca.rs).
+    pub extra_cas: Vec<crate::ca::ExtraCa>,
 }
 
 /// URLs in debug output carry no user name, password or query.
@@ -344,6 +346,7 @@ impl std::fmt::Debug for Network {
             .field("proxy", &self.proxy)
             .field("retry", &self.retry)
             .field("action_timeout", &self.action_timeout)
+            .field("extra_cas", &self.extra_cas)
             .finish()
     }
 }

@@ -30,7 +30,16 @@ pub fn network(
     } else {
         None
     };
+    let profile = crate::aws_config::profile_settings(env);
+    let mounts = in_container.then(|| {
+        crate::ca::Mounts::of_runner(
+            env,
+            set(&raw.runner_temp).and_then(|v| v.trim().strip_prefix("host:")),
+        )
+    });
+    let extra_cas = crate::ca::from_environment(env, &profile, mounts.as_ref())?;
     Ok(Network {
+        extra_cas,
         sts_endpoint,
         proxy,
         retry: RetryPolicy { max_attempts },

@@ -522,6 +522,7 @@ pub(crate) mod tests {
             retry: RetryPolicy { max_attempts: 3 },
             action_timeout: None,
             container_loopback: None,
+            extra_cas: Vec::new(),
         };
         let region = Region::parse("cn-north-1").unwrap();
         let d = Description::from_plan(&region, &network, &web, "sts.amazonaws.com", &[hop]);
