@@ -333,6 +333,8 @@ pub struct Network {
     pub container_loopback: Option<String>,
     /// CA files trusted on top of the image's bundle (src/ca.rs).
     pub extra_cas: Vec<crate::ca::ExtraCa>,
+    /// FIPS / dual-stack regional endpoints.
+    pub endpoint_variant: crate::sts::EndpointVariant,
 }
 
 /// URLs in debug output carry no user name, password or query.
@@ -347,6 +349,7 @@ impl std::fmt::Debug for Network {
             .field("retry", &self.retry)
             .field("action_timeout", &self.action_timeout)
             .field("extra_cas", &self.extra_cas)
+            .field("endpoint_variant", &self.endpoint_variant)
             .finish()
     }
 }

@@ -422,6 +422,7 @@ pub(crate) fn sts_client(
     sts::client(ClientSettings {
         region: &plan.region,
         endpoint: plan.network.sts_endpoint.as_ref(),
+        variant: plan.network.endpoint_variant,
         proxy: &plan.network.proxy,
         retry: crate::retry::StsSchedule::new(
             plan.network.retry.max_attempts,

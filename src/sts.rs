@@ -22,10 +22,23 @@ use aws_smithy_types::retry::ErrorKind;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::Arc;
 
+/// Which of the regional endpoint's variants is called, as the SDKs choose it
+/// from `AWS_USE_FIPS_ENDPOINT`/`AWS_USE_DUALSTACK_ENDPOINT` (or the config
+/// profile's `use_fips_endpoint`/`use_dualstack_endpoint`). The SDK's endpoint
+/// rules know every partition's host names (`sts-fips.us-east-1.amazonaws.com`,
+/// `sts.cn-north-1.api.amazonwebservices.com.cn`, …).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct EndpointVariant {
+    pub fips: bool,
+    pub dual_stack: bool,
+}
+
 /// How the STS client is set up for one run.
 pub struct ClientSettings<'a> {
     pub region: &'a AwsRegion,
     pub endpoint: Option<&'a url::Url>,
+    /// FIPS and dual-stack (ignored with a custom `endpoint`, which the plan refuses).
+    pub variant: EndpointVariant,
     pub proxy: &'a Proxy,
     /// Attempts, waits and the throttling time budget (src/retry.rs).
     pub retry: retry::StsSchedule,
@@ -73,6 +86,10 @@ pub fn client(settings: ClientSettings<'_>) -> aws_sdk_sts::Client {
         });
     if let Some(endpoint) = settings.endpoint {
         builder = builder.endpoint_url(endpoint.as_str().trim_end_matches('/'));
+    } else {
+        builder = builder
+            .use_fips(settings.variant.fips)
+            .use_dual_stack(settings.variant.dual_stack);
     }
     if let Some(credentials) = settings.credentials {
         builder = builder.credentials_provider(credentials);

@@ -361,6 +361,7 @@ fn run(request: &Request, env: &HashMap<String, String>) -> Result<(), Failure> 
     let client = sts::client(ClientSettings {
         region: &request.region,
         endpoint: request.endpoint.as_ref(),
+        variant: sts::EndpointVariant::default(),
         proxy: &Proxy::default(),
         retry: crate::retry::StsSchedule::new(4, None),
         credentials: None,

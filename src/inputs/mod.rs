@@ -41,6 +41,7 @@ pub fn plan(raw: &RawInputs, env: &HashMap<String, String>) -> Result<Plan, Erro
     // answers: LocalStack takes `test`, MinIO `minioadmin`.
     let real_aws = network.sts_endpoint.is_none();
     let region = region(raw, env, real_aws)?;
+    network::refuse_global_variant(&network, &region)?;
     let flag =
         |name: &'static str, value: &Option<String>, default| parse_bool(name, value, default);
     let mask_account_id = flag("mask-aws-account-id", &raw.mask_aws_account_id, false)?;

@@ -5,6 +5,7 @@ use super::values::{bad, parse_bool, parse_int, parse_url, set, warn};
 use crate::aws_names::shorten;
 use crate::error::Error;
 use crate::plan::{Network, Proxy, RetryPolicy, Warning};
+use crate::sts::EndpointVariant;
 use std::collections::HashMap;
 use std::time::Duration;
 
@@ -38,7 +39,9 @@ pub fn network(
         )
     });
     let extra_cas = crate::ca::from_environment(env, &profile, mounts.as_ref())?;
+    let endpoint_variant = endpoint_variant(env, &profile, sts_endpoint.as_ref())?;
     Ok(Network {
+        endpoint_variant,
         extra_cas,
         sts_endpoint,
         proxy,
@@ -46,6 +49,71 @@ pub fn network(
         action_timeout,
         container_loopback,
     })
+}
+
+/// FIPS and dual-stack, as the SDKs read them: the variable, else the config
+/// profile's setting; `true`/`false` in any case, anything else an error (the
+/// reference's SDK refuses it too). With a custom `sts-endpoint` they cannot
+/// apply, and every SDK refuses the combination: so is it here, before any
+/// request and with the fix.
+fn endpoint_variant(
+    env: &HashMap<String, String>,
+    profile: &crate::aws_config::ProfileSettings,
+    sts_endpoint: Option<&url::Url>,
+) -> Result<EndpointVariant, Error> {
+    let flag = |var: &'static str, key: &'static str| -> Result<bool, Error> {
+        let (from, value) = match env.get(var).map(|v| v.trim()).filter(|v| !v.is_empty()) {
+            Some(v) => (var.to_owned(), v),
+            None => match profile.get(key) {
+                Some(v) => (profile.describe(key), v),
+                None => return Ok(false),
+            },
+        };
+        match value.to_ascii_lowercase().as_str() {
+            "true" => Ok(true),
+            "false" => Ok(false),
+            _ => Err(bad(
+                "environment",
+                format!("{from} is {:?}, not true or false", shorten(value)),
+                format!("Set {from} to `true` or `false`, or remove it."),
+            )),
+        }
+    };
+    let variant = EndpointVariant {
+        fips: flag("AWS_USE_FIPS_ENDPOINT", "use_fips_endpoint")?,
+        dual_stack: flag("AWS_USE_DUALSTACK_ENDPOINT", "use_dualstack_endpoint")?,
+    };
+    if sts_endpoint.is_some() && (variant.fips || variant.dual_stack) {
+        let what = if variant.fips { "FIPS" } else { "dual-stack" };
+        return Err(bad(
+            "sts-endpoint",
+            format!("is set, and so is the {what} endpoint setting (AWS_USE_FIPS_ENDPOINT / AWS_USE_DUALSTACK_ENDPOINT or the profile's use_fips_endpoint / use_dualstack_endpoint): a custom endpoint has no {what} variant, and the AWS SDKs refuse the combination"),
+            "Remove `sts-endpoint` to use AWS's FIPS or dual-stack endpoint, or unset the FIPS/dual-stack setting for this step.",
+        ));
+    }
+    Ok(variant)
+}
+
+/// `aws-global` names the global endpoint, sts.amazonaws.com, which has no
+/// dual-stack (or FIPS) variant: the SDK would resolve a host that does not
+/// exist (`sts.aws-global.api.aws`). Refused before any request.
+pub fn refuse_global_variant(
+    network: &Network,
+    region: &crate::aws_names::Region,
+) -> Result<(), Error> {
+    let v = network.endpoint_variant;
+    if region.as_str() != "aws-global"
+        || network.sts_endpoint.is_some()
+        || !(v.fips || v.dual_stack)
+    {
+        return Ok(());
+    }
+    let what = if v.dual_stack { "dual-stack" } else { "FIPS" };
+    Err(bad(
+        "aws-region",
+        format!("is `aws-global` (the global endpoint sts.amazonaws.com), which has no {what} endpoint: there is no such host to call"),
+        format!("Use a regional endpoint, e.g. `aws-region: us-east-1` (its {what} endpoint exists), or unset AWS_USE_DUALSTACK_ENDPOINT / AWS_USE_FIPS_ENDPOINT for this step."),
+    ))
 }
 
 /// `action-timeout-s`: seconds for the whole step; `0` means no timer, as in

@@ -523,6 +523,7 @@ pub(crate) mod tests {
             action_timeout: None,
             container_loopback: None,
             extra_cas: Vec::new(),
+            endpoint_variant: Default::default(),
         };
         let region = Region::parse("cn-north-1").unwrap();
         let d = Description::from_plan(&region, &network, &web, "sts.amazonaws.com", &[hop]);

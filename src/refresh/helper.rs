@@ -308,6 +308,7 @@ async fn exchange(
         crate::sts::client(crate::sts::ClientSettings {
             region: &resolved.region,
             endpoint: resolved.sts_endpoint.as_ref(),
+            variant: crate::sts::EndpointVariant::default(),
             proxy,
             retry: crate::retry::StsSchedule::new(d.retry_max_attempts, Some(REFRESH_LIMIT)),
             fresh_credentials: credentials.is_some(),

@@ -392,6 +392,7 @@ const WHY_SIGNER: &str =
 const WHY_CONTAINER: &str = "a container cannot reach the runner's localhost";
 const WHY_STRICT_KEYS: &str = "key ids are checked before any request when talking to AWS itself";
 const WHY_EMPTY_FIRST: &str = "an empty first entry does not switch allowed-account-ids off";
+const WHY_CA_FILE: &str = "a CA file that is named but cannot be used stops the step";
 
 fn cases() -> Vec<Case> {
     let r = "eu-west-1";
@@ -869,7 +870,35 @@ fn cases() -> Vec<Case> {
     round_two_numbers(&mut c);
     round_two_retries(&mut c);
     round_two_names_tags_proxy(&mut c);
+    round_two_trust(&mut c);
     c
+}
+
+/// Issue 20, class 3: corporate CA files. The TLS side (a stand-in signed by a
+/// private CA, every way of naming it, the container's mounts) is proven in
+/// tests/it/tls.rs; here, what a workflow that names a CA file gets.
+fn round_two_trust(c: &mut Vec<Case>) {
+    let r = "eu-west-1";
+    // The test machine's system bundle: a valid PEM file of CA certificates.
+    let bundle = "/etc/ssl/certs/ca-certificates.crt";
+    for var in ["NODE_EXTRA_CA_CERTS", "AWS_CA_BUNDLE", "SSL_CERT_FILE"] {
+        c.push(
+            Case::new("15a a CA file named in the job env is accepted",
+                "Node reads NODE_EXTRA_CA_CERTS at start (the reference runs on node24, action.yml:4); the AWS SDKs read AWS_CA_BUNDLE; OpenSSL SSL_CERT_FILE")
+                .with("role-to-assume", ROLE).with("aws-region", r).env(var, bundle).oidc()
+                .assumes(web("GitHubActions", 3600))
+                .exports(&env_creds(r, 1))
+                .outputs(&account("123456789012", &assumed("GitHubActions"))),
+        );
+    }
+    c.push(
+        Case::new("15b a CA file that does not exist stops the step before any request",
+            "Node only warns 'Ignoring extra certs from …, load failed' and goes on; the reference passes when no TLS needs the CA")
+            .with("role-to-assume", ROLE).with("aws-region", r)
+            .env("NODE_EXTRA_CA_CERTS", "/nonexistent/corporate-ca.pem").oidc()
+            .fails()
+            .differs(WHY_CA_FILE),
+    );
 }
 
 /// The keys given as inputs, exported without a role (reference:
@@ -1506,6 +1535,136 @@ fn aws_global_reaches_the_global_endpoint() {
         "{seen:?}\n{}",
         out.stdout
     );
+}
+
+/// Issue 20, class 5: FIPS and dual-stack STS endpoints, as the reference's
+/// SDK picks them from AWS_USE_FIPS_ENDPOINT / AWS_USE_DUALSTACK_ENDPOINT or
+/// the config profile (reference: src/CredentialsClient.ts:64-71 creates its
+/// STSClient without endpoint options, so the SDK's defaults read both), in
+/// every partition. Seen through a recording proxy: nothing leaves the machine.
+#[test]
+fn fips_and_dual_stack_reach_the_sdks_endpoint_in_every_partition() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("config");
+    std::fs::write(
+        &config,
+        "[default]\nuse_dualstack_endpoint = true\n[profile fips]\nuse_fips_endpoint = TRUE\n",
+    )
+    .unwrap();
+    let config = config.to_string_lossy().into_owned();
+    let cases: &[(&str, &[(&str, &str)], &str)] = &[
+        (
+            "us-east-1",
+            &[("AWS_USE_FIPS_ENDPOINT", "true")],
+            "sts-fips.us-east-1.amazonaws.com",
+        ),
+        (
+            "us-east-1",
+            &[("AWS_USE_DUALSTACK_ENDPOINT", "true")],
+            "sts.us-east-1.api.aws",
+        ),
+        (
+            "us-east-2",
+            &[
+                ("AWS_USE_FIPS_ENDPOINT", "true"),
+                ("AWS_USE_DUALSTACK_ENDPOINT", "true"),
+            ],
+            "sts-fips.us-east-2.api.aws",
+        ),
+        (
+            "eu-west-1",
+            &[("AWS_CONFIG_FILE", &config)],
+            "sts.eu-west-1.api.aws",
+        ),
+        (
+            "eu-west-1",
+            &[("AWS_CONFIG_FILE", &config), ("AWS_PROFILE", "fips")],
+            "sts-fips.eu-west-1.amazonaws.com",
+        ),
+        // The variable wins over the profile.
+        (
+            "eu-west-1",
+            &[
+                ("AWS_CONFIG_FILE", &config),
+                ("AWS_USE_DUALSTACK_ENDPOINT", "false"),
+            ],
+            "sts.eu-west-1.amazonaws.com",
+        ),
+        (
+            "cn-north-1",
+            &[("AWS_USE_DUALSTACK_ENDPOINT", "true")],
+            "sts.cn-north-1.api.amazonwebservices.com.cn",
+        ),
+        (
+            "us-gov-west-1",
+            &[("AWS_USE_FIPS_ENDPOINT", "true")],
+            "sts.us-gov-west-1.amazonaws.com",
+        ),
+        (
+            "us-gov-east-1",
+            &[("AWS_USE_DUALSTACK_ENDPOINT", "true")],
+            "sts.us-gov-east-1.api.aws",
+        ),
+    ];
+    for (region, env, host) in cases {
+        let (port, seen) = recording_proxy();
+        let s = Scenario::new()
+            .input("aws-access-key-id", INPUT_KEY)
+            .input("aws-secret-access-key", "inputSecret")
+            .input("aws-region", region)
+            .input("retry-max-attempts", "1")
+            .env("HTTPS_PROXY", &format!("http://127.0.0.1:{port}"));
+        let out = env.iter().fold(s, |s, (k, v)| s.env(k, v)).run();
+        out.assert_failed_cleanly();
+        let seen = seen.lock().unwrap().clone();
+        assert!(
+            seen.iter()
+                .any(|l| l.starts_with(&format!("CONNECT {host}:443"))),
+            "{region} {env:?}: expected {host}, the proxy saw {seen:?}\n{}",
+            out.stdout
+        );
+    }
+}
+
+/// Issue 20, class 5: `aws-global` names sts.amazonaws.com, which has no
+/// dual-stack or FIPS variant; the reference's SDK would resolve a host that
+/// does not exist and fail after its retries. Refused before any request here,
+/// saying so; and so is a custom endpoint with either setting, which every SDK
+/// refuses (its endpoint rules: "FIPS and custom endpoint are not supported").
+#[test]
+fn impossible_endpoint_variants_are_refused_before_any_request() {
+    let (port, seen) = recording_proxy();
+    let step = |region: &str| {
+        Scenario::new()
+            .input("aws-access-key-id", INPUT_KEY)
+            .input("aws-secret-access-key", "inputSecret")
+            .input("aws-region", region)
+            .env("HTTPS_PROXY", &format!("http://127.0.0.1:{port}"))
+    };
+    let out = step("aws-global")
+        .env("AWS_USE_DUALSTACK_ENDPOINT", "true")
+        .run();
+    out.assert_failed_cleanly();
+    assert!(
+        out.error_line().contains("aws-global")
+            && out.error_line().contains("no dual-stack endpoint"),
+        "{}",
+        out.stdout
+    );
+    let out = step("us-east-1")
+        .input("sts-endpoint", "https://sts.internal.test")
+        .env("AWS_USE_FIPS_ENDPOINT", "true")
+        .run();
+    out.assert_failed_cleanly();
+    assert!(out.error_line().contains("sts-endpoint"), "{}", out.stdout);
+    let out = step("us-east-1").env("AWS_USE_FIPS_ENDPOINT", "yes").run();
+    out.assert_failed_cleanly();
+    assert!(
+        out.error_line().contains("AWS_USE_FIPS_ENDPOINT"),
+        "{}",
+        out.stdout
+    );
+    assert!(seen.lock().unwrap().is_empty(), "no request was made");
 }
 
 /// Group 6: HTTPS_PROXY wins over HTTP_PROXY, for http URLs too (reference:

@@ -49,6 +49,7 @@ async fn assume(
     let client = sts::client(ClientSettings {
         region: &region,
         endpoint: Some(&endpoint),
+        variant: Default::default(),
         proxy: &Proxy::default(),
         retry: schedule,
         credentials: None,

@@ -193,6 +193,7 @@ fn client(request: &Request, signer: Option<&Credentials>) -> aws_sdk_sts::Clien
     sts::client(ClientSettings {
         region: &request.region,
         endpoint: request.endpoint.as_ref(),
+        variant: sts::EndpointVariant::default(),
         proxy: &Proxy::default(),
         retry: crate::retry::StsSchedule::new(4, None),
         credentials: signer.map(|c| SharedCredentialsProvider::new(c.to_sdk())),
