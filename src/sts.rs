@@ -359,7 +359,11 @@ fn convert(
 /// otherwise pass as credentials: temporary keys without their session token,
 /// an empty secret, an expiry in the past, or an ARN naming no account.
 fn check_answer(assumed: &Assumed, expiration: &aws_smithy_types::DateTime) -> Result<(), String> {
-    assumed.credentials.check_shape()?;
+    // The issuer's own rule is applied before anything is written (run.rs,
+    // roles.rs); here only what no issuer sends: whitespace, control characters.
+    assumed
+        .credentials
+        .check_shape_of(crate::secret::Issuer::Other)?;
     let now = aws_smithy_types::DateTime::from(std::time::SystemTime::now());
     if expiration.secs() <= now.secs() {
         return Err("its expiration is missing or in the past".into());

@@ -23,7 +23,7 @@ use crate::plan::{
     AccountChecks, AmbientReason, Chain, CredentialPlan, CredentialSource, Delivery, Identify,
     Plan, ProfileDelivery, Runner, TokenSource, Warning, WebIdentity,
 };
-use crate::secret::{Credentials, Secret};
+use crate::secret::{Credentials, Issuer, Secret};
 use role::Call;
 use std::collections::HashMap;
 use values::{bad, list, parse_bool, set, warn};
@@ -201,7 +201,8 @@ pub(super) fn keys(
                 session_token: session_token.map(|t| Secret::new(t.trim())),
                 expiration: None,
             };
-            keys.check_shape().map_err(|problem| {
+            let issuer = if real_aws { Issuer::Aws } else { Issuer::Other };
+            keys.check_shape_of(issuer).map_err(|problem| {
                 let input = if problem.contains("session token") {
                     "aws-session-token"
                 } else if problem.contains("secret") {

@@ -1667,6 +1667,36 @@ fn impossible_endpoint_variants_are_refused_before_any_request() {
     assert!(seen.lock().unwrap().is_empty(), "no request was made");
 }
 
+/// Issue 20, class 6: an STS that is not AWS's (MinIO, SeaweedFS, Ceph,
+/// LocalStack) behind a custom `sts-endpoint` issues other shapes: a JWT as
+/// session token, a secret with any printable character. The reference exports
+/// whatever its SDK parsed (src/helpers.ts:72-120 exportCredentials(), each
+/// value given to core.setSecret() first); so does this action, masked, while
+/// AWS's own endpoints keep the strict shapes (src/secret.rs unit tests).
+#[test]
+fn a_non_aws_sts_endpoints_credentials_are_taken_as_given_and_masked() {
+    let jwt_session = "eyJhbGciOiJIUzUxMiJ9.eyJzdWIiOiJtaW5pbyJ9.c2lnbmF0dXJl-_";
+    let creds = Creds {
+        key_id: "ZT0OCM7ZVTM1U8DVZ4Q5".into(),
+        secret: "s3cr3t!#$*(){}?;:~|^/+=.,@".into(),
+        token: jwt_session.into(),
+    };
+    let sts = StsStandIn::new()
+        .github_token("repo:octo-org/octo-repo:ref:refs/heads/main")
+        .assume_as(
+            "AssumeRoleWithWebIdentity",
+            &creds,
+            "arn:aws:sts::123456789012:assumed-role/deploy/GitHubActions",
+        );
+    let out = Scenario::oidc_step(&sts).run();
+    out.assert_success();
+    let env = out.exported_env();
+    assert_eq!(env["AWS_ACCESS_KEY_ID"], creds.key_id);
+    assert_eq!(env["AWS_SECRET_ACCESS_KEY"], creds.secret);
+    assert_eq!(env["AWS_SESSION_TOKEN"], jwt_session);
+    out.assert_masked_and_not_leaked(&[&creds.key_id, &creds.secret, jwt_session]);
+}
+
 /// Group 6: HTTPS_PROXY wins over HTTP_PROXY, for http URLs too (reference:
 /// src/helpers.ts translateEnvVariables(): HTTP_PROXY = HTTPS_PROXY). The
 /// stand-in is the proxy: a proxied plain-HTTP request reaches it.
