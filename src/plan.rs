@@ -118,6 +118,7 @@ pub struct WebIdentity {
     pub session: SessionOptions,
 }
 
+#[derive(Clone)]
 pub enum TokenSource {
     /// GitHub's OIDC token endpoint.
     Request {

@@ -269,9 +269,84 @@ impl ClassifyRetry for ScheduleClassifier {
     }
 
     fn priority(&self) -> RetryClassifierPriority {
-        // After the SDK's (the transient-error classifier runs last of those)
-        // and after sts.rs's STS error codes (default priority).
-        RetryClassifierPriority::run_after(RetryClassifierPriority::transient_error_classifier())
+        schedule_priority()
+    }
+}
+
+/// The schedule's place among retry classifiers: after the SDK's (the
+/// transient-error classifier runs last of those) and after sts.rs's STS
+/// error codes (default priority).
+fn schedule_priority() -> RetryClassifierPriority {
+    RetryClassifierPriority::run_after(RetryClassifierPriority::transient_error_classifier())
+}
+
+/// How long before a web identity token expires a fresh one is fetched: a
+/// minute, or half its lifetime for a shorter-lived one. A GitHub token lives
+/// five minutes, as long as the throttling budget: a storm that throttles one
+/// call for minutes would otherwise end in `ExpiredTokenException` (the
+/// reference's open bug).
+pub const TOKEN_REFRESH_MARGIN: Duration = Duration::from_secs(60);
+
+/// In how long a token issued at `now` (Unix seconds) that expires at `exp`
+/// should be replaced; `None` when its expiry is unknown.
+pub fn token_refresh_in(now: i64, exp: Option<i64>) -> Option<Duration> {
+    let left = Duration::from_secs(u64::try_from(exp? - now).unwrap_or(0));
+    Some(left.saturating_sub(TOKEN_REFRESH_MARGIN.min(left / 2)))
+}
+
+/// How many fresh tokens one exchange may fetch: a bound under the time
+/// budget, whatever the tokens' lifetimes.
+pub const MAX_TOKEN_REFRESHES: u32 = 20;
+
+/// A per-call retry classifier, after [`ScheduleClassifier`]: forbids a retry
+/// whose wait would end after `at` (the call's token is due for replacement),
+/// and records that it did, so that the caller calls again with a fresh token.
+#[derive(Debug, Clone)]
+pub struct StopRetryingAt {
+    pub at: Instant,
+    reached: Arc<std::sync::atomic::AtomicBool>,
+}
+
+impl StopRetryingAt {
+    pub fn new(at: Instant) -> Self {
+        StopRetryingAt {
+            at,
+            reached: Arc::default(),
+        }
+    }
+
+    /// Whether a retry was refused because of `at`.
+    pub fn reached(&self) -> bool {
+        self.reached.load(std::sync::atomic::Ordering::Relaxed)
+    }
+}
+
+impl ClassifyRetry for StopRetryingAt {
+    fn classify_retry(&self, _ctx: &InterceptorContext) -> RetryAction {
+        RetryAction::NoActionIndicated
+    }
+
+    fn classify_retry_v2(&self, _ctx: &InterceptorContext, previous: &RetryAction) -> RetryAction {
+        let RetryAction::RetryIndicated(RetryReason::RetryableError { retry_after, .. }) = previous
+        else {
+            return RetryAction::NoActionIndicated;
+        };
+        if Instant::now() + retry_after.unwrap_or_default() >= self.at {
+            tracing::debug!("no retry with this token: it is due for replacement");
+            self.reached
+                .store(true, std::sync::atomic::Ordering::Relaxed);
+            RetryAction::RetryForbidden
+        } else {
+            RetryAction::NoActionIndicated
+        }
+    }
+
+    fn name(&self) -> &'static str {
+        "keyless-aws token deadline"
+    }
+
+    fn priority(&self) -> RetryClassifierPriority {
+        RetryClassifierPriority::run_after(schedule_priority())
     }
 }
 
@@ -384,6 +459,15 @@ mod tests {
             s.next(ErrorKind::ThrottlingError, STS_ATTEMPT_CEILING, early),
             Next::GiveUp
         );
+    }
+
+    #[test]
+    fn tokens_are_replaced_a_minute_before_expiry_or_at_half_life() {
+        let secs = Duration::from_secs;
+        assert_eq!(token_refresh_in(1000, Some(1300)), Some(secs(240)));
+        assert_eq!(token_refresh_in(1000, Some(1060)), Some(secs(30)));
+        assert_eq!(token_refresh_in(1000, Some(990)), Some(Duration::ZERO));
+        assert_eq!(token_refresh_in(1000, None), None);
     }
 
     #[test]

@@ -21,6 +21,7 @@ use crate::sts::{self, AssumeRoleParams, Assumed, ClientSettings};
 use crate::tags;
 use crate::workflow::{self, Export};
 use aws_credential_types::provider::SharedCredentialsProvider;
+use std::time::Instant;
 
 /// What the run did, for the log line and the step summary.
 #[derive(Debug)]
@@ -578,6 +579,10 @@ pub(crate) struct Token {
     audience: Option<String>,
     claims: Option<Claims>,
     how: &'static str,
+    /// Where it came from, so that a fresh one can be fetched the same way.
+    source: TokenSource,
+    /// When it is due for replacement (src/retry.rs token_refresh_in()).
+    refresh_at: Option<Instant>,
 }
 
 /// Requests the token, or reads it from its file; masks it at once.
@@ -610,11 +615,19 @@ pub(crate) async fn fetch_token(plan: &Plan, source: &TokenSource) -> Result<Tok
         ),
     };
     workflow::add_mask(&token);
+    let claims = jwt::decode_claims(token.expose());
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs() as i64);
+    let refresh_at = crate::retry::token_refresh_in(now, claims.as_ref().and_then(|c| c.exp))
+        .map(|d| Instant::now() + d);
     Ok(Token {
-        claims: jwt::decode_claims(token.expose()),
+        claims,
         secret: token,
         audience,
         how,
+        source: source.clone(),
+        refresh_at,
     })
 }
 
@@ -632,19 +645,90 @@ pub(crate) async fn exchange(
         session.name, session.duration_seconds
     ));
     let mut attempts = 0;
+    let mut fresh: Option<Token> = None;
+    let mut renewal = Renewal {
+        budget_ends: Instant::now() + crate::retry::throttle_budget(plan.network.action_timeout),
+        left: crate::retry::MAX_TOKEN_REFRESHES,
+    };
     loop {
         attempts += 1;
-        let assumed = sts::assume_role_with_web_identity(client, role, session, &token.secret)
-            .await
-            .map_err(|f| {
+        let token = fresh.as_ref().unwrap_or(token);
+        let assumed = match renewal.call(plan, client, role, session, token).await {
+            Ok(FreshOrAssumed::Assumed(assumed)) => assumed,
+            Ok(FreshOrAssumed::Fresh(new)) => {
+                fresh = Some(new);
+                continue;
+            }
+            Err(f) => {
                 let claims = token
                     .claims
                     .as_ref()
                     .map(|c| (c, token.audience.as_deref()));
-                sts_error(f, plan, Some((session, false)), claims, false)
-            })?;
+                return Err(sts_error(f, plan, Some((session, false)), claims, false));
+            }
+        };
         if let Some(done) = accept(plan, session, assumed, attempts, token.how) {
             return Ok(done);
+        }
+    }
+}
+
+enum FreshOrAssumed {
+    Assumed(Assumed),
+    /// The call was throttled until its token was due for replacement: this
+    /// is a fresh one to call again with.
+    Fresh(Token),
+}
+
+/// Keeps a long throttling storm from outliving the web identity token: the
+/// throttling budget counts from the first call, and at most
+/// `retry::MAX_TOKEN_REFRESHES` fresh tokens are fetched.
+struct Renewal {
+    budget_ends: Instant,
+    left: u32,
+}
+
+impl Renewal {
+    /// One `AssumeRoleWithWebIdentity`, whose throttling retries stop when the
+    /// token is due for replacement; then a fresh token is fetched the same way
+    /// it was (a GitHub token lives as long as the throttling budget, and the
+    /// reference's retries end in ExpiredTokenException).
+    async fn call(
+        &mut self,
+        plan: &Plan,
+        client: &aws_sdk_sts::Client,
+        role: &RoleArn,
+        session: &SessionOptions,
+        token: &Token,
+    ) -> Result<FreshOrAssumed, Box<StsFailure>> {
+        let stop = token
+            .refresh_at
+            .map(|at| crate::retry::StopRetryingAt::new(at.min(self.budget_ends)));
+        let result = sts::assume_role_with_web_identity_until(
+            client,
+            role,
+            session,
+            &token.secret,
+            stop.as_ref(),
+        )
+        .await;
+        let refresh = stop.is_some_and(|s| s.reached())
+            && token.refresh_at.is_some_and(|at| at < self.budget_ends)
+            && Instant::now() < self.budget_ends;
+        match result {
+            Err(f) if f.code == Some(StsCode::Throttling) && refresh && self.left > 0 => {
+                self.left -= 1;
+                workflow::info(
+                    "STS is still throttling and the token is due for replacement: fetching a fresh one.",
+                );
+                match fetch_token(plan, &token.source).await {
+                    Ok(fresh) => Ok(FreshOrAssumed::Fresh(fresh)),
+                    // The throttling is what the user needs to read about.
+                    Err(_) => Err(f),
+                }
+            }
+            Err(f) => Err(f),
+            Ok(assumed) => Ok(FreshOrAssumed::Assumed(assumed)),
         }
     }
 }

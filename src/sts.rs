@@ -499,30 +499,52 @@ pub async fn assume_role_with_web_identity(
     session: &SessionOptions,
     token: &Secret,
 ) -> Result<Assumed, Box<StsFailure>> {
+    assume_role_with_web_identity_until(client, role, session, token, None).await
+}
+
+/// [`assume_role_with_web_identity`], with no retry whose wait would end
+/// after `stop_retrying` (the moment the token should be replaced by a
+/// fresh one: see [`retry::token_refresh_in`]). The call then fails with the
+/// error of its last attempt, and the caller can ask again with a new token.
+pub async fn assume_role_with_web_identity_until(
+    client: &aws_sdk_sts::Client,
+    role: &RoleArn,
+    session: &SessionOptions,
+    token: &Secret,
+    stop_retrying: Option<&retry::StopRetryingAt>,
+) -> Result<Assumed, Box<StsFailure>> {
     use aws_sdk_sts::operation::assume_role_with_web_identity::AssumeRoleWithWebIdentityError as E;
     const OP: StsOperation = StsOperation::AssumeRoleWithWebIdentity;
-    let out = client
+    let call = client
         .assume_role_with_web_identity()
         .role_arn(role.as_str())
         .role_session_name(session.name.as_str())
         .duration_seconds(session.duration_seconds)
         .web_identity_token(token.expose())
         .set_policy(session.inline_policy.clone())
-        .set_policy_arns(policy_descriptors(&session.managed_policies))
-        .send()
-        .await
-        .map_err(|e| {
-            failure(OP, Some(role), e, |e| match e {
-                E::ExpiredTokenException(_) => Some(StsCode::ExpiredToken),
-                E::IdpCommunicationErrorException(_) => Some(StsCode::IdpCommunicationError),
-                E::IdpRejectedClaimException(_) => Some(StsCode::IdpRejectedClaim),
-                E::InvalidIdentityTokenException(_) => Some(StsCode::InvalidIdentityToken),
-                E::MalformedPolicyDocumentException(_) => Some(StsCode::MalformedPolicyDocument),
-                E::PackedPolicyTooLargeException(_) => Some(StsCode::PackedPolicyTooLarge),
-                E::RegionDisabledException(_) => Some(StsCode::RegionDisabled),
-                _ => e.code().and_then(StsCode::parse),
-            })
-        })?;
+        .set_policy_arns(policy_descriptors(&session.managed_policies));
+    let sent = match stop_retrying {
+        // The override re-registers the client's own classifiers and adds this one.
+        Some(stop) => {
+            call.customize()
+                .config_override(aws_sdk_sts::Config::builder().retry_classifier(stop.clone()))
+                .send()
+                .await
+        }
+        None => call.send().await,
+    };
+    let out = sent.map_err(|e| {
+        failure(OP, Some(role), e, |e| match e {
+            E::ExpiredTokenException(_) => Some(StsCode::ExpiredToken),
+            E::IdpCommunicationErrorException(_) => Some(StsCode::IdpCommunicationError),
+            E::IdpRejectedClaimException(_) => Some(StsCode::IdpRejectedClaim),
+            E::InvalidIdentityTokenException(_) => Some(StsCode::InvalidIdentityToken),
+            E::MalformedPolicyDocumentException(_) => Some(StsCode::MalformedPolicyDocument),
+            E::PackedPolicyTooLargeException(_) => Some(StsCode::PackedPolicyTooLarge),
+            E::RegionDisabledException(_) => Some(StsCode::RegionDisabled),
+            _ => e.code().and_then(StsCode::parse),
+        })
+    })?;
     convert(
         out.credentials(),
         out.assumed_role_user().map(|u| u.arn()),
