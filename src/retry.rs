@@ -242,7 +242,21 @@ impl ClassifyRetry for ScheduleClassifier {
             let p = self.progress.lock().unwrap_or_else(|e| e.into_inner());
             (p.attempt, p.started.elapsed())
         };
-        match self.schedule.next(*kind, attempt, elapsed) {
+        let next = match self.schedule.next(*kind, attempt, elapsed) {
+            Next::RetryAfter(wait)
+                if !TOKEN_DEADLINE
+                    .try_with(|stop| stop.allows(wait))
+                    .unwrap_or(true) =>
+            {
+                tracing::debug!(
+                    attempt,
+                    "no retry with this token: it is due for replacement"
+                );
+                Next::GiveUp
+            }
+            next => next,
+        };
+        match next {
             Next::RetryAfter(wait) => {
                 tracing::debug!(
                     attempt,
@@ -298,9 +312,11 @@ pub fn token_refresh_in(now: i64, exp: Option<i64>) -> Option<Duration> {
 /// budget, whatever the tokens' lifetimes.
 pub const MAX_TOKEN_REFRESHES: u32 = 20;
 
-/// A per-call retry classifier, after [`ScheduleClassifier`]: forbids a retry
-/// whose wait would end after `at` (the call's token is due for replacement),
-/// and records that it did, so that the caller calls again with a fresh token.
+/// When the token of the call in flight is due for replacement: no retry
+/// whose wait would end after `at` is made, and `reached` records that one was
+/// refused, so that the caller calls again with a fresh token. Set per call
+/// with [`with_token_deadline`] (a task-local, so concurrent calls of
+/// `roles` on one task each keep their own), read by [`ScheduleClassifier`].
 #[derive(Debug, Clone)]
 pub struct StopRetryingAt {
     pub at: Instant,
@@ -319,35 +335,28 @@ impl StopRetryingAt {
     pub fn reached(&self) -> bool {
         self.reached.load(std::sync::atomic::Ordering::Relaxed)
     }
-}
 
-impl ClassifyRetry for StopRetryingAt {
-    fn classify_retry(&self, _ctx: &InterceptorContext) -> RetryAction {
-        RetryAction::NoActionIndicated
-    }
-
-    fn classify_retry_v2(&self, _ctx: &InterceptorContext, previous: &RetryAction) -> RetryAction {
-        let RetryAction::RetryIndicated(RetryReason::RetryableError { retry_after, .. }) = previous
-        else {
-            return RetryAction::NoActionIndicated;
-        };
-        if Instant::now() + retry_after.unwrap_or_default() >= self.at {
-            tracing::debug!("no retry with this token: it is due for replacement");
+    /// Whether a retry after `wait` may be made; records a refusal.
+    fn allows(&self, wait: Duration) -> bool {
+        let allowed = Instant::now() + wait < self.at;
+        if !allowed {
             self.reached
                 .store(true, std::sync::atomic::Ordering::Relaxed);
-            RetryAction::RetryForbidden
-        } else {
-            RetryAction::NoActionIndicated
         }
+        allowed
     }
+}
 
-    fn name(&self) -> &'static str {
-        "keyless-aws token deadline"
-    }
+tokio::task_local! {
+    static TOKEN_DEADLINE: StopRetryingAt;
+}
 
-    fn priority(&self) -> RetryClassifierPriority {
-        RetryClassifierPriority::run_after(schedule_priority())
-    }
+/// Runs one STS call with `stop` as its token deadline (see [`StopRetryingAt`]).
+pub async fn with_token_deadline<F: std::future::Future>(
+    stop: StopRetryingAt,
+    call: F,
+) -> F::Output {
+    TOKEN_DEADLINE.scope(stop, call).await
 }
 
 /// Records when each operation starts and which attempt is running.

@@ -524,13 +524,7 @@ pub async fn assume_role_with_web_identity_until(
         .set_policy(session.inline_policy.clone())
         .set_policy_arns(policy_descriptors(&session.managed_policies));
     let sent = match stop_retrying {
-        // The override re-registers the client's own classifiers and adds this one.
-        Some(stop) => {
-            call.customize()
-                .config_override(aws_sdk_sts::Config::builder().retry_classifier(stop.clone()))
-                .send()
-                .await
-        }
+        Some(stop) => retry::with_token_deadline(stop.clone(), call.send()).await,
         None => call.send().await,
     };
     let out = sent.map_err(|e| {
