@@ -427,6 +427,7 @@ async fn a_refusal_is_explained_with_the_ci_claim_formats() {
         .respond_with(ResponseTemplate::new(403).set_body_string(sts_error_xml(
             "AccessDenied",
             "Not authorized to perform sts:AssumeRoleWithWebIdentity",
+            ERROR_REQUEST_ID,
         )))
         .mount(&sts)
         .await;

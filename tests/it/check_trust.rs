@@ -1,7 +1,6 @@
 //! `keyless-aws check-trust` as a user runs it: files on disk, the real
 //! binary, exit status 0 (allowed), 1 (denied), 2 (bad input).
 
-use base64::Engine;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -135,15 +134,14 @@ fn a_token_is_decoded_without_verification_and_never_printed() {
         "trust.json",
         &trust_policy("StringEquals", "repo:octo-org/octo-repo:pull_request"),
     );
-    let enc = |s: &str| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(s);
-    let signature = "c2lnbmF0dXJlLXRoYXQtbXVzdC1ub3QtYmUtcHJpbnRlZA";
-    let token = format!(
-        "{}.{}.{signature}",
-        enc(r#"{"alg":"RS256","typ":"JWT"}"#),
-        enc(
-            r#"{"iss":"https://token.actions.githubusercontent.com","aud":"sts.amazonaws.com","sub":"repo:octo-org/octo-repo:pull_request","repository":"octo-org/octo-repo","event_name":"pull_request"}"#
-        )
-    );
+    let signature = crate::support::JWT_SIGNATURE;
+    let token = crate::support::jwt(&serde_json::json!({
+        "iss": "https://token.actions.githubusercontent.com",
+        "aud": "sts.amazonaws.com",
+        "sub": "repo:octo-org/octo-repo:pull_request",
+        "repository": "octo-org/octo-repo",
+        "event_name": "pull_request",
+    }));
     let token_file = write(dir.path(), "token", &format!("{token}\n"));
     let run = check_trust(&[
         "--policy",

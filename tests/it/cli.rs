@@ -250,6 +250,7 @@ fn access_denied_shows_the_claims_and_the_condition_that_would_match() {
             .set_body_string(sts_error_xml(
                 "AccessDenied",
                 "Not authorized to perform sts:AssumeRoleWithWebIdentity",
+                ERROR_REQUEST_ID,
             )),
     );
     let out = Scenario::oidc_step(&sts).run();
@@ -286,8 +287,11 @@ fn throttling_and_5xx_are_retried_then_succeed() {
         .first(
             1,
             "POST",
-            ResponseTemplate::new(400)
-                .set_body_string(sts_error_xml("Throttling", "Rate exceeded")),
+            ResponseTemplate::new(400).set_body_string(sts_error_xml(
+                "Throttling",
+                "Rate exceeded",
+                ERROR_REQUEST_ID,
+            )),
         )
         .first(
             1,
@@ -481,6 +485,7 @@ fn oversized_tags_drop_the_optional_ones_once() {
         ResponseTemplate::new(400).set_body_string(sts_error_xml(
             "PackedPolicyTooLarge",
             "Packed size of session tags exceeds the limit",
+            ERROR_REQUEST_ID,
         )),
     );
     let out = keys_step(&sts)

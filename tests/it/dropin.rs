@@ -17,6 +17,7 @@
 use crate::support::manifest::input_defaults;
 use crate::support::moto::Moto;
 use crate::support::scenario::{Outcome, ENV_BEFORE};
+use crate::support::stand_in::signing_key;
 use crate::support::*;
 use std::collections::BTreeMap;
 use std::io::{Read, Write};
@@ -60,18 +61,6 @@ struct StandIn {
     issued: Arc<Mutex<Vec<(String, String, String)>>>,
 }
 
-fn signer(req: &Request) -> Option<String> {
-    let auth = req.headers.get("authorization")?.to_str().ok()?;
-    let cred = auth.split("Credential=").nth(1)?;
-    Some(cred.split('/').next()?.to_owned())
-}
-
-fn form(req: &Request) -> BTreeMap<String, String> {
-    url::form_urlencoded::parse(&req.body)
-        .into_owned()
-        .collect()
-}
-
 impl Respond for StandIn {
     fn respond(&self, req: &Request) -> ResponseTemplate {
         if req.method.as_str() == "GET" {
@@ -80,7 +69,7 @@ impl Respond for StandIn {
             ));
             return ResponseTemplate::new(200).set_body_json(serde_json::json!({ "value": token }));
         }
-        let f = form(req);
+        let f = crate::support::stand_in::form(req);
         let action = f.get("Action").cloned().unwrap_or_default();
         let mut store = self.issued.lock().unwrap();
         let who = |store: &Vec<(String, String, String)>, akid: &str| {
@@ -94,20 +83,22 @@ impl Respond for StandIn {
                 })
         };
         match action.as_str() {
-            "GetCallerIdentity" => match signer(req).and_then(|k| who(&store, &k)) {
+            "GetCallerIdentity" => match who(&store, &signing_key(req)) {
                 Some((account, arn)) => {
                     ResponseTemplate::new(200).set_body_string(sts_caller_xml(&account, &arn))
                 }
                 None => ResponseTemplate::new(403).set_body_string(sts_error_xml(
                     "InvalidClientTokenId",
                     "The security token included in the request is invalid.",
+                    ERROR_REQUEST_ID,
                 )),
             },
             "AssumeRole" | "AssumeRoleWithWebIdentity" => {
-                if action == "AssumeRole" && signer(req).and_then(|k| who(&store, &k)).is_none() {
+                if action == "AssumeRole" && who(&store, &signing_key(req)).is_none() {
                     return ResponseTemplate::new(403).set_body_string(sts_error_xml(
                         "InvalidClientTokenId",
                         "The security token included in the request is invalid.",
+                        ERROR_REQUEST_ID,
                     ));
                 }
                 let role = f.get("RoleArn").cloned().unwrap_or_default();
@@ -127,7 +118,11 @@ impl Respond for StandIn {
                     &arn,
                 ))
             }
-            _ => ResponseTemplate::new(400).set_body_string(sts_error_xml("InvalidAction", "?")),
+            _ => ResponseTemplate::new(400).set_body_string(sts_error_xml(
+                "InvalidAction",
+                "?",
+                ERROR_REQUEST_ID,
+            )),
         }
     }
 }
@@ -138,12 +133,14 @@ fn describe(req: &Request) -> Option<String> {
     if req.method.as_str() != "POST" {
         return None;
     }
-    let f = form(req);
+    let f = crate::support::stand_in::form(req);
     let action = f.get("Action")?.clone();
     let mut line = action.clone();
     line.push_str(&format!(
         " signer={}",
-        signer(req).unwrap_or_else(|| "none".into())
+        Some(signing_key(req))
+            .filter(|key| !key.is_empty())
+            .unwrap_or_else(|| "none".into())
     ));
     if action == "GetCallerIdentity" {
         return Some(line);

@@ -3,18 +3,17 @@
 //! token endpoint, a tiny std server for ECS-style container credentials), and
 //! checks what the runner would see: stdout, stderr and the runner files.
 
-use std::collections::HashMap;
-use std::path::{Path, PathBuf};
-use std::process::Stdio;
+use crate::support::scenario::Outcome;
+use crate::support::{
+    jwt, parse_file_commands, sts_assume_xml_until, sts_caller_xml, sts_error_xml, Creds, Scenario,
+    StsStandIn, ERROR_REQUEST_ID, JWT_SIGNATURE, ROLE,
+};
+use std::path::Path;
 use std::time::Duration;
 use wiremock::matchers::{body_string_contains, method};
-use wiremock::{Mock, MockServer, ResponseTemplate};
+use wiremock::{Mock, ResponseTemplate};
 
-const BIN: &str = env!("CARGO_BIN_EXE_keyless-aws");
-const ROLE: &str = "arn:aws:iam::123456789012:role/deploy";
 const ACCOUNT: &str = "123456789012";
-/// Longest any run of the binary may take here.
-const RUN_LIMIT: Duration = Duration::from_secs(40);
 
 // Values shaped like what AWS issues, distinct per source so a leak names its source.
 const INPUT_KEY_ID: &str = "AKIAINPUTKEYID7Q2ZK9";
@@ -30,126 +29,19 @@ const IMDS_SECRET: &str = "imdsInstanceSecret7MDENG/bPxRfiCYEXAMPLEK";
 const IMDS_TOKEN: &str = "IQoJb3JpZ2luX2VjIMDSINSTANCETOKENQ2ZK9mVbN0pQrS+tUvWxYz/9876543210==";
 const BEARER: &str = "bearerRequestTokenValue7Q2ZK9xx";
 
-/// A scratch runner: the file-command files, workspace, temp and home.
-pub struct Runner {
-    pub dir: tempfile::TempDir,
-    pub env: HashMap<String, String>,
+/// A step as the runner starts it, without action.yml's defaults (the binary's own).
+fn step() -> Scenario {
+    Scenario::bare().input("aws-region", "eu-west-1")
 }
 
-pub struct Ran {
-    pub code: Option<i32>,
-    pub stdout: String,
-    pub stderr: String,
-}
-
-impl Ran {
-    pub fn all(&self) -> String {
-        format!("{}\n{}", self.stdout, self.stderr)
-    }
-}
-
-impl Default for Runner {
-    fn default() -> Self {
-        Self::new()
-    }
-}
-
-impl Runner {
-    pub fn new() -> Runner {
-        let dir = tempfile::tempdir().unwrap();
-        let root = dir.path();
-        for d in ["workspace", "runner-temp", "home"] {
-            std::fs::create_dir_all(root.join(d)).unwrap();
-        }
-        for f in [
-            "github-env",
-            "github-output",
-            "github-state",
-            "step-summary",
-        ] {
-            std::fs::write(root.join(f), b"").unwrap();
-        }
-        let p = |n: &str| root.join(n).to_string_lossy().into_owned();
-        let env: HashMap<String, String> = [
-            ("PATH", "/usr/bin:/bin".to_owned()),
-            ("HOME", p("home")),
-            ("GITHUB_ENV", p("github-env")),
-            ("GITHUB_OUTPUT", p("github-output")),
-            ("GITHUB_STATE", p("github-state")),
-            ("GITHUB_STEP_SUMMARY", p("step-summary")),
-            ("GITHUB_WORKSPACE", p("workspace")),
-            ("RUNNER_TEMP", p("runner-temp")),
-            ("GITHUB_ACTIONS", "true".to_owned()),
-            ("AWS_EC2_METADATA_DISABLED", "true".to_owned()),
-            ("INPUT_AWS-REGION", "eu-west-1".to_owned()),
-        ]
-        .into_iter()
-        .map(|(k, v)| (k.to_owned(), v))
-        .collect();
-        Runner { dir, env }
-    }
-
-    pub fn path(&self, name: &str) -> PathBuf {
-        self.dir.path().join(name)
-    }
-
-    pub fn input(&mut self, name: &str, value: &str) -> &mut Self {
-        self.env
-            .insert(format!("INPUT_{}", name.to_ascii_uppercase()), value.into());
-        self
-    }
-
-    pub fn set(&mut self, name: &str, value: &str) -> &mut Self {
-        self.env.insert(name.into(), value.into());
-        self
-    }
-
-    pub fn read(&self, name: &str) -> String {
-        String::from_utf8_lossy(&std::fs::read(self.path(name)).unwrap_or_default()).into_owned()
-    }
-
-    /// Runs the binary with exactly this environment (plus `extra` raw pairs).
-    pub async fn run_with(&self, args: &[&str], extra: &[(&[u8], &[u8])]) -> Ran {
-        use std::os::unix::ffi::OsStrExt;
-        let mut cmd = tokio::process::Command::new(BIN);
-        cmd.args(args)
-            .env_clear()
-            .envs(&self.env)
-            .current_dir(self.path("workspace"))
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .kill_on_drop(true);
-        for (k, v) in extra {
-            cmd.env(
-                std::ffi::OsStr::from_bytes(k),
-                std::ffi::OsStr::from_bytes(v),
-            );
-        }
-        let out = tokio::time::timeout(RUN_LIMIT, cmd.output())
-            .await
-            .expect("the binary finished in time")
-            .unwrap();
-        Ran {
-            code: out.status.code(),
-            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-        }
-    }
-
-    pub async fn run(&self) -> Ran {
-        self.run_with(&[], &[]).await
-    }
-}
-
+/// STS's answer with these credentials, expiring at `exp`.
 fn assume_xml(op: &str, key: &str, secret: &str, token: &str, exp: &str, arn: &str) -> String {
-    format!(
-        "<{op}Response xmlns=\"https://sts.amazonaws.com/doc/2011-06-15/\"><{op}Result>\
-         <Credentials><AccessKeyId>{key}</AccessKeyId><SecretAccessKey>{secret}</SecretAccessKey>\
-         <SessionToken>{token}</SessionToken><Expiration>{exp}</Expiration></Credentials>\
-         <AssumedRoleUser><AssumedRoleId>AROAEXAMPLE:s</AssumedRoleId><Arn>{arn}</Arn></AssumedRoleUser>\
-         </{op}Result><ResponseMetadata><RequestId>r-1</RequestId></ResponseMetadata></{op}Response>"
-    )
+    let creds = Creds {
+        key_id: key.into(),
+        secret: secret.into(),
+        token: token.into(),
+    };
+    sts_assume_xml_until(op, &creds, arn, exp)
 }
 
 const FUTURE: &str = "2099-01-01T00:00:00Z";
@@ -159,59 +51,46 @@ fn good_assume(op: &str) -> String {
     assume_xml(op, STS_KEY_ID, STS_SECRET, STS_TOKEN, FUTURE, ASSUMED_ARN)
 }
 
-fn caller_xml(account: &str, arn: &str) -> String {
-    format!(
-        "<GetCallerIdentityResponse><GetCallerIdentityResult><Arn>{arn}</Arn>\
-         <UserId>AIDAEXAMPLE</UserId><Account>{account}</Account></GetCallerIdentityResult>\
-         <ResponseMetadata><RequestId>r-2</RequestId></ResponseMetadata></GetCallerIdentityResponse>"
-    )
-}
-
-fn xml(body: String) -> ResponseTemplate {
-    ResponseTemplate::new(200).set_body_raw(body, "text/xml")
-}
-
 /// An STS stand-in answering each action with the given body.
-async fn sts(answers: &[(&str, String)]) -> MockServer {
-    let server = MockServer::start().await;
+fn sts(answers: &[(&str, String)]) -> StsStandIn {
+    let mut server = StsStandIn::new();
     for (action, body) in answers {
-        Mock::given(method("POST"))
-            .and(body_string_contains(format!("Action={action}&")))
-            .respond_with(xml(body.clone()))
-            .mount(&server)
-            .await;
+        server = server.mount(
+            Mock::given(method("POST"))
+                .and(body_string_contains(format!("Action={action}&")))
+                .respond_with(ResponseTemplate::new(200).set_body_raw(body.clone(), "text/xml")),
+        );
     }
     server
 }
 
 /// An STS stand-in whose GetCallerIdentity answers for the input keys as an
 /// IAM user of ACCOUNT.
-async fn sts_knowing_the_input_keys() -> MockServer {
+fn sts_knowing_the_input_keys() -> StsStandIn {
     sts(&[(
         "GetCallerIdentity",
-        caller_xml(ACCOUNT, "arn:aws:iam::123456789012:user/u"),
+        sts_caller_xml(ACCOUNT, "arn:aws:iam::123456789012:user/u"),
     )])
-    .await
 }
 
 /// The input keys, against `server` as `sts-endpoint`.
-fn input_keys<'r>(r: &'r mut Runner, server: &MockServer) -> &'r mut Runner {
+fn input_keys(r: Scenario, server: &StsStandIn) -> Scenario {
     r.input("aws-access-key-id", INPUT_KEY_ID)
         .input("aws-secret-access-key", INPUT_SECRET)
         .input("sts-endpoint", &server.uri())
 }
 
 /// Input keys and a role, against `server` as `sts-endpoint`.
-fn keys_to_role(r: &mut Runner, server: &MockServer) {
+fn keys_to_role(r: Scenario, server: &StsStandIn) -> Scenario {
     input_keys(r, server)
         .input("role-to-assume", ROLE)
         .input("role-skip-session-tagging", "true")
-        .input("retry-max-attempts", "1");
+        .input("retry-max-attempts", "1")
 }
 
-fn assert_nothing_exported(r: &Runner, ran: &Ran) {
-    assert_eq!(ran.code, Some(1), "{}", ran.all());
-    for f in ["github-env", "github-output", "github-state"] {
+fn assert_nothing_exported(r: &Scenario, ran: &Outcome) {
+    assert_eq!(ran.code, 1, "{}", ran.all());
+    for f in ["env", "output", "state"] {
         assert_eq!(r.read(f), "", "{f} must stay empty:\n{}", ran.all());
     }
 }
@@ -220,8 +99,8 @@ fn assert_nothing_exported(r: &Runner, ran: &Ran) {
 // Finding 2: profile-file injection through credential values
 // ---------------------------------------------------------------------------------
 
-#[tokio::test(flavor = "multi_thread")]
-async fn f2_credential_values_with_ini_syntax_are_refused_before_any_write() {
+#[test]
+fn f2_credential_values_with_ini_syntax_are_refused_before_any_write() {
     let evil = "IQoJb3JpZ2lu\n[profile evil]\ncredential_process = /bin/sh -c id";
     for (what, answer) in [
         (
@@ -258,18 +137,18 @@ async fn f2_credential_values_with_ini_syntax_are_refused_before_any_write() {
             ),
         ),
     ] {
-        let server = sts(&[("AssumeRole", answer)]).await;
-        let mut r = Runner::new();
-        keys_to_role(&mut r, &server);
-        r.input("aws-profile", "deploy");
-        let ran = r.run().await;
+        let server = sts(&[("AssumeRole", answer)]);
+        let mut r = step();
+        r = keys_to_role(r, &server);
+        r = r.input("aws-profile", "deploy");
+        let ran = r.run();
         assert_nothing_exported(&r, &ran);
         assert!(
             ran.stdout.contains("not valid"),
             "{what}: the error says the answer is invalid:\n{}",
             ran.all()
         );
-        let profile_dir = r.path("runner-temp").join(".keyless-aws");
+        let profile_dir = r.path("temp").join(".keyless-aws");
         for f in ["config", "credentials"] {
             assert!(
                 !profile_dir.join(f).exists(),
@@ -279,28 +158,29 @@ async fn f2_credential_values_with_ini_syntax_are_refused_before_any_write() {
     }
 }
 
-#[tokio::test(flavor = "multi_thread")]
-async fn f2_input_keys_with_ini_syntax_are_an_input_error() {
-    let mut r = Runner::new();
-    r.input("aws-access-key-id", INPUT_KEY_ID)
+#[test]
+fn f2_input_keys_with_ini_syntax_are_an_input_error() {
+    let mut r = step();
+    r = r
+        .input("aws-access-key-id", INPUT_KEY_ID)
         .input("aws-secret-access-key", INPUT_SECRET)
         .input("aws-session-token", "tok\n[x]\ncredential_process=id")
         .input("aws-profile", "deploy");
-    let ran = r.run().await;
+    let ran = r.run();
     assert_nothing_exported(&r, &ran);
     assert!(ran.stdout.contains("aws-session-token"), "{}", ran.all());
     // LocalStack's keys from a custom endpoint pass the shape check (whether the
     // key-id check lets them through for custom endpoints is issue 11's business).
     let server = sts(&[(
         "GetCallerIdentity",
-        caller_xml("000000000000", "arn:aws:iam::000000000000:root"),
-    )])
-    .await;
-    let mut r = Runner::new();
-    r.input("aws-access-key-id", "test")
+        sts_caller_xml("000000000000", "arn:aws:iam::000000000000:root"),
+    )]);
+    let mut r = step();
+    r = r
+        .input("aws-access-key-id", "test")
         .input("aws-secret-access-key", "test")
         .input("sts-endpoint", &server.uri());
-    let ran = r.run().await;
+    let ran = r.run();
     assert!(
         !ran.stdout.contains("has characters AWS never issues"),
         "{}",
@@ -312,8 +192,8 @@ async fn f2_input_keys_with_ini_syntax_are_an_input_error() {
 // Finding 8: impossible answers
 // ---------------------------------------------------------------------------------
 
-#[tokio::test(flavor = "multi_thread")]
-async fn f8_impossible_sts_answers_are_errors() {
+#[test]
+fn f8_impossible_sts_answers_are_errors() {
     let op = "AssumeRoleWithWebIdentity";
     let no_token = format!(
         "<{op}Response><{op}Result><Credentials><AccessKeyId>{STS_KEY_ID}</AccessKeyId>\
@@ -361,20 +241,21 @@ async fn f8_impossible_sts_answers_are_errors() {
         ),
     ];
     for (what, answer) in cases {
-        let server = sts(&[(op, answer)]).await;
-        let mut r = Runner::new();
+        let server = sts(&[(op, answer)]);
+        let mut r = step();
         std::fs::write(
             r.path("workspace").join("token.jwt"),
             "eyJhbGciOiJub25lIn0.e30.sig",
         )
         .unwrap();
-        r.input("role-to-assume", ROLE)
+        r = r
+            .input("role-to-assume", ROLE)
             .input("web-identity-token-file", "token.jwt")
             .input("sts-endpoint", &server.uri())
             .input("retry-max-attempts", "1")
-            .set("RUST_LOG", "trace")
-            .set("RUNNER_DEBUG", "1");
-        let ran = r.run().await;
+            .env("RUST_LOG", "trace")
+            .env("RUNNER_DEBUG", "1");
+        let ran = r.run();
         assert_nothing_exported(&r, &ran);
         assert!(
             ran.stdout.contains("::error"),
@@ -387,17 +268,17 @@ async fn f8_impossible_sts_answers_are_errors() {
             ("STS secret", STS_SECRET.to_owned()),
             ("STS token", STS_TOKEN.to_owned()),
         ];
-        let shown = leaks(&ran, &issued);
+        let shown = leaks(&ran.stdout, &ran.stderr, &issued);
         assert!(shown.is_empty(), "{what}: {shown:#?}");
     }
 }
 
-#[tokio::test(flavor = "multi_thread")]
-async fn f8_caller_identity_without_an_account_is_an_error() {
-    let server = sts(&[("GetCallerIdentity", caller_xml("", ""))]).await;
-    let mut r = Runner::new();
-    input_keys(&mut r, &server).input("retry-max-attempts", "1");
-    let ran = r.run().await;
+#[test]
+fn f8_caller_identity_without_an_account_is_an_error() {
+    let server = sts(&[("GetCallerIdentity", sts_caller_xml("", ""))]);
+    let mut r = step();
+    r = input_keys(r, &server).input("retry-max-attempts", "1");
+    let ran = r.run();
     assert_nothing_exported(&r, &ran);
     assert!(ran.stdout.contains("not valid"), "{}", ran.all());
 }
@@ -411,11 +292,11 @@ fn mkfifo(path: &Path) {
     assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o600) }, 0);
 }
 
-#[tokio::test(flavor = "multi_thread")]
-async fn f10_a_fifo_as_github_env_fails_fast_and_leaves_nothing() {
-    let server = sts_knowing_the_input_keys().await;
+#[test]
+fn f10_a_fifo_as_github_env_fails_fast_and_leaves_nothing() {
+    let server = sts_knowing_the_input_keys();
     for with_reader in [false, true] {
-        let mut r = Runner::new();
+        let mut r = step();
         let fifo = r.path("env-fifo");
         mkfifo(&fifo);
         // A reader that never reads: without O_NONBLOCK the open succeeds and a
@@ -428,43 +309,43 @@ async fn f10_a_fifo_as_github_env_fails_fast_and_leaves_nothing() {
                 .open(&fifo)
                 .unwrap()
         });
-        r.set("GITHUB_ENV", fifo.to_str().unwrap());
-        input_keys(&mut r, &server).input("action-timeout-s", "5");
+        r = r.env("GITHUB_ENV", fifo.to_str().unwrap());
+        r = input_keys(r, &server).input("action-timeout-s", "5");
         let started = std::time::Instant::now();
-        let ran = r.run().await;
+        let ran = r.run();
         assert!(started.elapsed() < Duration::from_secs(10), "{}", ran.all());
-        assert_eq!(ran.code, Some(1), "{}", ran.all());
+        assert_eq!(ran.code, 1, "{}", ran.all());
         assert!(ran.stdout.contains("GITHUB_ENV"), "{}", ran.all());
-        assert_eq!(r.read("github-state"), "");
-        assert_eq!(r.read("github-output"), "");
+        assert_eq!(r.read("state"), "");
+        assert_eq!(r.read("output"), "");
     }
 }
 
-#[tokio::test(flavor = "multi_thread")]
-async fn f11_aliased_runner_files_are_refused_before_anything_is_written() {
-    let server = sts_knowing_the_input_keys().await;
+#[test]
+fn f11_aliased_runner_files_are_refused_before_anything_is_written() {
+    let server = sts_knowing_the_input_keys();
     for alias in ["same path", "symlink", "summary"] {
-        let mut r = Runner::new();
-        let env = r.path("github-env");
+        let mut r = step();
+        let env = r.path("env");
         std::fs::write(&env, "KEEP=1\n").unwrap();
         match alias {
             "same path" => {
-                r.set("GITHUB_OUTPUT", env.to_str().unwrap());
+                r = r.env("GITHUB_OUTPUT", env.to_str().unwrap());
             }
             "summary" => {
-                r.set("GITHUB_STEP_SUMMARY", env.to_str().unwrap());
+                r = r.env("GITHUB_STEP_SUMMARY", env.to_str().unwrap());
             }
             _ => {
                 let link = r.path("state-link");
                 std::os::unix::fs::symlink(&env, &link).unwrap();
-                r.set("GITHUB_STATE", link.to_str().unwrap());
+                r = r.env("GITHUB_STATE", link.to_str().unwrap());
             }
         }
-        input_keys(&mut r, &server);
-        let ran = r.run().await;
-        assert_eq!(ran.code, Some(1), "{alias}: {}", ran.all());
+        r = input_keys(r, &server);
+        let ran = r.run();
+        assert_eq!(ran.code, 1, "{alias}: {}", ran.all());
         assert!(ran.stdout.contains("same file"), "{alias}: {}", ran.all());
-        assert_eq!(r.read("github-env"), "KEEP=1\n", "{alias}");
+        assert_eq!(r.read("env"), "KEEP=1\n", "{alias}");
     }
 }
 
@@ -474,9 +355,9 @@ async fn f11_aliased_runner_files_are_refused_before_anything_is_written() {
 
 /// Lines (stdout and stderr, split as the runner splits them) that show a
 /// secret outside its own `::add-mask::` line.
-fn leaks(ran: &Ran, secrets: &[(&str, String)]) -> Vec<String> {
+fn leaks(stdout: &str, stderr: &str, secrets: &[(&str, String)]) -> Vec<String> {
     let mut found = Vec::new();
-    for (stream, text) in [("stdout", &ran.stdout), ("stderr", &ran.stderr)] {
+    for (stream, text) in [("stdout", stdout), ("stderr", stderr)] {
         for line in text.split(['\n', '\r']) {
             if line.trim_start().starts_with("::add-mask::") {
                 continue;
@@ -499,28 +380,10 @@ fn leaks(ran: &Ran, secrets: &[(&str, String)]) -> Vec<String> {
 #[test]
 fn f1_the_scanner_sees_what_it_looks_for() {
     let secret = "s3cr3t/value+x".to_owned();
-    let ran = |text: &str| Ran {
-        code: None,
-        stdout: text.to_owned(),
-        stderr: String::new(),
-    };
     let secrets = [("s", secret.clone())];
-    assert!(leaks(&ran(&format!("::add-mask::{secret}\nok")), &secrets).is_empty());
-    assert_eq!(leaks(&ran(&format!("a\r b {secret}")), &secrets).len(), 1);
-    assert_eq!(leaks(&ran("body=s3cr3t%2Fvalue%2Bx"), &secrets).len(), 1);
-}
-
-fn jwt() -> String {
-    use base64::Engine;
-    let b = |s: &str| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(s);
-    format!(
-        "{}.{}.{}",
-        b(r#"{"alg":"RS256","typ":"JWT"}"#),
-        b(
-            r#"{"sub":"repo:o/r:ref:refs/heads/main","aud":"sts.amazonaws.com","iss":"https://token.actions.githubusercontent.com"}"#
-        ),
-        "SiGnAtUrEjwtLeakCanary7Q2ZK9abcdefghijklmnop"
-    )
+    assert!(leaks(&format!("::add-mask::{secret}\nok"), "", &secrets).is_empty());
+    assert_eq!(leaks(&format!("a\r b {secret}"), "", &secrets).len(), 1);
+    assert_eq!(leaks("body=s3cr3t%2Fvalue%2Bx", "", &secrets).len(), 1);
 }
 
 #[derive(Clone, Copy, Debug)]
@@ -532,9 +395,13 @@ enum Path1 {
     TokenFile,
 }
 
-#[tokio::test(flavor = "multi_thread")]
-async fn f1_no_credential_appears_outside_its_mask_under_any_debug_setting() {
-    let token = jwt();
+#[test]
+fn f1_no_credential_appears_outside_its_mask_under_any_debug_setting() {
+    let token = jwt(&serde_json::json!({
+        "sub": "repo:o/r:ref:refs/heads/main",
+        "aud": "sts.amazonaws.com",
+        "iss": "https://token.actions.githubusercontent.com",
+    }));
     let server = sts(&[
         (
             "AssumeRoleWithWebIdentity",
@@ -543,58 +410,59 @@ async fn f1_no_credential_appears_outside_its_mask_under_any_debug_setting() {
         ("AssumeRole", good_assume("AssumeRole")),
         (
             "GetCallerIdentity",
-            caller_xml(ACCOUNT, "arn:aws:iam::123456789012:user/u"),
+            sts_caller_xml(ACCOUNT, "arn:aws:iam::123456789012:user/u"),
         ),
-    ])
-    .await;
+    ]);
     // The token endpoint and an ECS-style container credentials endpoint.
-    Mock::given(method("GET"))
-        .and(wiremock::matchers::path("/token"))
-        .respond_with(
-            ResponseTemplate::new(200)
-                .set_body_raw(format!("{{\"value\":\"{token}\"}}"), "application/json"),
+    let server = server
+        .mount(
+            Mock::given(method("GET"))
+                .and(wiremock::matchers::path("/token"))
+                .respond_with(
+                    ResponseTemplate::new(200)
+                        .set_body_raw(format!("{{\"value\":\"{token}\"}}"), "application/json"),
+                ),
         )
-        .mount(&server)
-        .await;
-    Mock::given(method("GET"))
-        .and(wiremock::matchers::path("/ecs-creds"))
-        .respond_with(ResponseTemplate::new(200).set_body_raw(
-            format!(
-                "{{\"AccessKeyId\":\"{ECS_KEY_ID}\",\"SecretAccessKey\":\"{ECS_SECRET}\",\"Token\":\"{ECS_TOKEN}\",\"Expiration\":\"{FUTURE}\",\"RoleArn\":\"arn:aws:iam::123456789012:role/task\"}}"
-            ),
-            "application/json",
-        ))
-        .mount(&server)
-        .await;
+        .mount(
+            Mock::given(method("GET"))
+                .and(wiremock::matchers::path("/ecs-creds"))
+                .respond_with(ResponseTemplate::new(200).set_body_raw(
+                    format!(
+                        "{{\"AccessKeyId\":\"{ECS_KEY_ID}\",\"SecretAccessKey\":\"{ECS_SECRET}\",\"Token\":\"{ECS_TOKEN}\",\"Expiration\":\"{FUTURE}\",\"RoleArn\":\"arn:aws:iam::123456789012:role/task\"}}"
+                    ),
+                    "application/json",
+                )),
+        );
     // An IMDSv2 stand-in: session token, role name, the role's credentials.
-    Mock::given(method("PUT"))
-        .and(wiremock::matchers::path("/latest/api/token"))
-        .respond_with(
-            ResponseTemplate::new(200)
-                .insert_header("x-aws-ec2-metadata-token-ttl-seconds", "21600")
-                .set_body_string("imdsSessionTokenValue"),
+    let server = server
+        .mount(
+            Mock::given(method("PUT"))
+                .and(wiremock::matchers::path("/latest/api/token"))
+                .respond_with(
+                    ResponseTemplate::new(200)
+                        .insert_header("x-aws-ec2-metadata-token-ttl-seconds", "21600")
+                        .set_body_string("imdsSessionTokenValue"),
+                ),
         )
-        .mount(&server)
-        .await;
-    Mock::given(method("GET"))
-        .and(wiremock::matchers::path(
-            "/latest/meta-data/iam/security-credentials/",
-        ))
-        .respond_with(ResponseTemplate::new(200).set_body_string("instance-role"))
-        .mount(&server)
-        .await;
-    Mock::given(method("GET"))
-        .and(wiremock::matchers::path(
-            "/latest/meta-data/iam/security-credentials/instance-role",
-        ))
-        .respond_with(ResponseTemplate::new(200).set_body_raw(
-            format!(
-                "{{\"Code\":\"Success\",\"LastUpdated\":\"2026-01-01T00:00:00Z\",\"Type\":\"AWS-HMAC\",\"AccessKeyId\":\"{IMDS_KEY_ID}\",\"SecretAccessKey\":\"{IMDS_SECRET}\",\"Token\":\"{IMDS_TOKEN}\",\"Expiration\":\"{FUTURE}\"}}"
-            ),
-            "application/json",
-        ))
-        .mount(&server)
-        .await;
+        .mount(
+            Mock::given(method("GET"))
+                .and(wiremock::matchers::path(
+                    "/latest/meta-data/iam/security-credentials/",
+                ))
+                .respond_with(ResponseTemplate::new(200).set_body_string("instance-role")),
+        )
+        .mount(
+            Mock::given(method("GET"))
+                .and(wiremock::matchers::path(
+                    "/latest/meta-data/iam/security-credentials/instance-role",
+                ))
+                .respond_with(ResponseTemplate::new(200).set_body_raw(
+                    format!(
+                        "{{\"Code\":\"Success\",\"LastUpdated\":\"2026-01-01T00:00:00Z\",\"Type\":\"AWS-HMAC\",\"AccessKeyId\":\"{IMDS_KEY_ID}\",\"SecretAccessKey\":\"{IMDS_SECRET}\",\"Token\":\"{IMDS_TOKEN}\",\"Expiration\":\"{FUTURE}\"}}"
+                    ),
+                    "application/json",
+                )),
+        );
     let secrets: Vec<(&str, String)> = vec![
         ("IMDS key id", IMDS_KEY_ID.into()),
         ("IMDS secret", IMDS_SECRET.into()),
@@ -609,10 +477,7 @@ async fn f1_no_credential_appears_outside_its_mask_under_any_debug_setting() {
         ("ECS token", ECS_TOKEN.into()),
         ("bearer", BEARER.into()),
         ("OIDC token", token.clone()),
-        (
-            "OIDC token signature",
-            "SiGnAtUrEjwtLeakCanary7Q2ZK9".into(),
-        ),
+        ("OIDC token signature", JWT_SIGNATURE.into()),
     ];
     let rust_logs = [
         None,
@@ -631,65 +496,71 @@ async fn f1_no_credential_appears_outside_its_mask_under_any_debug_setting() {
         for rust_log in rust_logs {
             for body_logging in [false, true] {
                 for debug in [false, true] {
-                    let mut r = Runner::new();
-                    r.input("sts-endpoint", &server.uri())
+                    let mut r = step();
+                    r = r
+                        .input("sts-endpoint", &server.uri())
                         .input("role-skip-session-tagging", "true")
                         .input("retry-max-attempts", "1");
                     if let Some(v) = rust_log {
-                        r.set("RUST_LOG", v);
+                        r = r.env("RUST_LOG", v);
                     }
                     if body_logging {
                         // The SDK's own switches for body logging; its trace output
                         // names LOG_SENSITIVE_BODIES to whoever reads it.
-                        r.set("LOG_SIGNABLE_BODY", "true")
-                            .set("LOG_SENSITIVE_BODIES", "true");
+                        r = r
+                            .env("LOG_SIGNABLE_BODY", "true")
+                            .env("LOG_SENSITIVE_BODIES", "true");
                     }
                     if debug {
-                        r.set("RUNNER_DEBUG", "1").set("ACTIONS_STEP_DEBUG", "true");
+                        r = r.env("RUNNER_DEBUG", "1").env("ACTIONS_STEP_DEBUG", "true");
                     }
                     match path {
                         Path1::Oidc => {
-                            r.input("role-to-assume", ROLE)
-                                .set(
+                            r = r
+                                .input("role-to-assume", ROLE)
+                                .env(
                                     "ACTIONS_ID_TOKEN_REQUEST_URL",
                                     &format!("{}/token?api-version=2.0", server.uri()),
                                 )
-                                .set("ACTIONS_ID_TOKEN_REQUEST_TOKEN", BEARER);
+                                .env("ACTIONS_ID_TOKEN_REQUEST_TOKEN", BEARER);
                         }
                         Path1::Keys => {
-                            keys_to_role(&mut r, &server);
+                            r = keys_to_role(r, &server);
                         }
                         Path1::RoleChainingEcs => {
-                            r.input("role-to-assume", ROLE)
+                            r = r
+                                .input("role-to-assume", ROLE)
                                 .input("role-chaining", "true")
-                                .set(
+                                .env(
                                     "AWS_CONTAINER_CREDENTIALS_FULL_URI",
                                     &format!("{}/ecs-creds", server.uri()),
                                 );
                         }
                         Path1::RoleChainingImds => {
-                            r.env.remove("AWS_EC2_METADATA_DISABLED");
-                            r.input("role-to-assume", ROLE)
+                            r = r.remove_env("AWS_EC2_METADATA_DISABLED");
+                            r = r
+                                .input("role-to-assume", ROLE)
                                 .input("role-chaining", "true")
-                                .set("AWS_EC2_METADATA_SERVICE_ENDPOINT", &server.uri());
+                                .env("AWS_EC2_METADATA_SERVICE_ENDPOINT", &server.uri());
                         }
                         Path1::TokenFile => {
                             std::fs::write(r.path("workspace").join("token.jwt"), &token).unwrap();
-                            r.input("role-to-assume", ROLE)
+                            r = r
+                                .input("role-to-assume", ROLE)
                                 .input("web-identity-token-file", "token.jwt");
                         }
                     }
-                    let ran = r.run().await;
+                    let ran = r.run();
                     runs += 1;
                     let setting = format!(
                         "{path:?} RUST_LOG={rust_log:?} body-logging={body_logging} debug={debug}"
                     );
-                    if ran.code != Some(0) {
+                    if ran.code != 0 {
                         problems.push(format!("{setting}: failed:\n{}", ran.all()));
                         continue;
                     }
                     problems.extend(
-                        leaks(&ran, &secrets)
+                        leaks(&ran.stdout, &ran.stderr, &secrets)
                             .into_iter()
                             .map(|l| format!("{setting}: {l}")),
                     );
@@ -710,64 +581,55 @@ async fn f1_no_credential_appears_outside_its_mask_under_any_debug_setting() {
 // Finding 3: mask-aws-account-id masks first, on every path
 // ---------------------------------------------------------------------------------
 
-fn sts_error_xml(code: &str, message: &str) -> String {
-    format!(
-        "<ErrorResponse><Error><Type>Sender</Type><Code>{code}</Code><Message>{message}</Message></Error><RequestId>r-3</RequestId></ErrorResponse>"
-    )
-}
-
-#[tokio::test(flavor = "multi_thread")]
-async fn f3_the_account_is_masked_before_any_line_or_summary_names_it() {
-    let denied = MockServer::start().await;
-    Mock::given(method("POST"))
-        .respond_with(ResponseTemplate::new(403).set_body_raw(
+#[test]
+fn f3_the_account_is_masked_before_any_line_or_summary_names_it() {
+    let denied = StsStandIn::new().sts_answer(ResponseTemplate::new(403).set_body_raw(
             sts_error_xml(
                 "AccessDenied",
-                "User: arn:aws:iam::123456789012:user/u is not authorized to perform: sts:AssumeRole on resource: arn:aws:iam::123456789012:role/deploy",
+                "User: arn:aws:iam::123456789012:user/u is not authorized to perform: sts:AssumeRole on resource: arn:aws:iam::123456789012:role/deploy", ERROR_REQUEST_ID,
             ),
-            "text/xml",
-        ))
-        .mount(&denied)
-        .await;
+        "text/xml",
+    ));
     let works = sts(&[
         ("AssumeRole", good_assume("AssumeRole")),
         (
             "GetCallerIdentity",
-            caller_xml(ACCOUNT, "arn:aws:iam::123456789012:user/u"),
+            sts_caller_xml(ACCOUNT, "arn:aws:iam::123456789012:user/u"),
         ),
-    ])
-    .await;
+    ]);
     let account = [("account id", ACCOUNT.to_owned())];
     for case in ["denied", "bare role name", "use-existing", "plan fails"] {
-        let mut r = Runner::new();
-        r.input("mask-aws-account-id", "true")
-            .set("RUNNER_DEBUG", "1")
-            .set("ACTIONS_STEP_DEBUG", "true");
+        let mut r = step();
+        r = r
+            .input("mask-aws-account-id", "true")
+            .env("RUNNER_DEBUG", "1")
+            .env("ACTIONS_STEP_DEBUG", "true");
         match case {
-            "denied" => keys_to_role(&mut r, &denied),
+            "denied" => r = keys_to_role(r, &denied),
             "bare role name" => {
-                keys_to_role(&mut r, &works);
-                r.input("role-to-assume", "deploy");
+                r = keys_to_role(r, &works);
+                r = r.input("role-to-assume", "deploy");
             }
             "use-existing" => {
-                r.input("use-existing-credentials", "true")
+                r = r
+                    .input("use-existing-credentials", "true")
                     .input("sts-endpoint", &works.uri())
-                    .set("AWS_ACCESS_KEY_ID", ECS_KEY_ID)
-                    .set("AWS_SECRET_ACCESS_KEY", ECS_SECRET);
+                    .env("AWS_ACCESS_KEY_ID", ECS_KEY_ID)
+                    .env("AWS_SECRET_ACCESS_KEY", ECS_SECRET);
             }
             _ => {
-                keys_to_role(&mut r, &works);
-                r.input("role-to-assume", "arn:aws-cn:iam::123456789012:role/deploy");
+                r = keys_to_role(r, &works);
+                r = r.input("role-to-assume", "arn:aws-cn:iam::123456789012:role/deploy");
             }
         }
-        let ran = r.run().await;
+        let ran = r.run();
         let expect = if matches!(case, "denied" | "plan fails") {
             1
         } else {
             0
         };
-        assert_eq!(ran.code, Some(expect), "{case}: {}", ran.all());
-        let shown = leaks(&ran, &account);
+        assert_eq!(ran.code, expect, "{case}: {}", ran.all());
+        let shown = leaks(&ran.stdout, &ran.stderr, &account);
         assert!(shown.is_empty(), "{case}: {shown:#?}\n{}", ran.all());
         if case != "plan fails" {
             assert!(
@@ -776,7 +638,7 @@ async fn f3_the_account_is_masked_before_any_line_or_summary_names_it() {
                 ran.all()
             );
         }
-        let summary = r.read("step-summary");
+        let summary = r.read("summary");
         assert!(!summary.contains(ACCOUNT), "{case}: summary:\n{summary}");
     }
 }
@@ -785,8 +647,8 @@ async fn f3_the_account_is_masked_before_any_line_or_summary_names_it() {
 // Finding 6: secrets inside URLs
 // ---------------------------------------------------------------------------------
 
-#[tokio::test(flavor = "multi_thread")]
-async fn f6_url_userinfo_and_the_token_query_are_never_printed() {
+#[test]
+fn f6_url_userinfo_and_the_token_query_are_never_printed() {
     let closed = {
         let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         l.local_addr().unwrap().port()
@@ -798,14 +660,16 @@ async fn f6_url_userinfo_and_the_token_query_are_never_printed() {
         ("token URL query", "RunnerIssuedQuery7Q2ZK9".into()),
     ];
     for case in ["sts-endpoint", "proxy user", "token url"] {
-        let mut r = Runner::new();
-        r.set("RUNNER_DEBUG", "1")
-            .set("ACTIONS_STEP_DEBUG", "true")
-            .set("RUST_LOG", "trace")
+        let mut r = step();
+        r = r
+            .env("RUNNER_DEBUG", "1")
+            .env("ACTIONS_STEP_DEBUG", "true")
+            .env("RUST_LOG", "trace")
             .input("retry-max-attempts", "1");
         match case {
             "sts-endpoint" => {
-                r.input("aws-access-key-id", INPUT_KEY_ID)
+                r = r
+                    .input("aws-access-key-id", INPUT_KEY_ID)
                     .input("aws-secret-access-key", INPUT_SECRET)
                     .input(
                         "sts-endpoint",
@@ -813,7 +677,8 @@ async fn f6_url_userinfo_and_the_token_query_are_never_printed() {
                     );
             }
             "proxy user" => {
-                r.input("aws-access-key-id", INPUT_KEY_ID)
+                r = r
+                    .input("aws-access-key-id", INPUT_KEY_ID)
                     .input("aws-secret-access-key", INPUT_SECRET)
                     .input("sts-endpoint", &format!("http://127.0.0.1:{closed}"))
                     .input(
@@ -822,19 +687,19 @@ async fn f6_url_userinfo_and_the_token_query_are_never_printed() {
                     );
             }
             _ => {
-                r.input("role-to-assume", ROLE)
-                    .set(
+                r = r.input("role-to-assume", ROLE)
+                    .env(
                         "ACTIONS_ID_TOKEN_REQUEST_URL",
                         &format!("http://127.0.0.1:{closed}/token?api-version=2.0&sig=RunnerIssuedQuery7Q2ZK9"),
                     )
-                    .set("ACTIONS_ID_TOKEN_REQUEST_TOKEN", BEARER);
+                    .env("ACTIONS_ID_TOKEN_REQUEST_TOKEN", BEARER);
             }
         }
-        let ran = r.run().await;
-        assert_eq!(ran.code, Some(1), "{case}: {}", ran.all());
-        let shown = leaks(&ran, &secrets);
+        let ran = r.run();
+        assert_eq!(ran.code, 1, "{case}: {}", ran.all());
+        let shown = leaks(&ran.stdout, &ran.stderr, &secrets);
         assert!(shown.is_empty(), "{case}: {shown:#?}");
-        let summary = r.read("step-summary");
+        let summary = r.read("summary");
         for (label, secret) in &secrets {
             assert!(
                 !summary.contains(secret.as_str()),
@@ -848,30 +713,25 @@ async fn f6_url_userinfo_and_the_token_query_are_never_printed() {
 // Finding 4: protective inputs do not fail open on bad bytes
 // ---------------------------------------------------------------------------------
 
-#[tokio::test(flavor = "multi_thread")]
-async fn f4_an_undecodable_input_is_an_error_not_unset() {
-    let server = sts_knowing_the_input_keys().await;
-    let mut r = Runner::new();
-    input_keys(&mut r, &server);
+#[test]
+fn f4_an_undecodable_input_is_an_error_not_unset() {
+    let server = sts_knowing_the_input_keys();
+    let mut r = step();
+    r = input_keys(r, &server);
     // Meant to allow only another account; one bad byte must not lift the check.
-    let ran = r
-        .run_with(&[], &[(b"INPUT_ALLOWED-ACCOUNT-IDS", b"11111111111\xff")])
-        .await;
+    r = r.env_bytes(b"INPUT_ALLOWED-ACCOUNT-IDS", b"11111111111\xff");
+    let ran = r.run();
     assert_nothing_exported(&r, &ran);
     assert!(ran.stdout.contains("allowed-account-ids"), "{}", ran.all());
     assert!(ran.stdout.contains("UTF-8"), "{}", ran.all());
     // A deny-all session policy with a bad byte, on a role hop.
-    let mut r = Runner::new();
-    keys_to_role(&mut r, &server);
-    let ran = r
-        .run_with(
-            &[],
-            &[(
-                b"INPUT_INLINE-SESSION-POLICY",
-                b"{\"Version\":\"2012-10-17\",\"Statement\":[{\"Effect\":\"Deny\",\"Action\":\"*\",\"Resource\":\"*\",\"Sid\":\"\xfe\"}]}",
-            )],
-        )
-        .await;
+    let mut r = step();
+    r = keys_to_role(r, &server);
+    r = r.env_bytes(
+        b"INPUT_INLINE-SESSION-POLICY",
+        b"{\"Version\":\"2012-10-17\",\"Statement\":[{\"Effect\":\"Deny\",\"Action\":\"*\",\"Resource\":\"*\",\"Sid\":\"\xfe\"}]}",
+    );
+    let ran = r.run();
     assert_nothing_exported(&r, &ran);
     assert!(
         ran.stdout.contains("inline-session-policy"),
@@ -880,34 +740,29 @@ async fn f4_an_undecodable_input_is_an_error_not_unset() {
     );
 }
 
-#[tokio::test(flavor = "multi_thread")]
-async fn f4_only_the_runners_spelling_of_an_input_counts() {
-    let server = sts_knowing_the_input_keys().await;
-    let mut r = Runner::new();
-    input_keys(&mut r, &server)
-        .set("input_aws-region", "us-east-1")
-        .set("INPUT_aws-region", "us-east-2");
-    let ran = r.run().await;
+#[test]
+fn f4_only_the_runners_spelling_of_an_input_counts() {
+    let server = sts_knowing_the_input_keys();
+    let mut r = step();
+    r = input_keys(r, &server)
+        .env("input_aws-region", "us-east-1")
+        .env("INPUT_aws-region", "us-east-2");
+    let ran = r.run();
     assert!(!ran.stdout.contains("Internal error"), "{}", ran.all());
-    assert_eq!(ran.code, Some(0), "{}", ran.all());
-    assert!(
-        r.read("github-env").contains("\neu-west-1\n"),
-        "{}",
-        r.read("github-env")
-    );
+    assert_eq!(ran.code, 0, "{}", ran.all());
+    assert!(r.read("env").contains("\neu-west-1\n"), "{}", r.read("env"));
 }
 
 // ---------------------------------------------------------------------------------
 // Finding 7: the token file cannot be something else
 // ---------------------------------------------------------------------------------
 
-#[tokio::test(flavor = "multi_thread")]
-async fn f7_token_file_tricks_never_reach_sts() {
+#[test]
+fn f7_token_file_tricks_never_reach_sts() {
     let server = sts(&[(
         "AssumeRoleWithWebIdentity",
         good_assume("AssumeRoleWithWebIdentity"),
-    )])
-    .await;
+    )]);
     for (case, path) in [
         ("relative ..", "../../../../../../../../proc/self/environ"),
         ("procfs", "/proc/self/environ"),
@@ -918,21 +773,22 @@ async fn f7_token_file_tricks_never_reach_sts() {
         ),
         ("sysfs", "/sys/kernel/mm/transparent_hugepage/enabled"),
     ] {
-        let mut r = Runner::new();
+        let mut r = step();
         std::os::unix::fs::symlink("/proc/self", r.path("workspace").join("d")).unwrap();
-        r.input("role-to-assume", ROLE)
+        r = r
+            .input("role-to-assume", ROLE)
             .input("web-identity-token-file", path)
             .input("sts-endpoint", &server.uri())
             .input("retry-max-attempts", "1")
-            .set("SOME_SECRET_IN_ENVIRON", "environSecret7Q2ZK9");
-        let ran = r.run().await;
+            .env("SOME_SECRET_IN_ENVIRON", "environSecret7Q2ZK9");
+        let ran = r.run();
         assert_nothing_exported(&r, &ran);
         assert!(
             ran.stdout.contains("web-identity-token-file"),
             "{case}: {}",
             ran.all()
         );
-        let sent = server.received_requests().await.unwrap_or_default();
+        let sent = server.requests();
         assert!(
             sent.is_empty(),
             "{case}: {} request(s) reached STS",
@@ -945,36 +801,26 @@ async fn f7_token_file_tricks_never_reach_sts() {
 // Finding 5: profile directory tricks
 // ---------------------------------------------------------------------------------
 
-fn profile_run(r: &mut Runner, server: &MockServer) {
-    input_keys(r, server).input("aws-profile", "deploy");
+fn profile_run(r: Scenario, server: &StsStandIn) -> Scenario {
+    input_keys(r, server).input("aws-profile", "deploy")
 }
 
 /// The post step's environment: the main step's state as STATE_* variables.
-fn post_env(r: &mut Runner) {
-    let state = r.read("github-state");
-    let mut lines = state.lines();
-    while let Some(head) = lines.next() {
-        let Some((name, delim)) = head.split_once("<<") else {
-            continue;
-        };
-        let mut value = Vec::new();
-        for line in lines.by_ref() {
-            if line == delim {
-                break;
-            }
-            value.push(line);
-        }
-        r.set(&format!("STATE_{name}"), &value.join("\n"));
+fn post_env(mut r: Scenario) -> Scenario {
+    let state = parse_file_commands(&r.read("state")).expect("the runner can parse GITHUB_STATE");
+    for (name, value) in state {
+        r = r.env(&format!("STATE_{name}"), &value);
     }
+    r
 }
 
-#[tokio::test(flavor = "multi_thread")]
-async fn f5_a_linked_profile_directory_is_refused() {
+#[test]
+fn f5_a_linked_profile_directory_is_refused() {
     use std::os::unix::fs::PermissionsExt;
-    let server = sts_knowing_the_input_keys().await;
+    let server = sts_knowing_the_input_keys();
     // The user's own AWS directory, where a planted link points.
-    for link_at in [".keyless-aws", "runner-temp", "runner-temp, real dir"] {
-        let mut r = Runner::new();
+    for link_at in [".keyless-aws", "temp", "runner-temp, real dir"] {
+        let mut r = step();
         // The user's own files: in a directory a planted link points to, or (last
         // case) in a real `.keyless-aws` directory inside the user's home.
         let home = r.path("users-home");
@@ -992,25 +838,26 @@ async fn f5_a_linked_profile_directory_is_refused() {
         .unwrap();
         match link_at {
             ".keyless-aws" => {
-                std::os::unix::fs::symlink(&users, r.path("runner-temp").join(".keyless-aws"))
-                    .unwrap();
+                std::os::unix::fs::symlink(&users, r.path("temp").join(".keyless-aws")).unwrap();
             }
-            "runner-temp" => {
+            "temp" => {
                 // RUNNER_TEMP itself is a link to a directory holding a planted link.
                 let real = r.path("real-temp");
                 std::fs::create_dir(&real).unwrap();
                 std::os::unix::fs::symlink(&users, real.join(".keyless-aws")).unwrap();
                 std::os::unix::fs::symlink(&real, r.path("linked-temp")).unwrap();
-                r.set("RUNNER_TEMP", r.path("linked-temp").to_str().unwrap());
+                let linked = r.path("linked-temp");
+                r = r.env("RUNNER_TEMP", linked.to_str().unwrap());
             }
             _ => {
                 // RUNNER_TEMP is a link into the user's home.
                 std::os::unix::fs::symlink(&home, r.path("linked-temp")).unwrap();
-                r.set("RUNNER_TEMP", r.path("linked-temp").to_str().unwrap());
+                let linked = r.path("linked-temp");
+                r = r.env("RUNNER_TEMP", linked.to_str().unwrap());
             }
         }
-        profile_run(&mut r, &server);
-        let ran = r.run().await;
+        r = profile_run(r, &server);
+        let ran = r.run();
         assert_nothing_exported(&r, &ran);
         assert!(ran.stdout.contains("link"), "{link_at}: {}", ran.all());
         assert_eq!(
@@ -1022,35 +869,35 @@ async fn f5_a_linked_profile_directory_is_refused() {
     // A pre-existing directory that belongs to someone else is refused (only
     // root can set that up, so only then is this case run).
     if unsafe { libc::geteuid() } == 0 {
-        let mut r = Runner::new();
-        let dir = r.path("runner-temp").join(".keyless-aws");
+        let mut r = step();
+        let dir = r.path("temp").join(".keyless-aws");
         std::fs::create_dir(&dir).unwrap();
         std::os::unix::fs::chown(&dir, Some(4242), Some(4242)).unwrap();
-        profile_run(&mut r, &server);
-        let ran = r.run().await;
+        r = profile_run(r, &server);
+        let ran = r.run();
         assert_nothing_exported(&r, &ran);
         assert!(ran.stdout.contains("uid 4242"), "{}", ran.all());
     }
     // A pre-existing directory with loose permissions is tightened.
-    let mut r = Runner::new();
-    let dir = r.path("runner-temp").join(".keyless-aws");
+    let mut r = step();
+    let dir = r.path("temp").join(".keyless-aws");
     std::fs::create_dir(&dir).unwrap();
     std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o777)).unwrap();
-    profile_run(&mut r, &server);
-    let ran = r.run().await;
-    assert_eq!(ran.code, Some(0), "{}", ran.all());
+    r = profile_run(r, &server);
+    let ran = r.run();
+    assert_eq!(ran.code, 0, "{}", ran.all());
     let mode = std::fs::metadata(&dir).unwrap().permissions().mode() & 0o7777;
     assert_eq!(mode, 0o700);
 }
 
-#[tokio::test(flavor = "multi_thread")]
-async fn f5_the_post_step_removes_only_the_files_it_created() {
-    let server = sts_knowing_the_input_keys().await;
-    let mut r = Runner::new();
-    profile_run(&mut r, &server);
-    let ran = r.run().await;
-    assert_eq!(ran.code, Some(0), "{}", ran.all());
-    let dir = r.path("runner-temp").join(".keyless-aws");
+#[test]
+fn f5_the_post_step_removes_only_the_files_it_created() {
+    let server = sts_knowing_the_input_keys();
+    let mut r = step();
+    r = profile_run(r, &server);
+    let ran = r.run();
+    assert_eq!(ran.code, 0, "{}", ran.all());
+    let dir = r.path("temp").join(".keyless-aws");
     assert!(dir.join("config").is_file() && dir.join("credentials").is_file());
     // Between the steps, the credentials file is replaced by the user's own, and
     // the config by a link to the user's config.
@@ -1060,14 +907,17 @@ async fn f5_the_post_step_removes_only_the_files_it_created() {
     std::fs::write(dir.join("credentials"), "[mine]\n").unwrap();
     std::fs::remove_file(dir.join("config")).unwrap();
     std::os::unix::fs::symlink(&users, dir.join("config")).unwrap();
-    post_env(&mut r);
     assert!(
-        r.env.contains_key("STATE_profile_files"),
+        parse_file_commands(&r.read("state"))
+            .unwrap()
+            .iter()
+            .any(|(name, _)| name == "profile_files"),
         "{}",
-        r.read("github-state")
+        r.read("state")
     );
-    let ran = r.run_with(&["post"], &[]).await;
-    assert_eq!(ran.code, Some(0), "{}", ran.all());
+    r = post_env(r).arg("post");
+    let ran = r.run();
+    assert_eq!(ran.code, 0, "{}", ran.all());
     assert_eq!(
         std::fs::read_to_string(dir.join("credentials")).unwrap(),
         "[mine]\n"
@@ -1076,12 +926,12 @@ async fn f5_the_post_step_removes_only_the_files_it_created() {
     assert_eq!(std::fs::read_to_string(&users).unwrap(), "[profile mine]\n");
 
     // Untouched files are removed.
-    let mut r = Runner::new();
-    profile_run(&mut r, &server);
-    assert_eq!(r.run().await.code, Some(0));
-    post_env(&mut r);
-    let ran = r.run_with(&["post"], &[]).await;
-    assert_eq!(ran.code, Some(0), "{}", ran.all());
-    let dir = r.path("runner-temp").join(".keyless-aws");
+    let mut r = step();
+    r = profile_run(r, &server);
+    assert_eq!(r.run().code, 0);
+    r = post_env(r).arg("post");
+    let ran = r.run();
+    assert_eq!(ran.code, 0, "{}", ran.all());
+    let dir = r.path("temp").join(".keyless-aws");
     assert!(!dir.join("config").exists() && !dir.join("credentials").exists());
 }

@@ -8,7 +8,7 @@
 //! and a server that never answers. Peak memory is read from /proc while the binary
 //! runs. Cases run in parallel; the slowest is STS timing out three times, about 25 s.
 
-use crate::support::{Scenario, ROLE};
+use crate::support::{jwt, sts_error_xml, Scenario, ERROR_REQUEST_ID, ROLE};
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -222,15 +222,9 @@ struct Case {
     max_rss_mib: u64,
 }
 
-fn jwt() -> String {
-    use base64::Engine;
-    let e = |s: &str| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(s);
-    format!(
-        "{}.{}.{}",
-        e(r#"{"alg":"RS256"}"#),
-        e(r#"{"sub":"repo:o/r:ref:refs/heads/main","aud":"sts.amazonaws.com"}"#),
-        e("sig")
-    )
+/// The token the endpoint hands out where the token side is not the hostile one.
+fn token() -> String {
+    jwt(&serde_json::json!({"sub": "repo:o/r:ref:refs/heads/main", "aud": "sts.amazonaws.com"}))
 }
 
 fn cases() -> Vec<Case> {
@@ -246,7 +240,7 @@ fn cases() -> Vec<Case> {
         b"</AccessKeyId></Credentials></AssumeRoleWithWebIdentityResult></AssumeRoleWithWebIdentityResponse>".to_vec(),
     ]
     .concat();
-    let xml_error = b"<ErrorResponse><Error><Code>AccessDenied</Code><Message>no</Message></Error></ErrorResponse>".to_vec();
+    let xml_error = sts_error_xml("AccessDenied", "no", ERROR_REQUEST_ID).into_bytes();
     let respond = |status, content_type, body: Vec<u8>| Behaviour::Respond {
         status,
         content_type,
@@ -340,7 +334,7 @@ fn cases() -> Vec<Case> {
             "token: body dripped",
             Behaviour::Drip {
                 content_type: "application/json",
-                body: format!("{{\"value\":\"{}\"}}", jwt()).into_bytes(),
+                body: format!("{{\"value\":\"{}\"}}", token()).into_bytes(),
                 every: Duration::from_millis(250),
             },
             "timed out",
@@ -370,12 +364,7 @@ fn cases() -> Vec<Case> {
             respond(
                 403,
                 "text/xml",
-                [
-                    b"<ErrorResponse><Error><Code>AccessDenied</Code><Message>".to_vec(),
-                    vec![b'x'; 64 << 20],
-                    b"</Message></Error></ErrorResponse>".to_vec(),
-                ]
-                .concat(),
+                sts_error_xml("AccessDenied", &"x".repeat(64 << 20), ERROR_REQUEST_ID).into_bytes(),
             ),
             "length limit exceeded",
             5,
@@ -451,7 +440,7 @@ fn hostile_answers_end_in_a_bounded_clear_error() {
     let token_ok = serve(Behaviour::Respond {
         status: 200,
         content_type: "application/json",
-        body: format!("{{\"value\":\"{}\"}}", jwt()).into_bytes(),
+        body: format!("{{\"value\":\"{}\"}}", token()).into_bytes(),
     });
     let cases = cases();
     let results: Vec<(String, Vec<String>)> = std::thread::scope(|scope| {

@@ -32,7 +32,7 @@ use crate::support::moto::Moto;
 use crate::support::scan::{check_commands, context, escape_data, find, forms, unescape_data};
 use crate::support::token_endpoint::TokenEndpoint;
 use crate::support::{
-    self, parse_file_commands, require, sts_assume_xml, sts_caller_xml, sts_error_xml_id, Creds,
+    self, jwt, parse_file_commands, require, sts_assume_xml, sts_caller_xml, sts_error_xml, Creds,
     StsStandIn, Tool, LOCALHOST, ROLE,
 };
 use base64::Engine;
@@ -97,20 +97,6 @@ fn secret_key() -> String {
 
 fn session_token() -> String {
     format!("IQoJb3JpZ2luX2Vj{}", random_text(300, SECRET_CHARS))
-}
-
-fn b64url(bytes: &[u8]) -> String {
-    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
-}
-
-/// A JWT shaped like GitHub's, with the given claims and a random signature.
-fn jwt(claims: &serde_json::Value) -> String {
-    format!(
-        "{}.{}.{}",
-        b64url(br#"{"alg":"RS256","typ":"JWT","kid":"test"}"#),
-        b64url(claims.to_string().as_bytes()),
-        b64url(random_text(256, SECRET_CHARS).as_bytes())
-    )
 }
 
 fn github_claims(aud: &str) -> serde_json::Value {
@@ -823,7 +809,7 @@ fn offline_scenarios() -> Vec<Case> {
 fn injection_scenarios(m: &Mocks) -> Vec<Case> {
     use Expect::*;
     let mut list = Vec::new();
-    let denied = |message: &str| sts_error_xml_id("AccessDenied", message, "req-1");
+    let denied = |message: &str| sts_error_xml("AccessDenied", message, "req-1");
     for (i, payload) in PAYLOADS.iter().enumerate() {
         let bearer = format!("bearer-{}", random_text(24, UPPER_DIGITS));
         let good_token = jwt(&github_claims("sts.amazonaws.com"));
@@ -849,7 +835,7 @@ fn injection_scenarios(m: &Mocks) -> Vec<Case> {
                 "sts-endpoint",
                 m.sts(
                     403,
-                    sts_error_xml_id(
+                    sts_error_xml(
                         &format!("AccessDenied{payload}"),
                         "denied",
                         &format!("req{payload}"),

@@ -12,7 +12,8 @@
 //! access key id from the SigV4 `Authorization` header and answers
 //! `ExpiredToken` when that key's lifetime is over.
 
-use crate::support::{require, Tool};
+use crate::support::stand_in::{form, signing_key, ASSUME_ROLE, WEB_IDENTITY};
+use crate::support::{require, sts_assume_xml_until, sts_caller_xml, Creds, Tool};
 use keyless_aws::profile::ProfileDir;
 use keyless_aws::refresh::cache::rfc3339;
 use keyless_aws::refresh::description::{
@@ -28,8 +29,10 @@ use wiremock::matchers::{header, method, path};
 use wiremock::{Mock, MockServer, Request, Respond, ResponseTemplate};
 
 const BEARER: &str = "runner-request-bearer-token-value";
-const JWT: &str =
-    "eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJyZXBvOm8vcjpyZWY6cmVmcy9oZWFkcy9tYWluIn0.c2lnbmF0dXJl";
+/// The token the stand-in's token endpoint hands out (and its STS accepts).
+fn token() -> String {
+    crate::support::jwt(&serde_json::json!({"sub": "repo:o/r:ref:refs/heads/main"}))
+}
 const ROLE: &str = "arn:aws:iam::123456789012:role/deploy";
 
 #[derive(Default)]
@@ -81,34 +84,19 @@ fn xml(status: u16, body: String) -> ResponseTemplate {
 fn error(status: u16, code: &str, message: &str) -> ResponseTemplate {
     xml(
         status,
-        format!("<ErrorResponse><Error><Type>Sender</Type><Code>{code}</Code><Message>{message}</Message></Error><RequestId>standin-request</RequestId></ErrorResponse>"),
+        crate::support::sts_error_xml(code, message, "standin-request"),
     )
-}
-
-/// The access key id in a SigV4 `Authorization` header.
-fn signer_key(req: &Request) -> String {
-    req.headers
-        .get("authorization")
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or_default()
-        .split("Credential=")
-        .nth(1)
-        .and_then(|r| r.split('/').next())
-        .unwrap_or_default()
-        .to_owned()
 }
 
 impl Respond for Sts {
     fn respond(&self, req: &Request) -> ResponseTemplate {
-        let form: HashMap<String, String> = url::form_urlencoded::parse(&req.body)
-            .into_owned()
-            .collect();
+        let form = form(req);
         let mut s = self.0.lock().unwrap();
         let now = SystemTime::now();
         match form.get("Action").map(String::as_str) {
             Some("AssumeRoleWithWebIdentity") => {
                 s.web_identity_calls += 1;
-                if form.get("WebIdentityToken").map(String::as_str) != Some(JWT) {
+                if form.get("WebIdentityToken").map(String::as_str) != Some(token().as_str()) {
                     return error(400, "InvalidIdentityToken", "bad token");
                 }
                 if s.deny {
@@ -120,13 +108,19 @@ impl Respond for Sts {
                 }
                 let (akid, secret, token, expiry) = s.issue("standin", now);
                 let session = form.get("RoleSessionName").cloned().unwrap_or_default();
-                xml(200, format!(
-                    "<AssumeRoleWithWebIdentityResponse xmlns=\"https://sts.amazonaws.com/doc/2011-06-15/\"><AssumeRoleWithWebIdentityResult><Credentials><AccessKeyId>{akid}</AccessKeyId><SecretAccessKey>{secret}</SecretAccessKey><SessionToken>{token}</SessionToken><Expiration>{}</Expiration></Credentials><AssumedRoleUser><Arn>arn:aws:sts::123456789012:assumed-role/deploy/{session}</Arn><AssumedRoleId>AROASTANDIN:{session}</AssumedRoleId></AssumedRoleUser><SubjectFromWebIdentityToken>repo:o/r:ref:refs/heads/main</SubjectFromWebIdentityToken></AssumeRoleWithWebIdentityResult><ResponseMetadata><RequestId>standin-request</RequestId></ResponseMetadata></AssumeRoleWithWebIdentityResponse>",
-                    rfc3339(expiry)
-                ))
+                let creds = Creds {
+                    key_id: akid,
+                    secret,
+                    token,
+                };
+                let arn = format!("arn:aws:sts::123456789012:assumed-role/deploy/{session}");
+                xml(
+                    200,
+                    sts_assume_xml_until(WEB_IDENTITY, &creds, &arn, &rfc3339(expiry)),
+                )
             }
             Some("AssumeRole") => {
-                let signer = signer_key(req);
+                let signer = signing_key(req);
                 if s.keys
                     .get(&signer)
                     .is_none_or(|(expiry, _, _)| now >= *expiry)
@@ -140,18 +134,30 @@ impl Respond for Sts {
                 let (akid, secret, token, expiry) = s.issue("chained", now);
                 s.assume_role
                     .push((akid.clone(), signer, form.get("ExternalId").cloned()));
-                xml(200, format!(
-                    "<AssumeRoleResponse xmlns=\"https://sts.amazonaws.com/doc/2011-06-15/\"><AssumeRoleResult><Credentials><AccessKeyId>{akid}</AccessKeyId><SecretAccessKey>{secret}</SecretAccessKey><SessionToken>{token}</SessionToken><Expiration>{}</Expiration></Credentials><AssumedRoleUser><Arn>arn:aws:sts::210987654321:assumed-role/target/chained</Arn><AssumedRoleId>AROACHAINED:chained</AssumedRoleId></AssumedRoleUser></AssumeRoleResult><ResponseMetadata><RequestId>standin-request</RequestId></ResponseMetadata></AssumeRoleResponse>",
-                    rfc3339(expiry)
-                ))
+                let creds = Creds {
+                    key_id: akid,
+                    secret,
+                    token,
+                };
+                let arn = "arn:aws:sts::210987654321:assumed-role/target/chained";
+                xml(
+                    200,
+                    sts_assume_xml_until(ASSUME_ROLE, &creds, arn, &rfc3339(expiry)),
+                )
             }
             Some("GetCallerIdentity") => {
-                let akid = signer_key(req);
+                let akid = signing_key(req);
                 match s.keys.get(&akid) {
                     Some((expiry, _, _)) if now < *expiry => {
                         s.accepted += 1;
                         s.accepted_keys.insert(akid);
-                        xml(200, "<GetCallerIdentityResponse xmlns=\"https://sts.amazonaws.com/doc/2011-06-15/\"><GetCallerIdentityResult><Arn>arn:aws:sts::123456789012:assumed-role/deploy/s</Arn><UserId>AROASTANDIN:s</UserId><Account>123456789012</Account></GetCallerIdentityResult><ResponseMetadata><RequestId>standin-request</RequestId></ResponseMetadata></GetCallerIdentityResponse>".into())
+                        xml(
+                            200,
+                            sts_caller_xml(
+                                "123456789012",
+                                "arn:aws:sts::123456789012:assumed-role/deploy/s",
+                            ),
+                        )
                     }
                     Some(_) => {
                         s.rejected += 1;
@@ -209,7 +215,7 @@ impl Rig {
             .and(path("/token"))
             .and(header("authorization", format!("bearer {BEARER}").as_str()))
             .respond_with(
-                ResponseTemplate::new(200).set_body_json(serde_json::json!({ "value": JWT })),
+                ResponseTemplate::new(200).set_body_json(serde_json::json!({ "value": token() })),
             )
             .with_priority(1)
             .mount(&server)
@@ -342,7 +348,7 @@ impl Rig {
     /// Every secret this run could leak: the bearer, the JWT, all issued keys.
     fn secrets(&self) -> Vec<String> {
         let s = self.state.lock().unwrap();
-        let mut all = vec![BEARER.to_owned(), JWT.to_owned()];
+        let mut all = vec![BEARER.to_owned(), token()];
         for (akid, (_, secret, token)) in &s.keys {
             all.extend([akid.clone(), secret.clone(), token.clone()]);
         }

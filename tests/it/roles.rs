@@ -96,6 +96,7 @@ fn stand_in(refuse: &[&str]) -> StsStandIn {
             ResponseTemplate::new(403).set_body_string(sts_error_xml(
                 "AccessDenied",
                 "Not authorized to perform sts:AssumeRoleWithWebIdentity",
+                ERROR_REQUEST_ID,
             ))
         } else {
             ResponseTemplate::new(200).set_body_string(sts_assume_xml(

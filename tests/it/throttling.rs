@@ -73,7 +73,11 @@ async fn assume(
 fn throttled() -> ResponseTemplate {
     ResponseTemplate::new(400)
         .insert_header("content-type", "text/xml")
-        .set_body_string(sts_error_xml("Throttling", "Rate exceeded"))
+        .set_body_string(sts_error_xml(
+            "Throttling",
+            "Rate exceeded",
+            ERROR_REQUEST_ID,
+        ))
 }
 
 fn assumed() -> ResponseTemplate {
@@ -205,6 +209,7 @@ async fn access_denied_is_not_retried() {
                 .set_body_string(sts_error_xml(
                     "AccessDenied",
                     "Not authorized to perform sts:AssumeRoleWithWebIdentity",
+                    ERROR_REQUEST_ID,
                 )),
         )
         .mount(&server)

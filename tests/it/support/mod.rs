@@ -102,13 +102,17 @@ pub fn random_hex(bytes: usize) -> String {
     buf.iter().map(|b| format!("{b:02x}")).collect()
 }
 
-/// An unsigned JWT with these claims (nothing in the tests verifies signatures).
+/// The signature segment of every test JWT: RS256's length (256 bytes), and a
+/// distinctive prefix a leak scan can look for (nothing in the tests verifies it).
+pub const JWT_SIGNATURE: &str = "SiGnAtUrEjwtLeakCanary7Q2ZK9CzBVep_E6Q4zWH2ix-wRNluApcrvFDleg6jN8hc8YYar0PUaP2SJrtP4HUJnjLHW-yBFao-02f4jSG2St9wBJktwlbrfBClOc5i94gcsUXabwOUKL1R5nsPoDTJXfKHG6xA1Wn-kye4TOF2Cp8zxFjtgharP9Bk-Y4it0vccQWaLsNX6H0RpjrPY_SJHbJG22wAlSm-Uud4DKE1yl7zhBitQdZq_5AkuU3idwucMMVZ7oMXqDzRZfqPI7RI3XIGmy_AVOl-Eqc7zGD1ih6zR9htAZYqv1PkeQ2iNstf8IUZrkLXa_yRJbpO43Q";
+
+/// The one JWT builder of the tests: these claims, signed with [`JWT_SIGNATURE`].
 pub fn jwt(claims: &serde_json::Value) -> String {
     use base64::Engine;
     let enc = |v: &str| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(v);
     format!(
-        "{}.{}.c2lnbmF0dXJl",
-        enc(r#"{"alg":"RS256","typ":"JWT"}"#),
+        "{}.{}.{JWT_SIGNATURE}",
+        enc(r#"{"alg":"RS256","typ":"JWT","kid":"test"}"#),
         enc(&claims.to_string())
     )
 }
@@ -148,17 +152,27 @@ impl Creds {
     }
 }
 
-/// STS's answer to AssumeRole / AssumeRoleWithWebIdentity (values XML-escaped).
+/// When the credentials of [`sts_assume_xml`] expire.
+pub const EXPIRATION: &str = "2030-01-01T00:00:00Z";
+
+/// STS's answer to AssumeRole / AssumeRoleWithWebIdentity, expiring at [`EXPIRATION`].
 pub fn sts_assume_xml(op: &str, creds: &Creds, arn: &str) -> String {
+    sts_assume_xml_until(op, creds, arn, EXPIRATION)
+}
+
+/// STS's answer to AssumeRole / AssumeRoleWithWebIdentity (values XML-escaped).
+pub fn sts_assume_xml_until(op: &str, creds: &Creds, arn: &str, expiration: &str) -> String {
     format!(
-        r#"<{op}Response xmlns="https://sts.amazonaws.com/doc/2011-06-15/"><{op}Result><Credentials><AccessKeyId>{}</AccessKeyId><SecretAccessKey>{}</SecretAccessKey><SessionToken>{}</SessionToken><Expiration>2030-01-01T00:00:00Z</Expiration></Credentials><AssumedRoleUser><AssumedRoleId>AROA:s</AssumedRoleId><Arn>{}</Arn></AssumedRoleUser></{op}Result><ResponseMetadata><RequestId>req-ok</RequestId></ResponseMetadata></{op}Response>"#,
+        r#"<{op}Response xmlns="https://sts.amazonaws.com/doc/2011-06-15/"><{op}Result><Credentials><AccessKeyId>{}</AccessKeyId><SecretAccessKey>{}</SecretAccessKey><SessionToken>{}</SessionToken><Expiration>{}</Expiration></Credentials><AssumedRoleUser><AssumedRoleId>AROA:s</AssumedRoleId><Arn>{}</Arn></AssumedRoleUser></{op}Result><ResponseMetadata><RequestId>req-ok</RequestId></ResponseMetadata></{op}Response>"#,
         xml_escape(&creds.key_id),
         xml_escape(&creds.secret),
         xml_escape(&creds.token),
+        xml_escape(expiration),
         xml_escape(arn)
     )
 }
 
+/// STS's answer to GetCallerIdentity (values XML-escaped).
 pub fn sts_caller_xml(account: &str, arn: &str) -> String {
     format!(
         r#"<GetCallerIdentityResponse xmlns="https://sts.amazonaws.com/doc/2011-06-15/"><GetCallerIdentityResult><Arn>{}</Arn><UserId>AIDA</UserId><Account>{}</Account></GetCallerIdentityResult><ResponseMetadata><RequestId>req-gci</RequestId></ResponseMetadata></GetCallerIdentityResponse>"#,
@@ -167,12 +181,11 @@ pub fn sts_caller_xml(account: &str, arn: &str) -> String {
     )
 }
 
-/// STS's error answer, request id `req-err-42` (values XML-escaped).
-pub fn sts_error_xml(code: &str, message: &str) -> String {
-    sts_error_xml_id(code, message, "req-err-42")
-}
+/// The request id of the error answers the tests build when the id does not matter.
+pub const ERROR_REQUEST_ID: &str = "req-err-42";
 
-pub fn sts_error_xml_id(code: &str, message: &str, request_id: &str) -> String {
+/// The one builder of STS's error answer (values XML-escaped).
+pub fn sts_error_xml(code: &str, message: &str, request_id: &str) -> String {
     format!(
         r#"<ErrorResponse xmlns="https://sts.amazonaws.com/doc/2011-06-15/"><Error><Type>Sender</Type><Code>{}</Code><Message>{}</Message></Error><RequestId>{}</RequestId></ErrorResponse>"#,
         xml_escape(code),

@@ -11,6 +11,7 @@ use super::process::try_run;
 use super::stand_in::StsStandIn;
 use super::{bin, file_commands_map, REQUEST_TOKEN, ROLE};
 use std::collections::{BTreeMap, HashMap};
+use std::ffi::{OsStr, OsString};
 use std::path::PathBuf;
 use std::process::Command;
 use std::time::Duration;
@@ -25,6 +26,8 @@ pub const RUN_LIMIT: Duration = Duration::from_secs(60);
 pub struct Scenario {
     pub dir: tempfile::TempDir,
     env: BTreeMap<String, String>,
+    /// Variables that are not UTF-8 (what a runner cannot set, but a caller can).
+    raw_env: Vec<(OsString, OsString)>,
     args: Vec<String>,
     limit: Duration,
     stand_in: Option<StsStandIn>,
@@ -90,6 +93,7 @@ impl Scenario {
         let mut s = Scenario {
             dir,
             env,
+            raw_env: Vec::new(),
             args: Vec::new(),
             limit: RUN_LIMIT,
             stand_in: None,
@@ -150,6 +154,16 @@ impl Scenario {
         self
     }
 
+    /// A variable given as bytes, e.g. a value that is not UTF-8.
+    pub fn env_bytes(mut self, name: &[u8], value: &[u8]) -> Self {
+        use std::os::unix::ffi::OsStrExt;
+        self.raw_env.push((
+            OsStr::from_bytes(name).to_owned(),
+            OsStr::from_bytes(value).to_owned(),
+        ));
+        self
+    }
+
     pub fn arg(mut self, arg: &str) -> Self {
         self.args.push(arg.into());
         self
@@ -177,6 +191,11 @@ impl Scenario {
 
     pub fn path(&self, name: &str) -> PathBuf {
         self.dir.path().join(name)
+    }
+
+    /// A file relative to the scenario directory, empty if it is missing.
+    pub fn read(&self, rel: &str) -> String {
+        String::from_utf8_lossy(&std::fs::read(self.path(rel)).unwrap_or_default()).into_owned()
     }
 
     pub fn input_value(&self, name: &str) -> Option<&str> {
@@ -212,6 +231,7 @@ impl Scenario {
         cmd.args(&self.args)
             .env_clear()
             .envs(&self.env)
+            .envs(self.raw_env.iter().map(|(k, v)| (k, v)))
             .current_dir(self.path("workspace"));
         let ran = try_run(&mut cmd, self.limit, Some(bin())).expect("the binary starts");
         let read = |n: &str| std::fs::read_to_string(self.path(n)).unwrap_or_default();
@@ -237,6 +257,11 @@ impl Scenario {
 }
 
 impl Outcome {
+    /// stdout then stderr, for failure messages.
+    pub fn all(&self) -> String {
+        format!("{}\n{}", self.stdout, self.stderr)
+    }
+
     /// The entries appended to GITHUB_ENV by this run.
     pub fn exported_env(&self) -> BTreeMap<String, String> {
         file_commands_map(

@@ -10,7 +10,7 @@
 
 use super::{
     github_claims, jwt, sts_assume_xml, sts_caller_xml, sts_error_xml, Creds, ASSUMED_ARN,
-    REQUEST_TOKEN,
+    ERROR_REQUEST_ID, REQUEST_TOKEN,
 };
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU8, Ordering};
@@ -128,7 +128,11 @@ impl StsStandIn {
 
     /// Every STS call fails with this error.
     pub fn sts_error(self, status: u16, code: &str, message: &str) -> Self {
-        self.sts_answer(ResponseTemplate::new(status).set_body_string(sts_error_xml(code, message)))
+        self.sts_answer(ResponseTemplate::new(status).set_body_string(sts_error_xml(
+            code,
+            message,
+            ERROR_REQUEST_ID,
+        )))
     }
 
     /// Every STS call gets this answer.
