@@ -1195,7 +1195,11 @@ fn faulty_stand_in(faults: &[(u64, &'static str, u16, &'static str)]) -> StsStan
             let answer = if code.is_empty() {
                 answer
             } else {
-                answer.set_body_string(sts_error_xml(code, "injected by the test"))
+                answer.set_body_string(sts_error_xml(
+                    code,
+                    "injected by the test",
+                    ERROR_REQUEST_ID,
+                ))
             };
             server.first(times, verb, answer)
         })
@@ -1211,7 +1215,7 @@ fn sent_tags(server: &StsStandIn) -> BTreeMap<String, String> {
     else {
         return BTreeMap::new();
     };
-    let f = form(&last);
+    let f = crate::support::stand_in::form(&last);
     f.iter()
         .filter_map(|(k, key)| {
             let n = k.strip_prefix("Tags.member.")?.strip_suffix(".Key")?;

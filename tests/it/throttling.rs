@@ -351,7 +351,11 @@ impl wiremock::Respond for ExpiringTokens {
         if exp <= unix_now() {
             return ResponseTemplate::new(400)
                 .insert_header("content-type", "text/xml")
-                .set_body_string(sts_error_xml("ExpiredTokenException", "Token expired"));
+                .set_body_string(sts_error_xml(
+                    "ExpiredTokenException",
+                    "Token expired",
+                    ERROR_REQUEST_ID,
+                ));
         }
         assumed()
     }
