@@ -55,7 +55,7 @@ def jwt(audience, lifetime):
     repo = "octo-org/octo-repo"
     claims = {"iss": "https://token.actions.githubusercontent.com", "aud": audience,
               "sub": f"repo:{repo}:ref:refs/heads/main", "repository": repo, "ref": "refs/heads/main",
-              "iat": now, "nbf": now - 5, "exp": now + lifetime}
+              "iat": now, "nbf": now - 5, "exp": now + int(lifetime)}
     header = {"alg": "RS256", "typ": "JWT", "kid": "storm"}
     return ".".join([b64url(json.dumps(header).encode()), b64url(json.dumps(claims).encode()),
                      b64url(secrets.token_bytes(256))])
