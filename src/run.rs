@@ -656,7 +656,7 @@ pub(crate) async fn exchange(
         let assumed = match renewal.call(plan, client, role, session, token).await {
             Ok(FreshOrAssumed::Assumed(assumed)) => assumed,
             Ok(FreshOrAssumed::Fresh(new)) => {
-                fresh = Some(new);
+                fresh = Some(*new);
                 continue;
             }
             Err(f) => {
@@ -677,7 +677,7 @@ enum FreshOrAssumed {
     Assumed(Assumed),
     /// The call was throttled until its token was due for replacement: this
     /// is a fresh one to call again with.
-    Fresh(Token),
+    Fresh(Box<Token>),
 }
 
 /// Keeps a long throttling storm from outliving the web identity token: the
@@ -722,7 +722,7 @@ impl Renewal {
                     "STS is still throttling and the token is due for replacement: fetching a fresh one.",
                 );
                 match fetch_token(plan, &token.source).await {
-                    Ok(fresh) => Ok(FreshOrAssumed::Fresh(fresh)),
+                    Ok(fresh) => Ok(FreshOrAssumed::Fresh(Box::new(fresh))),
                     // The throttling is what the user needs to read about.
                     Err(_) => Err(f),
                 }

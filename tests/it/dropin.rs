@@ -1553,7 +1553,9 @@ fn fips_and_dual_stack_reach_the_sdks_endpoint_in_every_partition() {
     )
     .unwrap();
     let config = config.to_string_lossy().into_owned();
-    let cases: &[(&str, &[(&str, &str)], &str)] = &[
+    /// (region, the job's env, the host the SDK resolves)
+    type EndpointCase<'a> = (&'a str, &'a [(&'a str, &'a str)], &'a str);
+    let cases: &[EndpointCase] = &[
         (
             "us-east-1",
             &[("AWS_USE_FIPS_ENDPOINT", "true")],

@@ -113,9 +113,9 @@ fn tls_stand_in(dir: &Path, ip: IpAddr) -> (Server, String) {
 #[test]
 fn every_way_of_naming_a_corporate_ca_is_trusted_for_the_token_and_sts() {
     let dir = tempfile::tempdir().unwrap();
-    let ca = private_ca(dir.path(), "ca", Some(LOCALHOST.into()));
+    let ca = private_ca(dir.path(), "ca", Some(LOCALHOST));
     let other_ca = private_ca(dir.path(), "other", None);
-    let (_server, url) = tls_stand_in(dir.path(), LOCALHOST.into());
+    let (_server, url) = tls_stand_in(dir.path(), LOCALHOST);
     let ca = ca.to_string_lossy().into_owned();
     let step = || {
         Scenario::new()
