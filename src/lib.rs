@@ -16,6 +16,7 @@ pub mod aws_names;
 pub mod ca;
 pub mod ci;
 pub mod cli;
+pub mod dev_sts;
 pub mod dev_token_server;
 pub mod error;
 pub mod explain;

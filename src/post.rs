@@ -19,6 +19,10 @@ pub fn run(env: &HashMap<String, String>) -> Result<(), crate::error::Error> {
         workflow::info("AWS_SKIP_CLEANUP_STEP is true: leaving the credentials in place.");
         return Ok(());
     }
+    if crate::inputs::runner::under_act(env) && !env.keys().any(|k| k.starts_with("STATE_")) {
+        workflow::info(&act_without_state(env));
+        return Ok(());
+    }
     if let Some(files) = env.get("STATE_profile_files") {
         crate::profile::remove_created(files);
     }
@@ -64,9 +68,52 @@ pub fn run(env: &HashMap<String, String>) -> Result<(), crate::error::Error> {
     Ok(())
 }
 
+/// act hands a Docker action's post step none of the main step's saved
+/// state, so it cannot know what was exported or written: say so, and where
+/// the files (if any) are and when they go, instead of "Nothing to clean up".
+fn act_without_state(env: &HashMap<String, String>) -> String {
+    let dir = env
+        .get("GITHUB_ENV")
+        .and_then(|f| Path::new(f).parent())
+        .map(|d| d.join(crate::profile::DIR_NAME));
+    let files = match dir {
+        Some(dir) => format!(
+            "profile and refresh files, if any, stay in {} until act removes the job's volume when the job ends (not with `act --reuse`)",
+            dir.display()
+        ),
+        None => "profile and refresh files, if any, stay until act removes the job's volume when the job ends".to_owned(),
+    };
+    format!(
+        "Cleaned nothing: act gives this post step none of the main step's saved state, so it cannot tell what was exported or written. Exported variables end with the job; {files}."
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn under_act_without_state_it_says_what_it_cannot_clean_and_writes_nothing() {
+        let dir = tempfile::tempdir().unwrap();
+        let env_file = dir.path().join("envs.txt");
+        std::fs::write(&env_file, "").unwrap();
+        let env: HashMap<String, String> =
+            [("ACT", "true"), ("GITHUB_ENV", env_file.to_str().unwrap())]
+                .into_iter()
+                .map(|(k, v)| (k.to_owned(), v.to_owned()))
+                .collect();
+        let said = act_without_state(&env);
+        assert!(
+            said.starts_with("Cleaned nothing: act gives this post step none"),
+            "{said}"
+        );
+        assert!(
+            said.contains(&dir.path().join(".keyless-aws").display().to_string()),
+            "{said}"
+        );
+        run(&env).unwrap();
+        assert_eq!(std::fs::read_to_string(&env_file).unwrap(), "");
+    }
 
     #[test]
     fn only_names_this_action_exports_are_cleared() {

@@ -7,6 +7,7 @@
 //! `--flag=value`, `-h` and `--` behave as users expect from any tool.
 
 pub mod assume;
+pub mod dev_sts;
 pub mod output;
 pub mod setup;
 
@@ -39,6 +40,9 @@ Usage:
   keyless-aws dev-token-server [--repo O/R] [--ref R] [--environment E] [--event E]
                                     a local OIDC token endpoint for act (tokens real
                                     AWS rejects; for moto or LocalStack)
+  keyless-aws dev-sts --jwks-url URL --forward URL --trust-policy [ARN=]FILE
+                                    a local STS for act that enforces trust policies,
+                                    audiences and signatures as AWS does (moto behind)
   keyless-aws credential-process --description FILE
                                     print refreshed credentials for an AWS SDK's
                                     credential_process (left by refresh-credentials)
@@ -79,6 +83,7 @@ pub fn dispatch(args: Vec<OsString>) -> Invocation {
             Ok(rest) => crate::trust::main(&rest),
             Err(code) => code,
         },
+        "dev-sts" => dev_sts::main(rest),
         "dev-token-server" => match strings(rest) {
             Ok(rest) => crate::dev_token_server::main(&rest),
             Err(code) => code,
@@ -100,6 +105,7 @@ fn help(command: Option<&str>) -> ExitCode {
         None => println!("{HELP}"),
         Some("setup") => println!("{}", setup::HELP),
         Some("assume") => println!("{}", assume::HELP),
+        Some("dev-sts") => println!("{}", dev_sts::HELP),
         Some("check-trust") => return crate::trust::main(&["--help".to_owned()]),
         Some("dev-token-server") => return crate::dev_token_server::main(&["--help".to_owned()]),
         Some("credential-process") => return crate::refresh::helper_main(&["--help".to_owned()]),

@@ -126,6 +126,7 @@ pub fn response(status: u16, body: &str) -> Vec<u8> {
         404 => "Not Found",
         405 => "Method Not Allowed",
         431 => "Request Header Fields Too Large",
+        503 => "Service Unavailable",
         _ => "Error",
     };
     let mut out = format!(

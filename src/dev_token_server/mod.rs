@@ -7,10 +7,12 @@
 //! check it. Real AWS does not know this issuer and rejects the tokens; moto and
 //! LocalStack accept them.
 //!
-//! Bounded like every server in this project: it stops after `--max-seconds` or
-//! `--max-requests`, on SIGINT/SIGTERM, reads at most 16 KiB per request and gives each
-//! connection 10 seconds.
+//! Bounded like every server in this project: it stops after `--max-seconds`, after
+//! signing `--max-requests` tokens (only requests with the right request token count,
+//! see `budget`), or on SIGINT/SIGTERM; it serves at most 32 connections at once,
+//! reads at most 16 KiB per request and gives each connection 10 seconds.
 
+pub mod budget;
 pub mod claims;
 pub mod http;
 pub mod options;
@@ -32,7 +34,8 @@ pub const JWKS_PATH: &str = "/.well-known/jwks";
 
 /// Per-connection limit: reading the request and writing the answer.
 const CONNECTION_TIMEOUT: Duration = Duration::from_secs(10);
-/// Connections served at once; more wait in the kernel's backlog.
+/// Connections served at once, whoever opens them; more wait in the kernel's
+/// backlog. This, not `--max-requests`, bounds unauthenticated traffic.
 const MAX_CONCURRENT: usize = 32;
 
 /// Entry point for `keyless-aws dev-token-server ARGS…`.
@@ -84,6 +87,7 @@ struct State {
     signer: Signer,
     issuer: String,
     request_token: String,
+    budget: budget::Budget,
 }
 
 async fn serve(options: Options, signer: Signer) -> Result<(), String> {
@@ -98,50 +102,31 @@ async fn serve(options: Options, signer: Signer) -> Result<(), String> {
     let issuer = options.issuer.clone().unwrap_or_else(|| base.clone());
     let request_token = random_hex(32);
 
-    // stdout: the machine-readable lines (first line parseable by scripts and tests).
-    println!("listening on {bound}");
-    println!("issuer {issuer}");
-    println!("--env ACTIONS_ID_TOKEN_REQUEST_URL={base}{TOKEN_PATH}?api-version=2.0");
-    println!("--env ACTIONS_ID_TOKEN_REQUEST_TOKEN={request_token}");
-    eprintln!(
-        "dev-token-server: signing {} tokens (kid {}) for sub {}; keys at {base}{JWKS_PATH}",
-        signer.algorithm().name(),
-        signer.kid(),
-        claims::subject(&options)
-    );
-    eprintln!("dev-token-server: real AWS rejects these tokens (unknown issuer); use them with moto or LocalStack");
-    if !bound.ip().is_loopback() {
-        eprintln!("dev-token-server: warning: listening on {bound}, reachable from other hosts on that network; only holders of the request token get tokens");
-    }
-    eprintln!(
-        "dev-token-server: stops after {} s or {} requests, or on Ctrl-C",
-        options.max_seconds.as_secs(),
-        options.max_requests
-    );
+    announce(&options, &signer, bound, &base, &issuer, &request_token);
 
     let max_seconds = options.max_seconds;
-    let max_requests = options.max_requests;
+    let budget = budget::Budget::new(options.max_requests);
     let state = Arc::new(State {
         options,
         signer,
         issuer,
         request_token,
+        budget,
     });
     let deadline = tokio::time::sleep(max_seconds);
     tokio::pin!(deadline);
     let stop = stop_signal();
     tokio::pin!(stop);
+    let spent = state.budget.spent();
+    tokio::pin!(spent);
     let mut tasks = tokio::task::JoinSet::new();
-    let mut accepted: u64 = 0;
     let reason = loop {
-        if accepted >= max_requests {
-            break format!("served {accepted} requests (--max-requests)");
-        }
         // Reap finished handlers; wait for one when the limit is reached.
         while tasks.try_join_next().is_some() {}
         if tasks.len() >= MAX_CONCURRENT {
             tokio::select! {
                 _ = tasks.join_next() => continue,
+                _ = &mut spent => break format!("signed {} tokens (--max-requests)", state.budget.granted()),
                 _ = &mut deadline => break "--max-seconds reached".to_owned(),
                 name = &mut stop => break format!("stopped by {name}"),
             }
@@ -149,7 +134,6 @@ async fn serve(options: Options, signer: Signer) -> Result<(), String> {
         tokio::select! {
             conn = listener.accept() => match conn {
                 Ok((stream, peer)) => {
-                    accepted += 1;
                     let state = Arc::clone(&state);
                     tasks.spawn(async move {
                         let _ = tokio::time::timeout(CONNECTION_TIMEOUT, handle(stream, peer, &state)).await;
@@ -160,6 +144,7 @@ async fn serve(options: Options, signer: Signer) -> Result<(), String> {
                     tokio::time::sleep(Duration::from_millis(50)).await;
                 }
             },
+            _ = &mut spent => break format!("signed {} tokens (--max-requests)", state.budget.granted()),
             _ = &mut deadline => break "--max-seconds reached".to_owned(),
             name = &mut stop => break format!("stopped by {name}"),
         }
@@ -173,7 +158,38 @@ async fn serve(options: Options, signer: Signer) -> Result<(), String> {
     Ok(())
 }
 
-async fn stop_signal() -> &'static str {
+/// What the server prints at start: on stdout the machine-readable lines (the
+/// first parseable by scripts and tests), on stderr the human ones.
+fn announce(
+    options: &Options,
+    signer: &Signer,
+    bound: std::net::SocketAddr,
+    base: &str,
+    issuer: &str,
+    request_token: &str,
+) {
+    println!("listening on {bound}");
+    println!("issuer {issuer}");
+    println!("--env ACTIONS_ID_TOKEN_REQUEST_URL={base}{TOKEN_PATH}?api-version=2.0");
+    println!("--env ACTIONS_ID_TOKEN_REQUEST_TOKEN={request_token}");
+    eprintln!(
+        "dev-token-server: signing {} tokens (kid {}) for sub {}; keys at {base}{JWKS_PATH}",
+        signer.algorithm().name(),
+        signer.kid(),
+        claims::subject(options)
+    );
+    eprintln!("dev-token-server: real AWS rejects these tokens (unknown issuer); use them with `keyless-aws dev-sts`, moto or LocalStack");
+    if !bound.ip().is_loopback() {
+        eprintln!("dev-token-server: warning: listening on {bound}, reachable from other hosts on that network; only holders of the request token get tokens");
+    }
+    eprintln!(
+        "dev-token-server: stops after {} s or {} tokens, or on Ctrl-C",
+        options.max_seconds.as_secs(),
+        options.max_requests
+    );
+}
+
+pub(crate) async fn stop_signal() -> &'static str {
     use tokio::signal::unix::{signal, SignalKind};
     let (Ok(mut term), Ok(mut int)) = (
         signal(SignalKind::terminate()),
@@ -225,6 +241,9 @@ fn answer(request: &http::Request, state: &State) -> (u16, String, String) {
         TOKEN_PATH => {
             if !bearer_matches(request.authorization.as_deref(), &state.request_token) {
                 return message(401, "missing or wrong `Authorization: bearer <ACTIONS_ID_TOKEN_REQUEST_TOKEN>`; use the token this server printed at start");
+            }
+            if state.budget.take() == budget::Grant::Spent {
+                return message(503, "this server has signed its --max-requests tokens and is stopping; start it again");
             }
             let audiences: Vec<String> = url::form_urlencoded::parse(request.query.as_bytes())
                 .filter(|(k, _)| k == "audience")

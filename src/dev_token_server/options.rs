@@ -53,7 +53,8 @@ OPTIONS:
                              PKCS#8/PKCS#1 (RS256). Default: a fresh P-256 key per start,
                              never written anywhere (ES256; GitHub itself uses RS256)
     --max-seconds N          stop after N seconds (default 3600)
-    --max-requests N         stop after N requests (default 1000)
+    --max-requests N         stop after signing N tokens (default 1000); only requests
+                             with the request token count
     -h, --help               this text
 ";
 

@@ -141,6 +141,9 @@ pub fn profile_dir(
     env: &HashMap<String, String>,
     runner_temp_input: Option<&str>,
 ) -> Result<ProfileDir, Error> {
+    if under_act(env) {
+        return act_profile_dir(env);
+    }
     let in_container =
         get(env, "HOME") == Some(CONTAINER_HOME) && Path::new(CONTAINER_HOME).is_dir();
     if in_container {
@@ -163,6 +166,42 @@ pub fn profile_dir(
         source: None,
     })?;
     let dir = Path::new(temp).join(DIR_NAME);
+    Ok(ProfileDir {
+        local: dir.clone(),
+        for_later_steps: dir,
+    })
+}
+
+/// Whether act runs this step: act sets `ACT=true` in every step's
+/// environment (Docker actions included); the runner never does.
+pub fn under_act(env: &HashMap<String, String>) -> bool {
+    get(env, "ACT") == Some("true")
+}
+
+/// The profile directory under act.
+///
+/// act starts a Docker action with `HOME=/root` and `RUNNER_TEMP=/tmp` of the
+/// action's own container (whatever the workflow sets), so files written
+/// there die with that container. What act shares, at the same path, between
+/// the job container (a job `container:` is that container), every Docker
+/// action and their post steps is its `/var/run/act` volume, which holds the
+/// file-command files: so the files go beside `GITHUB_ENV`, and the path this
+/// process writes is the path later steps read. act removes the volume when
+/// the job ends (unless `--reuse`), as the runner empties `RUNNER_TEMP`.
+fn act_profile_dir(env: &HashMap<String, String>) -> Result<ProfileDir, Error> {
+    let shared = get(env, "GITHUB_ENV")
+        .map(Path::new)
+        .and_then(Path::parent)
+        .filter(|dir| dir.is_absolute() && dir.is_dir())
+        .ok_or_else(|| Error::Profile {
+            problem: format!(
+                "under act, the directory of GITHUB_ENV ({}) is not in this container, so files for later steps have nowhere shared to go",
+                get(env, "GITHUB_ENV").unwrap_or("unset")
+            ),
+            fix: "Run the job in a container image (`act -P ubuntu-latest=IMAGE`; act's `-self-hosted` mode hands a Docker action host paths it does not mount), or drop `aws-profile`, `roles` and `refresh-credentials` and use the exported keys.".into(),
+            source: None,
+        })?;
+    let dir = shared.join(DIR_NAME);
     Ok(ProfileDir {
         local: dir.clone(),
         for_later_steps: dir,
@@ -203,6 +242,45 @@ mod tests {
         assert_eq!(d.local, PathBuf::from("/rt/.keyless-aws"));
         assert_eq!(d.local, d.for_later_steps);
         assert!(profile_dir(&env(&[]), None).is_err());
+    }
+
+    #[test]
+    fn under_act_profiles_go_beside_github_env_whatever_home_and_runner_temp_say() {
+        let shared = tempfile::tempdir().unwrap();
+        let env_file = shared.path().join("envs.txt");
+        std::fs::write(&env_file, "").unwrap();
+        let e = env(&[
+            ("ACT", "true"),
+            ("GITHUB_ENV", env_file.to_str().unwrap()),
+            // What act gives a Docker action: its own container's /tmp and HOME.
+            ("RUNNER_TEMP", "/tmp"),
+            ("HOME", "/github/home"),
+        ]);
+        let d = profile_dir(&e, Some("host:/home/runner/work/_temp")).unwrap();
+        assert_eq!(d.local, shared.path().join(DIR_NAME));
+        assert_eq!(d.local, d.for_later_steps);
+        // Without ACT=true the same environment is the runner's.
+        let mut runner_env = e.clone();
+        runner_env.remove("ACT");
+        runner_env.insert("HOME".into(), "/root".into());
+        assert_eq!(
+            profile_dir(&runner_env, None).unwrap().local,
+            PathBuf::from("/tmp/.keyless-aws")
+        );
+    }
+
+    #[test]
+    fn under_act_a_github_env_outside_this_container_is_refused_with_the_fix() {
+        for e in [
+            env(&[("ACT", "true"), ("GITHUB_ENV", "/nonexistent/act/envs.txt")]),
+            env(&[("ACT", "true")]),
+        ] {
+            let Err(Error::Profile { problem, fix, .. }) = profile_dir(&e, None) else {
+                panic!("not refused: {e:?}");
+            };
+            assert!(problem.contains("under act"), "{problem}");
+            assert!(fix.contains("-self-hosted"), "{fix}");
+        }
     }
 
     #[test]

@@ -35,6 +35,8 @@ pub enum Source {
     ClaimsFile,
     /// Decoded from a JWT without checking its signature.
     Token,
+    /// Decoded from a JWT whose signature `dev-sts` verified.
+    VerifiedToken,
     /// Built from `--repo` etc. in GitHub's claim shapes.
     Synthesised,
 }

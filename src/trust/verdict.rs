@@ -12,6 +12,7 @@ pub fn render(verdict: &Verdict, req: &Request) -> String {
     let source = match req.source {
         Source::ClaimsFile => "claims file",
         Source::Token => "token payload, decoded WITHOUT checking its signature",
+        Source::VerifiedToken => "token payload, signature verified",
         Source::Synthesised => "claims built from --repo in GitHub's default format",
     };
     out.push_str(&format!(

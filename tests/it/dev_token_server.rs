@@ -590,13 +590,33 @@ fn bad_flags_fail_clearly_and_nothing_listens() {
 #[test]
 fn stops_by_itself_after_max_requests_and_max_seconds() {
     let mut server = DevServer::start(&["--max-requests", "2"]);
-    assert_eq!(server.get("/.well-known/jwks", None).0, 200);
-    assert_eq!(server.get("/.well-known/jwks", None).0, 200);
+    // Issue 22.6: connections without the request token do not count (they used to,
+    // so anyone on the machine could stop the server): idle connections beyond the
+    // concurrency cap, key requests, wrong bearers, malformed heads.
+    let idle: Vec<TcpStream> = (0..40)
+        .filter_map(|_| TcpStream::connect_timeout(&server.addr, Duration::from_secs(2)).ok())
+        .collect();
+    drop(idle);
+    for _ in 0..3 {
+        assert_eq!(server.get("/.well-known/jwks", None).0, 200);
+        assert_eq!(server.get("/token?audience=x", Some("bearer wrong")).0, 401);
+        assert_eq!(raw_request(server.addr, "GET x HTTP/1.1\r\n\r\n").0, 400);
+    }
+    assert!(
+        server.child.try_wait().unwrap().is_none(),
+        "stopped by unauthenticated requests"
+    );
+    server.token(None);
+    server.token(Some("sts.amazonaws.com"));
     let status = server.wait_exit(Duration::from_secs(15));
     assert!(status.success(), "{status}");
-    assert!(server
-        .stderr_text()
-        .contains("served 2 requests (--max-requests)"));
+    assert!(
+        server
+            .stderr_text()
+            .contains("signed 2 tokens (--max-requests)"),
+        "{}",
+        server.stderr_text()
+    );
     assert!(TcpStream::connect_timeout(&server.addr, Duration::from_secs(2)).is_err());
 
     let started = Instant::now();
@@ -669,5 +689,169 @@ async fn action_gets_credentials_from_moto_with_a_dev_server_token() {
     assert!(
         log.contains("GET \"/token\" audience=\"sts.amazonaws.com\" -> 200"),
         "{log}"
+    );
+}
+
+/// `keyless-aws dev-sts` on 127.0.0.1 in front of moto, with `args`; stdout's first
+/// two lines read (its address and act's `--env` line); stopped when dropped.
+struct DevSts {
+    child: Child,
+    url: String,
+    stderr: tempfile::NamedTempFile,
+}
+
+impl DevSts {
+    fn start(args: &[String]) -> DevSts {
+        let stderr = tempfile::NamedTempFile::new().unwrap();
+        let mut child = Command::new(env!("CARGO_BIN_EXE_keyless-aws"))
+            .args(["dev-sts", "--listen", "127.0.0.1:0", "--max-seconds", "120"])
+            .args(args)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(stderr.reopen().unwrap())
+            .spawn()
+            .unwrap();
+        let mut out = BufReader::new(child.stdout.take().unwrap());
+        let mut lines = Vec::new();
+        for _ in 0..2 {
+            let mut line = String::new();
+            if out.read_line(&mut line).unwrap() == 0 {
+                break;
+            }
+            lines.push(line.trim_end().to_owned());
+        }
+        let err = std::fs::read_to_string(stderr.path()).unwrap_or_default();
+        let url = lines
+            .get(1)
+            .and_then(|l| l.strip_prefix("--env AWS_ENDPOINT_URL_STS="))
+            .unwrap_or_else(|| panic!("stdout {lines:?}, stderr:\n{err}"))
+            .to_owned();
+        DevSts { child, url, stderr }
+    }
+
+    fn stderr_text(&self) -> String {
+        std::fs::read_to_string(self.stderr.path()).unwrap_or_default()
+    }
+}
+
+impl Drop for DevSts {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Issue 21.3 without act: the action against dev-sts answers as against AWS. A
+/// token the policy admits gets moto's credentials; a role whose policy does not
+/// admit it, an audience the provider does not list and an issuer that is not the
+/// provider each fail with AWS's error and the action's usual explanation.
+#[tokio::test(flavor = "multi_thread")]
+#[ignore = "needs moto: run by scripts/test.sh"]
+async fn dev_sts_enforces_the_trust_policy_the_audience_and_the_issuer() {
+    require(&[Tool::Moto]);
+    let moto = crate::support::moto::Moto::start(LOCALHOST);
+    let github = "https://token.actions.githubusercontent.com";
+    let server = DevServer::start(&["--repo", "acme/app", "--issuer", github]);
+    let dir = tempfile::tempdir().unwrap();
+    let policy = dir.path().join("trust.json");
+    std::fs::write(
+        &policy,
+        serde_json::json!({"Version": "2012-10-17", "Statement": [{
+            "Effect": "Allow",
+            "Principal": {"Federated": "arn:aws:iam::123456789012:oidc-provider/token.actions.githubusercontent.com"},
+            "Action": "sts:AssumeRoleWithWebIdentity",
+            "Condition": {"StringEquals": {"token.actions.githubusercontent.com:sub": "repo:acme/app:ref:refs/heads/main"}}}]})
+        .to_string(),
+    )
+    .unwrap();
+    let jwks = format!("http://{}/.well-known/jwks", server.addr);
+    let sts_for = |issuer: &str| {
+        DevSts::start(&[
+            "--jwks-url".into(),
+            jwks.clone(),
+            "--forward".into(),
+            moto.url(),
+            "--issuer".into(),
+            issuer.into(),
+            "--trust-policy".into(),
+            format!("{ROLE}={}", policy.display()),
+        ])
+    };
+    let (request_url, request_token) = (server.request_url.clone(), server.request_token.clone());
+    let run = move |sts: &str, role: &str, audience: &str| {
+        let s = Scenario::new()
+            .env("ACTIONS_ID_TOKEN_REQUEST_URL", &request_url)
+            .env("ACTIONS_ID_TOKEN_REQUEST_TOKEN", &request_token)
+            .input("role-to-assume", role)
+            .input("aws-region", "eu-west-1")
+            .input("audience", audience)
+            .input("sts-endpoint", sts)
+            .input("role-session-name", "dev-sts-run");
+        s.run()
+    };
+    let sts = sts_for(github);
+    let url = sts.url.clone();
+    let run_again = run.clone();
+    let (admitted, other_role, audience) = tokio::task::spawn_blocking(move || {
+        (
+            run(&url, ROLE, "sts.amazonaws.com"),
+            run(
+                &url,
+                "arn:aws:iam::123456789012:role/other",
+                "sts.amazonaws.com",
+            ),
+            run(&url, ROLE, "my-audience"),
+        )
+    })
+    .await
+    .unwrap();
+    admitted.assert_success();
+    assert!(admitted.exported_env()["AWS_ACCESS_KEY_ID"].starts_with("ASIA"));
+    other_role.assert_failed_cleanly();
+    assert!(
+        other_role
+            .error_line()
+            .ends_with("AccessDenied: Not authorized to perform sts:AssumeRoleWithWebIdentity"),
+        "{}",
+        other_role.error_line()
+    );
+    assert!(other_role
+        .stdout
+        .contains("The role's trust policy did not match this token"));
+    audience.assert_failed_cleanly();
+    assert!(
+        audience
+            .error_line()
+            .ends_with("InvalidIdentityToken: Incorrect token audience"),
+        "{}",
+        audience.error_line()
+    );
+    assert!(audience
+        .stdout
+        .contains("add-client-id-to-open-id-connect-provider"));
+    let log = sts.stderr_text();
+    assert!(
+        log.contains("role/other -> AccessDenied: no --trust-policy names"),
+        "{log}"
+    );
+
+    // A provider other than the token's issuer: AWS's "No OpenIDConnect provider".
+    let sts = sts_for("https://gitlab.example.com");
+    let url = sts.url.clone();
+    let out = tokio::task::spawn_blocking(move || run_again(&url, ROLE, "sts.amazonaws.com"))
+        .await
+        .unwrap();
+    out.assert_failed_cleanly();
+    assert!(
+        out.error_line().ends_with(&format!(
+            "InvalidIdentityToken: No OpenIDConnect provider found in your account for {github}"
+        )),
+        "{}",
+        out.error_line()
+    );
+    assert!(
+        out.stdout.contains("create-open-id-connect-provider"),
+        "{}",
+        out.stdout
     );
 }

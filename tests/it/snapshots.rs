@@ -115,6 +115,19 @@ fn no_oidc_token_under_act() {
     insta::assert_snapshot!(user_view(&s));
 }
 
+/// Issue 21.1: under act's `-self-hosted` mode GITHUB_ENV's directory is not in the
+/// action's container, so a mode that leaves files is refused before any request.
+#[test]
+fn profile_under_act_without_a_shared_directory() {
+    let s = Scenario::new()
+        .input("role-to-assume", ROLE)
+        .input("aws-region", "eu-west-1")
+        .input("aws-profile", "dev")
+        .env("ACT", "true")
+        .env("GITHUB_ENV", "/nonexistent/act/workflow/envs.txt");
+    insta::assert_snapshot!(user_view(&s));
+}
+
 #[test]
 fn token_request_refused() {
     let s = oidc_with(&StsStandIn::new().token_status(403));
