@@ -31,6 +31,7 @@ import json
 import os
 import platform
 import secrets
+import shlex
 import shutil
 import statistics
 import subprocess
@@ -394,7 +395,7 @@ def main():
     r = run(args)
     here = os.getcwd() + os.sep
     command = "python3 bench/storm.py " + " ".join(
-        os.path.relpath(a) if a.startswith(here) else a for a in sys.argv[1:])
+        shlex.quote(os.path.relpath(a) if a.startswith(here) else a) for a in sys.argv[1:])
     section = report(r, command, os.path.relpath(args.binary), before,
                      args.before_label or (f"`{args.before}`" if args.before else None))
     print(section)
