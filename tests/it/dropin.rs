@@ -878,9 +878,22 @@ fn round_two_trust(c: &mut Vec<Case>) {
     let r = "eu-west-1";
     // The test machine's system bundle: a valid PEM file of CA certificates.
     let bundle = "/etc/ssl/certs/ca-certificates.crt";
-    for var in ["NODE_EXTRA_CA_CERTS", "AWS_CA_BUNDLE", "SSL_CERT_FILE"] {
+    for (name, var) in [
+        (
+            "15a a CA file in NODE_EXTRA_CA_CERTS is accepted",
+            "NODE_EXTRA_CA_CERTS",
+        ),
+        (
+            "15a a CA file in AWS_CA_BUNDLE is accepted",
+            "AWS_CA_BUNDLE",
+        ),
+        (
+            "15a a CA file in SSL_CERT_FILE is accepted",
+            "SSL_CERT_FILE",
+        ),
+    ] {
         c.push(
-            Case::new("15a a CA file named in the job env is accepted",
+            Case::new(name,
                 "Node reads NODE_EXTRA_CA_CERTS at start (the reference runs on node24, action.yml:4); the AWS SDKs read AWS_CA_BUNDLE; OpenSSL SSL_CERT_FILE")
                 .with("role-to-assume", ROLE).with("aws-region", r).env(var, bundle).oidc()
                 .assumes(web("GitHubActions", 3600))
