@@ -90,7 +90,7 @@ parts = [
     ("  endpoint rules: PartitionResolver::new_from_json", r":aws_sdk_sts::endpoint_lib::partition::PartitionResolver::new_from_json \["),
     ("  trust anchors from the loaded roots (webpki)", r":webpki::trust_anchor::anchor_from_trusted_cert \["),
     ("STS call: orchestrator try_op (sign-free request, XML parse)", r":aws_smithy_runtime::client::orchestrator::try_op::\{\{closure\}\}::\{\{closure\}\} \["),
-    ("inputs: RawInputs::from_env + plan", r":keyless_aws::inputs::plan \["),
+    ("inputs: RawInputs::from_env + plan", r":keyless_aws::inputs::build::plan \["),
     ("std main-thread setup (pthread_getattr_np: /proc/self/maps)", r"pthread_getattr_np@@"),
 ]
 def load(path):

@@ -312,6 +312,77 @@ impl SessionName {
     }
 }
 
+/// The audience (`aud`) a web identity token is requested for: one of the
+/// client ids of the account's IAM OIDC provider. AWS documents a client id as
+/// 1 to 255 characters (IAM `CreateOpenIDConnectProvider`, `ClientIDList`), so
+/// that is the one rule every front end applies; control characters are
+/// refused as well, since the value reaches URLs and log lines.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Audience(String);
+text_type!(Audience);
+
+impl Audience {
+    /// What AWS STS expects unless the provider lists another client id.
+    pub const DEFAULT: &'static str = "sts.amazonaws.com";
+    /// AWS's limit on an OIDC provider's client id.
+    pub const MAX_LEN: usize = 255;
+
+    pub fn parse(value: &str) -> Result<Self, String> {
+        let length = value.chars().count();
+        if (1..=Self::MAX_LEN).contains(&length) && !value.chars().any(char::is_control) {
+            Ok(Audience(value.to_owned()))
+        } else {
+            Err(format!(
+                "must be 1 to {} characters without control characters (an IAM OIDC provider's client id)",
+                Self::MAX_LEN
+            ))
+        }
+    }
+
+    /// `sts.amazonaws.com`.
+    pub fn default_for_sts() -> Self {
+        Audience(Self::DEFAULT.to_owned())
+    }
+}
+
+/// How long an assumed session lasts: AWS documents 900 to 43200 seconds for
+/// `AssumeRole` and `AssumeRoleWithWebIdentity` (the role's own maximum, and
+/// the 3600 s cap on a chained session, are checked by STS).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub struct SessionDuration(i32);
+
+impl SessionDuration {
+    pub const MIN: i32 = 900;
+    pub const MAX: i32 = 43200;
+    /// AWS's cap on a session assumed with temporary credentials (role chaining).
+    pub const MAX_CHAINED: i32 = 3600;
+
+    pub fn new(seconds: i64) -> Result<Self, String> {
+        if (i64::from(Self::MIN)..=i64::from(Self::MAX)).contains(&seconds) {
+            Ok(SessionDuration(seconds as i32))
+        } else {
+            Err(format!(
+                "is {seconds}; STS accepts {} to {} seconds",
+                Self::MIN,
+                Self::MAX
+            ))
+        }
+    }
+
+    /// Whole seconds, as text (surrounding spaces allowed).
+    pub fn parse(value: &str) -> Result<Self, String> {
+        let seconds: i64 = value
+            .trim()
+            .parse()
+            .map_err(|_| format!("{:?} is not a whole number of seconds", shorten(value)))?;
+        Self::new(seconds)
+    }
+
+    pub fn seconds(self) -> i32 {
+        self.0
+    }
+}
+
 /// An AWS CLI/SDK profile name: what the reference action accepts (no
 /// whitespace, brackets or path separators; reference: src/profileManager.ts
 /// validateProfileName()), limited to printable ASCII and 128 characters so

@@ -19,21 +19,7 @@ use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
-/// One file of extra CA certificates, read and checked.
-#[derive(Clone, PartialEq)]
-pub struct ExtraCa {
-    /// Where the path came from: a variable name or a config-file setting.
-    pub source: String,
-    pub path: PathBuf,
-    /// The file's PEM text (certificates are public; nothing here is secret).
-    pub pem: Vec<u8>,
-}
-
-impl std::fmt::Debug for ExtraCa {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{} = {}", self.source, self.path.display())
-    }
-}
+pub use crate::plan::ExtraCa;
 
 /// The variables read, in this order.
 pub const VARIABLES: [&str; 3] = ["NODE_EXTRA_CA_CERTS", "AWS_CA_BUNDLE", "SSL_CERT_FILE"];

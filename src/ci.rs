@@ -196,7 +196,9 @@ impl Ci {
     }
 }
 
-/// Where `assume` takes the web identity token from.
+/// Where `assume` takes the web identity token from, as found before any flag
+/// is read (no audience yet): `cli/assume.rs` turns it into the engine's
+/// [`crate::plan::TokenSource`] once the audience is known.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum TokenSource {
     /// A variable that holds the token (GitLab's `id_tokens`, CircleCI, Bitbucket, `--token-env`).

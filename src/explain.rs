@@ -24,6 +24,11 @@ pub use crate::ci::GITHUB_ISSUER;
 
 /// `(cause, fix)`; the cause starts with what STS said, so it is never lost.
 pub fn explain(f: &StsFailure, ctx: &Context<'_>) -> (String, String) {
+    (cause(f, ctx), fix(f, ctx))
+}
+
+/// What STS said (or that it said nothing usable), with the role and request id.
+fn cause(f: &StsFailure, ctx: &Context<'_>) -> String {
     let mut cause = String::new();
     if let Some(role) = &f.role_arn {
         cause.push_str(&format!("Role: {role}\n"));
@@ -50,9 +55,14 @@ pub fn explain(f: &StsFailure, ctx: &Context<'_>) -> (String, String) {
     if let Some(id) = &f.request_id {
         cause.push_str(&format!("Request id: {id}\n"));
     }
+    cause.trim_end().to_owned()
+}
+
+/// What to change, for each STS code and what was sent.
+fn fix(f: &StsFailure, ctx: &Context<'_>) -> String {
     let message = f.message.to_ascii_lowercase();
     let web = f.operation == StsOperation::AssumeRoleWithWebIdentity;
-    let fix = match &f.code {
+    match &f.code {
         None if f.message.starts_with(crate::sts::INVALID_ANSWER) => "The endpoint answered, but not with what STS issues, so nothing was exported. Check `sts-endpoint` (and AWS_ENDPOINT_URL_STS / AWS_ENDPOINT_URL) and the proxy settings: something other than STS may be answering.".into(),
         None => format!(
             "STS could not be reached in region `{}` after the retries allowed (see the README's retry numbers). Check the runner's network and proxy (`http-proxy`, HTTPS_PROXY, NO_PROXY), and `sts-endpoint` if you set one.",
@@ -66,7 +76,7 @@ pub fn explain(f: &StsFailure, ctx: &Context<'_>) -> (String, String) {
         Some(StsCode::AccessDenied) => "The caller is not allowed to assume this role. Check that the role's trust policy names the caller (the user or role whose keys signed the request) as Principal, that its `sts:ExternalId` condition matches `role-external-id`, and that the caller's own policy allows `sts:AssumeRole` on this role.".into(),
         Some(StsCode::InvalidIdentityToken) if message.contains("no openidconnect provider") => {
             let issuer = ctx.claims.and_then(|c| c.iss.as_deref()).unwrap_or(GITHUB_ISSUER);
-            provider_setup(issuer, ctx.audience.unwrap_or(crate::inputs::DEFAULT_AUDIENCE))
+            provider_setup(issuer, ctx.audience.unwrap_or(crate::aws_names::Audience::DEFAULT))
         }
         Some(StsCode::InvalidIdentityToken) if message.contains("audience") => {
             let issuer = ctx.claims.and_then(|c| c.iss.as_deref()).unwrap_or(GITHUB_ISSUER);
@@ -113,8 +123,7 @@ pub fn explain(f: &StsFailure, ctx: &Context<'_>) -> (String, String) {
         }
         Some(StsCode::Throttling) => "STS kept throttling after every retry allowed. Spread out jobs that assume roles at the same moment, or raise `retry-max-attempts`.".into(),
         Some(StsCode::Other(_)) => "See the STS error above; https://docs.aws.amazon.com/STS/latest/APIReference/CommonErrors.html lists what each code means.".into(),
-    };
-    (cause.trim_end().to_owned(), fix)
+    }
 }
 
 const TAG_SESSION_STATEMENT: &str = r#"  {
@@ -250,7 +259,8 @@ fn check_trust_command(claims: &Claims) -> String {
                 ),
                 (
                     "--audience",
-                    Some(job.audience.as_str()).filter(|a| *a != crate::inputs::DEFAULT_AUDIENCE),
+                    Some(job.audience.as_str())
+                        .filter(|a| *a != crate::aws_names::Audience::DEFAULT),
                 ),
             ] {
                 if let Some(v) = value {

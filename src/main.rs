@@ -105,8 +105,8 @@ fn action() -> ExitCode {
         Err(code) => return code,
     };
     init_logging(&env);
-    let plan = match inputs::RawInputs::from_env(&env)
-        .and_then(|raw| inputs::plan(&raw, &env).inspect_err(|_| mask::before_plan(&raw)))
+    let plan = match inputs::raw::RawInputs::from_env(&env)
+        .and_then(|raw| inputs::build::plan(&raw, &env).inspect_err(|_| mask::before_plan(&raw)))
     {
         Ok(plan) => plan,
         Err(err) => return fail(&err, summary_without_plan(&env)),

@@ -5,10 +5,10 @@
 //! Masking twice is harmless: [`crate::workflow::add_mask`] sends a value once.
 
 use crate::aws_names::{AccountId, RoleArn};
-use crate::inputs::RawInputs;
+use crate::inputs::raw::RawInputs;
 use crate::plan::{
-    Chain, CredentialPlan, CredentialSource, Plan, ProfilesPlan, RoleProfile, RoleTarget, Roots,
-    Signer, TokenSource, WebIdentity,
+    Chain, CredentialPlan, CredentialSource, Mode, Plan, ProfilesPlan, RoleProfile, RoleTarget,
+    Roots, Signer, TokenSource, WebIdentity,
 };
 use crate::secret::Secret;
 use crate::workflow;
@@ -28,11 +28,14 @@ pub fn plan(plan: &Plan) {
     {
         url_userinfo(url);
     }
-    let chain: Option<&Chain> = match &plan.credentials {
+    let single = match &plan.mode {
+        Mode::Single(single) => single,
+        Mode::Profiles(profiles) => return roles(plan, profiles),
+    };
+    let chain: Option<&Chain> = match &single.credentials {
         CredentialPlan::Obtain(chain) => Some(chain),
         CredentialPlan::KeepExisting { fallback } => fallback.as_ref(),
         CredentialPlan::LeaveAsIs(_) => None,
-        CredentialPlan::Profiles(profiles) => return roles(plan, profiles),
     };
     let Some(chain) = chain else { return };
     match &chain.source {
@@ -148,21 +151,7 @@ fn percent_decode(value: &str) -> String {
         .unwrap_or_default()
 }
 
-/// A URL as it may be shown: without user name, password or query (the token
-/// request URL's query is runner-issued and not to be printed).
-pub fn shown_url(url: &url::Url) -> String {
-    let mut shown = url.clone();
-    let had_userinfo = !url.username().is_empty() || url.password().is_some();
-    let _ = shown.set_username("");
-    let _ = shown.set_password(None);
-    shown.set_query(None);
-    shown.set_fragment(None);
-    let text = shown.as_str().trim_end_matches('/').to_owned();
-    match (had_userinfo, text.split_once("://")) {
-        (true, Some((scheme, rest))) => format!("{scheme}://***@{rest}"),
-        _ => text,
-    }
-}
+pub use crate::text::shown_url;
 
 #[cfg(test)]
 mod tests {

@@ -5,11 +5,10 @@
 //! The types make combinations the action cannot carry out unrepresentable: a
 //! web identity always names the role it is exchanged for, a bare role name can
 //! only be a hop signed by earlier credentials, and "keep the existing
-//! credentials" carries its own fallback. [`crate::inputs::plan`] builds a plan;
+//! credentials" carries its own fallback. [`crate::inputs::build::plan`] builds a plan;
 //! [`crate::run::run`] executes it and reads no environment.
 
-use crate::aws_names::{ProfileName, Region, RoleArn, RoleName, SessionName};
-use crate::profile::ProfileDir;
+use crate::aws_names::{Audience, ProfileName, Region, RoleArn, RoleName, SessionName};
 use crate::secret::{Credentials, Secret};
 use crate::tags::Tag;
 use std::path::PathBuf;
@@ -19,14 +18,11 @@ use std::time::Duration;
 #[derive(Debug)]
 pub struct Plan {
     pub region: Region,
-    pub credentials: CredentialPlan,
-    pub delivery: Delivery,
-    /// `output-credentials`: the keys also become step outputs.
-    pub output_credentials: bool,
+    pub mode: Mode,
     /// `unset-current-credentials`: clear AWS_* keys left by earlier steps.
     pub unset_current_credentials: bool,
     /// `special-characters-workaround`: ask again until the secret key is alphanumeric.
-    pub special_characters_workaround: bool,
+    pub secret_key: SecretKeyRule,
     pub account: AccountChecks,
     pub network: Network,
     pub runner: Runner,
@@ -34,6 +30,26 @@ pub struct Plan {
     /// (see [`Warning`]). Printed once, right after planning, so they show
     /// even when the run fails later.
     pub warnings: Vec<Warning>,
+}
+
+/// What a run produces: the top-level choice, each with only its own fields.
+#[derive(Debug)]
+pub enum Mode {
+    /// One credential set (`role-to-assume`, keys, the job's own credentials),
+    /// delivered as the job's variables, a profile, or a refreshing profile.
+    Single(SinglePlan),
+    /// `roles`: several roles in one run, each delivered as its own named
+    /// profile (nothing global changes but what the files need).
+    Profiles(ProfilesPlan),
+}
+
+/// One credential set: how it is obtained and how it reaches later steps.
+#[derive(Debug)]
+pub struct SinglePlan {
+    pub credentials: CredentialPlan,
+    pub delivery: Delivery,
+    /// `output-credentials`: the keys also become step outputs.
+    pub output_credentials: bool,
 }
 
 /// An input the plan ignores or adjusts where the reference action
@@ -49,6 +65,17 @@ pub struct Warning {
     pub message: String,
 }
 
+/// Which secret access keys are accepted (`special-characters-workaround`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum SecretKeyRule {
+    /// Whatever STS issues.
+    #[default]
+    AsIssued,
+    /// Letters and digits only: ask again (a bounded number of times) until
+    /// STS issues such a key, for tools that mishandle `+` and `/`.
+    AlphanumericOnly,
+}
+
 /// How the credentials are obtained.
 #[derive(Debug)]
 pub enum CredentialPlan {
@@ -57,10 +84,6 @@ pub enum CredentialPlan {
     /// `use-existing-credentials`: keep the environment's credentials when they
     /// work (nothing is exported then); otherwise run the fallback, if any.
     KeepExisting { fallback: Option<Chain> },
-    /// `roles`: several roles in one run, each delivered as its own named
-    /// profile. The plan carries its own files, so `Plan::delivery` is
-    /// `OutputsOnly` then (nothing global changes but what the files need).
-    Profiles(ProfilesPlan),
     /// Neither a role nor keys were given: the job's own credentials stay as
     /// they are and nothing but the region is exported (the reference action's
     /// "Proceeding with IAM user credentials").
@@ -118,6 +141,8 @@ pub struct WebIdentity {
     pub session: SessionOptions,
 }
 
+/// Where a web identity token comes from, for every front end (the engine in
+/// `src/exchange/` reads it).
 #[derive(Clone)]
 pub enum TokenSource {
     /// GitHub's OIDC token endpoint.
@@ -125,11 +150,38 @@ pub enum TokenSource {
         /// `ACTIONS_ID_TOKEN_REQUEST_URL` with `audience` already appended.
         url: url::Url,
         bearer: Secret,
-        audience: String,
+        audience: Audience,
     },
     /// A JWT in a file; the path is absolute (a relative input was resolved
-    /// against the workspace while planning).
+    /// against the workspace while planning). Read with the hardened reader.
     File(PathBuf),
+    /// A variable that holds the token (GitLab's `id_tokens`, CircleCI,
+    /// Bitbucket, `assume --token-env`).
+    Env(String),
+    /// `buildkite-agent oidc request-token --audience …`.
+    BuildkiteAgent { audience: Audience },
+}
+
+impl TokenSource {
+    /// Where the token comes from, for a log line (never the token).
+    pub fn describe(&self) -> String {
+        match self {
+            TokenSource::Env(name) => format!("${name}"),
+            TokenSource::File(path) => path.display().to_string(),
+            TokenSource::Request { .. } => "GitHub's token endpoint".into(),
+            TokenSource::BuildkiteAgent { .. } => "buildkite-agent oidc request-token".into(),
+        }
+    }
+
+    /// The audience this program asks for, when it requests the token itself.
+    pub fn requested_audience(&self) -> Option<&Audience> {
+        match self {
+            TokenSource::Request { audience, .. } | TokenSource::BuildkiteAgent { audience } => {
+                Some(audience)
+            }
+            TokenSource::File(_) | TokenSource::Env(_) => None,
+        }
+    }
 }
 
 /// Debug output (the plan is logged in debug mode) never shows the token
@@ -143,17 +195,22 @@ impl std::fmt::Debug for TokenSource {
                 audience,
             } => f
                 .debug_struct("Request")
-                .field("url", &crate::mask::shown_url(url))
+                .field("url", &crate::text::shown_url(url))
                 .field("bearer", bearer)
                 .field("audience", audience)
                 .finish(),
             TokenSource::File(path) => f.debug_tuple("File").field(path).finish(),
+            TokenSource::Env(name) => f.debug_tuple("Env").field(name).finish(),
+            TokenSource::BuildkiteAgent { audience } => f
+                .debug_struct("BuildkiteAgent")
+                .field("audience", audience)
+                .finish(),
         }
     }
 }
 
 /// One `AssumeRole`, signed by the credentials obtained before it.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct RoleHop {
     pub target: RoleTarget,
     pub session: SessionOptions,
@@ -188,6 +245,18 @@ pub struct SessionOptions {
 pub struct ProfilesPlan {
     pub roots: Roots,
     pub files: NamedProfiles,
+    pub content: ProfileCredentials,
+}
+
+/// What each profile of `roles` holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ProfileCredentials {
+    /// The keys issued by this run.
+    Keys,
+    /// `refresh-credentials`: a `credential_process` that replays the
+    /// profile's own chain (a new OIDC token, the web identity, each `via`
+    /// hop) whenever an SDK needs fresh credentials.
+    Refreshing,
 }
 
 /// How the roles without `via` are assumed.
@@ -262,8 +331,6 @@ pub struct NamedProfiles {
 #[derive(Debug)]
 pub enum Delivery {
     /// `output-env-credentials: false` and no profile: nothing in the job's env.
-    /// Also the value with `roles`, whose profiles carry their own files
-    /// ([`ProfilesPlan::files`]).
     OutputsOnly,
     /// AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN and the region.
     EnvVars,
@@ -304,12 +371,21 @@ pub struct ProfileDelivery {
     pub dir: ProfileDir,
 }
 
+/// `refresh-credentials`: the refreshing profile's name and directory. What
+/// the helper assumes is the plan's chain itself (`refresh::description`
+/// describes it without its secrets).
 #[derive(Debug)]
 pub struct RefreshDelivery {
     pub name: ProfileName,
     pub dir: ProfileDir,
-    /// What the helper assumes: the plan's chain, without its secrets.
-    pub description: crate::refresh::description::Description,
+}
+
+/// Where this process writes, and where later steps will find the same files
+/// (decided while planning, see `inputs::runner::profile_dir`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct ProfileDir {
+    pub local: PathBuf,
+    pub for_later_steps: PathBuf,
 }
 
 #[derive(Debug, Default)]
@@ -333,9 +409,9 @@ pub struct Network {
     /// Holds the explanation added to a connection failure.
     pub container_loopback: Option<String>,
     /// CA files trusted on top of the image's bundle (src/ca.rs).
-    pub extra_cas: Vec<crate::ca::ExtraCa>,
+    pub extra_cas: Vec<ExtraCa>,
     /// FIPS / dual-stack regional endpoints.
-    pub endpoint_variant: crate::sts::EndpointVariant,
+    pub endpoint_variant: EndpointVariant,
 }
 
 /// URLs in debug output carry no user name, password or query.
@@ -344,7 +420,7 @@ impl std::fmt::Debug for Network {
         f.debug_struct("Network")
             .field(
                 "sts_endpoint",
-                &self.sts_endpoint.as_ref().map(crate::mask::shown_url),
+                &self.sts_endpoint.as_ref().map(crate::text::shown_url),
             )
             .field("proxy", &self.proxy)
             .field("retry", &self.retry)
@@ -370,8 +446,8 @@ pub struct Proxy {
 impl std::fmt::Debug for Proxy {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Proxy")
-            .field("https", &self.https.as_ref().map(crate::mask::shown_url))
-            .field("http", &self.http.as_ref().map(crate::mask::shown_url))
+            .field("https", &self.https.as_ref().map(crate::text::shown_url))
+            .field("http", &self.http.as_ref().map(crate::text::shown_url))
             .field("no_proxy", &self.no_proxy)
             .finish()
     }
@@ -413,4 +489,31 @@ pub struct Runner {
 pub struct FileOwner {
     pub uid: u32,
     pub gid: u32,
+}
+
+/// One file of extra CA certificates, read and checked (src/ca.rs).
+#[derive(Clone, PartialEq)]
+pub struct ExtraCa {
+    /// Where the path came from: a variable name or a config-file setting.
+    pub source: String,
+    pub path: PathBuf,
+    /// The file's PEM text (certificates are public; nothing here is secret).
+    pub pem: Vec<u8>,
+}
+
+impl std::fmt::Debug for ExtraCa {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} = {}", self.source, self.path.display())
+    }
+}
+
+/// Which of the regional STS endpoint's variants is called, as the SDKs choose
+/// it from `AWS_USE_FIPS_ENDPOINT`/`AWS_USE_DUALSTACK_ENDPOINT` (or the config
+/// profile's `use_fips_endpoint`/`use_dualstack_endpoint`). The SDK's endpoint
+/// rules know every partition's host names (`sts-fips.us-east-1.amazonaws.com`,
+/// `sts.cn-north-1.api.amazonwebservices.com.cn`, …).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct EndpointVariant {
+    pub fips: bool,
+    pub dual_stack: bool,
 }

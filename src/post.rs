@@ -45,7 +45,7 @@ pub fn run(env: &HashMap<String, String>) -> Result<(), crate::error::Error> {
         .map(|names| {
             names
                 .split(',')
-                .filter(|n| crate::run::EXPORTABLE.contains(n))
+                .filter(|n| crate::workflow::EXPORTABLE.contains(n))
                 .collect()
         })
         .unwrap_or_default();

@@ -25,13 +25,7 @@ use std::path::{Path, PathBuf};
 /// files directly inside a directory of this name.
 pub const DIR_NAME: &str = ".keyless-aws";
 
-/// Where this process writes, and where later steps will find the same files
-/// (decided while planning, see `inputs::runner::profile_dir`).
-#[derive(Debug, Clone, PartialEq)]
-pub struct ProfileDir {
-    pub local: PathBuf,
-    pub for_later_steps: PathBuf,
-}
+pub use crate::plan::ProfileDir;
 
 /// The two files as they were before this run, to put back if the export fails.
 #[derive(Debug)]
@@ -148,9 +142,44 @@ pub fn write_profiles(
     })?;
     let config = dir.local.join("config");
     let credentials = dir.local.join("credentials");
-    // (section, body or None to only remove it) per file.
-    let mut config_sections: Vec<(String, Option<String>)> = Vec::new();
-    let mut creds_sections: Vec<(String, Option<String>)> = Vec::new();
+    let (config_sections, creds_sections) = sections(entries)?;
+    let mut files = Vec::new();
+    let mut plans = Vec::new();
+    for (path, sections) in [(&config, config_sections), (&credentials, creds_sections)] {
+        let (before, text) = merged(path, &sections, overwrite, named_by)?;
+        plans.push((path.clone(), text));
+        files.push((path.clone(), before));
+    }
+    let mut written = Written {
+        files,
+        created: Vec::new(),
+        owner,
+        config_for_later: dir.for_later_steps.join("config"),
+        credentials_for_later: dir.for_later_steps.join("credentials"),
+    };
+    for (path, text) in plans {
+        match replace_file(&path, text.as_bytes(), owner) {
+            Ok(identity) => written.created.push(identity),
+            Err(e) => {
+                written.roll_back();
+                return Err(Error::Profile {
+                    problem: format!("cannot write {}: {e}", path.display()),
+                    fix: "Check that the runner's temp directory is writable.".into(),
+                    source: Some(e),
+                });
+            }
+        }
+    }
+    Ok(written)
+}
+
+/// A profile section of a file: its name, and its body (`None` to only remove it).
+type Section = (String, Option<String>);
+
+/// Each profile's section of the config file and of the credentials file.
+fn sections(entries: &[ProfileEntry<'_>]) -> Result<(Vec<Section>, Vec<Section>), Error> {
+    let mut config_sections: Vec<Section> = Vec::new();
+    let mut creds_sections: Vec<Section> = Vec::new();
     for entry in entries {
         let name = entry.name.as_str();
         let mut config_body = format!("region = {}\n", entry.region);
@@ -184,56 +213,41 @@ pub fn write_profiles(
         creds_sections.push((name.to_owned(), creds_body));
     }
 
-    let mut files = Vec::new();
-    let mut plans = Vec::new();
-    for (path, sections) in [(&config, config_sections), (&credentials, creds_sections)] {
-        let before = read_no_follow(path)?;
-        let mut text = before
-            .as_deref()
-            .map(String::from_utf8_lossy)
-            .unwrap_or_default()
-            .into_owned();
-        for (section, body) in &sections {
-            if has_section(&text, section) && !overwrite {
-                let name = section.strip_prefix("profile ").unwrap_or(section);
-                return Err(Error::Profile {
-                    problem: format!("profile `{name}` already exists in {}", path.display()),
-                    fix: named_by.taken_fix().into(),
-                    source: None,
-                });
-            }
-            text = without_section(&text, section);
-            if let Some(body) = body {
-                if !text.is_empty() && !text.ends_with('\n') {
-                    text.push('\n');
-                }
-                text.push_str(&format!("[{section}]\n{body}"));
-            }
+    Ok((config_sections, creds_sections))
+}
+
+/// The file's text as it was (to roll back to), and with the sections
+/// replaced; an existing profile is refused unless `overwrite`.
+fn merged(
+    path: &Path,
+    sections: &[Section],
+    overwrite: bool,
+    named_by: NamedBy,
+) -> Result<(Option<Vec<u8>>, String), Error> {
+    let before = read_no_follow(path)?;
+    let mut text = before
+        .as_deref()
+        .map(String::from_utf8_lossy)
+        .unwrap_or_default()
+        .into_owned();
+    for (section, body) in sections {
+        if has_section(&text, section) && !overwrite {
+            let name = section.strip_prefix("profile ").unwrap_or(section);
+            return Err(Error::Profile {
+                problem: format!("profile `{name}` already exists in {}", path.display()),
+                fix: named_by.taken_fix().into(),
+                source: None,
+            });
         }
-        plans.push((path.clone(), text));
-        files.push((path.clone(), before));
-    }
-    let mut written = Written {
-        files,
-        created: Vec::new(),
-        owner,
-        config_for_later: dir.for_later_steps.join("config"),
-        credentials_for_later: dir.for_later_steps.join("credentials"),
-    };
-    for (path, text) in plans {
-        match replace_file(&path, text.as_bytes(), owner) {
-            Ok(identity) => written.created.push(identity),
-            Err(e) => {
-                written.roll_back();
-                return Err(Error::Profile {
-                    problem: format!("cannot write {}: {e}", path.display()),
-                    fix: "Check that the runner's temp directory is writable.".into(),
-                    source: Some(e),
-                });
+        text = without_section(&text, section);
+        if let Some(body) = body {
+            if !text.is_empty() && !text.ends_with('\n') {
+                text.push('\n');
             }
+            text.push_str(&format!("[{section}]\n{body}"));
         }
     }
-    Ok(written)
+    Ok((before, text))
 }
 
 /// A file by identity (device and inode) as well as by name: the post step

@@ -11,15 +11,19 @@
 //! not attempted.
 
 use crate::aws_names::{ProfileName, Region};
+use crate::deliver::{self, Outbox};
 use crate::error::{Error, RoleFailure, RoleFailureReason};
+use crate::exchange::calls;
+use crate::exchange::connection::Connection;
+use crate::exchange::token::Token;
 use crate::plan::{
-    NamedProfiles, Plan, ProfileTarget, ProfilesPlan, RoleProfile, Roots, Signer, TokenGroup,
-    WebProfile,
+    NamedProfiles, Plan, ProfileCredentials, ProfileTarget, ProfilesPlan, RoleProfile, Roots,
+    Signer, TokenGroup, WebProfile,
 };
 use crate::profile::{self, NamedBy, ProfileContent, ProfileEntry};
-use crate::run::{self, Identity, Session, Token};
+use crate::refresh::install::RefreshProfile;
 use crate::secret::Credentials;
-use crate::workflow::Export;
+use crate::session::{self as action, ActionLog, How, Identity, Session};
 use futures_util::future::{join_all, FutureExt, LocalBoxFuture};
 
 /// One profile written, and whose credentials it holds (no secrets).
@@ -33,7 +37,7 @@ pub struct ProfileIdentity {
 /// What happened to one profile.
 type Outcome<'a> = (&'a ProfileTarget, Result<Session, RoleFailureReason>);
 
-/// Runs a `roles` plan; [`crate::run::run`] has masked the plan's secrets.
+/// Runs a `roles` plan; the caller has masked the plan's secrets.
 pub async fn run(plan: &Plan, profiles: &ProfilesPlan) -> Result<Vec<ProfileIdentity>, Error> {
     let outcomes = match &profiles.roots {
         Roots::WebIdentity(groups) => web_identity(plan, groups).await?,
@@ -46,7 +50,7 @@ pub async fn run(plan: &Plan, profiles: &ProfilesPlan) -> Result<Vec<ProfileIden
         let checked = outcome.and_then(|session| {
             // The last guards before anything is written: the account, and
             // credentials of the shape AWS issues (nothing INI could misread).
-            run::check_account(plan, &session.identity)
+            action::check_account(plan, &session.identity)
                 .and_then(|()| {
                     session
                         .credentials
@@ -72,7 +76,7 @@ pub async fn run(plan: &Plan, profiles: &ProfilesPlan) -> Result<Vec<ProfileIden
         return Err(Error::Roles { total, failures });
     }
     assumed.sort_by_key(|(target, _)| target.line);
-    deliver(plan, &profiles.files, &assumed).await?;
+    deliver(plan, profiles, &assumed).await?;
     Ok(assumed
         .into_iter()
         .map(|(target, session)| ProfileIdentity {
@@ -89,31 +93,57 @@ async fn web_identity<'a>(
     plan: &'a Plan,
     groups: &'a [TokenGroup],
 ) -> Result<Vec<Outcome<'a>>, Error> {
-    let tokens = join_all(groups.iter().map(|g| run::fetch_token(plan, &g.token))).await;
+    let tokens = join_all(groups.iter().map(|g| action::fetch_token(plan, &g.token))).await;
     let tokens = tokens.into_iter().collect::<Result<Vec<Token>, Error>>()?;
-    let client = run::sts_client(plan, None, false);
     let trees = groups
         .iter()
         .zip(&tokens)
-        .flat_map(|(group, token)| group.roles.iter().map(move |role| (role, token)))
-        .map(|(role, token)| web_tree(plan, &client, role, token));
+        .flat_map(|(group, token)| {
+            let how = How::of_token(&group.token);
+            group.roles.iter().map(move |role| (role, token, how))
+        })
+        .map(|(role, token, how)| web_tree(plan, role, token, how));
     Ok(join_all(trees).await.into_iter().flatten().collect())
 }
 
 async fn web_tree<'a>(
     plan: &'a Plan,
-    client: &aws_sdk_sts::Client,
     role: &'a WebProfile,
     token: &Token,
+    how: How,
 ) -> Vec<Outcome<'a>> {
-    match run::exchange(plan, client, &role.role, &role.session, token).await {
-        Ok(session) => {
+    let connection = action::connection(plan);
+    let log = ActionLog { plan };
+    match calls::web_identity(&connection, &role.role, &role.session, token, &log).await {
+        Ok(assumed) => {
+            let session = session(assumed, &role.session, how);
             let signer = session.credentials.clone();
             let mut out = vec![(&role.profile, Ok(session))];
-            out.extend(role_trees(plan, &role.chained, &signer, true, "role chaining").await);
+            out.extend(role_trees(plan, &role.chained, &signer, true, How::RoleChaining).await);
             out
         }
-        Err(e) => failed(&role.profile, e, &role.chained),
+        Err(refusal) => failed(&role.profile, refusal.into(), &role.chained),
+    }
+}
+
+/// An assumed role as the action reports it.
+fn session(
+    assumed: crate::sts::Assumed,
+    options: &crate::plan::SessionOptions,
+    how: How,
+) -> Session {
+    Session {
+        identity: Identity {
+            how,
+            account: assumed
+                .account_id()
+                .map(|a| a.to_string())
+                .unwrap_or_default(),
+            arn: assumed.assumed_role_arn,
+            session_name: Some(options.name.to_string()),
+            expiration: assumed.credentials.expiration.clone(),
+        },
+        credentials: assumed.credentials,
     }
 }
 
@@ -127,11 +157,12 @@ async fn signed<'a>(
         Signer::Keys(keys) => (
             keys.clone(),
             keys.session_token.is_some(),
-            "access keys → AssumeRole",
+            How::KeysThenAssumeRole,
         ),
         Signer::Ambient => {
-            let ambient = run::ambient_credentials(plan).await.ok_or_else(|| Error::ExistingCredentials("no AWS credentials were found in the environment (AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, profiles or instance metadata) to sign the roles of `roles`".into()))?;
-            (ambient, true, "role chaining")
+            let connection: Connection<'_> = action::connection(plan);
+            let ambient = connection.ambient_credentials(&ActionLog { plan }).await.ok_or_else(|| Error::ExistingCredentials("no AWS credentials were found in the environment (AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, profiles or instance metadata) to sign the roles of `roles`".into()))?;
+            (ambient, true, How::RoleChaining)
         }
     };
     Ok(role_trees(plan, roles, &credentials, fresh, how).await)
@@ -144,21 +175,26 @@ fn role_trees<'a, 's>(
     roles: &'a [RoleProfile],
     signer: &'s Credentials,
     fresh: bool,
-    how: &'static str,
+    how: How,
 ) -> LocalBoxFuture<'s, Vec<Outcome<'a>>>
 where
     'a: 's,
 {
     async move {
         let trees = roles.iter().map(|role| async move {
-            match run::assume_role(plan, &role.hop, signer, fresh, how).await {
-                Ok(session) => {
+            let connection = action::connection(plan);
+            let log = ActionLog { plan };
+            match calls::assume_role(&connection, &role.hop, signer, fresh, &log).await {
+                Ok(assumed) => {
+                    let session = session(assumed, &role.hop.session, how);
                     let next = session.credentials.clone();
                     let mut out = vec![(&role.profile, Ok(session))];
-                    out.extend(role_trees(plan, &role.chained, &next, true, "role chaining").await);
+                    out.extend(
+                        role_trees(plan, &role.chained, &next, true, How::RoleChaining).await,
+                    );
                     out
                 }
-                Err(e) => failed(&role.profile, e, &role.chained),
+                Err(refusal) => failed(&role.profile, refusal.into(), &role.chained),
             }
         });
         join_all(trees).await.into_iter().flatten().collect()
@@ -189,13 +225,43 @@ fn not_attempted<'a>(via: &ProfileName, roles: &'a [RoleProfile], out: &mut Vec<
     }
 }
 
-/// The profiles, the variables that find them, the `profiles` output and the
-/// post step's state, written in one go; the profile files are rolled back if
-/// the runner files cannot be written.
+/// The profiles (keys, or with `refresh-credentials` a `credential_process`
+/// each), the variables that find them, the `profiles` output and the post
+/// step's state, written in one go ([`crate::deliver`]).
 async fn deliver(
+    plan: &Plan,
+    profiles: &ProfilesPlan,
+    assumed: &[(&ProfileTarget, Session)],
+) -> Result<(), Error> {
+    let files = &profiles.files;
+    let mut outbox = Outbox::default();
+    if plan.unset_current_credentials {
+        outbox.clear_job_keys();
+    }
+    match profiles.content {
+        ProfileCredentials::Keys => write_key_profiles(plan, files, assumed, &mut outbox)?,
+        ProfileCredentials::Refreshing => {
+            refreshing_profiles(plan, profiles, assumed, &mut outbox)?
+        }
+    }
+    // Only what later steps need to find the profiles; the region stays in
+    // each profile, so no AWS_REGION is exported to override it.
+    if let Some(default) = &files.default {
+        outbox.export.env("AWS_PROFILE", default.as_str());
+        if let Some((_, session)) = assumed.iter().find(|(t, _)| &t.name == default) {
+            outbox.identity_outputs(&session.identity.account, &session.identity.arn);
+        }
+    }
+    outbox.export.output("profiles", profiles_json(assumed));
+    outbox.commit(plan).await
+}
+
+/// Each profile's keys in the profile files.
+fn write_key_profiles(
     plan: &Plan,
     files: &NamedProfiles,
     assumed: &[(&ProfileTarget, Session)],
+    outbox: &mut Outbox,
 ) -> Result<(), Error> {
     let entries: Vec<ProfileEntry<'_>> = assumed
         .iter()
@@ -221,41 +287,51 @@ async fn deliver(
         },
         other => other,
     })?;
-    let mut export = Export::default();
-    if plan.unset_current_credentials {
-        for name in [
-            "AWS_ACCESS_KEY_ID",
-            "AWS_SECRET_ACCESS_KEY",
-            "AWS_SESSION_TOKEN",
-        ] {
-            export.env(name, "");
-        }
-    }
-    // Only what later steps need to find the profiles; the region stays in
-    // each profile, so no AWS_REGION is exported to override it.
-    export.env(
-        "AWS_CONFIG_FILE",
-        written.config_for_later.to_string_lossy(),
-    );
-    export.env(
-        "AWS_SHARED_CREDENTIALS_FILE",
-        written.credentials_for_later.to_string_lossy(),
-    );
-    if let Some(default) = &files.default {
-        export.env("AWS_PROFILE", default.as_str());
-        if let Some((_, session)) = assumed.iter().find(|(t, _)| &t.name == default) {
-            export.output("aws-account-id", session.identity.account.as_str());
-            export.output("authenticated-arn", session.identity.arn.as_str());
-        }
-    }
-    export.output("profiles", profiles_json(assumed));
-    run::record_exported(&mut export);
-    export.state("profile_files", written.state_value());
-    let committed = export.commit_to_runner(&plan.runner).await;
-    if committed.is_err() {
-        written.roll_back();
-    }
-    committed
+    outbox.profile_files(written);
+    Ok(())
+}
+
+/// `refresh-credentials`: each profile's own `credential_process`, which
+/// replays the profile's chain (a new token, its web identity, each `via`
+/// hop), its cache seeded with the keys just issued.
+fn refreshing_profiles(
+    plan: &Plan,
+    profiles: &ProfilesPlan,
+    assumed: &[(&ProfileTarget, Session)],
+    outbox: &mut Outbox,
+) -> Result<(), Error> {
+    let described = crate::refresh::description::of_profiles(&plan.region, &plan.network, profiles)
+        .ok_or_else(|| {
+            Error::Internal("refresh-credentials with roles that cannot be replayed".into())
+        })?;
+    let seeds: Vec<_> = assumed
+        .iter()
+        .map(|(target, session)| (target.name.clone(), deliver::seed(&session.credentials)))
+        .collect();
+    let refreshing: Vec<RefreshProfile<'_>> = assumed
+        .iter()
+        .filter_map(|(target, _)| {
+            let description = &described.iter().find(|(name, _)| *name == target.name)?.1;
+            let seed = seeds
+                .iter()
+                .find(|(name, _)| *name == target.name)?
+                .1
+                .as_ref();
+            Some(RefreshProfile {
+                name: target.name.as_str(),
+                region: target.region.as_str(),
+                description,
+                seed,
+            })
+        })
+        .collect();
+    let config = outbox.refreshing_profiles(plan, &profiles.files.dir, &refreshing)?;
+    outbox.export.env("AWS_CONFIG_FILE", config);
+    // The Go SDK v1 reads the config file only with this set.
+    outbox.export.env("AWS_SDK_LOAD_CONFIG", "1");
+    let names: Vec<&str> = refreshing.iter().map(|p| p.name).collect();
+    deliver::announce_refreshing(&names, &profiles.files.dir);
+    Ok(())
 }
 
 /// `{"dev": {"account": …, "arn": …, "expiration": …, "region": …}, …}`: who

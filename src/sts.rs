@@ -22,16 +22,7 @@ use aws_smithy_types::retry::ErrorKind;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::Arc;
 
-/// Which of the regional endpoint's variants is called, as the SDKs choose it
-/// from `AWS_USE_FIPS_ENDPOINT`/`AWS_USE_DUALSTACK_ENDPOINT` (or the config
-/// profile's `use_fips_endpoint`/`use_dualstack_endpoint`). The SDK's endpoint
-/// rules know every partition's host names (`sts-fips.us-east-1.amazonaws.com`,
-/// `sts.cn-north-1.api.amazonwebservices.com.cn`, …).
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct EndpointVariant {
-    pub fips: bool,
-    pub dual_stack: bool,
-}
+pub use crate::plan::EndpointVariant;
 
 /// How the STS client is set up for one run.
 pub struct ClientSettings<'a> {
@@ -395,41 +386,7 @@ where
         return Box::new(failure);
     }
     match &err {
-        SdkError::ServiceError(ctx) => {
-            let e = ctx.err();
-            failure.code = typed(e);
-            failure.code_text = one_line(e.code().unwrap_or_default());
-            failure.message = one_line(e.message().unwrap_or_default());
-            // Query-protocol errors carry the id in a header rather than the body.
-            failure.request_id = e
-                .meta()
-                .request_id()
-                .or_else(|| ctx.raw().headers().get("x-amzn-requestid"))
-                .map(one_line);
-            failure.http_status = Some(ctx.raw().status().as_u16());
-            if failure.code_text.is_empty() {
-                // Some emulators and proxies wrap the error as <Errors><Error>,
-                // which the SDK's parser does not read; the code is still there.
-                if let Some(body) = ctx.raw().body().bytes() {
-                    let text = String::from_utf8_lossy(&body[..body.len().min(16 * 1024)]);
-                    failure.code_text = one_line(&xml_element(&text, "Code").unwrap_or_default());
-                    failure.message = one_line(&xml_element(&text, "Message").unwrap_or_default());
-                }
-            }
-            if failure.code.is_none() {
-                failure.code = StsCode::parse(&failure.code_text);
-            }
-            if failure.code_text.is_empty() && failure.message.is_empty() {
-                // Not an STS answer at all (an HTML error page, a proxy's reply, bad XML).
-                let status = ctx.raw().status().as_u16();
-                let kind = ctx.raw().headers().get("content-type").map(one_line);
-                let len = ctx.raw().body().bytes().map_or(0, <[u8]>::len);
-                failure.message = format!(
-                    "the answer (HTTP {status}, {}, {len} bytes) is not an STS response",
-                    kind.as_deref().unwrap_or("no content type")
-                );
-            }
-        }
+        SdkError::ServiceError(ctx) => service_error(&mut failure, ctx, typed),
         SdkError::TimeoutError(_) => {
             failure.transport = Some(format!(
                 "timed out (each attempt {} s, all attempts {} s)",
@@ -456,6 +413,53 @@ where
         "STS call failed"
     );
     Box::new(failure)
+}
+
+/// What STS answered: its code and message (also from an `<Errors>` wrapper
+/// some emulators use), request id and status; or that it was no STS answer.
+fn service_error<E>(
+    failure: &mut StsFailure,
+    ctx: &aws_smithy_runtime_api::client::result::ServiceError<
+        E,
+        aws_smithy_runtime_api::http::Response,
+    >,
+    typed: fn(&E) -> Option<StsCode>,
+) where
+    E: ProvideErrorMetadata,
+{
+    let e = ctx.err();
+    failure.code = typed(e);
+    failure.code_text = one_line(e.code().unwrap_or_default());
+    failure.message = one_line(e.message().unwrap_or_default());
+    // Query-protocol errors carry the id in a header rather than the body.
+    failure.request_id = e
+        .meta()
+        .request_id()
+        .or_else(|| ctx.raw().headers().get("x-amzn-requestid"))
+        .map(one_line);
+    failure.http_status = Some(ctx.raw().status().as_u16());
+    if failure.code_text.is_empty() {
+        // Some emulators and proxies wrap the error as <Errors><Error>,
+        // which the SDK's parser does not read; the code is still there.
+        if let Some(body) = ctx.raw().body().bytes() {
+            let text = String::from_utf8_lossy(&body[..body.len().min(16 * 1024)]);
+            failure.code_text = one_line(&xml_element(&text, "Code").unwrap_or_default());
+            failure.message = one_line(&xml_element(&text, "Message").unwrap_or_default());
+        }
+    }
+    if failure.code.is_none() {
+        failure.code = StsCode::parse(&failure.code_text);
+    }
+    if failure.code_text.is_empty() && failure.message.is_empty() {
+        // Not an STS answer at all (an HTML error page, a proxy's reply, bad XML).
+        let status = ctx.raw().status().as_u16();
+        let kind = ctx.raw().headers().get("content-type").map(one_line);
+        let len = ctx.raw().body().bytes().map_or(0, <[u8]>::len);
+        failure.message = format!(
+            "the answer (HTTP {status}, {}, {len} bytes) is not an STS response",
+            kind.as_deref().unwrap_or("no content type")
+        );
+    }
 }
 
 /// The text of the first `<name>` element, with the five XML entities decoded.

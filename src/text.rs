@@ -54,6 +54,22 @@ pub fn one_line(value: &str) -> String {
     out
 }
 
+/// A URL as it may be shown: without user name, password or query (the token
+/// request URL's query is runner-issued and not to be printed).
+pub fn shown_url(url: &url::Url) -> String {
+    let mut shown = url.clone();
+    let had_userinfo = !url.username().is_empty() || url.password().is_some();
+    let _ = shown.set_username("");
+    let _ = shown.set_password(None);
+    shown.set_query(None);
+    shown.set_fragment(None);
+    let text = shown.as_str().trim_end_matches('/').to_owned();
+    match (had_userinfo, text.split_once("://")) {
+        (true, Some((scheme, rest))) => format!("{scheme}://***@{rest}"),
+        _ => text,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -104,49 +104,7 @@ pub fn read_with(
     // Where the path really leads, every link in every component followed.
     let real = std::fs::canonicalize(full).map_err(unreadable)?;
     refuse_pseudo(&real, full)?;
-    let link_in_path = real != *full;
-    let projected_root = projected
-        .iter()
-        .map(Path::new)
-        .find(|d| full.starts_with(d));
-    let open_path = match projected_root {
-        Some(root) if link_in_path => {
-            // Kubernetes' links must stay inside the projected directory.
-            let real_root = std::fs::canonicalize(root).map_err(unreadable)?;
-            if !real.starts_with(&real_root) {
-                return Err(problem(
-                    full,
-                    format!(
-                        "is a link that leads out of {} (to {})",
-                        root.display(),
-                        real.display()
-                    ),
-                    None,
-                ));
-            }
-            real.clone()
-        }
-        _ if link_in_path => {
-            let meta = std::fs::symlink_metadata(full).map_err(unreadable)?;
-            if meta.file_type().is_symlink() {
-                return Err(problem(full, "is a symlink; only Kubernetes projected service-account tokens (under /var/run/secrets/) may be links", None));
-            }
-            // A linked parent directory: accepted only if it stays where the
-            // path said it was (a runner's work directory may sit behind a link).
-            if let Some(ws) = workspace.filter(|ws| full.starts_with(normalize(ws))) {
-                let real_ws = std::fs::canonicalize(ws).map_err(unreadable)?;
-                if !real.starts_with(real_ws) {
-                    return Err(problem(
-                        full,
-                        "leads out of the workspace through a linked directory",
-                        None,
-                    ));
-                }
-            }
-            real.clone()
-        }
-        _ => full.clone(),
-    };
+    let open_path = path_to_open(full, &real, workspace, projected)?;
     let file = std::fs::OpenOptions::new()
         .read(true)
         .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK)
@@ -181,6 +139,60 @@ pub fn read_with(
         return Err(problem(full, "is empty", None));
     }
     Ok(Secret::new(token))
+}
+
+/// Where to open the token: the path itself, or where its links lead when
+/// that is allowed (Kubernetes' projected tokens, a linked workspace parent).
+fn path_to_open(
+    full: &Path,
+    real: &Path,
+    workspace: Option<&Path>,
+    projected: &[&str],
+) -> Result<PathBuf, Error> {
+    let unreadable = |e: std::io::Error| problem(full, format!("cannot be read: {e}"), Some(e));
+    let link_in_path = real != full;
+    let projected_root = projected
+        .iter()
+        .map(Path::new)
+        .find(|d| full.starts_with(d));
+    Ok(match projected_root {
+        Some(root) if link_in_path => {
+            // Kubernetes' links must stay inside the projected directory.
+            let real_root = std::fs::canonicalize(root).map_err(unreadable)?;
+            if !real.starts_with(&real_root) {
+                return Err(problem(
+                    full,
+                    format!(
+                        "is a link that leads out of {} (to {})",
+                        root.display(),
+                        real.display()
+                    ),
+                    None,
+                ));
+            }
+            real.to_path_buf()
+        }
+        _ if link_in_path => {
+            let meta = std::fs::symlink_metadata(full).map_err(unreadable)?;
+            if meta.file_type().is_symlink() {
+                return Err(problem(full, "is a symlink; only Kubernetes projected service-account tokens (under /var/run/secrets/) may be links", None));
+            }
+            // A linked parent directory: accepted only if it stays where the
+            // path said it was (a runner's work directory may sit behind a link).
+            if let Some(ws) = workspace.filter(|ws| full.starts_with(normalize(ws))) {
+                let real_ws = std::fs::canonicalize(ws).map_err(unreadable)?;
+                if !real.starts_with(real_ws) {
+                    return Err(problem(
+                        full,
+                        "leads out of the workspace through a linked directory",
+                        None,
+                    ));
+                }
+            }
+            real.to_path_buf()
+        }
+        _ => full.to_path_buf(),
+    })
 }
 
 /// procfs and sysfs files report sizes that are not their contents.

@@ -314,6 +314,33 @@ pub fn append_summary(path: Option<&Path>, markdown: &str) {
     }
 }
 
+/// The variables this action may export, and so the only ones its post step
+/// clears (the names it did export are recorded in GITHUB_STATE).
+pub const EXPORTABLE: [&str; 9] = [
+    "AWS_ACCESS_KEY_ID",
+    "AWS_SECRET_ACCESS_KEY",
+    "AWS_SESSION_TOKEN",
+    "AWS_REGION",
+    "AWS_DEFAULT_REGION",
+    "AWS_PROFILE",
+    "AWS_CONFIG_FILE",
+    "AWS_SHARED_CREDENTIALS_FILE",
+    // `refresh-credentials` (the Go SDK v1 reads the config file only with it).
+    "AWS_SDK_LOAD_CONFIG",
+];
+
+impl Export {
+    /// The post step clears exactly the names exported, nothing the job set itself.
+    pub fn record_exported(&mut self) {
+        let exported: Vec<&str> = EXPORTABLE
+            .into_iter()
+            .filter(|n| self.env.iter().any(|(e, _)| e == n))
+            .collect();
+        let names = exported.join(",");
+        self.state("exported_env", names);
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

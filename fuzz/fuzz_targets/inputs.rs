@@ -1,5 +1,5 @@
 //! The input parser: arbitrary environment maps through `RawInputs::from_env` and
-//! `inputs::plan`. Neither may panic, and:
+//! `inputs::build::plan`. Neither may panic, and:
 //! * a plan that comes out is valid (region, session name, duration, retries,
 //!   endpoint, account ids, tags and policies within the limits STS sets);
 //! * neither the plan's `Debug` (logged at debug level) nor an error's message or
@@ -9,8 +9,8 @@
 
 use arbitrary::Arbitrary;
 use keyless_aws::aws_names::{AccountId, SessionName};
-use keyless_aws::inputs::{self, RawInputs};
-use keyless_aws::plan::{CredentialPlan, CredentialSource, Delivery, SessionOptions, TokenSource};
+use keyless_aws::inputs::{self, raw::RawInputs};
+use keyless_aws::plan::{CredentialPlan, CredentialSource, Delivery, Mode, SessionOptions, TokenSource};
 use libfuzzer_sys::fuzz_target;
 use std::collections::HashMap;
 
@@ -281,7 +281,7 @@ fuzz_target!(|case: Case| {
         }
     };
     check_shown("RawInputs Debug", &format!("{raw:?}"));
-    let plan = match inputs::plan(&raw, &env) {
+    let plan = match inputs::build::plan(&raw, &env) {
         Ok(plan) => plan,
         Err(err) => {
             check_shown("plan error", &format!("{err}\n{}\n{err:?}", err.help()));
@@ -322,21 +322,23 @@ fuzz_target!(|case: Case| {
     for id in &plan.account.allowed {
         assert!(AccountId::parse(id.as_str()).is_ok(), "{id:?}");
     }
-    if let Delivery::ProfileFiles { profile: p, .. } = &plan.delivery {
+    // `roles` is fuzzed by its parser's own properties (src/inputs/roles.rs tests).
+    let Mode::Single(single) = &plan.mode else {
+        return;
+    };
+    if let Delivery::ProfileFiles { profile: p, .. } = &single.delivery {
         assert!(!p.name.as_str().is_empty() && p.name.as_str().len() <= 128);
     }
-    let chains = match &plan.credentials {
+    let chains = match &single.credentials {
         CredentialPlan::Obtain(chain) => vec![chain],
         CredentialPlan::KeepExisting { fallback } => fallback.iter().collect(),
         CredentialPlan::LeaveAsIs(_) => vec![],
-        // `roles` is fuzzed by its parser's own properties (src/inputs/roles.rs tests).
-        CredentialPlan::Profiles(_) => Vec::new(),
     };
     for chain in chains {
         if let CredentialSource::WebIdentity(web) = &chain.source {
             check_session(&web.session);
             if let TokenSource::Request { audience, .. } = &web.token {
-                assert!(audience.len() <= 256 && !audience.chars().any(char::is_control));
+                assert!(audience.as_str().chars().count() <= 255 && !audience.as_str().chars().any(char::is_control));
             }
         }
         for hop in &chain.hops {

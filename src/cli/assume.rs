@@ -11,20 +11,21 @@ mod roles;
 
 use super::output::{self, Format};
 use super::{usage_error, value};
-use crate::aws_names::{Partition, Region, RoleArn, SessionName};
+use crate::aws_names::{Audience, Partition, Region, RoleArn, SessionDuration, SessionName};
 use crate::ci::{self, Ci, TokenSource};
-use crate::explain::{self, Context};
-use crate::inputs::DEFAULT_AUDIENCE;
-use crate::plan::{Proxy, SessionOptions};
+use crate::exchange::calls;
+use crate::exchange::connection::Connection;
+use crate::exchange::events::{Event, Observer};
+use crate::exchange::refusal::Refusal;
+use crate::exchange::token::{self, Reading, Token, TokenError};
+use crate::plan::{Proxy, SecretKeyRule, SessionOptions};
 use crate::secret::Secret;
-use crate::sts::{self, ClientSettings};
 use lexopt::prelude::*;
 use std::collections::HashMap;
 use std::ffi::OsString;
-use std::io::Read;
 use std::path::{Path, PathBuf};
-use std::process::{ExitCode, Stdio};
-use std::time::{Duration, Instant};
+use std::process::ExitCode;
+use std::time::Duration;
 
 pub const HELP: &str = "\
 Usage: keyless-aws assume [--role-arn ARN] [FLAGS]
@@ -203,13 +204,8 @@ fn parse(args: &[OsString], env: &HashMap<String, String>) -> Result<Option<Requ
     let audience_given = flags.contains_key("audience");
     let audience = flags
         .remove("audience")
-        .unwrap_or_else(|| DEFAULT_AUDIENCE.into());
-    if audience.is_empty()
-        || audience.len() > 255
-        || !audience.chars().all(|c| c.is_ascii_graphic())
-    {
-        return Err("--audience must be printable ASCII without spaces".into());
-    }
+        .unwrap_or_else(|| Audience::DEFAULT.into());
+    Audience::parse(&audience).map_err(|problem| format!("--audience {problem}"))?;
     let session_name = flags
         .remove("session-name")
         .or_else(|| from_env("AWS_ROLE_SESSION_NAME"))
@@ -218,13 +214,11 @@ fn parse(args: &[OsString], env: &HashMap<String, String>) -> Result<Option<Requ
         .map_err(|problem| format!("--session-name (or AWS_ROLE_SESSION_NAME): {problem}"))?;
     let duration = match flags.remove("duration") {
         None => 3600,
-        Some(d) => d
-            .parse::<i32>()
-            .ok()
-            .filter(|d| (900..=43200).contains(d))
-            .ok_or(format!(
-                "--duration {d:?} must be a whole number of seconds from 900 to 43200"
-            ))?,
+        Some(d) => SessionDuration::parse(&d)
+            .map(SessionDuration::seconds)
+            .map_err(|_| {
+                format!("--duration {d:?} must be a whole number of seconds from 900 to 43200")
+            })?,
     };
     let format = match (&target, flags.remove("format")) {
         (Target::Several(_), Some(f)) if f != "json" => {
@@ -327,16 +321,19 @@ fn run(request: &Request, env: &HashMap<String, String>) -> Result<(), Failure> 
             )
         })?;
     let github_env = github_env(request, env)?;
-    let token = runtime.block_on(fetch_token(request, env))?;
-    mask(&token, request, env);
-    let claims = crate::jwt::decode_claims(token.expose());
-    if claims.is_none() {
+    let log = CliLog { request, env };
+    let token = runtime.block_on(fetch_token(request, env, &log))?;
+    if token.claims.is_none() {
         return Err(Failure::new(
             format!("the token from {} is not a JWT", request.token.describe()),
             "Pass the OIDC token itself (three base64url parts separated by dots), not a file name or a quoted value.",
         ));
     }
-    let token_aud = claims.as_ref().map(|c| c.aud.clone()).unwrap_or_default();
+    let token_aud = token
+        .claims
+        .as_ref()
+        .map(|c| c.aud.clone())
+        .unwrap_or_default();
     if request.audience_given && !request.requests_token() && !token_aud.contains(&request.audience)
     {
         eprintln!(
@@ -347,9 +344,7 @@ fn run(request: &Request, env: &HashMap<String, String>) -> Result<(), Failure> 
     }
     let role_arn = match &request.target {
         Target::One(arn) => arn,
-        Target::Several(lines) => {
-            return roles::run(request, env, lines, &runtime, &token, claims.as_ref())
-        }
+        Target::Several(lines) => return roles::run(request, env, lines, &runtime, &token),
     };
     eprintln!(
         "keyless-aws: assuming {} (session {}, {} s) with the token from {}",
@@ -358,31 +353,21 @@ fn run(request: &Request, env: &HashMap<String, String>) -> Result<(), Failure> 
         request.duration,
         request.token.describe()
     );
-    let client = sts::client(ClientSettings {
-        region: &request.region,
-        endpoint: request.endpoint.as_ref(),
-        variant: sts::EndpointVariant::default(),
-        proxy: &Proxy::default(),
-        retry: crate::retry::StsSchedule::new(4, None),
-        credentials: None,
-        fresh_credentials: false,
-    });
+    let session = SessionOptions {
+        name: request.session_name.clone(),
+        duration_seconds: request.duration,
+        inline_policy: None,
+        managed_policies: Vec::new(),
+    };
     let assumed = runtime
-        .block_on(sts::assume_role_with_web_identity(
-            &client,
+        .block_on(calls::web_identity(
+            &connection(request),
             role_arn,
-            &SessionOptions {
-                name: request.session_name.clone(),
-                duration_seconds: request.duration,
-                inline_policy: None,
-                managed_policies: Vec::new(),
-            },
+            &session,
             &token,
+            &log,
         ))
-        .map_err(|failure| refused(request, claims.as_ref(), failure))?;
-    for secret in assumed.credentials.secrets() {
-        mask(secret, request, env);
-    }
+        .map_err(refused)?;
     let region = request.region_given.then_some(request.region.as_str());
     let text = output::render(
         request.format,
@@ -403,6 +388,42 @@ fn run(request: &Request, env: &HashMap<String, String>) -> Result<(), Failure> 
     );
     Ok(())
 }
+
+/// The engine's events on the command line: every secret masked (see
+/// [`mask`]); progress is this command's own stderr lines.
+struct CliLog<'a> {
+    request: &'a Request,
+    env: &'a HashMap<String, String>,
+}
+
+impl Observer for CliLog<'_> {
+    fn on(&self, event: Event<'_>) {
+        if let Event::Secret(secret) = event {
+            mask(secret, self.request, self.env);
+        }
+    }
+}
+
+/// How the command reaches STS.
+fn connection(request: &Request) -> Connection<'_> {
+    Connection {
+        region: &request.region,
+        endpoint: request.endpoint.as_ref(),
+        variant: Default::default(),
+        proxy: &NO_PROXY,
+        max_attempts: 4,
+        time_limit: None,
+        secret_key: SecretKeyRule::AsIssued,
+        unreachable_note: None,
+    }
+}
+
+/// The command line sets no proxy of its own (the SDK's HTTP client reads none).
+static NO_PROXY: Proxy = Proxy {
+    https: None,
+    http: None,
+    no_proxy: None,
+};
 
 /// Where `--format github` will write, checked before any request, so a bad
 /// destination costs nothing and leaves no credentials in flight.
@@ -431,28 +452,13 @@ fn github_env(
     Ok(github_env)
 }
 
-/// An STS refusal, explained with the claims of the token that was sent.
-fn refused(
-    request: &Request,
-    claims: Option<&crate::jwt::Claims>,
-    failure: Box<crate::error::StsFailure>,
-) -> Failure {
-    // The audience asked for where the job requests its token; else
-    // the token's own (CircleCI's org id, Bitbucket's workspace ARI).
-    let audience = if request.requests_token() {
-        Some(request.audience.as_str())
-    } else {
-        claims.and_then(|c| c.aud.first()).map(String::as_str)
-    };
-    let ctx = Context {
-        claims,
-        audience,
-        duration_seconds: request.duration,
-        endpoint: request.endpoint.as_ref().map(url::Url::as_str),
-        region: request.region.as_str(),
-        ..Default::default()
-    };
-    let (cause, fix) = explain::explain(&failure, &ctx);
+/// An STS refusal (explained by the engine) as this command reports it.
+fn refused(refusal: Refusal) -> Failure {
+    let Refusal {
+        failure,
+        cause,
+        fix,
+    } = refusal;
     let problem = crate::error::Error::Sts {
         failure,
         cause: String::new(),
@@ -472,129 +478,75 @@ fn inside_git_work_tree(path: &Path) -> Option<PathBuf> {
         .map(Path::to_path_buf)
 }
 
-/// Time allowed for `buildkite-agent oidc request-token`.
-const AGENT_TIMEOUT: Duration = Duration::from_secs(30);
-/// Tokens are ~1 KiB; anything larger than this is not one. The action's
-/// `web-identity-token-file` cap, so both refuse the same sizes.
-const MAX_TOKEN: usize = crate::token_file::MAX_TOKEN_FILE as usize;
+/// The token, from where the request says, by the engine (a token file
+/// with the hardened reader the action uses).
+async fn fetch_token(
+    request: &Request,
+    env: &HashMap<String, String>,
+    log: &CliLog<'_>,
+) -> Result<Token, Failure> {
+    let source = token_source(request, env)?;
+    let reading = Reading {
+        proxy: &NO_PROXY,
+        max_attempts: 3,
+        workspace: None,
+        env: &|name| env.get(name).cloned(),
+    };
+    token::fetch(&source, &reading, log)
+        .await
+        .map_err(|e| match e {
+            TokenError::Unset { variable } => Failure::new(
+                format!("${variable} is not set or empty"),
+                request.ci.map(Ci::missing_token_help).unwrap_or_else(|| {
+                    "Set that variable to the OIDC token (a JWT) before running this, or pass --token-file FILE.".into()
+                }),
+            ),
+            TokenError::File(crate::error::Error::TokenFile { path, problem, .. }) => Failure::new(
+                format!("the token file {} {problem}", path.display()),
+                "Point --token-file (or AWS_WEB_IDENTITY_TOKEN_FILE) at a readable file that holds the JWT.",
+            ),
+            TokenError::Request(e) | TokenError::File(e) => Failure::new(e.to_string(), e.help()),
+            TokenError::Agent { problem } => {
+                Failure::new(problem, Ci::Buildkite.missing_token_help())
+            }
+        })
+}
 
-async fn fetch_token(request: &Request, env: &HashMap<String, String>) -> Result<Secret, Failure> {
-    let ci_help = || {
-        request.ci.map(Ci::missing_token_help).unwrap_or_else(|| {
-            "Set that variable to the OIDC token (a JWT) before running this, or pass --token-file FILE.".into()
+/// Where the token is, in the engine's terms. A relative `--token-file` is
+/// taken from the current directory.
+fn token_source(
+    request: &Request,
+    env: &HashMap<String, String>,
+) -> Result<crate::plan::TokenSource, Failure> {
+    use crate::plan::TokenSource as Source;
+    let audience = || {
+        Audience::parse(&request.audience).map_err(|p| {
+            Failure::new(
+                format!("--audience {p}"),
+                "Pass the audience your IAM OIDC provider lists, normally sts.amazonaws.com.",
+            )
         })
     };
-    match &request.token {
-        TokenSource::Env(name) => match env.get(name).map(|v| v.trim()).filter(|v| !v.is_empty()) {
-            Some(v) => Ok(Secret::new(v)),
-            None => Err(Failure::new(
-                format!("${name} is not set or empty"),
-                ci_help(),
-            )),
-        },
-        TokenSource::File(path) => read_token_file(path),
-        TokenSource::GitHubRequest => {
-            let bearer = Secret::new(env["ACTIONS_ID_TOKEN_REQUEST_TOKEN"].as_str());
-            mask(&bearer, request, env);
-            let url =
-                crate::oidc::token_url(&env["ACTIONS_ID_TOKEN_REQUEST_URL"], &request.audience)
-                    .map_err(|e| Failure::new(e.to_string(), e.help()))?;
-            crate::oidc::request_token(&url, &bearer, 3, &Proxy::default())
-                .await
-                .map_err(|e| Failure::new(e.to_string(), e.help()))
+    Ok(match &request.token {
+        TokenSource::Env(name) => Source::Env(name.clone()),
+        TokenSource::File(path) => {
+            Source::File(std::path::absolute(path).unwrap_or_else(|_| path.clone()))
         }
-        TokenSource::BuildkiteAgent => buildkite_token(&request.audience),
-    }
-}
-
-fn read_token_file(path: &Path) -> Result<Secret, Failure> {
-    let fail = |problem: String| {
-        Failure::new(
-            format!("the token file {} {problem}", path.display()),
-            "Point --token-file (or AWS_WEB_IDENTITY_TOKEN_FILE) at a readable file that holds the JWT.",
-        )
-    };
-    let file = std::fs::File::open(path).map_err(|e| fail(format!("cannot be read: {e}")))?;
-    let meta = file
-        .metadata()
-        .map_err(|e| fail(format!("cannot be read: {e}")))?;
-    if !meta.is_file() {
-        return Err(fail("is not a regular file".into()));
-    }
-    let mut text = String::new();
-    file.take(MAX_TOKEN as u64 + 1)
-        .read_to_string(&mut text)
-        .map_err(|e| fail(format!("cannot be read: {e}")))?;
-    if text.len() > MAX_TOKEN {
-        return Err(fail(format!("is larger than {MAX_TOKEN} bytes")));
-    }
-    match text.trim() {
-        "" => Err(fail("is empty".into())),
-        token => Ok(Secret::new(token)),
-    }
-}
-
-/// Runs `buildkite-agent oidc request-token --audience AUD`, bounded in time;
-/// its stdout is the token.
-fn buildkite_token(audience: &str) -> Result<Secret, Failure> {
-    let help = Ci::Buildkite.missing_token_help();
-    let mut child = std::process::Command::new("buildkite-agent")
-        .args(["oidc", "request-token", "--audience", audience])
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .map_err(|e| Failure::new(format!("could not run buildkite-agent: {e}"), help.clone()))?;
-    // Read both pipes on threads so a chatty agent cannot block on a full pipe.
-    let mut stdout = child.stdout.take().expect("piped");
-    let mut stderr = child.stderr.take().expect("piped");
-    let out = std::thread::spawn(move || {
-        let mut buf = Vec::new();
-        let _ = (&mut stdout)
-            .take(MAX_TOKEN as u64 + 1)
-            .read_to_end(&mut buf);
-        buf
-    });
-    let err = std::thread::spawn(move || {
-        let mut buf = Vec::new();
-        let _ = (&mut stderr).take(4096).read_to_end(&mut buf);
-        buf
-    });
-    let deadline = Instant::now() + AGENT_TIMEOUT;
-    let status = loop {
-        match child.try_wait() {
-            Ok(Some(status)) => break status,
-            Ok(None) if Instant::now() < deadline => std::thread::sleep(Duration::from_millis(20)),
-            _ => {
-                let _ = child.kill();
-                let _ = child.wait();
-                return Err(Failure::new(
-                    format!(
-                        "buildkite-agent oidc request-token did not finish within {} s",
-                        AGENT_TIMEOUT.as_secs()
-                    ),
-                    help,
-                ));
+        TokenSource::GitHubRequest => {
+            let audience = audience()?;
+            let url =
+                crate::oidc::token_url(&env["ACTIONS_ID_TOKEN_REQUEST_URL"], audience.as_str())
+                    .map_err(|e| Failure::new(e.to_string(), e.help()))?;
+            Source::Request {
+                url,
+                bearer: Secret::new(env["ACTIONS_ID_TOKEN_REQUEST_TOKEN"].as_str()),
+                audience,
             }
         }
-    };
-    let stdout = out.join().unwrap_or_default();
-    let stderr = err.join().unwrap_or_default();
-    if !status.success() {
-        let said = crate::text::one_line(String::from_utf8_lossy(&stderr).trim());
-        return Err(Failure::new(
-            format!("buildkite-agent oidc request-token failed ({status}): {said}"),
-            help,
-        ));
-    }
-    let token = String::from_utf8_lossy(&stdout).trim().to_owned();
-    if token.is_empty() || token.len() > MAX_TOKEN {
-        return Err(Failure::new(
-            "buildkite-agent oidc request-token printed no token",
-            help,
-        ));
-    }
-    Ok(Secret::new(token))
+        TokenSource::BuildkiteAgent => Source::BuildkiteAgent {
+            audience: audience()?,
+        },
+    })
 }
 
 #[cfg(test)]

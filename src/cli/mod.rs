@@ -89,7 +89,7 @@ pub fn dispatch(args: Vec<OsString>) -> Invocation {
             Err(code) => code,
         },
         "credential-process" => match strings(rest) {
-            Ok(rest) => crate::refresh::helper_main(&rest),
+            Ok(rest) => crate::refresh::helper::helper_main(&rest),
             Err(code) => code,
         },
         other => {
@@ -108,7 +108,9 @@ fn help(command: Option<&str>) -> ExitCode {
         Some("dev-sts") => println!("{}", dev_sts::HELP),
         Some("check-trust") => return crate::trust::main(&["--help".to_owned()]),
         Some("dev-token-server") => return crate::dev_token_server::main(&["--help".to_owned()]),
-        Some("credential-process") => return crate::refresh::helper_main(&["--help".to_owned()]),
+        Some("credential-process") => {
+            return crate::refresh::helper::helper_main(&["--help".to_owned()])
+        }
         Some(other) => {
             eprintln!("keyless-aws help: unknown command {other:?}\n\n{HELP}");
             return ExitCode::from(2);

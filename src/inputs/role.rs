@@ -5,7 +5,7 @@
 
 use super::raw::RawInputs;
 use super::values::{bad, list, parse_int, set, warn};
-use crate::aws_names::{shorten, Region, RoleArn, RoleName, SessionName};
+use crate::aws_names::{shorten, Region, RoleArn, RoleName, SessionDuration, SessionName};
 use crate::error::Error;
 use crate::plan::{RoleHop, RoleTarget, SessionOptions, Warning};
 use crate::tags::{self, Tag};
@@ -105,7 +105,12 @@ pub fn session_options(raw: &RawInputs) -> Result<SessionOptions, Error> {
 fn duration_seconds(raw: &RawInputs) -> Result<i32, Error> {
     match set(&raw.role_duration_seconds).map(str::trim) {
         None | Some("0") => Ok(DEFAULT_DURATION),
-        Some(v) => Ok(parse_int("role-duration-seconds", v, 900, 43200)? as i32),
+        Some(v) => Ok(parse_int(
+            "role-duration-seconds",
+            v,
+            SessionDuration::MIN.into(),
+            SessionDuration::MAX.into(),
+        )? as i32),
     }
 }
 

@@ -15,15 +15,19 @@
 //! source profile's credentials. `roles` replaces `role-to-assume` and
 //! `aws-profile`: they are alternatives, so giving both is an error.
 
+use super::credentials::{audience as audience_of, keys};
 use super::raw::RawInputs;
 use super::role::{self, valid_external_id};
+use super::runner as runner_inputs;
 use super::values::{bad, parse_bool, set};
-use super::{audience as audience_of, keys, runner as runner_inputs};
-use crate::aws_names::{shorten, ProfileName, Region, RoleArn, SessionName};
+use crate::aws_names::{
+    shorten, Audience, ProfileName, Region, RoleArn, SessionDuration, SessionName,
+};
 use crate::error::Error;
 use crate::plan::{
-    NamedProfiles, ProfileTarget, ProfilesPlan, RoleHop, RoleProfile, RoleTarget, Roots, Runner,
-    SessionOptions, Signer, TokenGroup, TokenSource, Warning, WebProfile,
+    NamedProfiles, ProfileCredentials, ProfileTarget, ProfilesPlan, RoleHop, RoleProfile,
+    RoleTarget, Roots, Runner, SessionOptions, Signer, TokenGroup, TokenSource, Warning,
+    WebProfile,
 };
 use crate::secret::Secret;
 use std::collections::hash_map::Entry;
@@ -33,7 +37,7 @@ use std::collections::HashMap;
 pub const MAX_PROFILES: usize = 50;
 
 /// AWS caps a session assumed with temporary credentials (role chaining) at 1 h.
-pub const MAX_CHAINED_DURATION: i32 = 3600;
+pub const MAX_CHAINED_DURATION: i32 = SessionDuration::MAX_CHAINED;
 
 const KEYS: &str = "region, via, external-id, duration, session-name, audience";
 const FORMAT: &str = "Write one profile per line: `NAME = ROLE_ARN [region=R] [via=PROFILE] [external-id=X] [duration=SECONDS] [session-name=N] [audience=A]`; blank lines and `#` comments are allowed.";
@@ -52,7 +56,7 @@ pub struct RoleLine {
     pub external_id: Option<String>,
     pub duration: Option<i32>,
     pub session_name: Option<SessionName>,
-    pub audience: Option<String>,
+    pub audience: Option<Audience>,
 }
 
 /// A problem with the lines: what is wrong and how to fix it.
@@ -239,10 +243,9 @@ fn setting(line: &mut RoleLine, key: &str, value: &str) -> Result<(), Problem> {
             line.external_id = Some(value.to_owned());
         }
         "duration" => {
-            let seconds = value
-                .parse::<i32>()
+            let seconds = SessionDuration::parse(value)
                 .ok()
-                .filter(|s| (900..=43200).contains(s));
+                .map(SessionDuration::seconds);
             let fix = "Use a whole number of seconds from 900 to 43200.";
             line.duration =
                 Some(seconds.ok_or_else(|| {
@@ -256,13 +259,10 @@ fn setting(line: &mut RoleLine, key: &str, value: &str) -> Result<(), Problem> {
                 })?)
         }
         "audience" => {
-            if value.len() > 256 || value.chars().any(char::is_control) {
-                return Err(invalid(
-                    "must be at most 256 printable characters".into(),
-                    "Use a client id of your IAM OIDC provider.",
-                ));
-            }
-            line.audience = Some(value.to_owned());
+            line.audience = Some(
+                Audience::parse(value)
+                    .map_err(|p| invalid(p, "Use a client id of your IAM OIDC provider."))?,
+            );
         }
         other => {
             return Err((
@@ -351,24 +351,6 @@ fn refuse_alternatives(raw: &RawInputs) -> Result<(), Error> {
     Ok(())
 }
 
-/// `refresh-credentials` does not yet know how to refresh several profiles
-/// (its helper describes one chain): refused rather than ignored, so nobody
-/// gets fixed keys believing they refresh.
-fn refuse_refresh(raw: &RawInputs) -> Result<(), Error> {
-    if parse_bool("refresh-credentials", &raw.refresh_credentials, false)? {
-        return Err(refresh_not_supported());
-    }
-    Ok(())
-}
-
-pub(super) fn refresh_not_supported() -> Error {
-    bad(
-        "refresh-credentials",
-        "is not yet supported together with `roles`",
-        "Remove `refresh-credentials` (each profile then holds keys for its session, see `duration=`), or use `role-to-assume` with `refresh-credentials` in a step of its own.",
-    )
-}
-
 /// `default-profile`: one of the profiles, or nothing.
 fn default_profile(raw: &RawInputs, lines: &[RoleLine]) -> Result<Option<ProfileName>, Error> {
     let Some(name) = set(&raw.default_profile).map(str::trim) else {
@@ -408,7 +390,6 @@ pub fn plan(
     text: &str,
 ) -> Result<ProfilesPlan, Error> {
     refuse_alternatives(raw)?;
-    refuse_refresh(raw)?;
     let lines = parse(text)?;
     let default = default_profile(raw, &lines)?;
     let defaults = role::session_options(raw)?;
@@ -422,7 +403,7 @@ pub fn plan(
     let signer = match keys(raw, real_aws, warnings)? {
         Some(keys) => Some(Signer::Keys(keys)),
         None if role_chaining => {
-            super::refuse_chaining_from_a_refreshing_profile(env)?;
+            super::credentials::refuse_chaining_from_a_refreshing_profile(env)?;
             Some(Signer::Ambient)
         }
         None => None,
@@ -442,6 +423,7 @@ pub fn plan(
             default,
             overwrite,
         },
+        content: ProfileCredentials::Keys,
     })
 }
 
@@ -569,7 +551,7 @@ impl Forest<'_> {
         let get = |k: &str| env.get(k).map(String::as_str).filter(|v| !v.is_empty());
         let token_file = set(&raw.web_identity_token_file).map(str::trim);
         let step_audience = audience_of(raw)?;
-        let mut groups: Vec<(String, Vec<WebProfile>)> = Vec::new();
+        let mut groups: Vec<(Audience, Vec<WebProfile>)> = Vec::new();
         for line in self.roots() {
             if line.external_id.is_some() {
                 return Err(Self::line_error(
@@ -625,7 +607,7 @@ impl Forest<'_> {
             .map(|(audience, roles)| {
                 Ok(TokenGroup {
                     token: TokenSource::Request {
-                        url: crate::oidc::token_url(url, &audience)?,
+                        url: crate::oidc::token_url(url, audience.as_str())?,
                         bearer: Secret::new(bearer),
                         audience,
                     },
@@ -735,12 +717,12 @@ mod tests {
         for (k, v) in pairs {
             env.insert(k.to_string(), v.to_string());
         }
-        super::super::plan(&RawInputs::from_env(&env)?, &env)
+        super::super::build::plan(&RawInputs::from_env(&env)?, &env)
     }
 
     fn profiles(plan: &crate::plan::Plan) -> &ProfilesPlan {
-        match &plan.credentials {
-            crate::plan::CredentialPlan::Profiles(p) => p,
+        match &plan.mode {
+            crate::plan::Mode::Profiles(p) => p,
             other => panic!("{other:?}"),
         }
     }
@@ -756,7 +738,6 @@ mod tests {
             ("INPUT_ROLE-DURATION-SECONDS", "5400"),
         ])
         .unwrap();
-        assert!(matches!(plan.delivery, crate::plan::Delivery::OutputsOnly));
         let p = profiles(&plan);
         assert_eq!(p.files.default.as_ref().unwrap().as_str(), "prod");
         assert_eq!(p.files.dir.local, std::path::Path::new("/rt/.keyless-aws"));
@@ -841,11 +822,38 @@ mod tests {
             &format!("{cn}\n").replace("x\n", "x region=cn-north-1\n")
         )])
         .is_ok());
-        let refresh = e(&[("INPUT_ROLES", &one), ("INPUT_REFRESH-CREDENTIALS", "true")]);
-        assert!(
-            refresh.contains("not yet supported together with `roles`"),
-            "{refresh}"
+        // `refresh-credentials`: each profile replays its own chain, which
+        // only the runner's token request allows; the rest is refused first.
+        let chained = format!("dev = {A}\naudit = {B} via=dev\n");
+        let refreshing = plan_of(&[
+            ("INPUT_ROLES", &chained),
+            ("INPUT_REFRESH-CREDENTIALS", "true"),
+        ])
+        .unwrap();
+        assert_eq!(
+            profiles(&refreshing).content,
+            crate::plan::ProfileCredentials::Refreshing
         );
+        let refresh = |extra: &[(&str, &str)]| {
+            let mut pairs = vec![
+                ("INPUT_ROLES", one.as_str()),
+                ("INPUT_REFRESH-CREDENTIALS", "true"),
+            ];
+            pairs.extend_from_slice(extra);
+            e(&pairs)
+        };
+        assert!(refresh(&[
+            ("INPUT_AWS-ACCESS-KEY-ID", "AKIAEXAMPLEEXAMPLE00"),
+            ("INPUT_AWS-SECRET-ACCESS-KEY", "secret"),
+        ])
+        .contains("long-lived keys on disk"));
+        assert!(refresh(&[
+            ("INPUT_ROLE-CHAINING", "true"),
+            ("AWS_ACCESS_KEY_ID", "AKIAEXAMPLEEXAMPLE00")
+        ])
+        .contains("environment's credentials"));
+        assert!(refresh(&[("INPUT_WEB-IDENTITY-TOKEN-FILE", "/t.jwt")])
+            .contains("nothing renews it there"));
         // No token: the plan fails before any request, naming what the job needs.
         let err =
             plan_of(&[("INPUT_ROLES", &one), ("ACTIONS_ID_TOKEN_REQUEST_URL", "")]).unwrap_err();

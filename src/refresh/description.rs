@@ -9,8 +9,12 @@
 //! `/__w/_temp/…` in a job container and `/github/runner_temp/…` in a Docker
 //! action, and one description must serve all of them.
 
-use crate::aws_names::{Region, RoleArn, SessionName};
-use crate::plan::{Network, RoleHop, RoleTarget, SessionOptions, WebIdentity};
+use crate::aws_names::ProfileName;
+use crate::aws_names::{Audience, Region, RoleArn, SessionName};
+use crate::plan::{
+    Chain, CredentialSource, Network, ProfilesPlan, RoleHop, RoleProfile, RoleTarget, Roots,
+    SessionOptions, TokenSource,
+};
 use crate::tags::Tag;
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
@@ -123,18 +127,10 @@ impl ProxySettings {
 pub struct Resolved {
     pub region: Region,
     pub sts_endpoint: Option<url::Url>,
+    pub audience: Audience,
     pub web_identity: (RoleArn, SessionOptions),
-    pub chain: Vec<ResolvedHop>,
-}
-
-#[derive(Debug)]
-pub struct ResolvedHop {
-    pub role_arn: RoleArn,
-    pub session: SessionOptions,
-    pub external_id: Option<String>,
-    /// `None` when no tags are sent.
-    pub tags: Option<Vec<Tag>>,
-    pub transitive_tag_keys: Vec<String>,
+    /// Every hop names its role by full ARN.
+    pub chain: Vec<RoleHop>,
 }
 
 /// Why a chain cannot be described for the helper.
@@ -147,17 +143,18 @@ impl Description {
     pub fn from_plan(
         region: &Region,
         network: &Network,
-        web: &WebIdentity,
+        web: (&RoleArn, &SessionOptions),
         audience: &str,
         hops: &[RoleHop],
     ) -> Description {
+        let (role, session) = web;
         let shortest = hops
             .iter()
             .map(|h| h.session.duration_seconds)
-            .chain([web.session.duration_seconds])
+            .chain([session.duration_seconds])
             .min()
             .unwrap_or(900);
-        let mut signer = web.role.clone();
+        let mut signer = role.clone();
         let chain = hops
             .iter()
             .map(|hop| {
@@ -206,11 +203,11 @@ impl Description {
             sts_endpoint: network.sts_endpoint.as_ref().map(|u| u.to_string()),
             audience: audience.to_owned(),
             web_identity: WebIdentityRole {
-                role_arn: web.role.to_string(),
-                session_name: web.session.name.to_string(),
-                duration_seconds: web.session.duration_seconds,
-                inline_policy: web.session.inline_policy.clone(),
-                managed_policies: web.session.managed_policies.clone(),
+                role_arn: role.to_string(),
+                session_name: session.name.to_string(),
+                duration_seconds: session.duration_seconds,
+                inline_policy: session.inline_policy.clone(),
+                managed_policies: session.managed_policies.clone(),
             },
             chain,
             proxy: ProxySettings {
@@ -222,6 +219,25 @@ impl Description {
             min_remaining_seconds: min_remaining(shortest),
             retry_max_attempts: network.retry.max_attempts.clamp(1, 12),
         }
+    }
+
+    /// The description of a chain the helper can replay: a web identity
+    /// from the runner's token request, and the hops after it; `None` for
+    /// any other chain (keys, the environment's credentials, a token file).
+    pub fn from_chain(region: &Region, network: &Network, chain: &Chain) -> Option<Description> {
+        let CredentialSource::WebIdentity(web) = &chain.source else {
+            return None;
+        };
+        let TokenSource::Request { audience, .. } = &web.token else {
+            return None;
+        };
+        Some(Self::from_plan(
+            region,
+            network,
+            (&web.role, &web.session),
+            audience.as_str(),
+            &chain.hops,
+        ))
     }
 
     /// Reads and validates a description file.
@@ -279,18 +295,8 @@ impl Description {
             ));
         }
         let region = Region::parse(&self.region).map_err(|p| format!("`region` {p}"))?;
-        let sts_endpoint = match &self.sts_endpoint {
-            Some(endpoint) => {
-                let url = url::Url::parse(endpoint)
-                    .map_err(|e| format!("`sts-endpoint` is not a URL ({e})"))?;
-                if !matches!(url.scheme(), "https" | "http") || url.password().is_some() {
-                    return Err("`sts-endpoint` must be an http(s) URL without credentials".into());
-                }
-                Some(url)
-            }
-            None => None,
-        };
-        printable("audience", &self.audience, 256)?;
+        let sts_endpoint = self.sts_endpoint()?;
+        let audience = Audience::parse(&self.audience).map_err(|p| format!("`audience` {p}"))?;
         let web = &self.web_identity;
         let web_identity = role(
             "web-identity",
@@ -300,55 +306,37 @@ impl Description {
             web.inline_policy.as_deref(),
             &web.managed_policies,
         )?;
-        let mut chain = Vec::new();
-        for (i, hop) in self.chain.iter().enumerate() {
-            let name = format!("chain[{i}]");
-            let (role_arn, session) = role(
-                &name,
-                &hop.role_arn,
-                &hop.session_name,
-                hop.duration_seconds,
-                hop.inline_policy.as_deref(),
-                &hop.managed_policies,
-            )?;
-            if let Some(id) = &hop.external_id {
-                printable(&format!("{name}.external-id"), id, 1224)?;
-            }
-            if hop.tags.len() > crate::tags::MAX_TAGS {
-                return Err(format!(
-                    "`{name}.tags` has more than {} tags",
-                    crate::tags::MAX_TAGS
-                ));
-            }
-            for t in &hop.tags {
-                printable(&format!("{name}.tags key"), &t.key, 128)?;
-                if t.value.len() > 256 || t.value.chars().any(char::is_control) {
-                    return Err(format!(
-                        "`{name}.tags` value of {:?} is not 0 to 256 printable characters",
-                        t.key
-                    ));
-                }
-            }
-            for k in &hop.transitive_tag_keys {
-                printable(&format!("{name}.transitive-tag-keys"), k, 128)?;
-            }
-            chain.push(ResolvedHop {
-                role_arn,
-                session,
-                external_id: hop.external_id.clone(),
-                tags: (!hop.tags.is_empty()).then(|| {
-                    hop.tags
-                        .iter()
-                        .map(|t| Tag {
-                            key: t.key.clone(),
-                            value: t.value.clone(),
-                            optional: t.optional,
-                        })
-                        .collect()
-                }),
-                transitive_tag_keys: hop.transitive_tag_keys.clone(),
-            });
+        let chain = self
+            .chain
+            .iter()
+            .enumerate()
+            .map(|(i, hop)| hop.resolve(&format!("chain[{i}]")))
+            .collect::<Result<Vec<_>, _>>()?;
+        self.check_proxy()?;
+        self.check_cache()?;
+        Ok(Resolved {
+            region,
+            sts_endpoint,
+            audience,
+            web_identity,
+            chain,
+        })
+    }
+
+    fn sts_endpoint(&self) -> Result<Option<url::Url>, String> {
+        let Some(endpoint) = &self.sts_endpoint else {
+            return Ok(None);
+        };
+        let url =
+            url::Url::parse(endpoint).map_err(|e| format!("`sts-endpoint` is not a URL ({e})"))?;
+        if !matches!(url.scheme(), "https" | "http") || url.password().is_some() {
+            return Err("`sts-endpoint` must be an http(s) URL without credentials".into());
         }
+        Ok(Some(url))
+    }
+
+    /// A description never holds a secret: no proxy password.
+    fn check_proxy(&self) -> Result<(), String> {
         for (name, proxy) in [
             ("https-proxy", &self.proxy.https_proxy),
             ("http-proxy", &self.proxy.http_proxy),
@@ -364,6 +352,12 @@ impl Description {
         if let Some(no_proxy) = &self.proxy.no_proxy {
             printable("proxy.no-proxy", no_proxy, 4096)?;
         }
+        Ok(())
+    }
+
+    /// The cache: a plain file name beside the description, served only
+    /// while it has more left than the shortest session; and the retries.
+    fn check_cache(&self) -> Result<(), String> {
         let name = &self.cache_file;
         if name.is_empty()
             || name.len() > 64
@@ -390,12 +384,102 @@ impl Description {
         if !(1..=12).contains(&self.retry_max_attempts) {
             return Err("`retry-max-attempts` must be 1 to 12".into());
         }
-        Ok(Resolved {
-            region,
-            sts_endpoint,
-            web_identity,
-            chain,
+        Ok(())
+    }
+}
+
+impl ChainedRole {
+    /// This hop checked and parsed; `name` says where it is (`chain[0]`).
+    fn resolve(&self, name: &str) -> Result<RoleHop, String> {
+        let (role_arn, session) = role(
+            name,
+            &self.role_arn,
+            &self.session_name,
+            self.duration_seconds,
+            self.inline_policy.as_deref(),
+            &self.managed_policies,
+        )?;
+        if let Some(id) = &self.external_id {
+            printable(&format!("{name}.external-id"), id, 1224)?;
+        }
+        if self.tags.len() > crate::tags::MAX_TAGS {
+            return Err(format!(
+                "`{name}.tags` has more than {} tags",
+                crate::tags::MAX_TAGS
+            ));
+        }
+        for t in &self.tags {
+            printable(&format!("{name}.tags key"), &t.key, 128)?;
+            if t.value.len() > 256 || t.value.chars().any(char::is_control) {
+                return Err(format!(
+                    "`{name}.tags` value of {:?} is not 0 to 256 printable characters",
+                    t.key
+                ));
+            }
+        }
+        for k in &self.transitive_tag_keys {
+            printable(&format!("{name}.transitive-tag-keys"), k, 128)?;
+        }
+        Ok(RoleHop {
+            target: RoleTarget::Arn(role_arn),
+            session,
+            external_id: self.external_id.clone(),
+            tags: (!self.tags.is_empty()).then(|| {
+                self.tags
+                    .iter()
+                    .map(|t| Tag {
+                        key: t.key.clone(),
+                        value: t.value.clone(),
+                        optional: t.optional,
+                    })
+                    .collect()
+            }),
+            transitive_tag_keys: self.transitive_tag_keys.clone(),
         })
+    }
+}
+
+/// `roles` with `refresh-credentials`: each profile's description, its
+/// chain being its root's web identity and every `via` hop down to it.
+/// `None` unless every root is a web identity from the runner's token request.
+pub fn of_profiles(
+    region: &Region,
+    network: &Network,
+    profiles: &ProfilesPlan,
+) -> Option<Vec<(ProfileName, Description)>> {
+    let Roots::WebIdentity(groups) = &profiles.roots else {
+        return None;
+    };
+    let mut out = Vec::new();
+    for group in groups {
+        let TokenSource::Request { audience, .. } = &group.token else {
+            return None;
+        };
+        for root in &group.roles {
+            let web = (&root.role, &root.session);
+            let describe = |hops: &[RoleHop]| {
+                Description::from_plan(region, network, web, audience.as_str(), hops)
+            };
+            out.push((root.profile.name.clone(), describe(&[])));
+            describe_chained(&root.chained, &mut Vec::new(), &describe, &mut out);
+        }
+    }
+    Some(out)
+}
+
+/// The profiles chained under one, each with the hops that lead to it.
+fn describe_chained<'a>(
+    chained: &'a [RoleProfile],
+    path: &mut Vec<&'a RoleProfile>,
+    describe: &dyn Fn(&[RoleHop]) -> Description,
+    out: &mut Vec<(ProfileName, Description)>,
+) {
+    for profile in chained {
+        path.push(profile);
+        let hops: Vec<RoleHop> = path.iter().map(|p| p.hop.clone()).collect();
+        out.push((profile.profile.name.clone(), describe(&hops)));
+        describe_chained(&profile.chained, path, describe, out);
+        path.pop();
     }
 }
 
@@ -496,7 +580,7 @@ pub(crate) mod tests {
             inline_policy: None,
             managed_policies: vec![],
         };
-        let web = WebIdentity {
+        let web = crate::plan::WebIdentity {
             token: TokenSource::File("/t.jwt".into()),
             role: RoleArn::parse("arn:aws-cn:iam::123456789012:role/deploy").unwrap(),
             session: session("GitHubActions", 3600),
@@ -526,11 +610,17 @@ pub(crate) mod tests {
             endpoint_variant: Default::default(),
         };
         let region = Region::parse("cn-north-1").unwrap();
-        let d = Description::from_plan(&region, &network, &web, "sts.amazonaws.com", &[hop]);
+        let d = Description::from_plan(
+            &region,
+            &network,
+            (&web.role, &web.session),
+            "sts.amazonaws.com",
+            &[hop],
+        );
         let resolved = d.resolve().unwrap();
         assert_eq!(
-            resolved.chain[0].role_arn.as_str(),
-            "arn:aws-cn:iam::123456789012:role/target"
+            resolved.chain[0].target,
+            RoleTarget::Arn(RoleArn::parse("arn:aws-cn:iam::123456789012:role/target").unwrap())
         );
         assert_eq!(resolved.chain[0].tags.as_ref().unwrap().len(), 1);
         // The shortest session (900 s) sets how long a cached answer is served.
@@ -538,6 +628,113 @@ pub(crate) mod tests {
         // A proxy password never reaches the file.
         assert_eq!(d.proxy.https_proxy, None);
         assert!(!d.to_json().contains("pw"));
+    }
+
+    /// `roles`: dev (OIDC), audit via dev, deep via audit.
+    fn three_deep(region: &Region) -> crate::plan::ProfilesPlan {
+        use crate::aws_names::ProfileName;
+        use crate::plan::{
+            NamedProfiles, ProfileCredentials, ProfileDir, ProfileTarget, ProfilesPlan,
+            RoleProfile, Roots, TokenGroup, WebProfile,
+        };
+        use crate::secret::Secret;
+        let session = |name: &str| SessionOptions {
+            name: SessionName::parse(name).unwrap(),
+            duration_seconds: 900,
+            inline_policy: None,
+            managed_policies: vec![],
+        };
+        let target = |name: &str| ProfileTarget {
+            name: ProfileName::parse(name).unwrap(),
+            region: region.clone(),
+            line: 1,
+        };
+        let hop = |arn: &str| RoleHop {
+            target: RoleTarget::Arn(RoleArn::parse(arn).unwrap()),
+            session: session("chained"),
+            external_id: None,
+            tags: None,
+            transitive_tag_keys: vec![],
+        };
+        let deep = RoleProfile {
+            profile: target("deep"),
+            hop: hop("arn:aws:iam::333333333333:role/deep"),
+            chained: vec![],
+        };
+        let audit = RoleProfile {
+            profile: target("audit"),
+            hop: hop("arn:aws:iam::222222222222:role/audit"),
+            chained: vec![deep],
+        };
+        let roots = Roots::WebIdentity(vec![TokenGroup {
+            token: TokenSource::Request {
+                url: url::Url::parse("https://t.example/x?audience=a").unwrap(),
+                bearer: Secret::new("bearer"),
+                audience: Audience::parse("a").unwrap(),
+            },
+            roles: vec![WebProfile {
+                profile: target("dev"),
+                role: RoleArn::parse("arn:aws:iam::111111111111:role/dev").unwrap(),
+                session: session("GitHubActions"),
+                chained: vec![audit],
+            }],
+        }]);
+        ProfilesPlan {
+            roots,
+            files: NamedProfiles {
+                dir: ProfileDir {
+                    local: "/rt".into(),
+                    for_later_steps: "/rt".into(),
+                },
+                default: None,
+                overwrite: false,
+            },
+            content: ProfileCredentials::Refreshing,
+        }
+    }
+
+    #[test]
+    fn each_profile_of_roles_replays_its_own_chain() {
+        use crate::plan::{Proxy, RetryPolicy};
+        let region = Region::parse("eu-west-1").unwrap();
+        let plan = three_deep(&region);
+        let network = Network {
+            sts_endpoint: None,
+            proxy: Proxy::default(),
+            retry: RetryPolicy { max_attempts: 3 },
+            action_timeout: None,
+            container_loopback: None,
+        };
+        let described = of_profiles(&region, &network, &plan).unwrap();
+        let chains: Vec<(&str, Vec<&str>)> = described
+            .iter()
+            .map(|(name, d)| {
+                d.validate().unwrap();
+                assert_eq!(
+                    d.web_identity.role_arn,
+                    "arn:aws:iam::111111111111:role/dev"
+                );
+                assert_eq!(d.audience, "a");
+                (
+                    name.as_str(),
+                    d.chain.iter().map(|h| h.role_arn.as_str()).collect(),
+                )
+            })
+            .collect();
+        assert_eq!(
+            chains,
+            vec![
+                ("dev", vec![]),
+                ("audit", vec!["arn:aws:iam::222222222222:role/audit"]),
+                (
+                    "deep",
+                    vec![
+                        "arn:aws:iam::222222222222:role/audit",
+                        "arn:aws:iam::333333333333:role/deep"
+                    ]
+                ),
+            ]
+        );
     }
 
     #[test]

@@ -9,10 +9,14 @@
 
 use super::cache::{Cache, LockError, ProcessOutput, LOCK_WAIT};
 use super::description::{Description, Resolved};
-use crate::error::{StsCode, StsFailure};
-use crate::plan::{Proxy, SessionOptions};
+use crate::error::StsFailure;
+use crate::exchange::chain::{self, ChainError, Source};
+use crate::exchange::connection::Connection;
+use crate::exchange::events::Silent;
+use crate::exchange::refusal::Refusal;
+use crate::exchange::token::{self, Reading, TokenError};
+use crate::plan::{Proxy, SecretKeyRule, TokenSource};
 use crate::secret::Secret;
-use aws_credential_types::provider::SharedCredentialsProvider;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -281,10 +285,12 @@ fn proxy(d: &Description, env: &dyn Fn(&str) -> Option<String>) -> Result<Proxy,
             }
         }
     }
-    crate::inputs::network::proxy(&crate::inputs::RawInputs::default(), &vars)
+    crate::inputs::network::proxy(&crate::inputs::raw::RawInputs::default(), &vars)
         .map_err(|e| HelperError::Proxy(e.to_string()))
 }
 
+/// The token request, the web identity and the chain: the exchange engine,
+/// silent (this process prints nothing but its answer).
 async fn exchange(
     d: &Description,
     resolved: &Resolved,
@@ -292,91 +298,62 @@ async fn exchange(
     bearer: &Secret,
     proxy: &Proxy,
 ) -> Result<ProcessOutput, HelperError> {
-    let token_url =
-        crate::oidc::token_url(url, &d.audience).map_err(|e| HelperError::TokenRequest {
-            detail: e.to_string(),
-        })?;
-    let token = crate::oidc::request_token(&token_url, bearer, d.retry_max_attempts, proxy)
-        .await
-        .map_err(|e| HelperError::TokenRequest {
-            detail: match e {
-                crate::error::Error::TokenRequest { detail, .. } => detail,
-                other => other.to_string(),
-            },
-        })?;
-    let client = |credentials: Option<SharedCredentialsProvider>| {
-        crate::sts::client(crate::sts::ClientSettings {
-            region: &resolved.region,
-            endpoint: resolved.sts_endpoint.as_ref(),
-            variant: crate::sts::EndpointVariant::default(),
-            proxy,
-            retry: crate::retry::StsSchedule::new(d.retry_max_attempts, Some(REFRESH_LIMIT)),
-            fresh_credentials: credentials.is_some(),
-            credentials,
-        })
+    let token_request = |detail: String| HelperError::TokenRequest { detail };
+    let source = TokenSource::Request {
+        url: crate::oidc::token_url(url, resolved.audience.as_str())
+            .map_err(|e| token_request(e.to_string()))?,
+        bearer: bearer.clone(),
+        audience: resolved.audience.clone(),
     };
-    let endpoint = resolved
-        .sts_endpoint
-        .as_ref()
-        .map(|u| u.as_str().trim_end_matches('/'));
-    let explain =
-        |failure: Box<StsFailure>, session: &SessionOptions, tags: bool, chained: bool| {
-            let ctx = crate::explain::Context {
-                audience: (!chained).then_some(d.audience.as_str()),
-                duration_seconds: session.duration_seconds,
-                tags_sent: tags,
-                chained,
-                inline_policy: session.inline_policy.is_some(),
-                endpoint,
-                region: resolved.region.as_str(),
-                ..Default::default()
-            };
-            let (cause, fix) = crate::explain::explain(&failure, &ctx);
-            HelperError::Sts {
+    let reading = Reading {
+        proxy,
+        max_attempts: d.retry_max_attempts,
+        workspace: None,
+        env: &|_| None,
+    };
+    let token = token::fetch(&source, &reading, &Silent)
+        .await
+        .map_err(|e| match e {
+            TokenError::Request(crate::error::Error::TokenRequest { detail, .. }) => {
+                token_request(detail)
+            }
+            other => token_request(other.problem()),
+        })?;
+    let connection = Connection {
+        region: &resolved.region,
+        endpoint: resolved.sts_endpoint.as_ref(),
+        variant: Default::default(),
+        proxy,
+        max_attempts: d.retry_max_attempts,
+        time_limit: Some(REFRESH_LIMIT),
+        secret_key: SecretKeyRule::AsIssued,
+        unreachable_note: None,
+    };
+    let (role, session) = &resolved.web_identity;
+    let source = Source::WebIdentity {
+        token: &token,
+        role,
+        session,
+    };
+    let issued = chain::run(&connection, &source, &resolved.chain, &Silent)
+        .await
+        .map_err(|e| match e {
+            ChainError::Refused(Refusal {
                 failure,
                 cause,
                 fix,
+            }) => HelperError::Sts {
+                failure,
+                cause,
+                fix,
+            },
+            ChainError::NoAmbientCredentials => {
+                HelperError::Unusable("no credentials were found to sign the chain")
             }
-        };
-    let (role, session) = &resolved.web_identity;
-    let mut assumed =
-        crate::sts::assume_role_with_web_identity(&client(None), role, session, &token)
-            .await
-            .map_err(|f| explain(f, session, false, false))?;
-    for hop in &resolved.chain {
-        let signer = SharedCredentialsProvider::new(assumed.credentials.to_sdk());
-        let client = client(Some(signer));
-        let mut tags = hop.tags.clone();
-        let mut dropped_optional = false;
-        assumed = loop {
-            let params = crate::sts::AssumeRoleParams {
-                role_arn: &hop.role_arn,
-                session: &hop.session,
-                external_id: hop.external_id.as_deref(),
-                tags: tags.as_deref(),
-                transitive_tag_keys: &hop.transitive_tag_keys,
-            };
-            match crate::sts::assume_role(&client, &params).await {
-                Ok(assumed) => break assumed,
-                // As the action does: optional tags go first when too large.
-                Err(f)
-                    if f.code == Some(StsCode::PackedPolicyTooLarge)
-                        && !dropped_optional
-                        && tags.as_ref().is_some_and(|t| t.iter().any(|t| t.optional)) =>
-                {
-                    dropped_optional = true;
-                    tags = Some(crate::tags::without_optional(
-                        tags.as_deref().unwrap_or_default(),
-                    ));
-                }
-                Err(f) => return Err(explain(f, &hop.session, tags.is_some(), true)),
-            }
-        };
-    }
-    let out =
-        ProcessOutput::from_credentials(&assumed.credentials).ok_or(HelperError::Unusable(
-            "the credentials lack a session token, an expiration, or look malformed",
-        ))?;
+        })?;
+    let out = ProcessOutput::from_credentials(&issued.credentials).ok_or(HelperError::Unusable(
+        "the credentials lack a session token, an expiration, or look malformed",
+    ))?;
     if !out.fresh_at(SystemTime::now(), Duration::ZERO) {
         return Err(HelperError::Unusable("the credentials are already expired"));
     }

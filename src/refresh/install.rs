@@ -180,102 +180,56 @@ fn err(problem: impl Into<String>, fix: impl Into<String>) -> InstallError {
     }
 }
 
+/// One refreshing profile: its name and region (for the config file), what
+/// its helper replays, and the credentials to seed its cache with.
+pub struct RefreshProfile<'a> {
+    pub name: &'a str,
+    pub region: &'a str,
+    pub description: &'a Description,
+    pub seed: Option<&'a ProcessOutput>,
+}
+
+/// Several refreshing profiles in one directory: one helper, one CA bundle,
+/// one config file, and a description (and cache) per profile.
+pub struct ProfilesRequest<'a> {
+    pub dir: &'a ProfileDir,
+    pub owner: Option<Owner>,
+    pub profiles: &'a [RefreshProfile<'a>],
+    pub binary: &'a Path,
+    pub ca_bundle: Option<&'a Path>,
+    pub style: CommandStyle,
+}
+
+/// What [`install_profiles`] wrote.
+#[derive(Debug)]
+pub struct InstalledProfiles {
+    pub files: Vec<InstalledFile>,
+    /// `AWS_CONFIG_FILE` as later steps see it.
+    pub config_for_later: String,
+    /// Each profile's cache file name, in the order of the request.
+    pub cache_files: Vec<String>,
+}
+
 /// Writes the three files (atomically each) and returns them with the
 /// variables to export. On any failure the files written so far are removed.
 pub fn install(req: &Request<'_>) -> Result<Installed, InstallError> {
-    req.description.validate().map_err(|p| {
-        err(
-            format!("the refresh description is invalid: {p}"),
-            "This is a bug in the action; please report it.",
-        )
+    let profile = RefreshProfile {
+        name: req.profile,
+        region: &req.description.region,
+        description: req.description,
+        seed: req.seed,
+    };
+    let installed = install_profiles(&ProfilesRequest {
+        dir: req.dir,
+        owner: req.owner,
+        profiles: std::slice::from_ref(&profile),
+        binary: req.binary,
+        ca_bundle: req.ca_bundle,
+        style: req.style,
     })?;
-    check_profile_name(req.profile)?;
-    let mut description = req.description.clone();
-    description.cache_file = cache_name(&description);
-    let later_binary = req.dir.for_later_steps.join(BINARY);
-    let later_description = req.dir.for_later_steps.join(DESCRIPTION);
-    let later_config = req.dir.for_later_steps.join(CONFIG);
-    let binary_word = config_word(&later_binary)?;
-    let description_word = config_word(&later_description)?;
-    let config_path = path_text(&later_config)?;
-
-    make_dir(&req.dir.local, req.owner)?;
-    let section = if req.profile == "default" {
-        "default".to_owned()
-    } else {
-        format!("profile {}", req.profile)
-    };
-    let command = match req.style {
-        CommandStyle::Absolute => format!(
-            "\"{binary_word}\" credential-process --description \"{description_word}\""
-        ),
-        CommandStyle::BesideConfigFile => format!(
-            "sh -c 'exec \"${{AWS_CONFIG_FILE%/*}}/{BINARY}\" credential-process --description \"${{AWS_CONFIG_FILE%/*}}/{DESCRIPTION}\"'"
-        ),
-    };
-    let config = format!(
-        "# Written by keyless-aws (refresh-credentials: true); its post step removes it.\n[{section}]\ncredential_process = {command}\nregion = {}\n",
-        req.description.region
-    );
-
-    let mut files = Vec::new();
-    let result = (|| {
-        let source = File::open(req.binary).map_err(|e| {
-            err(
-                format!("cannot read its own binary {}: {e}", req.binary.display()),
-                "This is a bug in the action; please report it.",
-            )
-        })?;
-        files.push(write_file(
-            &req.dir.local.join(BINARY),
-            0o755,
-            req.owner,
-            |f| std::io::copy(&mut &source, f).map(|_| ()),
-        )?);
-        if let Some(bundle) = req.ca_bundle {
-            let source = File::open(bundle).map_err(|e| {
-                err(
-                    format!("cannot read the CA bundle {}: {e}", bundle.display()),
-                    "This is a bug in the action's image; please report it.",
-                )
-            })?;
-            files.push(write_file(
-                &req.dir.local.join(CA_BUNDLE),
-                0o644,
-                req.owner,
-                |f| std::io::copy(&mut &source, f).map(|_| ()),
-            )?);
-        }
-        files.push(write_file(
-            &req.dir.local.join(DESCRIPTION),
-            0o600,
-            req.owner,
-            |f| f.write_all(description.to_json().as_bytes()),
-        )?);
-        files.push(write_file(
-            &req.dir.local.join(CONFIG),
-            0o600,
-            req.owner,
-            |f| f.write_all(config.as_bytes()),
-        )?);
-        Ok(())
-    })();
-    if let Err(e) = result {
-        remove(&files, &req.dir.local);
-        return Err(e);
-    }
-    if let Some(seed) = req.seed {
-        // Not fatal: without it the first call refreshes.
-        let cache = Cache::new(req.dir.local.join(&description.cache_file));
-        if let Err(e) = cache.write(seed) {
-            crate::workflow::info(&format!(
-                "refresh-credentials: could not seed the cache ({e}); the first AWS call will refresh"
-            ));
-        }
-    }
     let region = req.description.region.clone();
     let env = vec![
-        ("AWS_CONFIG_FILE", config_path.to_owned()),
+        ("AWS_CONFIG_FILE", installed.config_for_later),
         ("AWS_PROFILE", req.profile.to_owned()),
         ("AWS_REGION", region.clone()),
         ("AWS_DEFAULT_REGION", region),
@@ -286,10 +240,150 @@ pub fn install(req: &Request<'_>) -> Result<Installed, InstallError> {
         ("AWS_SESSION_TOKEN", String::new()),
     ];
     Ok(Installed {
-        files,
+        files: installed.files,
         env,
-        cache_file: description.cache_file,
+        cache_file: installed.cache_files.into_iter().next().unwrap_or_default(),
     })
+}
+
+/// The description file of a profile: `refresh.json` when it is the only
+/// one, else one per profile (names are checked to be plain file names).
+fn description_file(profile: &str, count: usize) -> String {
+    if count == 1 {
+        DESCRIPTION.to_owned()
+    } else {
+        format!("refresh-{profile}.json")
+    }
+}
+
+/// The `credential_process` line of one profile.
+fn command(req: &ProfilesRequest<'_>, description_file: &str) -> Result<String, InstallError> {
+    Ok(match req.style {
+        CommandStyle::Absolute => {
+            let binary = req.dir.for_later_steps.join(BINARY);
+            let description = req.dir.for_later_steps.join(description_file);
+            format!(
+                "\"{}\" credential-process --description \"{}\"",
+                config_word(&binary)?,
+                config_word(&description)?
+            )
+        }
+        CommandStyle::BesideConfigFile => format!(
+            "sh -c 'exec \"${{AWS_CONFIG_FILE%/*}}/{BINARY}\" credential-process --description \"${{AWS_CONFIG_FILE%/*}}/{description_file}\"'"
+        ),
+    })
+}
+
+/// Each profile's description (with its cache name) and config section.
+fn describe_profiles(
+    req: &ProfilesRequest<'_>,
+) -> Result<(Vec<(String, Description)>, String), InstallError> {
+    let mut config = String::from(
+        "# Written by keyless-aws (refresh-credentials: true); its post step removes it.\n",
+    );
+    let mut described = Vec::new();
+    for profile in req.profiles {
+        profile.description.validate().map_err(|p| {
+            err(
+                format!("the refresh description is invalid: {p}"),
+                "This is a bug in the action; please report it.",
+            )
+        })?;
+        check_profile_name(profile.name)?;
+        let mut description = profile.description.clone();
+        description.cache_file = cache_name(&description);
+        let file = description_file(profile.name, req.profiles.len());
+        let section = if profile.name == "default" {
+            "default".to_owned()
+        } else {
+            format!("profile {}", profile.name)
+        };
+        config.push_str(&format!(
+            "[{section}]\ncredential_process = {}\nregion = {}\n",
+            command(req, &file)?,
+            profile.region
+        ));
+        described.push((file, description));
+    }
+    Ok((described, config))
+}
+
+/// Writes the helper, the CA bundle, each profile's description and the
+/// config (atomically each), then seeds each profile's cache. On any failure
+/// the files written so far are removed.
+pub fn install_profiles(req: &ProfilesRequest<'_>) -> Result<InstalledProfiles, InstallError> {
+    let (described, config) = describe_profiles(req)?;
+    let config_path = path_text(&req.dir.for_later_steps.join(CONFIG))?.to_owned();
+    make_dir(&req.dir.local, req.owner)?;
+    let mut files = Vec::new();
+    if let Err(e) = write_files(req, &described, &config, &mut files) {
+        remove(&files, &req.dir.local);
+        return Err(e);
+    }
+    for (profile, (_, description)) in req.profiles.iter().zip(&described) {
+        let Some(seed) = profile.seed else { continue };
+        // Not fatal: without it the first call refreshes.
+        let cache = Cache::new(req.dir.local.join(&description.cache_file));
+        if let Err(e) = cache.write(seed) {
+            crate::workflow::info(&format!(
+                "refresh-credentials: could not seed the cache ({e}); the first AWS call will refresh"
+            ));
+        }
+    }
+    Ok(InstalledProfiles {
+        files,
+        config_for_later: config_path,
+        cache_files: described.into_iter().map(|(_, d)| d.cache_file).collect(),
+    })
+}
+
+fn write_files(
+    req: &ProfilesRequest<'_>,
+    described: &[(String, Description)],
+    config: &str,
+    files: &mut Vec<InstalledFile>,
+) -> Result<(), InstallError> {
+    let source = File::open(req.binary).map_err(|e| {
+        err(
+            format!("cannot read its own binary {}: {e}", req.binary.display()),
+            "This is a bug in the action; please report it.",
+        )
+    })?;
+    files.push(write_file(
+        &req.dir.local.join(BINARY),
+        0o755,
+        req.owner,
+        |f| std::io::copy(&mut &source, f).map(|_| ()),
+    )?);
+    if let Some(bundle) = req.ca_bundle {
+        let source = File::open(bundle).map_err(|e| {
+            err(
+                format!("cannot read the CA bundle {}: {e}", bundle.display()),
+                "This is a bug in the action's image; please report it.",
+            )
+        })?;
+        files.push(write_file(
+            &req.dir.local.join(CA_BUNDLE),
+            0o644,
+            req.owner,
+            |f| std::io::copy(&mut &source, f).map(|_| ()),
+        )?);
+    }
+    for (file, description) in described {
+        files.push(write_file(
+            &req.dir.local.join(file),
+            0o600,
+            req.owner,
+            |f| f.write_all(description.to_json().as_bytes()),
+        )?);
+    }
+    files.push(write_file(
+        &req.dir.local.join(CONFIG),
+        0o600,
+        req.owner,
+        |f| f.write_all(config.as_bytes()),
+    )?);
+    Ok(())
 }
 
 /// The post step: removes the files `install` created (only if still the same

@@ -12,5 +12,3 @@ pub mod cache;
 pub mod description;
 pub mod helper;
 pub mod install;
-
-pub use helper::helper_main;

@@ -5,7 +5,7 @@
 use base64::Engine;
 use serde_json::{Map, Value};
 
-pub const GITHUB_ISSUER: &str = crate::explain::GITHUB_ISSUER;
+pub const GITHUB_ISSUER: &str = crate::ci::GITHUB_ISSUER;
 pub const DEFAULT_AUDIENCE: &str = "sts.amazonaws.com";
 
 /// Claims IAM exposes as `PROVIDER:claim` condition keys for any OIDC

@@ -150,7 +150,7 @@ fn action_yml_defaults_are_the_binary_defaults() {
 #[test]
 fn retry_default_matches_action_yml() {
     let expected: usize = match input_defaults("/unused")["retry-max-attempts"].as_str() {
-        "" => keyless_aws::inputs::DEFAULT_RETRY_MAX_ATTEMPTS as usize,
+        "" => keyless_aws::inputs::network::DEFAULT_RETRY_MAX_ATTEMPTS as usize,
         v => v
             .parse()
             .expect("action.yml's retry-max-attempts default is a number"),

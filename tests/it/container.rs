@@ -906,3 +906,266 @@ fn refreshing_profile_serves_later_steps_as_the_runner_user_and_post_removes_it(
         assert_eq!(cleared.get(name).map(String::as_str), Some(""), "{name}");
     }
 }
+
+/// A later step that keeps using every profile of the config: runs each
+/// profile's `credential_process` (as the SDKs do) once a second, `times`
+/// times, and stops at the first failure.
+fn every_profile_repeatedly(times: u32) -> String {
+    format!(
+        r#"i=0; while [ $i -lt {times} ]; do sed -n 's/^credential_process = //p' "$AWS_CONFIG_FILE" | while read -r line; do sh -c "$line" || exit 1; done || exit 1; i=$((i+1)); busybox sleep 1; done"#
+    )
+}
+
+/// A long-lived botocore client of one profile: a signed call every 0.5 s for
+/// `seconds`; "ok" per call.
+const BOTO_LONG_LIVED: &str = r#"
+import sys, time, boto3
+endpoint, seconds = sys.argv[1], float(sys.argv[2])
+client = boto3.Session().client("sts", endpoint_url=endpoint)
+end = time.time() + seconds
+while time.time() < end:
+    client.get_caller_identity()
+    print("ok", flush=True)
+    time.sleep(0.5)
+"#;
+
+/// `roles` with `refresh-credentials: true`, as the runner runs the image:
+/// `dev` (OIDC) and `audit` (chained `via=dev`, the default profile: OIDC
+/// followed by a chained role in one step) against a stand-in that issues
+/// keys living a few seconds and refuses them once expired. Every consumer —
+/// a later `run:` step as uid 1001 on the host paths, a job container as uid
+/// 1001, a later Docker action as root, and botocore making signed calls on
+/// the host — keeps getting working credentials for both profiles over more
+/// than three lifetimes; each `audit` answer was signed by a fresh `dev`
+/// session. The control, the same step without refresh, fails with
+/// `ExpiredToken` once the first keys expire.
+#[test]
+#[ignore = "needs docker, moto and busybox: run by scripts/test.sh"]
+fn roles_refresh_every_profile_and_its_chain_in_every_later_step() {
+    require(&[Tool::Busybox]);
+    let (fx, image) = setup();
+    let job_image = crate::refresh::busybox_image();
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let lifetime = 8;
+    let sts = runtime.block_on(crate::refresh::ShortLivedSts::start(
+        lifetime,
+        fx.network.gateway,
+    ));
+    let roles = "dev = arn:aws:iam::123456789012:role/deploy\naudit = arn:aws:iam::210987654321:role/target via=dev\n";
+    let main_step = |refresh: &'static str| {
+        let dirs = RunnerDirs::new();
+        let files = dirs.step_files();
+        chown_tree(dirs.root(), RUNNER_UID);
+        let step = Step {
+            stage: Stage::Main,
+            with: vec![
+                ("roles", roles),
+                ("default-profile", "audit"),
+                ("aws-region", REGION),
+                ("sts-endpoint", &sts.uri),
+                ("refresh-credentials", refresh),
+            ],
+            oidc: Some(sts.token_request()),
+            state: vec![],
+        };
+        let ran = run_step(&fx, &image, &dirs, &files, &step);
+        assert!(ran.success(), "the main step failed: {}", ran.describe());
+        assert_no_secret("stderr", &ran.stderr, &named(&sts.secrets()));
+        let exported = as_map(
+            &parse_file_commands(
+                StepFiles::read(&files.env)
+                    .strip_prefix(SEED_ENV)
+                    .expect("earlier content kept"),
+            )
+            .expect("GITHUB_ENV is well-formed"),
+        );
+        (dirs, exported)
+    };
+    let (dirs, exported) = main_step("true");
+    let config = dirs.home.join(".keyless-aws").join("refresh-config");
+    assert_eq!(
+        exported.get("AWS_CONFIG_FILE").map(PathBuf::from),
+        Some(config.clone())
+    );
+    assert_eq!(
+        exported.get("AWS_PROFILE").map(String::as_str),
+        Some("audit")
+    );
+
+    // Three later steps at once, each over more than three lifetimes.
+    let times = (lifetime * 3 + 4) as u32;
+    let (token_url, token) = sts.token_request();
+    let later = |uid: u32, mount: String, config_file: String| {
+        let name = unique_name("roles-refresh-later");
+        let mut cmd = Command::new("docker");
+        cmd.args([
+            "run",
+            "--name",
+            &name,
+            "--rm",
+            "--network",
+            &fx.network.name,
+        ])
+        .args(["--user", &format!("{uid}:{uid}")])
+        .args(["-v", &mount])
+        .args(["-e", &format!("AWS_CONFIG_FILE={config_file}")])
+        .args(["-e", &format!("ACTIONS_ID_TOKEN_REQUEST_URL={token_url}")])
+        .args(["-e", &format!("ACTIONS_ID_TOKEN_REQUEST_TOKEN={token}")])
+        .args([&job_image, "sh", "-c", &every_profile_repeatedly(times)]);
+        (name, cmd)
+    };
+    let temp = dirs.temp.display().to_string();
+    let views = [
+        (
+            "host run: step",
+            RUNNER_UID,
+            format!("{temp}:{temp}"),
+            config.display().to_string(),
+        ),
+        (
+            "job container",
+            RUNNER_UID,
+            format!("{temp}:/__w/_temp"),
+            "/__w/_temp/_github_home/.keyless-aws/refresh-config".to_owned(),
+        ),
+        (
+            "Docker action",
+            0,
+            format!("{}:/github/home", dirs.home.display()),
+            translate(&config.display().to_string(), &dirs),
+        ),
+    ];
+    let boto = |profile: &str, seconds: u64, env: &std::collections::BTreeMap<String, String>| {
+        let mut cmd = Command::new("python3");
+        cmd.args(["-c", BOTO_LONG_LIVED, &sts.uri, &seconds.to_string()])
+            .env_clear()
+            .env("PATH", std::env::var("PATH").unwrap_or_default())
+            .env("HOME", &dirs.temp)
+            .env("AWS_EC2_METADATA_DISABLED", "true")
+            .env("ACTIONS_ID_TOKEN_REQUEST_URL", &token_url)
+            .env("ACTIONS_ID_TOKEN_REQUEST_TOKEN", &token);
+        for (k, v) in env {
+            cmd.env(k, v);
+        }
+        cmd.env("AWS_PROFILE", profile);
+        for keep in ["PYENV_ROOT", "PYENV_VERSION", "VIRTUAL_ENV", "PYTHONPATH"] {
+            if let Ok(v) = std::env::var(keep) {
+                cmd.env(keep, v);
+            }
+        }
+        cmd
+    };
+    let (steps, botos) = std::thread::scope(|scope| {
+        let steps: Vec<_> = views
+            .iter()
+            .map(|(what, uid, mount, config_file)| {
+                let (name, mut cmd) = later(*uid, mount.clone(), config_file.clone());
+                scope.spawn(move || {
+                    let _guard = ContainerGuard(name);
+                    (*what, run(&mut cmd, STEP_TIMEOUT))
+                })
+            })
+            .collect();
+        let botos: Vec<_> = ["dev", "audit"]
+            .into_iter()
+            .map(|profile| {
+                let mut cmd = boto(profile, lifetime * 3 + 2, &exported);
+                scope.spawn(move || (profile, run(&mut cmd, STEP_TIMEOUT)))
+            })
+            .collect();
+        (
+            steps
+                .into_iter()
+                .map(|h| h.join().unwrap())
+                .collect::<Vec<_>>(),
+            botos
+                .into_iter()
+                .map(|h| h.join().unwrap())
+                .collect::<Vec<_>>(),
+        )
+    });
+    let all_secrets = sts.secrets();
+    let secrets = named(&all_secrets);
+    let chained = sts.chained_keys();
+    for (what, ran) in &steps {
+        assert!(ran.success(), "{what}: {}", ran.describe());
+        assert_no_secret("stderr", &ran.stderr, &secrets);
+        let answers: Vec<Value> = ran
+            .stdout
+            .lines()
+            .map(|l| serde_json::from_str(l).expect("credential_process JSON"))
+            .collect();
+        assert_eq!(
+            answers.len() as u32,
+            2 * times,
+            "{what}: every call answered"
+        );
+        let keys = |i: usize| -> std::collections::BTreeSet<String> {
+            answers
+                .iter()
+                .skip(i)
+                .step_by(2)
+                .map(|a| a["AccessKeyId"].as_str().unwrap().to_owned())
+                .collect()
+        };
+        let (dev, audit) = (keys(0), keys(1));
+        assert!(dev.len() > 3, "{what}: dev over three lifetimes: {dev:?}");
+        assert!(
+            audit.len() > 3,
+            "{what}: audit over three lifetimes: {audit:?}"
+        );
+        for key in &dev {
+            assert!(
+                sts.issued(key) && key.starts_with("ASIASTANDIN"),
+                "{what}: {key}"
+            );
+        }
+        for key in &audit {
+            let (_, signer) = chained
+                .iter()
+                .find(|(issued, _)| issued == key)
+                .unwrap_or_else(|| panic!("{what}: {key} was not issued by AssumeRole"));
+            assert!(
+                signer.starts_with("ASIASTANDIN"),
+                "{what}: signed by {signer}"
+            );
+        }
+    }
+    for (profile, ran) in &botos {
+        assert!(
+            ran.success(),
+            "botocore, profile {profile}: {}",
+            ran.describe()
+        );
+        assert!(!ran.stderr.contains("ExpiredToken"), "{}", ran.stderr);
+        assert!(
+            ran.stdout.lines().count() >= 3 * lifetime as usize,
+            "{profile}: {}",
+            ran.stdout
+        );
+    }
+
+    // The control: the same step without refresh leaves keys that expire.
+    let (control_dirs, control_env) = main_step("false");
+    let mut control = boto("audit", lifetime + 6, &control_env);
+    control.env("HOME", &control_dirs.temp);
+    let control = run(&mut control, STEP_TIMEOUT);
+    assert!(!control.success(), "keys without refresh must expire");
+    assert!(
+        control.stderr.contains("ExpiredToken"),
+        "{}",
+        control.stderr
+    );
+    assert!(
+        control.stdout.contains("ok"),
+        "the keys worked before expiry"
+    );
+}
+
+/// Each secret under a name for the scanner's messages.
+fn named(secrets: &[String]) -> Vec<(&str, &str)> {
+    secrets
+        .iter()
+        .map(|s| ("stand-in secret", s.as_str()))
+        .collect()
+}

@@ -1109,7 +1109,7 @@ fn nothing_leaks_against_moto() {
 /// actually builds from inputs.
 #[test]
 fn secret_types_redact_in_debug_and_display() {
-    use keyless_aws::inputs::{self, RawInputs};
+    use keyless_aws::inputs::{self, raw::RawInputs};
     use keyless_aws::secret::{Credentials, Secret};
     let (id, secret, token, bearer) = (
         access_key_id("AKIA"),
@@ -1132,7 +1132,7 @@ fn secret_types_redact_in_debug_and_display() {
     .map(|(k, v)| (k.to_owned(), v.to_owned()))
     .collect();
     let raw = RawInputs::from_env(&env).unwrap();
-    let plan = inputs::plan(&raw, &env).unwrap();
+    let plan = inputs::build::plan(&raw, &env).unwrap();
     let creds = Credentials {
         access_key_id: Secret::new(id.clone()),
         secret_access_key: Secret::new(secret.clone()),
@@ -1145,7 +1145,8 @@ fn secret_types_redact_in_debug_and_display() {
     export.state("x", bearer.clone());
     let mut oidc_env = env.clone();
     oidc_env.retain(|k, _| !k.starts_with("INPUT_AWS-") || k == "INPUT_AWS-REGION");
-    let oidc_plan = inputs::plan(&RawInputs::from_env(&oidc_env).unwrap(), &oidc_env).unwrap();
+    let oidc_plan =
+        inputs::build::plan(&RawInputs::from_env(&oidc_env).unwrap(), &oidc_env).unwrap();
     let shown = format!(
         "{raw:?} {plan:?} {plan:#?} {oidc_plan:?} {oidc_plan:#?} {creds:?} {creds:#?} {} {:?} {export:?} {export:#?}",
         creds.secret_access_key, creds.session_token

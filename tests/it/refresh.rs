@@ -182,31 +182,20 @@ impl Respond for Sts {
     }
 }
 
-struct Rig {
+/// The stand-in with its token endpoint (`/token`, answering [`token`] to
+/// [`BEARER`]), listening on `ip` (a Docker network's gateway lets the
+/// action's container and later steps' containers reach it).
+pub(crate) struct ShortLivedSts {
+    /// Kept for its lifetime: dropping it stops the stand-in.
     _server: MockServer,
-    uri: String,
+    pub(crate) uri: String,
     state: Arc<Mutex<State>>,
-    dir: tempfile::TempDir,
-    installed: Installed,
-    description_path: PathBuf,
 }
 
-impl Rig {
-    /// `style`: with `BesideConfigFile`, later steps see the directory at
-    /// another path (a link standing in for the container's mount), reached
-    /// only through the exported `AWS_CONFIG_FILE`, as in a job container.
-    async fn start(lifetime_secs: u64, min_remaining_secs: u64, style: CommandStyle) -> Rig {
-        Rig::start_owned(lifetime_secs, min_remaining_secs, style, None, vec![]).await
-    }
-
-    async fn start_owned(
-        lifetime_secs: u64,
-        min_remaining_secs: u64,
-        style: CommandStyle,
-        owner: Option<install::Owner>,
-        chain: Vec<ChainedRole>,
-    ) -> Rig {
-        let server = MockServer::start().await;
+impl ShortLivedSts {
+    pub(crate) async fn start(lifetime_secs: u64, ip: std::net::IpAddr) -> ShortLivedSts {
+        let listener = std::net::TcpListener::bind((ip, 0)).expect("a port for the stand-in");
+        let server = MockServer::builder().listener(listener).start().await;
         let state = Arc::new(Mutex::new(State {
             lifetime: Duration::from_secs(lifetime_secs),
             ..Default::default()
@@ -232,7 +221,75 @@ impl Rig {
             .respond_with(Sts(state.clone()))
             .mount(&server)
             .await;
-        let uri = server.uri();
+        ShortLivedSts {
+            uri: server.uri(),
+            _server: server,
+            state,
+        }
+    }
+
+    /// `ACTIONS_ID_TOKEN_REQUEST_URL` and `_TOKEN` for a step.
+    pub(crate) fn token_request(&self) -> (String, String) {
+        (
+            format!("{}/token?api-version=2.0", self.uri),
+            BEARER.to_owned(),
+        )
+    }
+
+    /// The access key ids issued by `AssumeRole`, and the signer of each.
+    pub(crate) fn chained_keys(&self) -> Vec<(String, String)> {
+        let s = self.state.lock().unwrap();
+        s.assume_role
+            .iter()
+            .map(|(issued, signer, _)| (issued.clone(), signer.clone()))
+            .collect()
+    }
+
+    /// Whether the stand-in issued this access key id.
+    pub(crate) fn issued(&self, access_key_id: &str) -> bool {
+        self.state.lock().unwrap().keys.contains_key(access_key_id)
+    }
+
+    /// Every secret the stand-in handed out, with the bearer and the JWT.
+    pub(crate) fn secrets(&self) -> Vec<String> {
+        let s = self.state.lock().unwrap();
+        let mut all = vec![BEARER.to_owned(), token()];
+        for (akid, (_, secret, token)) in &s.keys {
+            all.extend([akid.clone(), secret.clone(), token.clone()]);
+        }
+        all
+    }
+}
+
+struct Rig {
+    _server: MockServer,
+    uri: String,
+    state: Arc<Mutex<State>>,
+    dir: tempfile::TempDir,
+    installed: Installed,
+    description_path: PathBuf,
+}
+
+impl Rig {
+    /// `style`: with `BesideConfigFile`, later steps see the directory at
+    /// another path (a link standing in for the container's mount), reached
+    /// only through the exported `AWS_CONFIG_FILE`, as in a job container.
+    async fn start(lifetime_secs: u64, min_remaining_secs: u64, style: CommandStyle) -> Rig {
+        Rig::start_owned(lifetime_secs, min_remaining_secs, style, None, vec![]).await
+    }
+
+    async fn start_owned(
+        lifetime_secs: u64,
+        min_remaining_secs: u64,
+        style: CommandStyle,
+        owner: Option<install::Owner>,
+        chain: Vec<ChainedRole>,
+    ) -> Rig {
+        let ShortLivedSts {
+            _server: server,
+            uri,
+            state,
+        } = ShortLivedSts::start(lifetime_secs, std::net::Ipv4Addr::LOCALHOST.into()).await;
         let dir = tempfile::tempdir().unwrap();
         let host_home = dir.path().join("runner temp").join("_github_home");
         let local = host_home.join(".keyless-aws");

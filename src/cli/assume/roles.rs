@@ -5,15 +5,15 @@
 //! nothing: if any role fails, nothing is printed, and each failure is
 //! explained on its own.
 
-use super::{mask, masks_on_stderr, refused, Failure, Request, MASK_SETTLE};
+use super::{connection, masks_on_stderr, refused, CliLog, Failure, Request, MASK_SETTLE};
 use crate::aws_names::Partition;
 use crate::error::Error;
+use crate::exchange::calls;
+use crate::exchange::token::Token;
 use crate::inputs::roles::{parse, RoleLine, MAX_CHAINED_DURATION};
-use crate::jwt::Claims;
-use crate::plan::{Proxy, SessionOptions};
+use crate::plan::{RoleHop, RoleTarget, SessionOptions};
 use crate::secret::{Credentials, Secret};
-use crate::sts::{self, AssumeRoleParams, Assumed, ClientSettings};
-use aws_credential_types::provider::SharedCredentialsProvider;
+use crate::sts::Assumed;
 use futures_util::future::{join_all, FutureExt, LocalBoxFuture};
 use std::collections::HashMap;
 use std::path::Path;
@@ -75,9 +75,43 @@ pub(super) fn run(
     env: &HashMap<String, String>,
     lines: &[RoleLine],
     runtime: &tokio::runtime::Runtime,
-    token: &Secret,
-    claims: Option<&Claims>,
+    token: &Token,
 ) -> Result<(), Failure> {
+    refuse_per_line_tokens(lines)?;
+    eprintln!(
+        "keyless-aws: assuming {} roles with the token from {}",
+        lines.len(),
+        request.token.describe()
+    );
+    let outcomes: Vec<Outcome<'_>> = runtime.block_on(async {
+        let roots = lines
+            .iter()
+            .filter(|l| l.via.is_none())
+            .map(|l| tree(request, env, lines, l, token, None));
+        join_all(roots).await.into_iter().flatten().collect()
+    });
+    let assumed = all_or_nothing(outcomes)?;
+    // Every secret was masked by the engine the moment it was issued.
+    let text = json(request, &assumed);
+    if masks_on_stderr(request, env) {
+        let _ = std::io::Write::flush(&mut std::io::stderr());
+        std::thread::sleep(MASK_SETTLE);
+    }
+    println!("{}", text.expose());
+    for (line, a) in &assumed {
+        eprintln!(
+            "keyless-aws: {}: {} (expire {})",
+            line.name,
+            a.assumed_role_arn,
+            a.credentials.expiration.as_deref().unwrap_or("?")
+        );
+    }
+    Ok(())
+}
+
+/// One token serves every role here: no per-line audience, and no external
+/// id on a role assumed with the token.
+fn refuse_per_line_tokens(lines: &[RoleLine]) -> Result<(), Failure> {
     for line in lines {
         if line.audience.is_some() {
             return Err(Failure::new(
@@ -92,18 +126,12 @@ pub(super) fn run(
             ));
         }
     }
-    eprintln!(
-        "keyless-aws: assuming {} roles with the token from {}",
-        lines.len(),
-        request.token.describe()
-    );
-    let outcomes: Vec<Outcome<'_>> = runtime.block_on(async {
-        let roots = lines
-            .iter()
-            .filter(|l| l.via.is_none())
-            .map(|l| tree(request, lines, l, token, claims, None));
-        join_all(roots).await.into_iter().flatten().collect()
-    });
+    Ok(())
+}
+
+/// Every line's credentials in line order, or the failure explaining each
+/// line that has none.
+fn all_or_nothing(outcomes: Vec<Outcome<'_>>) -> Result<Vec<(&RoleLine, Assumed)>, Failure> {
     let failed: Vec<String> = outcomes
         .iter()
         .filter_map(|(line, outcome)| {
@@ -135,26 +163,7 @@ pub(super) fn run(
         .filter_map(|(line, outcome)| Some((line, outcome.ok()?)))
         .collect();
     assumed.sort_by_key(|(line, _)| line.line);
-    for (_, a) in &assumed {
-        for secret in a.credentials.secrets() {
-            mask(secret, request, env);
-        }
-    }
-    let text = json(request, &assumed);
-    if masks_on_stderr(request, env) {
-        let _ = std::io::Write::flush(&mut std::io::stderr());
-        std::thread::sleep(MASK_SETTLE);
-    }
-    println!("{}", text.expose());
-    for (line, a) in &assumed {
-        eprintln!(
-            "keyless-aws: {}: {} (expire {})",
-            line.name,
-            a.assumed_role_arn,
-            a.credentials.expiration.as_deref().unwrap_or("?")
-        );
-    }
-    Ok(())
+    Ok(assumed)
 }
 
 /// `{"dev": {"AccessKeyId": …, "SecretAccessKey": …, "SessionToken": …,
@@ -189,19 +198,6 @@ fn json(request: &Request, assumed: &[(&RoleLine, Assumed)]) -> Secret {
     Secret::new(serde_json::Value::Object(object).to_string())
 }
 
-fn client(request: &Request, signer: Option<&Credentials>) -> aws_sdk_sts::Client {
-    sts::client(ClientSettings {
-        region: &request.region,
-        endpoint: request.endpoint.as_ref(),
-        variant: sts::EndpointVariant::default(),
-        proxy: &Proxy::default(),
-        retry: crate::retry::StsSchedule::new(4, None),
-        credentials: signer.map(|c| SharedCredentialsProvider::new(c.to_sdk())),
-        // A source's credentials were issued moments ago.
-        fresh_credentials: signer.is_some(),
-    })
-}
-
 fn session(request: &Request, line: &RoleLine) -> SessionOptions {
     let default = if line.via.is_some() {
         request.duration.min(MAX_CHAINED_DURATION)
@@ -223,42 +219,36 @@ fn session(request: &Request, line: &RoleLine) -> SessionOptions {
 /// whose `via` is it, concurrently, signed by its credentials.
 fn tree<'a>(
     request: &'a Request,
+    env: &'a HashMap<String, String>,
     lines: &'a [RoleLine],
     line: &'a RoleLine,
-    token: &'a Secret,
-    claims: Option<&'a Claims>,
+    token: &'a Token,
     signer: Option<Credentials>,
 ) -> LocalBoxFuture<'a, Vec<Outcome<'a>>> {
     async move {
         let session = session(request, line);
+        let connection = connection(request);
+        let log = CliLog { request, env };
         let result = match &signer {
-            None => sts::assume_role_with_web_identity(
-                &client(request, None),
-                &line.role,
-                &session,
-                token,
-            )
-            .await
-            .map_err(|f| refused(request, claims, f)),
+            None => calls::web_identity(&connection, &line.role, &session, token, &log).await,
             Some(creds) => {
-                let params = AssumeRoleParams {
-                    role_arn: &line.role,
-                    session: &session,
-                    external_id: line.external_id.as_deref(),
+                let hop = RoleHop {
+                    target: RoleTarget::Arn(line.role.clone()),
+                    session,
+                    external_id: line.external_id.clone(),
                     tags: None,
-                    transitive_tag_keys: &[],
+                    transitive_tag_keys: Vec::new(),
                 };
-                sts::assume_role(&client(request, Some(creds)), &params)
-                    .await
-                    .map_err(|f| refused(request, None, f))
+                calls::assume_role(&connection, &hop, creds, true, &log).await
             }
-        };
+        }
+        .map_err(refused);
         let chained = lines.iter().filter(|l| l.via.as_ref() == Some(&line.name));
         match result {
             Ok(assumed) => {
                 let next = assumed.credentials.clone();
                 let subtrees = join_all(
-                    chained.map(|c| tree(request, lines, c, token, claims, Some(next.clone()))),
+                    chained.map(|c| tree(request, env, lines, c, token, Some(next.clone()))),
                 )
                 .await;
                 let mut out = vec![(line, Ok(assumed))];
