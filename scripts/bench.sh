@@ -9,6 +9,8 @@
 #                                    # that admits 5 calls/s (bench/storm.py); writes docs/benchmarks.md
 #   scripts/bench.sh --roles         # `roles` (~1 min): ten roles vs one against an STS taking 0.4 s
 #                                    # per call (bench/roles.py); writes docs/benchmarks.md
+#   scripts/bench.sh --trust         # check-trust's worst inputs under its caps (bench/trust.py,
+#                                    # ~10 s): fails if one takes over 1 s; writes docs/benchmarks.md
 #   scripts/bench.sh --profile       # callgrind / dhat / symbol sizes of the OIDC path (~4 min,
 #                                    # builds an unstripped copy in target/bench-profile)
 #
@@ -44,6 +46,7 @@ build_image=false
 profile=false
 storm=false
 roles=false
+trust=false
 extra=()
 json="$repo/target/bench/results.json"
 binary_override=""
@@ -64,6 +67,7 @@ while (($#)); do
         --profile) profile=true ;;
         --storm) storm=true ;;
         --roles) roles=true ;;
+        --trust) trust=true ;;
         -h|--help) sed -n '2,/^set -euo/{/^#/s/^# \{0,1\}//p}' "${BASH_SOURCE[0]}"; exit 0 ;;
         *) echo "bench.sh: unknown argument: $1 (see --help)" >&2; exit 2 ;;
     esac
@@ -81,6 +85,9 @@ binary="${binary_override:-$repo/target/release/keyless-aws}"
 
 if $storm; then
     exec python3 "$repo/bench/storm.py" --binary "$binary" --write-docs "$repo/docs/benchmarks.md"
+fi
+if $trust; then
+    exec python3 "$repo/bench/trust.py" --binary "$binary" --write-docs "$repo/docs/benchmarks.md"
 fi
 if $roles; then
     exec python3 "$repo/bench/roles.py" --binary "$binary" --write-docs "$repo/docs/benchmarks.md"

@@ -13,11 +13,25 @@ skipped=()
 tracked_before="$(git status --porcelain --untracked-files=no 2>/dev/null || true)"
 bash scripts/setup.sh
 cargo fmt --check
+# The workflows and Dependabot settings, by zizmor's offline audits (.github/zizmor.yml).
+zizmor --offline --config .github/zizmor.yml .github/workflows .github/dependabot.yml
 cargo clippy --locked --all-targets -- -D warnings
 # The container and act tests need the static release binary and the image;
 # they build them once through scripts/build-image.sh. Under CI=true, insta fails
 # on a snapshot that differs instead of writing a .snap.new.
-cargo test --locked --all-targets -- --include-ignored --test-threads 2
+cargo test --locked --all-targets -- --include-ignored --test-threads 2 --skip refresh::terraform_
+# Terraform's AWS provider as a consumer of the refresh helper: needs terraform and an
+# offline mirror of hashicorp/aws (a directory holding registry.terraform.io/hashicorp/aws).
+tf_mirror=
+for d in "${TF_PROVIDER_MIRROR:-}" /opt/tf-plugins /usr/local/share/terraform/plugins \
+    /usr/share/terraform/plugins "$HOME/.terraform.d/plugins"; do
+    [[ -n "$d" && -d "$d/registry.terraform.io/hashicorp/aws" ]] && { tf_mirror="$d"; break; }
+done
+if command -v terraform >/dev/null && [[ -n "$tf_mirror" ]]; then
+    TF_PROVIDER_MIRROR="$tf_mirror" cargo test --locked --test it refresh::terraform_ -- --include-ignored
+else
+    skipped+=("Terraform refresh test (needs terraform and an offline hashicorp/aws provider mirror)")
+fi
 bash scripts/fuzz.sh
 deny_log="$(mktemp)"
 bash scripts/deny.sh | tee "$deny_log"

@@ -5,6 +5,7 @@
 use crate::ci::Ci;
 use crate::error::{StsCode, StsFailure, StsOperation};
 use crate::jwt::Claims;
+use crate::text::{hcl_string, json_string, one_line, shell_word};
 
 /// What was sent, so the explanation can compare it with what AWS expected.
 #[derive(Debug, Default)]
@@ -78,18 +79,7 @@ fn fix(f: &StsFailure, ctx: &Context<'_>) -> String {
             let issuer = ctx.claims.and_then(|c| c.iss.as_deref()).unwrap_or(GITHUB_ISSUER);
             provider_setup(issuer, ctx.audience.unwrap_or(crate::aws_names::Audience::DEFAULT))
         }
-        Some(StsCode::InvalidIdentityToken) if message.contains("audience") => {
-            let issuer = ctx.claims.and_then(|c| c.iss.as_deref()).unwrap_or(GITHUB_ISSUER);
-            let audience = ctx
-                .audience
-                .map(str::to_owned)
-                .or_else(|| ctx.claims.and_then(|c| c.aud.first().cloned()))
-                .unwrap_or_else(|| "?".into());
-            format!(
-                "The token was issued for audience `{audience}` (the `audience` input), and the IAM OIDC provider does not list it as a client id. Either set `audience:` to one of the provider's client ids (normally `sts.amazonaws.com`), or add this audience to the provider:\n  aws iam add-client-id-to-open-id-connect-provider --open-id-connect-provider-arn arn:aws:iam::ACCOUNT:oidc-provider/{} --client-id {audience}",
-                issuer.trim_start_matches("https://")
-            )
-        }
+        Some(StsCode::InvalidIdentityToken) if message.contains("audience") => audience_fix(ctx),
         Some(StsCode::InvalidIdentityToken) => "STS rejected the token itself (signature, issuer or expiry). If you pass `web-identity-token-file`, make sure the file holds a fresh token from the issuer your IAM OIDC provider trusts.".into(),
         Some(StsCode::ExpiredToken) => "The token or credentials expired before STS saw them. If this runner's clock is wrong, fix it (NTP): STS allows only a few minutes of skew. For role chaining, re-run the step that produced the credentials; for a token file, refresh it.".into(),
         Some(StsCode::IdpCommunicationError | StsCode::IdpRejectedClaim) => "STS could not reach or was refused by the identity provider; this is usually temporary. Re-run the job.".into(),
@@ -126,6 +116,29 @@ fn fix(f: &StsFailure, ctx: &Context<'_>) -> String {
     }
 }
 
+/// The audience the token was issued for is not a client id of the provider.
+fn audience_fix(ctx: &Context<'_>) -> String {
+    let issuer = ctx
+        .claims
+        .and_then(|c| c.iss.as_deref())
+        .unwrap_or(GITHUB_ISSUER);
+    let audience = ctx
+        .audience
+        .map(str::to_owned)
+        .or_else(|| ctx.claims.and_then(|c| c.aud.first().cloned()))
+        .unwrap_or_else(|| "?".into());
+    let provider = format!(
+        "arn:aws:iam::ACCOUNT:oidc-provider/{}",
+        issuer.trim_start_matches("https://")
+    );
+    format!(
+        "The token was issued for audience `{}` (the `audience` input), and the IAM OIDC provider does not list it as a client id. Either set `audience:` to one of the provider's client ids (normally `sts.amazonaws.com`), or add this audience to the provider:\n  aws iam add-client-id-to-open-id-connect-provider --open-id-connect-provider-arn {} --client-id {}",
+        one_line(&audience),
+        shell_word(&provider),
+        shell_word(&audience)
+    )
+}
+
 const TAG_SESSION_STATEMENT: &str = r#"  {
     "Effect": "Allow",
     "Principal": { "AWS": "arn:aws:iam::ACCOUNT:user/CALLER" },
@@ -138,30 +151,33 @@ fn access_denied_web(ctx: &Context<'_>) -> String {
     };
     let show = |v: &Option<String>| {
         v.as_deref()
-            .map(crate::text::one_line)
+            .map(one_line)
             .unwrap_or_else(|| "(absent)".into())
     };
     let ci = Ci::from_claims(claims.iss.as_deref(), claims.sub.as_deref());
     if claims.iss.is_some() && ci != Some(Ci::GitHub) {
         return access_denied_other_ci(ci, claims, ctx);
     }
-    let issuer_host = claims
-        .iss
-        .as_deref()
-        .unwrap_or(GITHUB_ISSUER)
-        .trim_start_matches("https://")
-        .to_owned();
-    let aud = claims
-        .aud
-        .first()
-        .cloned()
-        .or_else(|| ctx.audience.map(str::to_owned))
-        .unwrap_or_default();
+    let issuer_host = one_line(
+        claims
+            .iss
+            .as_deref()
+            .unwrap_or(GITHUB_ISSUER)
+            .trim_start_matches("https://"),
+    );
+    let aud = one_line(
+        &claims
+            .aud
+            .first()
+            .cloned()
+            .or_else(|| ctx.audience.map(str::to_owned))
+            .unwrap_or_default(),
+    );
     let sub = show(&claims.sub);
     let mut out = String::from("The role's trust policy did not match this token. The token's claims (decoded without verification; they are not secret):\n");
     for (name, value) in [
         ("sub", sub.clone()),
-        ("aud", crate::text::one_line(&claims.aud.join(", "))),
+        ("aud", one_line(&claims.aud.join(", "))),
         ("iss", show(&claims.iss)),
         ("repository", show(&claims.repository)),
         ("ref", show(&claims.git_ref)),
@@ -173,11 +189,21 @@ fn access_denied_web(ctx: &Context<'_>) -> String {
     }
     out.push_str("\nA trust-policy Condition that admits exactly this token:\n");
     out.push_str(&exact_condition(&issuer_host, &aud, &sub));
-    if let Some(repo) = claims.repository.as_deref().map(crate::text::one_line) {
-        out.push_str(&format!("or, for every branch, tag, environment and pull request of the repository:\n    \"StringLike\": {{ \"{issuer_host}:sub\": \"repo:{repo}:*\" }}\n"));
+    // The repository as the token's own `sub` spells it (name- or ID-based).
+    let form = crate::trust::subject::for_explanation(claims);
+    let in_sub = form.as_ref().map(|(part, _)| part.as_str());
+    if let Some(repo) = in_sub
+        .or(claims.repository.as_deref())
+        .map(crate::text::one_line)
+    {
+        out.push_str(&format!(
+            "or, for every branch, tag, environment and pull request of the repository:\n    \"StringLike\": {{ {}: {} }}\n",
+            json_string(&format!("{issuer_host}:sub")),
+            json_string(&format!("repo:{repo}:*"))
+        ));
     }
     out.push_str("\nCommon mismatches:\n");
-    if let Some(env) = claims.environment.as_deref().map(crate::text::one_line) {
+    if let Some(env) = claims.environment.as_deref().map(one_line) {
         out.push_str(&format!("  - This job runs in environment `{env}`, so `sub` names the environment, not the branch: a condition like `repo:O/R:ref:refs/heads/main` never matches it. Match `repo:O/R:environment:{env}`.\n"));
     }
     if claims
@@ -188,8 +214,8 @@ fn access_denied_web(ctx: &Context<'_>) -> String {
     {
         out.push_str("  - Pull-request runs have `sub` = `repo:O/R:pull_request`, not a branch ref. Allow that value if pull requests should get this role.\n");
     }
-    if sub.contains('@') {
-        out.push_str("  - This `sub` uses the immutable format `repo:OWNER@ID/REPO@ID:…` (the repository or organisation opted into immutable subject claims): conditions must include the numeric ids.\n");
+    if let Some((_, Some(note))) = &form {
+        out.push_str(&format!("  - {}\n", crate::text::one_line(note)));
     }
     if claims.job_workflow_ref.is_some() {
         out.push_str("  - For a reusable workflow, `sub` is the caller's; to restrict by the called workflow, match `job_workflow_ref` (via a customised sub claim).\n");
@@ -300,31 +326,20 @@ fn check_trust_command(claims: &Claims) -> String {
 /// The trust-policy `Condition` (indented for the log) that admits exactly
 /// the token with this issuer host, audience and subject.
 fn exact_condition(host: &str, aud: &str, sub: &str) -> String {
-    format!("  \"Condition\": {{\n    \"StringEquals\": {{\n      \"{host}:aud\": \"{aud}\",\n      \"{host}:sub\": \"{sub}\"\n    }}\n  }}\n")
-}
-
-/// `value` as one POSIX shell word: as is when it has no special characters,
-/// else single-quoted.
-fn shell_word(value: &str) -> String {
-    let plain = !value.is_empty()
-        && value
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || "_-./:@%+=,".contains(c));
-    if plain {
-        value.to_owned()
-    } else {
-        format!("'{}'", value.replace('\'', "'\\''"))
-    }
+    format!(
+        "  \"Condition\": {{\n    \"StringEquals\": {{\n      {}: {},\n      {}: {}\n    }}\n  }}\n",
+        json_string(&format!("{host}:aud")),
+        json_string(aud),
+        json_string(&format!("{host}:sub")),
+        json_string(sub)
+    )
 }
 
 /// The same explanation for a token from another CI (or any issuer): its
 /// claims, the condition that admits it under its own issuer's host, the
 /// pattern that admits every run of the same project, and that CI's pitfalls.
 fn access_denied_other_ci(ci: Option<Ci>, claims: &Claims, ctx: &Context<'_>) -> String {
-    let one = |v: Option<&str>| {
-        v.map(crate::text::one_line)
-            .unwrap_or_else(|| "(absent)".into())
-    };
+    let one = |v: Option<&str>| v.map(one_line).unwrap_or_else(|| "(absent)".into());
     let host = one(claims.iss.as_deref())
         .trim_start_matches("https://")
         .to_owned();
@@ -334,13 +349,13 @@ fn access_denied_other_ci(ci: Option<Ci>, claims: &Claims, ctx: &Context<'_>) ->
         .first()
         .cloned()
         .or_else(|| ctx.audience.map(str::to_owned))
-        .map(|a| crate::text::one_line(&a))
+        .map(|a| one_line(&a))
         .unwrap_or_default();
     let name = ci.map_or("this issuer", Ci::display_name);
     let mut out = format!("The role's trust policy did not match this {name} token. Its claims (decoded without verification; they are not secret):\n");
     for (claim, value) in [
         ("sub", sub.clone()),
-        ("aud", crate::text::one_line(&claims.aud.join(", "))),
+        ("aud", one_line(&claims.aud.join(", "))),
         ("iss", one(claims.iss.as_deref())),
     ] {
         out.push_str(&format!("  {claim:<5} {value}\n"));
@@ -349,14 +364,22 @@ fn access_denied_other_ci(ci: Option<Ci>, claims: &Claims, ctx: &Context<'_>) ->
     let broader = ci.and_then(|ci| ci.broader_subject(&sub));
     if ci.is_some_and(Ci::subject_changes_per_run) {
         if let Some((pattern, admits)) = &broader {
-            out.push_str(&format!("This CI's `sub` changes on every run, so match it with a pattern; this admits {admits}:\n  \"Condition\": {{\n    \"StringEquals\": {{ \"{host}:aud\": \"{aud}\" }},\n    \"StringLike\": {{ \"{host}:sub\": \"{pattern}\" }}\n  }}\n"));
+            out.push_str(&format!(
+                "This CI's `sub` changes on every run, so match it with a pattern; this admits {admits}:\n  \"Condition\": {{\n    \"StringEquals\": {{ {}: {} }},\n    \"StringLike\": {{ {}: {} }}\n  }}\n",
+                json_string(&format!("{host}:aud")),
+                json_string(&aud),
+                json_string(&format!("{host}:sub")),
+                json_string(pattern)
+            ));
         }
     } else {
         out.push_str("A Condition that admits exactly this token:\n");
         out.push_str(&exact_condition(&host, &aud, &sub));
         if let Some((pattern, admits)) = &broader {
             out.push_str(&format!(
-                "or, for {admits}:\n    \"StringLike\": {{ \"{host}:sub\": \"{pattern}\" }}\n"
+                "or, for {admits}:\n    \"StringLike\": {{ {}: {} }}\n",
+                json_string(&format!("{host}:sub")),
+                json_string(pattern)
             ));
         }
     }
@@ -377,9 +400,15 @@ fn access_denied_other_ci(ci: Option<Ci>, claims: &Claims, ctx: &Context<'_>) ->
 }
 
 /// The one AWS CLI command and the Terraform block that create the OIDC provider.
+/// Every value is escaped for where it goes: the issuer is a token claim.
 pub fn provider_setup(issuer: &str, audience: &str) -> String {
     format!(
-        "This AWS account has no IAM OIDC identity provider for `{issuer}`. Create it once per account:\n  aws iam create-open-id-connect-provider --url {issuer} --client-id-list {audience}\nor in Terraform:\n  resource \"aws_iam_openid_connect_provider\" \"github\" {{\n    url            = \"{issuer}\"\n    client_id_list = [\"{audience}\"]\n  }}\n(`keyless-aws setup --ci github|gitlab|circleci|buildkite|bitbucket …` prints the provider and a matching role.)"
+        "This AWS account has no IAM OIDC identity provider for `{}`. Create it once per account:\n  aws iam create-open-id-connect-provider --url {} --client-id-list {}\nor in Terraform:\n  resource \"aws_iam_openid_connect_provider\" \"github\" {{\n    url            = {}\n    client_id_list = [{}]\n  }}\n(`keyless-aws setup --ci github|gitlab|circleci|buildkite|bitbucket …` prints the provider and a matching role.)",
+        one_line(issuer),
+        shell_word(issuer),
+        shell_word(audience),
+        hcl_string(issuer),
+        hcl_string(audience)
     )
 }
 
@@ -417,6 +446,28 @@ mod tests {
             ),
             &ctx,
         )
+    }
+
+    /// An ID-based token: the explanation names its form and writes the
+    /// repository pattern in it (the separator read from the token).
+    #[test]
+    fn an_id_based_sub_is_recognised_from_the_token() {
+        let claims = Claims {
+            sub: Some("repo:o#7/r#9:ref:refs/heads/main".into()),
+            repository: Some("o/r".into()),
+            aud: vec!["sts.amazonaws.com".into()],
+            iss: Some(GITHUB_ISSUER.into()),
+            other: [
+                ("repository_owner_id".to_owned(), serde_json::json!("7")),
+                ("repository_id".to_owned(), serde_json::json!(9)),
+            ]
+            .into_iter()
+            .collect(),
+            ..Default::default()
+        };
+        let (_, fix) = web_identity_denied(&claims, "sts.amazonaws.com");
+        assert!(fix.contains("\"repo:o#7/r#9:*\""), "{fix}");
+        assert!(fix.contains("ID-based form (`repo:o#7/r#9:…`"), "{fix}");
     }
 
     #[test]

@@ -14,6 +14,7 @@
 pub mod aws_config;
 pub mod aws_names;
 pub mod ca;
+pub mod child;
 pub mod ci;
 pub mod cli;
 pub mod deliver;
@@ -44,6 +45,7 @@ pub mod tags;
 pub mod text;
 pub mod token_file;
 pub mod trust;
+pub mod trusted_files;
 pub mod workflow;
 
 /// Unit tests' one way to build an environment map from literal pairs.

@@ -104,6 +104,8 @@ fn action() -> ExitCode {
         Ok(env) => env,
         Err(code) => return code,
     };
+    // Before the first line of output, whatever fails after.
+    mask::accounts_in_inputs(&env);
     init_logging(&env);
     let plan = match inputs::raw::RawInputs::from_env(&env)
         .and_then(|raw| inputs::build::plan(&raw, &env).inspect_err(|_| mask::before_plan(&raw)))

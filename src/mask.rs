@@ -100,26 +100,43 @@ fn chained_arns<'a>(roles: &'a [RoleProfile], out: &mut Vec<&'a RoleArn>) {
     }
 }
 
-/// When no plan could be built, what the raw inputs show: with
-/// `mask-aws-account-id: true`, any account id in `role-to-assume`; and the
-/// user info of `sts-endpoint` and `http-proxy`, so no error can print them.
+/// When no plan could be built, what the raw inputs show: the user info of
+/// `sts-endpoint` and `http-proxy`, so no error can print them. (Account ids
+/// were masked already, by [`accounts_in_inputs`].)
 pub fn before_plan(raw: &RawInputs) {
     for value in [&raw.sts_endpoint, &raw.http_proxy].into_iter().flatten() {
         if let Ok(url) = url::Url::parse(value.trim()) {
             url_userinfo(&url);
         }
     }
-    let asked = raw
-        .mask_aws_account_id
-        .as_deref()
-        .is_some_and(|v| v.trim().eq_ignore_ascii_case("true"));
-    if let (true, Some(role)) = (asked, raw.role_to_assume.as_deref()) {
-        for run in role.split(|c: char| !c.is_ascii_digit()) {
-            if AccountId::parse(run).is_ok() {
-                account(run);
-            }
-        }
+}
+
+/// With `mask-aws-account-id: true` (as an input or through
+/// `MASK_AWS_ACCOUNT_ID`), every account id named anywhere in the inputs
+/// (`role-to-assume`, every `roles` line, `allowed-account-ids`, a tag…):
+/// called on the raw environment before the first line of output, so that
+/// whatever fails later (an input that does not parse, a `roles` line with an
+/// error) can name them only masked. Masking a number that was not an account
+/// id costs nothing.
+pub fn accounts_in_inputs(env: &std::collections::HashMap<String, String>) {
+    let setting = env
+        .get("INPUT_MASK-AWS-ACCOUNT-ID")
+        .filter(|v| !v.trim().is_empty())
+        .or_else(|| env.get("MASK_AWS_ACCOUNT_ID"));
+    if !setting.is_some_and(|v| v.trim().eq_ignore_ascii_case("true")) {
+        return;
     }
+    let mut ids: Vec<&str> = env
+        .iter()
+        .filter(|(name, _)| {
+            name.starts_with("INPUT_") || crate::inputs::raw::FROM_ENV.contains(&name.as_str())
+        })
+        .flat_map(|(_, value)| value.split(|c: char| !c.is_ascii_digit()))
+        .filter(|run| AccountId::parse(run).is_ok())
+        .collect();
+    ids.sort_unstable();
+    ids.dedup();
+    ids.into_iter().for_each(account);
 }
 
 /// An account id the user asked to hide: masked for the runner and redacted

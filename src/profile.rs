@@ -18,7 +18,7 @@ use crate::plan::FileOwner;
 use crate::secret::Credentials;
 use std::fs::OpenOptions;
 use std::io::Write;
-use std::os::unix::fs::{DirBuilderExt, MetadataExt, OpenOptionsExt, PermissionsExt};
+use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
 
 /// The directory's name, wherever it is placed; the post step only removes
@@ -135,11 +135,13 @@ pub fn write_profiles(
     owner: Option<FileOwner>,
     named_by: NamedBy,
 ) -> Result<Written, Error> {
-    make_private_dir(&dir.local, owner).map_err(|e| Error::Profile {
-        problem: format!("cannot create {}: {e}", dir.local.display()),
-        fix: "Check that the runner's temp directory is writable.".into(),
-        source: Some(e),
-    })?;
+    crate::trusted_files::make_private_dir(&dir.local, owner.map(|o| (o.uid, o.gid))).map_err(
+        |e| Error::Profile {
+            problem: format!("cannot create {}: {e}", dir.local.display()),
+            fix: "Check that the runner's temp directory is writable.".into(),
+            source: Some(e),
+        },
+    )?;
     let config = dir.local.join("config");
     let credentials = dir.local.join("credentials");
     let (config_sections, creds_sections) = sections(entries)?;
@@ -316,61 +318,6 @@ fn read_no_follow(path: &Path) -> Result<Option<Vec<u8>>, Error> {
     }
 }
 
-/// Creates the directory 0700 (or tightens an existing one) and gives it to
-/// `owner`. A link at any component of the path is refused (the files would be
-/// merged into, and later removed from, wherever it leads), and so is an
-/// existing directory that belongs to someone other than this process or the
-/// runner's user.
-fn make_private_dir(dir: &Path, owner: Option<FileOwner>) -> std::io::Result<()> {
-    refuse_links(dir)?;
-    std::fs::DirBuilder::new()
-        .recursive(true)
-        .mode(0o700)
-        .create(dir)?;
-    // Checked and changed through one descriptor opened without following a link.
-    let handle = OpenOptions::new()
-        .read(true)
-        .custom_flags(libc::O_NOFOLLOW | libc::O_DIRECTORY)
-        .open(dir)
-        .map_err(|e| std::io::Error::new(e.kind(), format!("not a directory, or a link ({e})")))?;
-    let meta = handle.metadata()?;
-    let me = unsafe { libc::geteuid() };
-    let allowed = meta.uid() == me || owner.is_some_and(|o| o.uid == meta.uid());
-    if !allowed {
-        return Err(std::io::Error::other(format!(
-            "it exists and belongs to uid {}, neither this process nor the runner's user",
-            meta.uid()
-        )));
-    }
-    if meta.permissions().mode() & 0o7777 != 0o700 {
-        handle.set_permissions(std::fs::Permissions::from_mode(0o700))?;
-    }
-    if let Some(owner) = owner.filter(|o| o.uid != meta.uid() || o.gid != meta.gid()) {
-        std::os::unix::fs::fchown(&handle, Some(owner.uid), Some(owner.gid))?;
-    }
-    Ok(())
-}
-
-/// Refuses a symbolic link at any existing component of `path`.
-fn refuse_links(path: &Path) -> std::io::Result<()> {
-    let mut so_far = PathBuf::new();
-    for part in path.components() {
-        so_far.push(part);
-        match std::fs::symlink_metadata(&so_far) {
-            Ok(meta) if meta.file_type().is_symlink() => {
-                return Err(std::io::Error::other(format!(
-                    "{} is a symbolic link; set RUNNER_TEMP to a path without links",
-                    so_far.display()
-                )));
-            }
-            Ok(_) => {}
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
-            Err(e) => return Err(e),
-        }
-    }
-    Ok(())
-}
-
 /// Replaces a file atomically: a new 0600 file created beside it (never through
 /// a link), given to `owner`, then renamed over it. Returns the new file's identity.
 fn replace_file(
@@ -448,7 +395,9 @@ pub fn remove_created(state: &str) -> usize {
             .is_some_and(|n| n == DIR_NAME);
         let same = std::fs::symlink_metadata(path)
             .is_ok_and(|m| m.file_type().is_file() && FileIdentity::of(&m, path) == identity);
-        let no_links = path.parent().is_some_and(|d| refuse_links(d).is_ok());
+        let no_links = path
+            .parent()
+            .is_some_and(|d| crate::trusted_files::refuse_links(d).is_ok());
         if inside && same && no_links && std::fs::remove_file(path).is_ok() {
             removed += 1;
         }
@@ -460,6 +409,7 @@ pub fn remove_created(state: &str) -> usize {
 mod tests {
     use super::*;
     use crate::secret::Secret;
+    use std::os::unix::fs::PermissionsExt;
 
     fn creds() -> Credentials {
         Credentials {

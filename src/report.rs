@@ -5,6 +5,7 @@ use crate::error::Error;
 use crate::plan::Warning;
 use crate::roles::ProfileIdentity;
 use crate::run::{Done, Identity};
+use crate::text::{markdown_cell as cell, markdown_text as text};
 use crate::workflow;
 use std::path::Path;
 
@@ -123,18 +124,4 @@ pub fn failure(error: &Error, summary: Option<&Path>) {
         help.replace("```", "'''")
     );
     workflow::append_summary(summary, &md);
-}
-
-/// Text from outside kept inside a table cell's code span.
-fn cell(value: &str) -> String {
-    value.replace(['`', '|', '\n', '\r'], " ")
-}
-
-/// Text from outside shown as Markdown: HTML and links are not interpreted.
-fn text(value: &str) -> String {
-    value
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('[', "\\[")
-        .replace(']', "\\]")
 }

@@ -5,6 +5,7 @@
 
 use crate::aws_names::{AccountId, RoleName};
 use crate::ci::Ci;
+use crate::text::{hcl_string, json_string as json, shell_word};
 
 /// A validated request: every field is safe to place in JSON, shell and HCL.
 #[derive(Debug, PartialEq)]
@@ -19,6 +20,10 @@ pub struct Setup {
     pub account_id: AccountId,
     /// What the subject admits, in words, for the comment above the policy.
     pub admits: String,
+    /// `--pin-ids`: the GitHub repository's immutable id, required by the
+    /// `repository_id` condition key; the subject is then a pattern matching
+    /// both of GitHub's `sub` forms (name-based and ID-based).
+    pub repository_id: Option<String>,
 }
 
 impl Setup {
@@ -42,7 +47,13 @@ impl Setup {
     /// parsers as just the last one, which would silently drop a condition.
     pub fn trust_policy(&self) -> String {
         let host = self.host();
-        let aud = format!("\"{host}:aud\": {}", json(&self.audience));
+        let mut aud = format!("\"{host}:aud\": {}", json(&self.audience));
+        if let Some(id) = &self.repository_id {
+            aud.push_str(&format!(
+                ",\n          \"{host}:repository_id\": {}",
+                json(id)
+            ));
+        }
         let sub = format!("\"{host}:sub\": {}", json(&self.subject));
         let condition = if self.subject_operator() == "StringEquals" {
             format!("        \"StringEquals\": {{\n          {aud},\n          {sub}\n        }}")
@@ -85,11 +96,6 @@ impl Setup {
     }
 }
 
-/// A JSON string literal (the values are validated; this keeps it valid regardless).
-fn json(value: &str) -> String {
-    serde_json::to_string(value).unwrap_or_default()
-}
-
 pub fn render(s: &Setup) -> String {
     let host = s.host();
     let ci = s.ci.id();
@@ -111,46 +117,51 @@ aws iam create-open-id-connect-provider --url {issuer} --client-id-list {aud}\n\
 aws iam create-role --role-name {role} --max-session-duration 3600 --assume-role-policy-document file://trust-policy.json\n\
 # then attach what the jobs may do, e.g.:\n\
 # aws iam attach-role-policy --role-name {role} --policy-arn arn:aws:iam::aws:policy/ReadOnlyAccess\n\n\
-# Terraform\n\
+# Terraform (hashicorp/aws 5.81.0 or later: older versions require thumbprint_list,\n\
+# which IAM no longer needs for issuers with a certificate from a public CA)\n\
+terraform {{\n  required_providers {{\n    aws = {{\n      source  = \"hashicorp/aws\"\n      version = \">= 5.81.0\"\n    }}\n  }}\n}}\n\n\
 resource \"aws_iam_openid_connect_provider\" \"{ci}\" {{\n  url            = {issuer_j}\n  client_id_list = [{aud_j}]\n}}\n\n\
-data \"aws_iam_policy_document\" \"{ci}_trust\" {{\n  statement {{\n    actions = [\"sts:AssumeRoleWithWebIdentity\"]\n    principals {{\n      type        = \"Federated\"\n      identifiers = [aws_iam_openid_connect_provider.{ci}.arn]\n    }}\n    condition {{\n      test     = \"{aud_test}\"\n      variable = \"{host}:aud\"\n      values   = [{aud_j}]\n    }}\n    condition {{\n      test     = \"{sub_test}\"\n      variable = \"{host}:sub\"\n      values   = [{sub_j}]\n    }}\n  }}\n}}\n\n\
+data \"aws_iam_policy_document\" \"{ci}_trust\" {{\n  statement {{\n    actions = [\"sts:AssumeRoleWithWebIdentity\"]\n    principals {{\n      type        = \"Federated\"\n      identifiers = [aws_iam_openid_connect_provider.{ci}.arn]\n    }}\n    condition {{\n      test     = \"{aud_test}\"\n      variable = \"{host}:aud\"\n      values   = [{aud_j}]\n    }}\n    condition {{\n      test     = \"{sub_test}\"\n      variable = \"{host}:sub\"\n      values   = [{sub_j}]\n    }}\n{pin}  }}\n}}\n\n\
 resource \"aws_iam_role\" \"{tf_role}\" {{\n  name               = \"{role}\"\n  assume_role_policy = data.aws_iam_policy_document.{ci}_trust.json\n}}\n\n\
 {snippet}",
         name = s.ci.display_name(),
         role = s.role_name,
         sub = s.subject,
         admits = s.admits,
-        issuer = s.issuer,
-        issuer_j = json(&s.issuer),
+        issuer = shell_word(&s.issuer),
+        issuer_j = hcl_string(&s.issuer),
         aud = shell_word(&s.audience),
-        aud_j = json(&s.audience),
+        aud_j = hcl_string(&s.audience),
         sub_j = hcl_string(&s.subject),
         snippet = s.job_snippet(),
-    )
+        pin = s.terraform_pin(),
+    ) + &s.pin_note()
 }
 
-/// An HCL string: JSON escaping, plus `${` and `%{` which HCL would interpolate.
-fn hcl_string(value: &str) -> String {
-    json(value).replace("${", "$${").replace("%{", "%%{")
-}
+impl Setup {
+    /// The Terraform condition on `repository_id` for `--pin-ids`.
+    fn terraform_pin(&self) -> String {
+        self.repository_id.as_ref().map_or_else(String::new, |id| {
+            format!("    condition {{\n      test     = \"StringEquals\"\n      variable = \"{}:repository_id\"\n      values   = [{}]\n    }}\n", self.host(), json(id))
+        })
+    }
 
-/// A value for the shell command line, quoted when it holds anything but the
-/// characters every shell leaves alone (a CircleCI org id does not need it; a
-/// Bitbucket audience does not either, but a custom audience might).
-fn shell_word(value: &str) -> String {
-    if value
-        .chars()
-        .all(|c| c.is_ascii_alphanumeric() || "-_./:@=,+".contains(c))
-    {
-        value.to_owned()
-    } else {
-        format!("'{}'", value.replace('\'', r"'\''"))
+    /// The trade-off of `--pin-ids`, in one paragraph.
+    fn pin_note(&self) -> String {
+        if self.repository_id.is_none() {
+            return String::new();
+        }
+        "\n# Pinned by id (--pin-ids): `repository_id` decides which repository, so the role\n\
+# keeps admitting it after a rename or a transfer and never admits another repository\n\
+# that later takes its old name; the `sub` pattern matches both of GitHub's forms\n\
+# (name-based, and ID-based with the owner's and repository's numeric ids). The cost:\n\
+# the id must be looked up (`gh api repos/OWNER/REPO --jq .id`), a repository deleted\n\
+# and created again gets a new id (update the role), and the `repository_id` key is one\n\
+# STS evaluates for GitHub's provider since January 2026 (check it in your partition).\n"
+            .into()
     }
 }
 
-/// A strict JSON reader for tests: refuses an object with a key twice, which
-/// `serde_json::Value` would silently collapse to the last one. The refusal is
-/// check-trust's own reader ([`crate::trust::json`]); the `Value` is for indexing.
 #[cfg(test)]
 pub(crate) mod strict_json {
     use serde_json::Value;
@@ -183,6 +194,7 @@ mod tests {
             role_name: RoleName::parse("r").unwrap(),
             account_id: AccountId::parse("111111111111").unwrap(),
             admits: "x".into(),
+            repository_id: None,
         }
     }
 

@@ -1,7 +1,19 @@
-//! Text placed into workflow commands and log lines: the escaping the runner
-//! undoes, and the neutralising of text from outside that could otherwise read
-//! as a command. Both the workflow writer and the debug-log redactor use it, so
-//! it depends on neither.
+//! Text from outside (token claims, STS messages, user values) placed into
+//! what the user reads: one escaping function per medium, used by every front
+//! end (the action, `assume`, `credential-process`, `check-trust`, `setup`):
+//!
+//! | medium | function |
+//! |---|---|
+//! | a workflow command's data / property | [`escape_data`] / [`escape_property`] |
+//! | a log line (stdout or stderr: the runner reads commands on both) | [`log_text`] ([`neutralize`] per line) |
+//! | a value inside a sentence | [`one_line`] |
+//! | a word of a suggested shell command | [`shell_word`] |
+//! | a string in a JSON snippet (a trust-policy condition) | [`json_string`] |
+//! | a string in a Terraform (HCL) snippet | [`hcl_string`] |
+//! | Markdown in the step summary | [`markdown_text`] / [`markdown_cell`] |
+//!
+//! Both the workflow writer and the debug-log redactor use it, so it depends on
+//! neither.
 
 /// Escapes a workflow command's data (the part after `::`): the runner undoes
 /// exactly this, and a raw newline could otherwise begin a new command line.
@@ -70,6 +82,65 @@ pub fn shown_url(url: &url::Url) -> String {
     }
 }
 
+/// Text for a log the runner reads (stdout or stderr of a step): every line
+/// without control characters and [`neutralize`]d, so no value from outside
+/// can begin a workflow command (`::error::`, `::stop-commands::`, `##[…]`).
+pub fn log_text(text: &str) -> String {
+    text.split('\n')
+        .map(|line| {
+            let clean: String = line
+                .chars()
+                .map(|c| if c.is_control() { ' ' } else { c })
+                .collect();
+            neutralize(&clean)
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// `value` as one POSIX shell word on one line: as is when it has no special
+/// characters, else single-quoted (nothing is special inside single quotes
+/// but the quote itself). A user pasting a suggested command runs none of it.
+/// Control characters, which no log line can carry, become spaces first
+/// ([`one_line`]): a command shown over two lines would be pasted as two.
+pub fn shell_word(value: &str) -> String {
+    let value = &one_line(value);
+    let plain = !value.is_empty()
+        && value
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "_-./:@%+=,".contains(c));
+    if plain {
+        value.to_owned()
+    } else {
+        format!("'{}'", value.replace('\'', "'\\''"))
+    }
+}
+
+/// `value` as a JSON string literal, quotes included.
+pub fn json_string(value: &str) -> String {
+    serde_json::Value::String(value.to_owned()).to_string()
+}
+
+/// `value` as a Terraform (HCL) string literal, quotes included: JSON's
+/// escapes, and `${` / `%{` doubled so nothing is interpolated.
+pub fn hcl_string(value: &str) -> String {
+    json_string(value).replace("${", "$${").replace("%{", "%%{")
+}
+
+/// Text from outside shown as Markdown: HTML and links are not interpreted.
+pub fn markdown_text(value: &str) -> String {
+    value
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('[', "\\[")
+        .replace(']', "\\]")
+}
+
+/// Text from outside kept inside a table cell's code span.
+pub fn markdown_cell(value: &str) -> String {
+    value.replace(['`', '|', '\n', '\r'], " ")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -89,5 +160,23 @@ mod tests {
             "STS: no # [add-mask]x # [y]"
         );
         assert_eq!(one_line("a\n::b\r"), "a ::b ");
+    }
+
+    #[test]
+    fn every_medium_has_its_escaping() {
+        assert_eq!(
+            log_text("ok\n::stop-commands::x\r\n  ::error::y"),
+            "ok\n: stop-commands::x \n: error::y"
+        );
+        assert_eq!(shell_word("it's"), "'it'\\''s'");
+        assert_eq!(shell_word("o/r"), "o/r");
+        assert_eq!(shell_word("$(id)"), "'$(id)'");
+        assert_eq!(json_string("a\"b"), "\"a\\\"b\"");
+        assert_eq!(
+            hcl_string("${file(\"x\")}%{if}"),
+            "\"$${file(\\\"x\\\")}%%{if}\""
+        );
+        assert_eq!(markdown_text("<a>[x]"), "&lt;a&gt;\\[x\\]");
+        assert_eq!(markdown_cell("a|b`c"), "a b c");
     }
 }

@@ -137,7 +137,11 @@ pub fn main(args: &[OsString]) -> ExitCode {
     match run(&request, &env) {
         Ok(()) => ExitCode::SUCCESS,
         Err(f) => {
-            eprintln!("keyless-aws assume: {}\n\n{}", f.problem, f.fix);
+            // The problem quotes token claims and STS's words: text from outside.
+            eprintln!(
+                "{}",
+                crate::text::log_text(&format!("keyless-aws assume: {}\n\n{}", f.problem, f.fix))
+            );
             ExitCode::FAILURE
         }
     }
@@ -382,9 +386,12 @@ fn run(request: &Request, env: &HashMap<String, String>) -> Result<(), Failure> 
     }
     print!("{}", text.expose());
     eprintln!(
-        "keyless-aws: credentials for {} (expire {})",
-        assumed.assumed_role_arn,
-        assumed.credentials.expiration.as_deref().unwrap_or("?")
+        "{}",
+        crate::text::log_text(&format!(
+            "keyless-aws: credentials for {} (expire {})",
+            assumed.assumed_role_arn,
+            assumed.credentials.expiration.as_deref().unwrap_or("?")
+        ))
     );
     Ok(())
 }

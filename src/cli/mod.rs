@@ -7,6 +7,7 @@
 //! `--flag=value`, `-h` and `--` behave as users expect from any tool.
 
 pub mod assume;
+pub mod check_trust;
 pub mod dev_sts;
 pub mod output;
 pub mod setup;
@@ -35,8 +36,9 @@ Usage:
                                     print credentials for this job (any CI, EKS)
   keyless-aws setup --ci CI FLAGS   print the IAM provider, trust policy,
                                     AWS CLI commands and Terraform for a CI
-  keyless-aws check-trust --policy FILE (--repo O/R [--ref R] | --claims FILE | --token FILE)
-                                    evaluate a role trust policy offline, as IAM does
+  keyless-aws check-trust (--policy FILE | --role-arn ARN) (--repo O/R [--ref R] | --claims FILE | --token FILE)
+                                    evaluate a role trust policy as IAM does: a file
+                                    offline, or the role's own policy and provider
   keyless-aws dev-token-server [--repo O/R] [--ref R] [--environment E] [--event E]
                                     a local OIDC token endpoint for act (tokens real
                                     AWS rejects; for moto or LocalStack)
@@ -79,10 +81,7 @@ pub fn dispatch(args: Vec<OsString>) -> Invocation {
         "help" => help(rest.first().and_then(|c| c.to_str())),
         "setup" => setup::main(rest),
         "assume" => assume::main(rest),
-        "check-trust" => match strings(rest) {
-            Ok(rest) => crate::trust::main(&rest),
-            Err(code) => code,
-        },
+        "check-trust" => check_trust::main(rest),
         "dev-sts" => dev_sts::main(rest),
         "dev-token-server" => match strings(rest) {
             Ok(rest) => crate::dev_token_server::main(&rest),
@@ -106,7 +105,7 @@ fn help(command: Option<&str>) -> ExitCode {
         Some("setup") => println!("{}", setup::HELP),
         Some("assume") => println!("{}", assume::HELP),
         Some("dev-sts") => println!("{}", dev_sts::HELP),
-        Some("check-trust") => return crate::trust::main(&["--help".to_owned()]),
+        Some("check-trust") => println!("{}", crate::trust::USAGE),
         Some("dev-token-server") => return crate::dev_token_server::main(&["--help".to_owned()]),
         Some("credential-process") => {
             return crate::refresh::helper::helper_main(&["--help".to_owned()])
@@ -122,7 +121,12 @@ fn help(command: Option<&str>) -> ExitCode {
 /// A usage error: what was wrong and where the flags are described; exit
 /// code 2 as every Unix tool uses for bad usage.
 pub(crate) fn usage_error(command: &str, problem: &str) -> ExitCode {
-    eprintln!("keyless-aws {command}: {problem}\nRun `keyless-aws help {command}` for the flags.");
+    eprintln!(
+        "{}",
+        crate::text::log_text(&format!(
+            "keyless-aws {command}: {problem}\nRun `keyless-aws help {command}` for the flags."
+        ))
+    );
     ExitCode::from(2)
 }
 

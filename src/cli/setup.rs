@@ -19,6 +19,9 @@ uses the role. Nothing is sent anywhere.
 
   --ci github (default)   --repo OWNER/REPO
         [--branch NAME | --tag NAME | --environment NAME | --pull-request | --any]
+        [--pin-ids --repository-id ID]  pin the repository by its immutable id
+                                (`gh api repos/OWNER/REPO --jq .id`); the sub
+                                condition then matches both GitHub sub forms
   --ci gitlab             --project GROUP/PROJECT [--gitlab-url https://HOST]
         [--branch NAME | --tag NAME | --any]
   --ci circleci           --org-id UUID (--project-id UUID | --any)
@@ -32,7 +35,8 @@ Without --branch, --tag, --environment or --any a role admits the branch
 condition StringLike.
 
 Common flags:
-  --role-name NAME    the role to create (default: CI-deploy)
+  --role-name NAME    the role to create (default: github-actions-deploy for
+                      GitHub, else CI-deploy with the CI's name, e.g. gitlab-deploy)
   --account-id ID     the 12-digit AWS account (default: 123456789012)
   --audience AUD      the token audience (default: sts.amazonaws.com; CircleCI:
                       the org id; Bitbucket: ari:cloud:bitbucket::workspace/UUID)
@@ -58,6 +62,8 @@ struct Flags {
     role_name: Option<String>,
     account_id: Option<String>,
     audience: Option<String>,
+    pin_ids: bool,
+    repository_id: Option<String>,
 }
 
 pub fn main(args: &[OsString]) -> ExitCode {
@@ -89,6 +95,11 @@ pub fn parse(args: &[OsString]) -> Result<Option<Setup>, String> {
                 f.scope = Some(("any", String::new()));
                 continue;
             }
+            Long("pin-ids") => {
+                f.pin_ids = true;
+                continue;
+            }
+            Long("repository-id") => &mut f.repository_id,
             Long(kind @ ("branch" | "tag" | "environment")) => {
                 let kind: &'static str = match kind {
                     "branch" => "branch",
@@ -159,7 +170,8 @@ fn build(mut f: Flags) -> Result<Setup, String> {
             );
         }
     }
-    let (issuer, default_audience, subject, admits) = match ci {
+    let repository_id = pinned_id(&mut f, ci)?;
+    let (issuer, default_audience, mut subject, admits) = match ci {
         Ci::GitHub => github(&mut f)?,
         Ci::GitLab => gitlab(&mut f)?,
         Ci::CircleCi => circleci(&mut f)?,
@@ -186,6 +198,9 @@ fn build(mut f: Flags) -> Result<Setup, String> {
     if let Some((kind, _)) = f.scope {
         return Err(format!("--{kind} does not apply to --ci {}", ci.id()));
     }
+    if repository_id.is_some() {
+        subject = either_form(&subject);
+    }
     Ok(Setup {
         ci,
         issuer,
@@ -194,7 +209,36 @@ fn build(mut f: Flags) -> Result<Setup, String> {
         role_name,
         account_id,
         admits,
+        repository_id,
     })
+}
+
+/// `--pin-ids --repository-id ID` (GitHub only): the id, digits only.
+fn pinned_id(f: &mut Flags, ci: Ci) -> Result<Option<String>, String> {
+    let id = f.repository_id.take();
+    match (f.pin_ids, id) {
+        (false, None) => Ok(None),
+        (false, Some(_)) => Err("--repository-id goes with --pin-ids".into()),
+        (true, _) if ci != Ci::GitHub => Err(format!("--pin-ids does not apply to --ci {}", ci.id())),
+        (true, None) => Err("--pin-ids needs --repository-id ID (the repository's numeric id: `gh api repos/OWNER/REPO --jq .id`)".into()),
+        (true, Some(id)) if !id.is_empty() && id.len() <= 20 && id.bytes().all(|b| b.is_ascii_digit()) => Ok(Some(id)),
+        (true, Some(id)) => Err(format!("--repository-id {id:?} is not a numeric repository id")),
+    }
+}
+
+/// A GitHub subject that matches both `sub` forms: `*` after the owner and
+/// after the repository admits the ids GitHub appends in the ID-based form
+/// (whatever their separator); the `repository_id` condition then decides
+/// which repository, so the wider names admit nothing more.
+fn either_form(subject: &str) -> String {
+    let Some(rest) = subject.strip_prefix("repo:") else {
+        return subject.to_owned();
+    };
+    let (repo, tail) = rest.split_once(':').unwrap_or((rest, ""));
+    let Some((owner, name)) = repo.split_once('/') else {
+        return subject.to_owned();
+    };
+    format!("repo:{owner}*/{name}*:{tail}")
 }
 
 type Parts = (String, String, String, String);
@@ -511,6 +555,53 @@ mod tests {
                 out.contains(&format!("variable = \"{host}:sub\"")),
                 "{args:?}"
             );
+        }
+    }
+
+    /// `--pin-ids` needs a numeric `--repository-id`, is GitHub's only, and
+    /// turns the subject into a pattern that matches both `sub` forms.
+    #[test]
+    fn pin_ids_is_checked_and_widens_only_the_names() {
+        let s = run(&[
+            "--repo",
+            "o/r",
+            "--tag",
+            "v1",
+            "--pin-ids",
+            "--repository-id",
+            "42",
+        ])
+        .unwrap();
+        assert_eq!(s.subject, "repo:o*/r*:ref:refs/tags/v1");
+        assert_eq!(s.repository_id.as_deref(), Some("42"));
+        for (args, says) in [
+            (
+                &["--repo", "o/r", "--pin-ids"][..],
+                "--pin-ids needs --repository-id",
+            ),
+            (
+                &["--repo", "o/r", "--repository-id", "42"][..],
+                "goes with --pin-ids",
+            ),
+            (
+                &["--repo", "o/r", "--pin-ids", "--repository-id", "4x"][..],
+                "not a numeric",
+            ),
+            (
+                &[
+                    "--ci",
+                    "gitlab",
+                    "--project",
+                    "g/p",
+                    "--pin-ids",
+                    "--repository-id",
+                    "1",
+                ][..],
+                "--pin-ids does not apply to --ci gitlab",
+            ),
+        ] {
+            let e = run(args).unwrap_err();
+            assert!(e.contains(says), "{args:?}: {e}");
         }
     }
 

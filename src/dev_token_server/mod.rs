@@ -218,7 +218,10 @@ async fn handle(mut stream: TcpStream, peer: std::net::SocketAddr, state: &State
         }
     };
     // Logged without the query string (the audience is shown on its own) or any header.
-    eprintln!("dev-token-server: {peer} {what} -> {status}");
+    eprintln!(
+        "{}",
+        crate::text::log_text(&format!("dev-token-server: {peer} {what} -> {status}"))
+    );
     let _ = stream.write_all(&http::response(status, &body)).await;
     let _ = stream.shutdown().await;
 }

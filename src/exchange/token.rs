@@ -7,9 +7,7 @@ use crate::error::Error;
 use crate::jwt::{self, Claims};
 use crate::plan::{Proxy, TokenSource};
 use crate::secret::Secret;
-use std::io::Read;
 use std::path::Path;
-use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 /// A web identity token, with what is known about it.
@@ -156,37 +154,31 @@ const AGENT_TIMEOUT: Duration = Duration::from_secs(30);
 /// The token file cap, so every source refuses the same sizes.
 const MAX_TOKEN: usize = crate::token_file::MAX_TOKEN_FILE as usize;
 
-/// Runs `buildkite-agent oidc request-token --audience AUD`, bounded in time;
-/// its stdout is the token.
+/// Runs `buildkite-agent oidc request-token --audience AUD`; the agent and
+/// anything it starts are bounded as a whole (`crate::child`), so a grandchild
+/// holding the pipe cannot keep us waiting. Its stdout is the token.
 fn buildkite_token(audience: &Audience) -> Result<Secret, TokenError> {
+    use crate::child::{ChildError, Finished};
     let agent = |problem: String| TokenError::Agent { problem };
-    let mut child = std::process::Command::new("buildkite-agent")
-        .args(["oidc", "request-token", "--audience", audience.as_str()])
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .map_err(|e| agent(format!("could not run buildkite-agent: {e}")))?;
-    // Read both pipes on threads so a chatty agent cannot block on a full pipe.
-    let stdout = read_on_thread(child.stdout.take().expect("piped"), MAX_TOKEN as u64 + 1);
-    let stderr = read_on_thread(child.stderr.take().expect("piped"), 4096);
-    let deadline = Instant::now() + AGENT_TIMEOUT;
-    let status = loop {
-        match child.try_wait() {
-            Ok(Some(status)) => break status,
-            Ok(None) if Instant::now() < deadline => std::thread::sleep(Duration::from_millis(20)),
-            _ => {
-                let _ = child.kill();
-                let _ = child.wait();
-                return Err(agent(format!(
-                    "buildkite-agent oidc request-token did not finish within {} s",
-                    AGENT_TIMEOUT.as_secs()
-                )));
-            }
-        }
-    };
-    let stdout = stdout.join().unwrap_or_default();
-    let stderr = stderr.join().unwrap_or_default();
+    let mut cmd = std::process::Command::new("buildkite-agent");
+    cmd.args(["oidc", "request-token", "--audience", audience.as_str()]);
+    let finished = crate::child::run(&mut cmd, AGENT_TIMEOUT, (MAX_TOKEN as u64 + 1, 4096))
+        .map_err(|e| match e {
+            ChildError::Spawn(e) => agent(format!("could not run buildkite-agent: {e}")),
+            ChildError::Timeout => agent(format!(
+                "buildkite-agent oidc request-token did not finish within {} s",
+                AGENT_TIMEOUT.as_secs()
+            )),
+            ChildError::OutputHeld => agent(
+                "buildkite-agent oidc request-token exited, but a process it started kept its output open"
+                    .into(),
+            ),
+        })?;
+    let Finished {
+        status,
+        stdout,
+        stderr,
+    } = finished;
     if !status.success() {
         let said = crate::text::one_line(String::from_utf8_lossy(&stderr).trim());
         return Err(agent(format!(
@@ -200,15 +192,4 @@ fn buildkite_token(audience: &Audience) -> Result<Secret, TokenError> {
         ));
     }
     Ok(Secret::new(token))
-}
-
-fn read_on_thread(
-    mut pipe: impl Read + Send + 'static,
-    limit: u64,
-) -> std::thread::JoinHandle<Vec<u8>> {
-    std::thread::spawn(move || {
-        let mut buf = Vec::new();
-        let _ = (&mut pipe).take(limit).read_to_end(&mut buf);
-        buf
-    })
 }

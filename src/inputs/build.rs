@@ -438,7 +438,7 @@ mod tests {
         assert_eq!(d.web_identity.role_arn, ROLE);
         assert_eq!(d.audience, crate::aws_names::Audience::DEFAULT);
         // A 900 s session still leaves botocore's mandatory 10 minutes.
-        assert_eq!(d.min_remaining_seconds, 660);
+        assert_eq!(d.min_remaining_seconds, 360);
         let text = d.to_json();
         assert!(!text.contains("bearer"), "{text}");
 

@@ -30,6 +30,30 @@ use time::OffsetDateTime;
 /// 20 s); 60 s covers a web identity plus a chained role with their retries.
 pub const LOCK_WAIT: Duration = Duration::from_secs(60);
 
+/// The helper prints an `Expiration` this long before the session's real
+/// end (for sessions under 15 minutes, which only emulators issue, a third of
+/// the lifetime). Terraform's AWS provider (the Go SDK v2) and others use keys
+/// until the printed time, with no early-refresh window and no retry of
+/// `ExpiredToken`: a request signed just before the printed time still has
+/// this much real life for network latency, the SDK's own retries (signed
+/// again with the same keys) and a runner clock a few minutes off. The cache
+/// holds the answer as printed, so its freshness rule
+/// ([`ProcessOutput::fresh_at`] against the description's
+/// `min_remaining_seconds`) counts from the printed time too.
+pub const EXPIRY_MARGIN: Duration = Duration::from_secs(5 * 60);
+
+/// The printed expiration for a session that really ends at `real`, seen at `now`.
+pub fn printed_expiration(real: SystemTime, now: SystemTime) -> SystemTime {
+    let lifetime = real.duration_since(now).unwrap_or(Duration::ZERO);
+    let margin = EXPIRY_MARGIN.min(Duration::from_secs(lifetime.as_secs() / 3));
+    let printed = real - margin;
+    // Whole seconds, rounded down: every SDK's parser reads them.
+    let secs = printed
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    SystemTime::UNIX_EPOCH + Duration::from_secs(secs)
+}
+
 /// A cache file larger than this is not ours (ours is ~1 KiB).
 const MAX_CACHE_SIZE: u64 = 16 * 1024;
 
@@ -66,15 +90,17 @@ impl Drop for ProcessOutput {
 }
 
 impl ProcessOutput {
-    /// From STS's answer; `None` when STS gave no session token or expiry
-    /// (then the SDKs could not know when to refresh).
+    /// From STS's answer, with the `Expiration` [`EXPIRY_MARGIN`] early;
+    /// `None` when STS gave no session token or no readable expiry (then the
+    /// SDKs could not know when to refresh).
     pub fn from_credentials(c: &Credentials) -> Option<ProcessOutput> {
+        let real = OffsetDateTime::parse(c.expiration.as_deref()?, &Rfc3339).ok()?;
         let out = ProcessOutput {
             version: 1,
             access_key_id: c.access_key_id.expose().to_owned(),
             secret_access_key: c.secret_access_key.expose().to_owned(),
             session_token: c.session_token.as_ref().map(Secret::expose)?.to_owned(),
-            expiration: c.expiration.clone()?,
+            expiration: rfc3339(printed_expiration(real.into(), SystemTime::now())),
         };
         out.check_shape().ok()?;
         Some(out)
@@ -202,27 +228,21 @@ impl Cache {
         now: SystemTime,
         min_remaining: Duration,
     ) -> Result<ProcessOutput, Miss> {
-        let file = match OpenOptions::new()
-            .read(true)
-            .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK | libc::O_CLOEXEC)
-            .open(&self.path)
-        {
-            Ok(f) => f,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Err(Miss::Absent),
-            Err(e) if e.raw_os_error() == Some(libc::ELOOP) => {
-                return Err(Miss::Untrusted("a symbolic link"))
+        use crate::trusted_files::{open_trusted, Untrusted};
+        let (file, meta) = match open_trusted(&self.path, self.owner.map(|(uid, _)| uid)) {
+            Ok(opened) => opened,
+            Err(Untrusted::Absent) => return Err(Miss::Absent),
+            Err(Untrusted::Link) => return Err(Miss::Untrusted("a symbolic link")),
+            Err(Untrusted::NotRegular | Untrusted::NotDirectory) => {
+                return Err(Miss::Untrusted("not a regular file"))
             }
-            Err(_) => return Err(Miss::Unreadable),
+            Err(Untrusted::Owner(_)) => return Err(Miss::Untrusted("owned by another user")),
+            Err(Untrusted::Writable(_)) => {
+                return Err(Miss::Untrusted("readable or writable by others"))
+            }
+            Err(Untrusted::Denied | Untrusted::Unreadable(_)) => return Err(Miss::Unreadable),
         };
-        let meta = file.metadata().map_err(|_| Miss::Unreadable)?;
-        if !meta.file_type().is_file() {
-            return Err(Miss::Untrusted("not a regular file"));
-        }
-        // SAFETY: geteuid has no preconditions and cannot fail.
-        let mine = meta.uid() == unsafe { libc::geteuid() };
-        if !mine && self.owner.map(|(uid, _)| uid) != Some(meta.uid()) {
-            return Err(Miss::Untrusted("owned by another user"));
-        }
+        // Stricter than any trusted file: it holds keys, so no one else may read it.
         if meta.mode() & 0o077 != 0 {
             return Err(Miss::Untrusted("readable or writable by others"));
         }
@@ -384,6 +404,34 @@ mod tests {
             cache.read_fresh(now, min),
             Err(Miss::Malformed(_))
         ));
+    }
+
+    #[test]
+    fn the_printed_expiration_keeps_a_margin_of_real_life() {
+        let now = SystemTime::UNIX_EPOCH + Duration::from_secs(1_800_000_000);
+        let at = |s: u64| now + Duration::from_secs(s);
+        // An hour's session: printed 5 minutes early; the shortest STS session
+        // (900 s): 5 minutes early too; an emulator's 6 s: a third early.
+        assert_eq!(printed_expiration(at(3600), now), at(3300));
+        assert_eq!(printed_expiration(at(900), now), at(600));
+        assert_eq!(printed_expiration(at(6), now), at(4));
+        assert_eq!(printed_expiration(at(0), now), at(0));
+        let creds = Credentials {
+            access_key_id: Secret::new("ASIAEXAMPLEEXAMPLE12"),
+            secret_access_key: Secret::new("secretsecretsecretsecret"),
+            session_token: Some(Secret::new("tokentokentokentokentoken")),
+            expiration: Some(rfc3339(SystemTime::now() + Duration::from_secs(3600))),
+        };
+        let out = ProcessOutput::from_credentials(&creds).unwrap();
+        let left = out
+            .expires_at()
+            .unwrap()
+            .duration_since(SystemTime::now())
+            .unwrap();
+        assert!(
+            left <= Duration::from_secs(3300) && left > Duration::from_secs(3290),
+            "{left:?}"
+        );
     }
 
     #[test]

@@ -190,17 +190,11 @@ impl Description {
                 }
             })
             .collect();
-        // A proxy with a password stays out of the file: later steps that
-        // need it have it in their own environment (the helper prefers that).
-        let no_secret = |u: &Option<url::Url>| {
-            u.as_ref()
-                .filter(|u| u.password().is_none())
-                .map(|u| u.to_string())
-        };
+        let (sts_endpoint, proxy) = without_secrets(network);
         Description {
             version: VERSION,
             region: region.to_string(),
-            sts_endpoint: network.sts_endpoint.as_ref().map(|u| u.to_string()),
+            sts_endpoint,
             audience: audience.to_owned(),
             web_identity: WebIdentityRole {
                 role_arn: role.to_string(),
@@ -210,11 +204,7 @@ impl Description {
                 managed_policies: session.managed_policies.clone(),
             },
             chain,
-            proxy: ProxySettings {
-                https_proxy: no_secret(&network.proxy.https),
-                http_proxy: no_secret(&network.proxy.http),
-                no_proxy: network.proxy.no_proxy.clone(),
-            },
+            proxy,
             cache_file: DEFAULT_CACHE_FILE.into(),
             min_remaining_seconds: min_remaining(shortest),
             retry_max_attempts: network.retry.max_attempts.clamp(1, 12),
@@ -243,15 +233,11 @@ impl Description {
     /// Reads and validates a description file.
     pub fn load(path: &Path) -> Result<Description, String> {
         use std::io::Read;
-        let file = std::fs::File::open(path).map_err(|e| {
-            if e.kind() == std::io::ErrorKind::PermissionDenied {
-                // SAFETY: geteuid has no preconditions and cannot fail.
-                let uid = unsafe { libc::geteuid() };
-                format!("cannot open it: {e}. This process runs as uid {uid}, and the files belong to the runner's user (mode 0600): run this step as that user or as root")
-            } else {
-                format!("cannot open it: {e}")
-            }
-        })?;
+        // What to assume and where to send the token: only from a file no
+        // other user could have written (see `trusted_files`).
+        let also =
+            crate::trusted_files::dir_owner_for_root(path.parent().unwrap_or(Path::new(".")));
+        let (file, _) = crate::trusted_files::open_trusted(path, also).map_err(|e| e.refusal())?;
         let mut text = String::new();
         file.take(MAX_SIZE + 1)
             .read_to_string(&mut text)
@@ -329,7 +315,7 @@ impl Description {
         };
         let url =
             url::Url::parse(endpoint).map_err(|e| format!("`sts-endpoint` is not a URL ({e})"))?;
-        if !matches!(url.scheme(), "https" | "http") || url.password().is_some() {
+        if !matches!(url.scheme(), "https" | "http") || has_userinfo(&url) {
             return Err("`sts-endpoint` must be an http(s) URL without credentials".into());
         }
         Ok(Some(url))
@@ -344,8 +330,8 @@ impl Description {
             if let Some(proxy) = proxy {
                 let url = url::Url::parse(proxy)
                     .map_err(|e| format!("`proxy.{name}` is not a URL ({e})"))?;
-                if url.password().is_some() {
-                    return Err(format!("`proxy.{name}` holds a password; a description never holds secrets (give later steps HTTPS_PROXY themselves)"));
+                if has_userinfo(&url) {
+                    return Err(format!("`proxy.{name}` holds a user name or password; a description never holds secrets (give later steps HTTPS_PROXY themselves)"));
                 }
             }
         }
@@ -484,11 +470,13 @@ fn describe_chained<'a>(
 }
 
 /// [`DEFAULT_MIN_REMAINING_SECONDS`], or for sessions too short for it (the
-/// 900 s minimum) 4 minutes less than the session: still more than
-/// botocore's mandatory 10 minutes, so a cached answer is never refused.
+/// 900 s minimum) 4 minutes less than the printed lifetime (the session less
+/// [`super::cache::EXPIRY_MARGIN`]): the cache counts from the printed
+/// `Expiration`, so a fresh answer is always served at least once.
 fn min_remaining(shortest_session: i32) -> u64 {
     let shortest = u64::try_from(shortest_session).unwrap_or(900).max(900);
-    DEFAULT_MIN_REMAINING_SECONDS.min(shortest - 240)
+    let printed = shortest - super::cache::EXPIRY_MARGIN.as_secs();
+    DEFAULT_MIN_REMAINING_SECONDS.min(printed - 240)
 }
 
 fn printable(name: &str, v: &str, max: usize) -> Result<(), String> {
@@ -530,6 +518,37 @@ fn role(
             managed_policies: managed_policies.to_vec(),
         },
     ))
+}
+
+/// The STS endpoint and proxies as the description may hold them. A proxy
+/// with a user name or password stays out of the file (a proxy token is often
+/// given as the user name): later steps that need it have it in their own
+/// environment (the helper prefers that). STS reads no user info (requests
+/// are signed), so the endpoint's is dropped.
+fn without_secrets(network: &Network) -> (Option<String>, ProxySettings) {
+    let no_secret = |u: &Option<url::Url>| {
+        u.as_ref()
+            .filter(|u| !has_userinfo(u))
+            .map(|u| u.to_string())
+    };
+    let sts_endpoint = network.sts_endpoint.as_ref().map(|u| {
+        let mut u = u.clone();
+        let _ = u.set_username("");
+        let _ = u.set_password(None);
+        u.to_string()
+    });
+    let proxy = ProxySettings {
+        https_proxy: no_secret(&network.proxy.https),
+        http_proxy: no_secret(&network.proxy.http),
+        no_proxy: network.proxy.no_proxy.clone(),
+    };
+    (sts_endpoint, proxy)
+}
+
+/// A URL's user name or password: either may be a secret (a proxy token is
+/// often the user name), so neither is ever written to the description.
+fn has_userinfo(url: &url::Url) -> bool {
+    !url.username().is_empty() || url.password().is_some()
 }
 
 #[cfg(test)]
@@ -624,10 +643,31 @@ pub(crate) mod tests {
         );
         assert_eq!(resolved.chain[0].tags.as_ref().unwrap().len(), 1);
         // The shortest session (900 s) sets how long a cached answer is served.
-        assert_eq!(d.min_remaining_seconds, 660);
+        assert_eq!(d.min_remaining_seconds, 360);
         // A proxy password never reaches the file.
         assert_eq!(d.proxy.https_proxy, None);
         assert!(!d.to_json().contains("pw"));
+        // Nor a proxy token given as the user name, nor an endpoint's user info.
+        let network = Network {
+            sts_endpoint: Some(url::Url::parse("https://endpoint-token@sts.example/").unwrap()),
+            proxy: Proxy {
+                https: Some(url::Url::parse("http://proxy-token-as-user@proxy:3128").unwrap()),
+                http: Some(url::Url::parse("http://proxy-token-as-user@proxy:3128").unwrap()),
+                no_proxy: None,
+            },
+            ..network
+        };
+        let d = Description::from_plan(
+            &region,
+            &network,
+            (&web.role, &web.session),
+            "sts.amazonaws.com",
+            &[],
+        );
+        let text = d.to_json();
+        assert!(!text.contains("token"), "{text}");
+        assert_eq!(d.sts_endpoint.as_deref(), Some("https://sts.example/"));
+        d.validate().unwrap();
     }
 
     /// `roles`: dev (OIDC), audit via dev, deep via audit.
@@ -764,6 +804,10 @@ pub(crate) mod tests {
             (
                 "password",
                 Box::new(|d| d.proxy.https_proxy = Some("http://u:p@proxy:3128".into())),
+            ),
+            (
+                "user name",
+                Box::new(|d| d.proxy.http_proxy = Some("http://token@proxy:3128".into())),
             ),
             (
                 "min-remaining",

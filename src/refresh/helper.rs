@@ -53,6 +53,11 @@ pub enum HelperError {
         cause: String,
         fix: String,
     },
+    /// A file beside the description that no other user may have written.
+    Untrusted {
+        path: PathBuf,
+        problem: String,
+    },
     Lock(String),
     Proxy(String),
     Unusable(&'static str),
@@ -81,6 +86,10 @@ impl HelperError {
                 "{} failed{}\n{cause}\n{fix}",
                 failure.operation,
                 if failure.code_text.is_empty() { String::new() } else { format!(" with {}", failure.code_text) },
+            ),
+            HelperError::Untrusted { path, problem } => format!(
+                "cannot use {}: {problem}\nSet SSL_CERT_FILE to a CA bundle of your own to do without it.",
+                path.display()
             ),
             HelperError::Lock(detail) => format!(
                 "cannot take the refresh lock: {detail}\nAnother call may be stuck refreshing; it gives up within a minute. If this repeats, remove the lock file and retry."
@@ -140,7 +149,14 @@ pub fn helper_main(args: &[String]) -> ExitCode {
 }
 
 fn fail(err: &HelperError, code: u8) -> ExitCode {
-    eprintln!("keyless-aws credential-process: {}", err.explain());
+    // SDKs copy this into their error, which a step prints to its log.
+    eprintln!(
+        "{}",
+        crate::text::log_text(&format!(
+            "keyless-aws credential-process: {}",
+            err.explain()
+        ))
+    );
     ExitCode::from(code)
 }
 
@@ -179,13 +195,17 @@ pub fn credentials(
     description_path: &Path,
     env: &dyn Fn(&str) -> Option<String>,
 ) -> Result<ProcessOutput, HelperError> {
+    let dir = description_path.parent().unwrap_or(Path::new("."));
+    crate::trusted_files::check_trusted_dir(dir).map_err(|e| HelperError::Description {
+        path: description_path.to_owned(),
+        problem: format!("its directory {} is {}", dir.display(), e.refusal()),
+    })?;
     let description =
         Description::load(description_path).map_err(|problem| HelperError::Description {
             path: description_path.to_owned(),
             problem,
         })?;
     let cache = Cache::new(description.cache_path(description_path));
-    let dir = description_path.parent().unwrap_or(Path::new("."));
     let min_remaining = Duration::from_secs(description.min_remaining_seconds);
     // Fast path without the lock: writes are atomic renames.
     if let Ok(out) = cache.read_fresh(SystemTime::now(), min_remaining) {
@@ -232,7 +252,7 @@ fn refresh(
         problem,
     })?;
     let proxy = proxy(d, env)?;
-    use_ca_bundle(description_dir, env);
+    use_ca_bundle(description_dir, env)?;
     let _ = rustls::crypto::ring::default_provider().install_default();
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
@@ -248,10 +268,28 @@ fn refresh(
 /// Trusts the CA bundle the action left beside the helper (the one the
 /// action itself used), unless the caller names one with `SSL_CERT_FILE`: a
 /// job container or Docker action image may have no CA certificates at all.
-fn use_ca_bundle(description_dir: &Path, env: &dyn Fn(&str) -> Option<String>) {
+/// The bundle decides which servers the token is sent to, so it is used only
+/// under the rules of `trusted_files` (its directory was checked already, so
+/// the name cannot be swapped by another user once checked).
+fn use_ca_bundle(
+    description_dir: &Path,
+    env: &dyn Fn(&str) -> Option<String>,
+) -> Result<(), HelperError> {
+    if env("SSL_CERT_FILE").is_some() {
+        return Ok(());
+    }
     let bundle = description_dir.join(super::install::CA_BUNDLE);
-    if env("SSL_CERT_FILE").is_none() && bundle.is_file() {
-        std::env::set_var("SSL_CERT_FILE", bundle);
+    let also = crate::trusted_files::dir_owner_for_root(description_dir);
+    match crate::trusted_files::open_trusted(&bundle, also) {
+        Ok(_) => {
+            std::env::set_var("SSL_CERT_FILE", bundle);
+            Ok(())
+        }
+        Err(crate::trusted_files::Untrusted::Absent) => Ok(()),
+        Err(e) => Err(HelperError::Untrusted {
+            path: bundle,
+            problem: e.refusal(),
+        }),
     }
 }
 

@@ -36,7 +36,7 @@ use super::description::Description;
 use crate::profile::ProfileDir;
 use std::fs::{File, OpenOptions};
 use std::io::Write;
-use std::os::unix::fs::{DirBuilderExt, MetadataExt, OpenOptionsExt};
+use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
 
 pub const BINARY: &str = "keyless-aws";
@@ -452,45 +452,13 @@ pub fn config_word(path: &Path) -> Result<&str, InstallError> {
     }
 }
 
+/// The refresh directory is created exactly like the profile directory (the
+/// same directory when both are used): one set of rules, in `trusted_files`.
 fn make_dir(dir: &Path, owner: Option<Owner>) -> Result<(), InstallError> {
-    let fix = "Check that the runner's temp directory exists and is writable.";
-    std::fs::DirBuilder::new()
-        .recursive(true)
-        .mode(0o700)
-        .create(dir)
-        .map_err(|e| err(format!("cannot create {}: {e}", dir.display()), fix))?;
-    let meta = std::fs::symlink_metadata(dir)
-        .map_err(|e| err(format!("cannot inspect {}: {e}", dir.display()), fix))?;
-    if !meta.file_type().is_dir() {
-        return Err(err(
-            format!("{} is not a directory (a link?)", dir.display()),
-            "Remove it; this action never writes through a link.",
-        ));
-    }
-    // SAFETY: geteuid has no preconditions and cannot fail.
-    let me = unsafe { libc::geteuid() };
-    let expected = owner.map_or(me, |o| o.uid);
-    if meta.uid() != expected && meta.uid() != me {
-        return Err(err(
-            format!(
-                "{} belongs to uid {}, not the runner's user",
-                dir.display(),
-                meta.uid()
-            ),
-            "Remove the directory; it is recreated on the next run.",
-        ));
-    }
-    if let Some(o) = owner {
-        chown(dir, o)?;
-    }
-    Ok(())
-}
-
-fn chown(path: &Path, o: Owner) -> Result<(), InstallError> {
-    std::os::unix::fs::lchown(path, Some(o.uid), Some(o.gid)).map_err(|e| {
+    crate::trusted_files::make_private_dir(dir, owner.map(|o| (o.uid, o.gid))).map_err(|e| {
         err(
-            format!("cannot give {} to uid {}: {e}", path.display(), o.uid),
-            "The action's container runs as root to do this; on a self-hosted runner run it as the runner's user.",
+            format!("cannot create {}: {e}", dir.display()),
+            "Check that the runner's temp directory exists, is writable and is reached without a symbolic link.",
         )
     })
 }

@@ -51,6 +51,10 @@ pub struct Request {
     /// Request keys that are not token claims (`aws:SourceIp`, ...) given
     /// with `--context KEY=VALUE`.
     pub extra: Vec<(String, String)>,
+    /// The account of the role being assumed (`--role-arn`), when known: STS
+    /// looks the OIDC provider up in that account, so a provider ARN naming
+    /// another account never matches.
+    pub role_account: Option<crate::aws_names::AccountId>,
 }
 
 impl Request {
@@ -69,6 +73,7 @@ impl Request {
             source,
             provider,
             extra: Vec::new(),
+            role_account: None,
         }
     }
 
@@ -131,10 +136,22 @@ pub fn from_claims_json(text: &str) -> Result<Map<String, Value>, String> {
     }
 }
 
+/// The most values one claim may have (a list claim such as `amr` holds a few).
+pub const MAX_CLAIM_VALUES: usize = 100;
+
 /// STS accepts only issuers that are `https://` URLs (an IAM OIDC provider
 /// URL "must begin with https://"), so a claims set with another `iss` can
 /// never be exchanged; saying so beats evaluating a request that cannot exist.
 fn checked(map: Map<String, Value>, what: &str) -> Result<Map<String, Value>, String> {
+    // Each value is compared with each of a condition's values: a claim with
+    // thousands of values would multiply the work of a verdict.
+    if let Some((name, n)) = map
+        .iter()
+        .map(|(k, v)| (k, values(v).len()))
+        .find(|(_, n)| *n > MAX_CLAIM_VALUES)
+    {
+        return Err(format!("{what} has {n} values for the claim {name:?}; tokens carry a few values per claim, and check-trust takes at most {MAX_CLAIM_VALUES}"));
+    }
     match map.get("iss") {
         None => Ok(map),
         // http:// is let through for local emulators (keyless-aws

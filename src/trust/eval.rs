@@ -8,6 +8,7 @@ use super::policy::{
     ActionSpec, Base, Compare, Condition, Effect, Policy, Principals, SetQualifier, Statement,
     Version,
 };
+use super::wildcard::{self, Tok};
 
 pub const ACTION: &str = "sts:AssumeRoleWithWebIdentity";
 
@@ -47,7 +48,7 @@ pub fn lookup(req: &Request, key: &str) -> (Option<Vec<String>>, KeySource) {
         let get = |name: &str| {
             req.claims
                 .iter()
-                .find(|(n, _)| n.to_lowercase() == name)
+                .find(|(n, _)| same_key(n, name))
                 .map(|(_, v)| claims::values(v))
                 .filter(|v| !v.is_empty())
         };
@@ -70,12 +71,14 @@ pub fn lookup(req: &Request, key: &str) -> (Option<Vec<String>>, KeySource) {
     }
 }
 
-/// One element of a value or pattern after policy variables are resolved.
-#[derive(Debug, Clone, Copy, PartialEq)]
-enum Tok {
-    Lit(char),
-    Star,
-    One,
+/// `name` is `lower` (already lower case) but for case, without allocating
+/// for the common ASCII names: lookups run once per condition and claim.
+fn same_key(name: &str, lower: &str) -> bool {
+    if name.is_ascii() {
+        name.eq_ignore_ascii_case(lower)
+    } else {
+        name.to_lowercase() == lower
+    }
 }
 
 /// Turns a policy value into tokens. `*`/`?` are wildcards only for the Like
@@ -87,9 +90,18 @@ fn tokens(value: &str, like: bool, version: Version, req: &Request) -> Option<Ve
     let chars: Vec<char> = value.chars().collect();
     let mut out = Vec::new();
     let mut i = 0;
+    // Once no `}` follows, none follows any later `${` either: without this,
+    // `${${${…` would rescan the rest of the value at every `${`.
+    let mut closed_later = true;
     while i < chars.len() {
-        if version == Version::V2012 && chars[i] == '$' && chars.get(i + 1) == Some(&'{') {
-            if let Some(len) = chars[i + 2..].iter().position(|&c| c == '}') {
+        if closed_later
+            && version == Version::V2012
+            && chars[i] == '$'
+            && chars.get(i + 1) == Some(&'{')
+        {
+            let close = chars[i + 2..].iter().position(|&c| c == '}');
+            closed_later = close.is_some();
+            if let Some(len) = close {
                 let inner: String = chars[i + 2..i + 2 + len].iter().collect();
                 match inner.trim() {
                     "*" => out.push(Tok::Lit('*')),
@@ -123,43 +135,23 @@ fn tokens(value: &str, like: bool, version: Version, req: &Request) -> Option<Ve
     Some(out)
 }
 
-/// `*` matches any run of characters (also none), `?` exactly one
-/// (IAM condition operators, "StringLike").
-fn wildcard(p: &[Tok], t: &[char]) -> bool {
-    let (mut pi, mut ti) = (0, 0);
-    let mut star: Option<(usize, usize)> = None;
-    while ti < t.len() {
-        match p.get(pi) {
-            Some(Tok::One) => (pi, ti) = (pi + 1, ti + 1),
-            Some(Tok::Lit(c)) if *c == t[ti] => (pi, ti) = (pi + 1, ti + 1),
-            Some(Tok::Star) => {
-                star = Some((pi, ti));
-                pi += 1;
-            }
-            _ => match star {
-                Some((sp, st)) => {
-                    star = Some((sp, st + 1));
-                    (pi, ti) = (sp + 1, st + 1);
-                }
-                None => return false,
-            },
-        }
-    }
-    p[pi..].iter().all(|t| *t == Tok::Star)
+/// A pattern in lower case, for the comparisons that ignore case.
+fn fold_case(pattern: &[Tok]) -> Vec<Tok> {
+    pattern
+        .iter()
+        .flat_map(|t| match t {
+            Tok::Lit(c) => c.to_lowercase().map(Tok::Lit).collect::<Vec<_>>(),
+            other => vec![*other],
+        })
+        .collect()
 }
 
 fn matches(pattern: &[Tok], text: &str, ignore_case: bool) -> bool {
     if ignore_case {
-        let p: Vec<Tok> = pattern
-            .iter()
-            .flat_map(|t| match t {
-                Tok::Lit(c) => c.to_lowercase().map(Tok::Lit).collect::<Vec<_>>(),
-                other => vec![*other],
-            })
-            .collect();
-        wildcard(&p, &text.to_lowercase().chars().collect::<Vec<_>>())
+        let text: Vec<char> = text.to_lowercase().chars().collect();
+        wildcard::matches(&fold_case(pattern), &text)
     } else {
-        wildcard(pattern, &text.chars().collect::<Vec<_>>())
+        wildcard::matches(pattern, &text.chars().collect::<Vec<_>>())
     }
 }
 
@@ -232,17 +224,46 @@ pub enum PrincipalMatch {
     /// `"*"` or `{"AWS": "*"}`: every principal, federated ones included
     /// (IAM JSON policy elements: Principal, "All principals").
     Everyone,
+    /// Names the token's provider, but in another account than the role's
+    /// (only known with `--role-arn`): STS looks the provider up in the role's
+    /// own account, so this never matches.
+    OtherAccount,
     No,
 }
 
-pub fn principal_matches(p: &Principals, provider: &str) -> PrincipalMatch {
+impl PrincipalMatch {
+    /// Whether the statement's Principal selects the request.
+    pub fn admits(self) -> bool {
+        matches!(self, PrincipalMatch::Federated | PrincipalMatch::Everyone)
+    }
+}
+
+/// The account a provider ARN names (`arn:aws:iam::ACCOUNT:oidc-provider/…`).
+pub fn provider_account(value: &str) -> Option<&str> {
+    value.strip_prefix("arn:")?.split(':').nth(3)
+}
+
+pub fn principal_matches(p: &Principals, req: &Request) -> PrincipalMatch {
+    let provider = req.provider.as_str();
     match p {
         Principals::Any => PrincipalMatch::Everyone,
         Principals::Map(types) => {
             let mut result = PrincipalMatch::No;
             for (ty, values) in types {
-                if ty == "Federated" && values.iter().any(|v| federated_matches(v, provider)) {
-                    return PrincipalMatch::Federated;
+                let named = values
+                    .iter()
+                    .filter(|v| ty == "Federated" && federated_matches(v, provider));
+                let mut other_account = false;
+                for v in named {
+                    match (provider_account(v), &req.role_account) {
+                        (Some(account), Some(role)) if account != role.as_str() => {
+                            other_account = true
+                        }
+                        _ => return PrincipalMatch::Federated,
+                    }
+                }
+                if other_account && result == PrincipalMatch::No {
+                    result = PrincipalMatch::OtherAccount;
                 }
                 if ty == "AWS" && values.iter().any(|v| v == "*") {
                     result = PrincipalMatch::Everyone;
@@ -275,7 +296,30 @@ pub struct ConditionResult {
 ///   matching value and a negated one needs none.
 pub fn condition(c: &Condition, version: Version, req: &Request) -> ConditionResult {
     let (request, source) = lookup(req, &c.key);
-    let present = request.as_ref().is_some_and(|v| !v.is_empty());
+    let (holds, unusable_values) = outcome(c, version, req, request.as_deref());
+    ConditionResult {
+        condition: c.clone(),
+        holds,
+        request,
+        source,
+        unusable_values,
+    }
+}
+
+/// Whether one condition holds, without the details `condition` keeps.
+pub fn condition_holds(c: &Condition, version: Version, req: &Request) -> bool {
+    outcome(c, version, req, lookup(req, &c.key).0.as_deref()).0
+}
+
+/// Whether the condition holds for the request's values of its key, and the
+/// policy values that name a policy variable whose key is absent.
+fn outcome(
+    c: &Condition,
+    version: Version,
+    req: &Request,
+    request: Option<&[String]>,
+) -> (bool, Vec<String>) {
+    let present = request.is_some_and(|v| !v.is_empty());
     let (compare, negated) = match c.operator.base {
         Base::String { compare, negated } => (compare, negated),
         Base::Bool => (Compare::EqualsIgnoreCase, false),
@@ -284,15 +328,19 @@ pub fn condition(c: &Condition, version: Version, req: &Request) -> ConditionRes
                 .values
                 .iter()
                 .any(|v| v.eq_ignore_ascii_case("true") != present);
-            return ConditionResult {
-                condition: c.clone(),
-                holds,
-                request,
-                source,
-                unusable_values: Vec::new(),
-            };
+            return (holds, Vec::new());
         }
     };
+    if !present {
+        let holds = c.operator.if_exists
+            || match c.operator.set {
+                None => negated,
+                Some(SetQualifier::ForAnyValue) => false,
+                Some(SetQualifier::ForAllValues) => true,
+            };
+        let unusable = unusable(c, compare == Compare::Like, version, req);
+        return (holds, unusable);
+    }
     let like = compare == Compare::Like;
     let mut patterns = Vec::new();
     let mut unusable_values = Vec::new();
@@ -302,30 +350,35 @@ pub fn condition(c: &Condition, version: Version, req: &Request) -> ConditionRes
             None => unusable_values.push(v.clone()),
         }
     }
-    let positive = |v: &str| {
-        patterns
-            .iter()
-            .any(|p| matches(p, v, compare == Compare::EqualsIgnoreCase))
-    };
-    let op = |v: &String| positive(v) != negated;
-    let values = request.clone().unwrap_or_default();
-    let holds = match (c.operator.set, present) {
-        (_, false) if c.operator.if_exists => true,
-        (None, false) => negated,
-        (None, true) if negated => values.iter().all(op),
-        (None, true) => values.iter().any(op),
-        (Some(SetQualifier::ForAnyValue), false) => false,
-        (Some(SetQualifier::ForAnyValue), true) => values.iter().any(op),
-        (Some(SetQualifier::ForAllValues), false) => true,
-        (Some(SetQualifier::ForAllValues), true) => values.iter().all(op),
-    };
-    ConditionResult {
-        condition: c.clone(),
-        holds,
-        request,
-        source,
-        unusable_values,
+    // Folded once here, not once per (pattern, value) pair.
+    let fold = compare == Compare::EqualsIgnoreCase;
+    if fold {
+        patterns = patterns.iter().map(|p| fold_case(p)).collect();
     }
+    let values: Vec<Vec<char>> = request
+        .into_iter()
+        .flatten()
+        .map(|v| match fold {
+            true => v.to_lowercase().chars().collect(),
+            false => v.chars().collect(),
+        })
+        .collect();
+    let op = |v: &Vec<char>| patterns.iter().any(|p| wildcard::matches(p, v)) != negated;
+    let holds = match c.operator.set {
+        None if negated => values.iter().all(op),
+        None | Some(SetQualifier::ForAnyValue) => values.iter().any(op),
+        Some(SetQualifier::ForAllValues) => values.iter().all(op),
+    };
+    (holds, unusable_values)
+}
+
+/// The policy values whose variables name a key this request lacks.
+fn unusable(c: &Condition, like: bool, version: Version, req: &Request) -> Vec<String> {
+    c.values
+        .iter()
+        .filter(|v| tokens(v, like, version, req).is_none())
+        .cloned()
+        .collect()
 }
 
 #[derive(Debug, Clone)]
@@ -361,6 +414,8 @@ pub enum Decision {
 pub struct Verdict {
     pub decision: Decision,
     pub results: Vec<StatementResult>,
+    /// The policy's Version: whether `${…}` was read as a variable.
+    pub version: Version,
 }
 
 impl Verdict {
@@ -398,8 +453,8 @@ pub fn evaluate(policy: &Policy, req: &Request) -> Verdict {
         .statements
         .iter()
         .map(|s| {
-            let principal = principal_matches(&s.principal, &req.provider);
-            let principal_ok = principal != PrincipalMatch::No;
+            let principal = principal_matches(&s.principal, req);
+            let principal_ok = principal.admits();
             StatementResult {
                 statement: s.clone(),
                 principal,
@@ -425,7 +480,39 @@ pub fn evaluate(policy: &Policy, req: &Request) -> Verdict {
     } else {
         Decision::ImplicitDeny
     };
-    Verdict { decision, results }
+    // Every test that evaluates also proves lint's fast path agrees.
+    debug_assert_eq!(decide(policy, req), decision);
+    Verdict {
+        decision,
+        results,
+        version: policy.version,
+    }
+}
+
+/// The decision alone, as `evaluate` reaches it, without keeping every
+/// condition's outcome: lint asks it for hundreds of probe tokens, so each
+/// statement stops at its first failing condition and nothing is copied.
+pub fn decide(policy: &Policy, req: &Request) -> Decision {
+    let applies = |s: &Statement| {
+        principal_matches(&s.principal, req).admits()
+            && statement_covers_action(s)
+            && s.conditions
+                .iter()
+                .all(|c| condition_holds(c, policy.version, req))
+    };
+    let any = |effect| {
+        policy
+            .statements
+            .iter()
+            .any(|s| s.effect == effect && applies(s))
+    };
+    if any(Effect::Deny) {
+        Decision::ExplicitDeny
+    } else if any(Effect::Allow) {
+        Decision::Allowed
+    } else {
+        Decision::ImplicitDeny
+    }
 }
 
 #[cfg(test)]

@@ -9,8 +9,11 @@ pub mod claims;
 pub mod eval;
 pub mod json;
 pub mod lint;
+pub mod live;
 pub mod policy;
+pub mod subject;
 pub mod verdict;
+pub mod wildcard;
 
 #[cfg(test)]
 mod review_cases;
@@ -21,7 +24,7 @@ use std::process::ExitCode;
 
 pub const USAGE: &str = "Usage: keyless-aws check-trust --policy FILE
          (--claims FILE | --token FILE | --repo OWNER/REPO [--ref REF] [--environment NAME] [--event NAME] [--audience AUD])
-         [--context KEY=VALUE]...
+         [--role-arn ARN] [--context KEY=VALUE]...
 
 Evaluates a role trust policy for sts:AssumeRoleWithWebIdentity with one
 token's claims, as IAM does, and prints the verdict: allowed, or denied with the
@@ -37,94 +40,48 @@ admit the token. Warnings about what else the policy admits follow.
     --environment NAME the job's environment (then `sub` names it)
     --event NAME       the triggering event (default push; pull_request changes `sub`)
     --audience AUD     the token's audience (default sts.amazonaws.com)
+  --role-arn ARN     the role the policy belongs to: a provider ARN naming another
+                     account than the role's never matches (STS looks the provider
+                     up in the role's account)
   --context KEY=VALUE  a request key that is not a claim (e.g. aws:SourceIp)
 
 Exit status: 0 allowed, 1 denied, 2 bad input.
-Limits: String*, Null and Bool operators; the account in the provider ARN is not
-compared; keys IAM derives from the request (aws:*) are absent unless --context;
-pull_request_target is given the pull_request subject (as GitHub's tokens have it).";
+Limits: String*, Null and Bool operators; the provider's account is compared only
+with --role-arn; keys IAM derives from the request (aws:*) are absent unless
+--context; pull_request_target is given the pull_request subject (as GitHub's
+tokens have it); files of at most 64 KiB, at most 100 values per claim.";
 
-/// What was asked on the command line.
-#[derive(Debug, Default, PartialEq)]
+/// Where the claims come from (exactly one source).
+#[derive(Debug, Clone, PartialEq)]
+pub enum ClaimsSource {
+    /// `--claims FILE`: the token's claims as a JSON object.
+    File(String),
+    /// `--token FILE`: a JWT whose payload is read without checking its signature.
+    Token(String),
+    /// `--repo OWNER/REPO` and its job flags: claims in GitHub's default shapes.
+    Job(claims::GitHubJob),
+}
+
+/// A check-trust request, as `cli::check_trust` reads it from the flags.
+#[derive(Debug, Clone, PartialEq)]
 pub struct Args {
-    pub policy: String,
-    pub claims: Option<String>,
-    pub token: Option<String>,
-    pub repo: Option<String>,
-    pub git_ref: Option<String>,
-    pub environment: Option<String>,
-    pub event: Option<String>,
-    pub audience: Option<String>,
+    /// `--policy FILE`; without it, `--role-arn` reads the role's own policy.
+    pub policy: Option<String>,
+    pub claims: ClaimsSource,
+    /// `--context KEY=VALUE`: request keys that are not claims.
     pub context: Vec<(String, String)>,
+    /// `--role-arn`: the role the policy belongs to, whose account the
+    /// provider ARN in `Principal.Federated` must name.
+    pub role_arn: Option<crate::aws_names::RoleArn>,
 }
 
-/// `Ok(None)` means help was asked for.
-pub fn parse_args(args: &[String]) -> Result<Option<Args>, String> {
-    let mut a = Args::default();
-    let mut policy = None;
-    let mut it = args.iter();
-    while let Some(arg) = it.next() {
-        let (flag, inline) = match arg.split_once('=') {
-            Some((f, v)) if f.starts_with("--") => (f, Some(v.to_owned())),
-            _ => (arg.as_str(), None),
-        };
-        let mut value = || {
-            inline
-                .clone()
-                .or_else(|| it.next().cloned())
-                .ok_or(format!("{flag} needs a value"))
-        };
-        // A flag given twice would silently keep one of its values.
-        let once = |slot: &mut Option<String>, v: String| match slot {
-            Some(first) => Err(format!(
-                "{flag} is given twice ({first:?} and {v:?}); give it once"
-            )),
-            None => {
-                *slot = Some(v);
-                Ok(())
-            }
-        };
-        match flag {
-            "-h" | "--help" => return Ok(None),
-            "--policy" => once(&mut policy, value()?)?,
-            "--claims" => once(&mut a.claims, value()?)?,
-            "--token" => once(&mut a.token, value()?)?,
-            "--repo" => once(&mut a.repo, value()?)?,
-            "--ref" => once(&mut a.git_ref, value()?)?,
-            "--environment" => once(&mut a.environment, value()?)?,
-            "--event" => once(&mut a.event, value()?)?,
-            "--audience" => once(&mut a.audience, value()?)?,
-            "--context" => {
-                let v = value()?;
-                let (k, val) = v
-                    .split_once('=')
-                    .filter(|(k, v)| {
-                        !k.is_empty() && !k.chars().chain(v.chars()).any(char::is_control)
-                    })
-                    .ok_or(format!("--context {v:?} is not KEY=VALUE (printable text)"))?;
-                a.context.push((k.to_owned(), val.to_owned()));
-            }
-            other => return Err(format!("unknown argument {other:?}")),
-        }
-    }
-    a.policy = policy.ok_or("--policy FILE is required")?;
-    let sources = [a.claims.is_some(), a.token.is_some(), a.repo.is_some()];
-    if sources.iter().filter(|s| **s).count() != 1 {
-        return Err("give exactly one of --claims FILE, --token FILE or --repo OWNER/REPO".into());
-    }
-    if a.repo.is_none()
-        && (a.git_ref.is_some()
-            || a.environment.is_some()
-            || a.event.is_some()
-            || a.audience.is_some())
-    {
-        return Err("--ref, --environment, --event and --audience describe a --repo job; with --claims or --token the claims come from the file".into());
-    }
-    Ok(Some(a))
-}
-
-/// Policies and claims are small; a file larger than this is not one.
-const MAX_FILE: u64 = 1024 * 1024;
+/// Policies and claims are small; a file larger than this is not one. IAM
+/// stores trust policies of a few thousand characters (IAM and AWS STS
+/// quotas, "Role trust policy length"), and STS takes tokens of at most 20,000
+/// characters (AssumeRoleWithWebIdentity, WebIdentityToken); 64 KiB leaves
+/// room for pretty-printing and bounds the work of a verdict (issue 22.4:
+/// the worst case is measured by `bench/trust.py`).
+pub const MAX_FILE: u64 = 64 * 1024;
 
 fn read(flag: &str, path: &str) -> Result<String, String> {
     use std::io::Read;
@@ -156,28 +113,18 @@ fn read(flag: &str, path: &str) -> Result<String, String> {
 
 /// The request described by the arguments.
 pub fn request(a: &Args) -> Result<claims::Request, String> {
-    let mut req = if let Some(path) = &a.claims {
-        claims::Request::new(
+    let mut req = match &a.claims {
+        ClaimsSource::File(path) => claims::Request::new(
             claims::from_claims_json(&read("--claims", path)?)?,
             claims::Source::ClaimsFile,
-        )
-    } else if let Some(path) = &a.token {
-        claims::Request::new(
+        ),
+        ClaimsSource::Token(path) => claims::Request::new(
             claims::from_token(&read("--token", path)?)?,
             claims::Source::Token,
-        )
-    } else {
-        let job = claims::GitHubJob {
-            repo: a.repo.clone().unwrap_or_default(),
-            git_ref: a.git_ref.clone(),
-            environment: a.environment.clone(),
-            event: a.event.clone().unwrap_or_else(|| "push".into()),
-            audience: a
-                .audience
-                .clone()
-                .unwrap_or_else(|| claims::DEFAULT_AUDIENCE.into()),
-        };
-        claims::Request::new(claims::synthesise(&job)?, claims::Source::Synthesised)
+        ),
+        ClaimsSource::Job(job) => {
+            claims::Request::new(claims::synthesise(job)?, claims::Source::Synthesised)
+        }
     };
     // A claim given as --context would silently replace the token's value.
     let prefix = format!("{}:", req.provider.to_lowercase());
@@ -189,20 +136,62 @@ pub fn request(a: &Args) -> Result<claims::Request, String> {
         return Err(format!("--context {k:?} names a claim of the token's provider; --context is for request keys such as aws:SourceIp. Put claims in the --claims file (or use --repo's flags)"));
     }
     req.extra = a.context.clone();
+    req.role_account = a.role_arn.as_ref().map(|arn| arn.account().clone());
     Ok(req)
 }
 
 /// Everything but printing: the report text and the exit status.
 pub fn check(a: &Args) -> Result<(String, eval::Decision), String> {
-    let policy =
-        policy::parse(&read("--policy", &a.policy)?).map_err(|e| format!("{:?}: {e}", a.policy))?;
-    if !policy.statements.iter().any(eval::statement_covers_action) {
-        return Err(format!("{:?}: no statement covers {} — this is not a trust policy for OIDC (web identity) federation. A role that workflows assume needs a statement with \"Action\": \"{}\" and \"Principal\": {{\"Federated\": \"arn:aws:iam::ACCOUNT:oidc-provider/HOST\"}}", a.policy, eval::ACTION, eval::ACTION));
+    if a.policy.is_none() && a.role_arn.is_none() {
+        return Err(
+            "give --policy FILE, or --role-arn ARN to read the role's policy from AWS".into(),
+        );
     }
+    let Some(path) = &a.policy else {
+        return live_check(a);
+    };
+    let policy = policy::parse(&read("--policy", path)?).map_err(|e| format!("{path:?}: {e}"))?;
     let req = request(a)?;
-    let verdict = eval::evaluate(&policy, &req);
-    let mut out = verdict::render(&verdict, &req);
-    let warnings = lint::lint(&policy, &req);
+    Ok(report(&policy, &req))
+}
+
+/// `--role-arn` without `--policy`: the role's policy and OIDC provider read
+/// from AWS with the caller's credentials, then checked like a file.
+fn live_check(a: &Args) -> Result<(String, eval::Decision), String> {
+    let role = a.role_arn.as_ref().ok_or("--role-arn is required")?;
+    let req = request(a)?;
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| format!("could not start: {e}"))?;
+    let env: std::collections::HashMap<String, String> = std::env::vars().collect();
+    let fetched = runtime.block_on(live::fetch(role, &req, &env))?;
+    let policy = policy::parse(&fetched.policy)
+        .map_err(|e| format!("the trust policy of {}: {e}", role.as_str()))?;
+    let (facts, provider_denies) = live::provider_findings(&fetched, &req, role);
+    let (verdict, decision) = report(&policy, &req);
+    let mut out = format!(
+        "Role {} (trust policy read with iam:GetRole)\n{facts}",
+        role.as_str()
+    );
+    if provider_denies {
+        out.push_str("The trust policy itself, were the provider fixed:\n");
+    }
+    out.push_str(&verdict);
+    let decision = if provider_denies {
+        eval::Decision::ImplicitDeny
+    } else {
+        decision
+    };
+    Ok((out, decision))
+}
+
+/// The verdict and the lint warnings for one policy and request, as printed.
+pub fn report(policy: &policy::Policy, req: &claims::Request) -> (String, eval::Decision) {
+    let verdict = eval::evaluate(policy, req);
+    let mut out = verdict::render(&verdict, req);
+    let warnings = lint::lint(policy, req);
     if !warnings.is_empty() {
         out.push_str(&format!(
             "\n{} warning(s) (they do not change the verdict):\n",
@@ -212,25 +201,16 @@ pub fn check(a: &Args) -> Result<(String, eval::Decision), String> {
             out.push_str(&format!("  warning: {}\n    fix: {}\n", w.message, w.fix));
         }
     }
-    Ok((out, verdict.decision))
+    (out, verdict.decision)
 }
 
-/// Entry point for `keyless-aws check-trust ARGS…`.
-pub fn main(args: &[String]) -> ExitCode {
-    let parsed = match parse_args(args) {
-        Ok(Some(a)) => a,
-        Ok(None) => {
-            println!("{USAGE}");
-            return ExitCode::SUCCESS;
-        }
-        Err(problem) => {
-            eprintln!("keyless-aws check-trust: {problem}\n\n{USAGE}");
-            return ExitCode::from(2);
-        }
-    };
-    match check(&parsed) {
+/// Runs a parsed request: the report on stdout and exit 0 (allowed), 1
+/// (denied); a problem with the input on stderr and exit 2.
+pub fn run(args: &Args) -> ExitCode {
+    match check(args) {
         Ok((report, decision)) => {
-            print!("{report}");
+            // The report quotes claims and policy values: text from outside.
+            print!("{}", crate::text::log_text(&report));
             ExitCode::from(if decision == eval::Decision::Allowed {
                 0
             } else {
@@ -238,7 +218,10 @@ pub fn main(args: &[String]) -> ExitCode {
             })
         }
         Err(problem) => {
-            eprintln!("keyless-aws check-trust: {problem}");
+            eprintln!(
+                "{}",
+                crate::text::log_text(&format!("keyless-aws check-trust: {problem}"))
+            );
             ExitCode::from(2)
         }
     }

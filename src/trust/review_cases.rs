@@ -500,9 +500,16 @@ fn files_are_read_with_a_cap() {
     let text = json!({"Version": "2012-10-17", "Statement": [allow(json!({"StringEquals": {SUB: MAIN}}))]}).to_string();
     std::fs::write(&policy, format!("\u{feff}{text}")).unwrap();
     let args = |policy: &std::path::Path| super::Args {
-        policy: policy.to_string_lossy().into_owned(),
-        repo: Some("octo-org/octo-repo".into()),
-        ..Default::default()
+        policy: Some(policy.to_string_lossy().into_owned()),
+        claims: super::ClaimsSource::Job(super::claims::GitHubJob {
+            repo: "octo-org/octo-repo".into(),
+            git_ref: None,
+            environment: None,
+            event: "push".into(),
+            audience: super::claims::DEFAULT_AUDIENCE.into(),
+        }),
+        context: Vec::new(),
+        role_arn: None,
     };
     let (_, decision) = super::check(&args(&policy)).unwrap();
     assert_eq!(decision, Allowed);
@@ -512,7 +519,7 @@ fn files_are_read_with_a_cap() {
     std::fs::write(&utf16, bytes).unwrap();
     assert!(super::check(&args(&utf16)).unwrap_err().contains("UTF-16"));
     let big = dir.join("big.json");
-    std::fs::write(&big, " ".repeat(1024 * 1024 + 1)).unwrap();
+    std::fs::write(&big, " ".repeat(super::MAX_FILE as usize + 1)).unwrap();
     assert!(super::check(&args(&big))
         .unwrap_err()
         .contains("larger than"));

@@ -182,7 +182,8 @@ fn cases() -> Vec<Case> {
         Case { context: vec![("aws:RequestedRegion", "eu-west-1")], ..case("a request key given with --context", STRING_OPS, doc(vec![allow(json!({"StringEquals": {"aws:requestedregion": "eu-west-1"}}))]), main_push(), Allowed) },
         Case { says: "rename the key to \"token.actions.githubusercontent.com:sub\"", ..case("a key without the provider prefix is never present", OIDC_KEYS, doc(vec![allow(json!({"StringEquals": {"sub": main_sub}}))]), main_push(), ImplicitDeny) },
         Case { says: "assuming GitHub's issuer", ..case("claims without iss are GitHub's", OIDC_KEYS, doc(vec![exact(main_sub)]), json!({"sub": main_sub, "aud": "sts.amazonaws.com"}), Allowed) },
-        Case { says: "immutable format", ..case("immutable sub with numeric ids", GH_SUB, doc(vec![exact(main_sub)]), with(main_push(), "sub", json!("repo:octo-org@1/octo-repo@2:ref:refs/heads/main")), ImplicitDeny) },
+        Case { says: "for this token write \"token.actions.githubusercontent.com:sub\": \"repo:octo-org@1/octo-repo@2:ref:refs/heads/main\"", ..case("ID-based sub against a name-based policy", GH_SUB, doc(vec![exact(main_sub)]), with(with(with(main_push(), "sub", json!("repo:octo-org@1/octo-repo@2:ref:refs/heads/main")), "repository_owner_id", json!("1")), "repository_id", json!("2")), ImplicitDeny) },
+        Case { says: "for this token write \"token.actions.githubusercontent.com:sub\": \"repo:octo-org/octo-repo:ref:refs/heads/main\"", ..case("name-based sub against an ID-based policy", GH_SUB, doc(vec![exact("repo:octo-org@1/octo-repo@2:ref:refs/heads/main")]), with(with(main_push(), "repository_owner_id", json!("1")), "repository_id", json!("2")), ImplicitDeny) },
     ];
     v.shrink_to_fit();
     v
@@ -390,6 +391,24 @@ proptest! {
         prop_assert!(!allowed(&p, &job(&longer_repo, Some(&branch), None, "push")));
         prop_assert!(!allowed(&p, &job(&longer_owner, Some(&branch), None, "push")));
         prop_assert!(!allowed(&p, &with(job(&r, Some(&branch), None, "push"), "aud", json!("other"))));
+    }
+
+    /// `setup --pin-ids`: the repository's tokens in either `sub` form are
+    /// admitted, and no other repository's (another id, or none), whatever
+    /// its name (issue 23.3).
+    #[test]
+    fn setup_pin_ids_admits_its_repository_in_both_forms(owner in name(), repo in name(), branch in name()) {
+        let r = format!("{owner}/{repo}");
+        let p = setup_policy(&["--repo", &r, "--branch", &branch, "--pin-ids", "--repository-id", "42"]);
+        let pinned = |claims: Value| with(with(claims, "repository_id", json!("42")), "repository_owner_id", json!("7"));
+        let names = pinned(job(&r, Some(&branch), None, "push"));
+        prop_assert!(allowed(&p, &names));
+        let ids = with(names.clone(), "sub", json!(format!("repo:{owner}@7/{repo}@42:ref:refs/heads/{branch}")));
+        prop_assert!(allowed(&p, &ids));
+        prop_assert!(!allowed(&p, &with(ids.clone(), "repository_id", json!("43"))));
+        let (stranger, other_branch) = (format!("{owner}x/{repo}"), format!("repo:{owner}@7/{repo}@42:ref:refs/heads/{branch}x"));
+        prop_assert!(!allowed(&p, &job(&stranger, Some(&branch), None, "push")));
+        prop_assert!(!allowed(&p, &with(ids, "sub", json!(other_branch))));
     }
 
     /// Every `setup` subject kind admits the job it was made for and refuses

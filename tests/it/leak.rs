@@ -4,7 +4,9 @@
 //! * Credential paths, all reachable on this machine: OIDC (token endpoint stand-in
 //!   `scripts/token_endpoint.py` + moto's STS), access keys → AssumeRole, plain keys,
 //!   role chaining and `use-existing-credentials` with AWS_* variables, a web identity
-//!   token file, the post step; failures (refused bearer, STS AccessDenied from the
+//!   token file, `roles`, `refresh-credentials` followed by the refresh helper (as an
+//!   SDK runs it, refreshing from the token endpoint and STS itself), the post step;
+//!   failures (refused bearer, STS AccessDenied from the
 //!   stand-in, unreachable endpoints, bad inputs, `allowed-account-ids`, profiles).
 //! * Secrets: input keys, ambient AWS_* keys, the request bearer token, the OIDC JWT,
 //!   the token file, every credential read back from GITHUB_ENV/GITHUB_OUTPUT and every
@@ -13,9 +15,12 @@
 //!   workflow-escaped, and the first/last 24 characters of long ones.
 //! * Scanned: stdout, stderr, GITHUB_ENV, GITHUB_OUTPUT, GITHUB_STATE,
 //!   GITHUB_STEP_SUMMARY and every other file in the scenario's directory that the test
-//!   did not put there. Allowed: the `::add-mask::` lines themselves, the credential
-//!   variables in GITHUB_ENV, the credential outputs when `output-credentials: true`,
-//!   and the profile's credentials file (mode 0600) with `aws-profile`.
+//!   did not put there (the refresh description, config, CA bundle, the post step's
+//!   leftovers…), once after the helper ran and once after the post step; the helper's
+//!   stderr and the post step's output. Allowed: the `::add-mask::` lines themselves,
+//!   the credential variables in GITHUB_ENV, the credential outputs when
+//!   `output-credentials: true`, the profiles' credentials file (mode 0600) with
+//!   `aws-profile` or `roles`, and the refresh cache (mode 0600).
 //! * Injection: payloads such as `\n::set-env name=X::y`, `%0A::add-mask::`,
 //!   `\r::stop-commands::tok` and the legacy `##[command]` form, placed in STS error
 //!   messages, codes and request ids, assumed-role and caller ARNs, token claims, inputs
@@ -201,6 +206,17 @@ enum Expect {
     Failure,
 }
 
+/// What a later step does after a successful run, in the same runner
+/// directories: the scan covers what it prints and every file it leaves.
+#[derive(Clone, Copy, PartialEq, Debug)]
+enum Later {
+    /// The refresh helper as an SDK runs it (without the seeded cache, so it
+    /// requests a token and calls STS itself).
+    Helper,
+    /// The post step, with the main step's GITHUB_STATE as STATE_* variables.
+    PostStep,
+}
+
 #[derive(Clone)]
 struct Case {
     name: String,
@@ -215,6 +231,8 @@ struct Case {
     expect: Expect,
     /// Injection payloads this scenario places.
     payloads: usize,
+    /// Later steps, in order, after a successful run.
+    later: Vec<Later>,
 }
 
 impl Case {
@@ -228,7 +246,18 @@ impl Case {
             files: Vec::new(),
             expect,
             payloads: 0,
+            later: Vec::new(),
         }
+    }
+
+    fn then(mut self, later: Later) -> Self {
+        self.later.push(later);
+        self
+    }
+
+    fn without_input(mut self, name: &str) -> Self {
+        self.inputs.retain(|(n, _)| n != name);
+        self
     }
 
     fn input(mut self, name: &str, value: impl Into<String>) -> Self {
@@ -355,6 +384,11 @@ fn run_scenario(s: &Case) -> Verdict {
         step = step.arg(arg);
     }
     let out = step.run_bounded();
+    let later = if out.code == 0 {
+        later_steps(s, step, &root)
+    } else {
+        LaterOutput::default()
+    };
     let ran = (out.stdout.as_bytes(), out.stderr.as_bytes());
     // LEAK_DUMP=TEXT keeps the output of the scenarios whose name contains TEXT.
     if let Ok(filter) = std::env::var("LEAK_DUMP") {
@@ -417,6 +451,8 @@ fn run_scenario(s: &Case) -> Verdict {
 
     // The secrets: handed in, exported, or masked by the binary.
     let mut secrets: Vec<(String, String)> = s.secrets.clone();
+    secrets.extend(later.secrets.iter().cloned());
+    v.problems.extend(later.problems.iter().cloned());
     const ENV_CREDS: &[&str] = &[
         "AWS_ACCESS_KEY_ID",
         "AWS_SECRET_ACCESS_KEY",
@@ -527,6 +563,9 @@ fn run_scenario(s: &Case) -> Verdict {
             other_stdout.clone().into_bytes(),
         ),
         ("stderr".into(), out.stderr.clone().into_bytes()),
+    ];
+    haystacks.extend(later.streams.iter().cloned());
+    haystacks.extend([
         (
             "GITHUB_ENV (without the credential variables)".into(),
             strip(&env_entries, ENV_CREDS).into_bytes(),
@@ -535,34 +574,45 @@ fn run_scenario(s: &Case) -> Verdict {
             "GITHUB_OUTPUT (without requested credential outputs)".into(),
             strip(&out_entries, allowed_outputs).into_bytes(),
         ),
-    ];
+    ]);
     v.bytes_scanned += out.stdout.len() + out.stderr.len() + env_text.len() + out_text.len();
     let profile_credentials = runner_temp.join(".keyless-aws/credentials");
-    for entry in walk(&root) {
+    let writes_profiles =
+        s.input_value("aws-profile").is_some() || s.input_value("roles").is_some();
+    // Every file left behind: after the helper (before the post step) and at the end.
+    let mut files: Vec<(String, PathBuf, Vec<u8>)> = later.files_before_post.clone();
+    files.extend(walk_scanned(&root).into_iter().map(|p| {
+        let content = read(&p);
+        ("".to_owned(), p, content)
+    }));
+    for (stage, entry, content) in files {
         if entry == env_file || entry == output_file {
             continue;
         }
-        let content = read(&entry);
         if created.iter().any(|(p, c)| p == &entry && c == &content) {
             continue; // put there by the test, unchanged
         }
         v.bytes_scanned += content.len();
-        if entry == profile_credentials && s.input_value("aws-profile").is_some() {
+        let is_cache = entry.parent() == Some(runner_temp.join(".keyless-aws").as_path())
+            && entry
+                .file_name()
+                .is_some_and(|n| n.to_string_lossy().starts_with("refresh-cache-"));
+        if (entry == profile_credentials && writes_profiles) || is_cache {
             let mode = std::fs::metadata(&entry)
                 .map(|m| m.permissions().mode() & 0o777)
                 .unwrap_or(0);
             if mode & 0o077 != 0 {
                 v.problems.push(format!(
-                    "{name}: the profile credentials file has mode {mode:o}"
+                    "{name}: the credentials file {} has mode {mode:o}",
+                    entry.display()
                 ));
             }
-            continue; // where the credentials belong with aws-profile
+            continue; // where the credentials belong with aws-profile, roles, the refresh cache
         }
-        let label = entry
-            .strip_prefix(&root)
-            .unwrap_or(&entry)
-            .display()
-            .to_string();
+        let label = format!(
+            "{stage}{}",
+            entry.strip_prefix(&root).unwrap_or(&entry).display()
+        );
         haystacks.push((label, content));
     }
 
@@ -585,6 +635,106 @@ fn run_scenario(s: &Case) -> Verdict {
     check_commands(&format!("{name}: stdout"), &stdout, true, &mut v.problems);
     check_commands(&format!("{name}: stderr"), &stderr, false, &mut v.problems);
     v
+}
+
+/// What the later steps printed and left, and the secrets they handled.
+#[derive(Default)]
+struct LaterOutput {
+    streams: Vec<(String, Vec<u8>)>,
+    /// Files present after the helper ran, before the post step removed any.
+    files_before_post: Vec<(String, PathBuf, Vec<u8>)>,
+    secrets: Vec<(String, String)>,
+    problems: Vec<String>,
+}
+
+fn later_steps(s: &Case, step: support::Scenario, root: &Path) -> LaterOutput {
+    let mut got = LaterOutput::default();
+    let name = &s.name;
+    let env_of = |n: &str| s.env.iter().find(|(k, _)| k == n).map(|(_, v)| v.clone());
+    for later in &s.later {
+        match later {
+            Later::Helper => {
+                let dir = root.join("temp").join(".keyless-aws");
+                for entry in walk(&dir) {
+                    if entry.to_string_lossy().contains("refresh-cache-") {
+                        let _ = std::fs::remove_file(entry);
+                    }
+                }
+                let mut cmd = std::process::Command::new(dir.join("keyless-aws"));
+                cmd.args(["credential-process", "--description"])
+                    .arg(dir.join("refresh.json"))
+                    .env_clear()
+                    .env("RUST_LOG", "trace")
+                    .env("NO_PROXY", "127.0.0.1");
+                for var in [
+                    "ACTIONS_ID_TOKEN_REQUEST_URL",
+                    "ACTIONS_ID_TOKEN_REQUEST_TOKEN",
+                ] {
+                    if let Some(v) = env_of(var) {
+                        cmd.env(var, v);
+                    }
+                }
+                let ran = support::process::run(&mut cmd, SCENARIO_LIMIT);
+                if !ran.success() {
+                    got.problems
+                        .push(format!("{name}: the helper failed: {}", ran.describe()));
+                }
+                // Its stdout is the answer: every value in it is a secret elsewhere.
+                if let Ok(answer) = serde_json::from_str::<serde_json::Value>(&ran.stdout) {
+                    for key in ["AccessKeyId", "SecretAccessKey", "SessionToken"] {
+                        if let Some(v) = answer[key].as_str() {
+                            got.secrets.push((format!("refreshed {key}"), v.to_owned()));
+                        }
+                    }
+                }
+                got.streams
+                    .push(("the helper's stderr".into(), ran.stderr.into_bytes()));
+                got.files_before_post = walk_scanned(root)
+                    .into_iter()
+                    .map(|p| {
+                        let content = std::fs::read(&p).unwrap_or_default();
+                        ("after the helper: ".to_owned(), p, content)
+                    })
+                    .collect();
+            }
+            Later::PostStep => {
+                let state = std::fs::read_to_string(root.join("state")).unwrap_or_default();
+                let mut post = step.arg("post");
+                for (k, v) in parse_file_commands(&state).unwrap_or_default() {
+                    post = post.env(&format!("STATE_{k}"), &v);
+                }
+                let out = post.run_bounded();
+                if out.code != 0 {
+                    got.problems
+                        .push(format!("{name}: the post step failed:\n{}", out.stdout));
+                }
+                got.streams
+                    .push(("the post step's stdout".into(), out.stdout.into_bytes()));
+                got.streams
+                    .push(("the post step's stderr".into(), out.stderr.into_bytes()));
+                return got;
+            }
+        }
+    }
+    got
+}
+
+/// The copy of this very binary that `refresh-credentials` leaves for later
+/// steps: it holds no secret of a run (identical bytes), and scanning 150 MB
+/// of debug build for every needle would dominate the test.
+fn is_the_binary(path: &Path) -> bool {
+    static BINARY: std::sync::OnceLock<Vec<u8>> = std::sync::OnceLock::new();
+    let ours = BINARY.get_or_init(|| std::fs::read(support::bin()).unwrap_or_default());
+    std::fs::metadata(path).is_ok_and(|m| m.len() == ours.len() as u64)
+        && std::fs::read(path).is_ok_and(|bytes| bytes == *ours)
+}
+
+/// Every file under `dir` worth scanning: all but an identical copy of the binary.
+fn walk_scanned(dir: &Path) -> Vec<PathBuf> {
+    walk(dir)
+        .into_iter()
+        .filter(|p| !is_the_binary(p))
+        .collect()
 }
 
 fn walk(dir: &Path) -> Vec<PathBuf> {
@@ -626,7 +776,28 @@ fn moto_scenarios(moto: u16, stand_in: u16, bearer: &str) -> Vec<Case> {
             .input("sts-endpoint", &sts)
     };
     let token_file_jwt = jwt(&github_claims("sts.amazonaws.com"));
+    let roles = "dev = arn:aws:iam::123456789012:role/dev\nops = arn:aws:iam::123456789012:role/ops via=dev\n";
     let mut list = vec![
+        oidc("oidc, refresh-credentials, the helper and the post step", Success)
+            .input("refresh-credentials", "true")
+            .then(Later::Helper)
+            .then(Later::PostStep),
+        // A proxy token given as the user name stays out of the description.
+        oidc("oidc, refresh-credentials behind a proxy with a token as user name", Success)
+            .input("refresh-credentials", "true")
+            .input("http-proxy", "http://proxy-user-token-7Q2ZK9xv@127.0.0.1:9")
+            .input("no-proxy", "127.0.0.1,localhost")
+            .secret("proxy token as user name", "proxy-user-token-7Q2ZK9xv")
+            .then(Later::Helper)
+            .then(Later::PostStep),
+        oidc("oidc, roles, the post step", Success)
+            .without_input("role-to-assume")
+            .input("roles", roles)
+            .then(Later::PostStep),
+        oidc("oidc, roles, masked account", Success)
+            .without_input("role-to-assume")
+            .input("roles", roles)
+            .input("mask-aws-account-id", "true"),
         oidc("oidc, credential outputs", Success).input("output-credentials", "true"),
         oidc("oidc, env only", Success),
         oidc("oidc, no env credentials", Success).input("output-env-credentials", "false").input("output-credentials", "true"),

@@ -24,5 +24,6 @@ mod readme_act;
 mod refresh;
 mod roles;
 mod snapshots;
+mod surfaces;
 mod throttling;
 mod tls;

@@ -297,26 +297,86 @@ fn runner_file_not_writable() {
     insta::assert_snapshot!(view);
 }
 
-/// Everything `setup` prints, for the default and each subject kind.
+/// Everything `setup` prints, for the default and each subject kind, and for
+/// each CI.
 #[test]
 fn setup_output() {
-    for (name, extra) in [
-        ("default", &[][..]),
-        ("branch", &["--branch", "main"][..]),
-        ("environment", &["--environment", "production"][..]),
-        ("pull_request", &["--pull-request"][..]),
-    ] {
-        let mut s = Scenario::new()
-            .arg("setup")
-            .arg("--repo")
-            .arg("octo-org/octo-repo");
-        for a in extra {
+    const GH: &[&str] = &["--repo", "octo-org/octo-repo"];
+    const UUID: &str = "{11111111-2222-3333-4444-555555555555}";
+    const ORG: &str = "11111111-2222-3333-4444-555555555555";
+    const PROJECT: &str = "66666666-7777-8888-9999-000000000000";
+    let cases: [(&str, Vec<&str>); 9] = [
+        ("default", GH.to_vec()),
+        ("branch", [GH, &["--branch", "main"]].concat()),
+        (
+            "environment",
+            [GH, &["--environment", "production"]].concat(),
+        ),
+        ("pull_request", [GH, &["--pull-request"]].concat()),
+        (
+            "pin_ids",
+            [GH, &["--pin-ids", "--repository-id", "123456789"]].concat(),
+        ),
+        (
+            "gitlab",
+            vec!["--ci", "gitlab", "--project", "group/project"],
+        ),
+        (
+            "circleci",
+            vec!["--ci", "circleci", "--org-id", ORG, "--project-id", PROJECT],
+        ),
+        (
+            "buildkite",
+            vec![
+                "--ci",
+                "buildkite",
+                "--organization",
+                "acme",
+                "--pipeline",
+                "deploy",
+            ],
+        ),
+        (
+            "bitbucket",
+            vec![
+                "--ci",
+                "bitbucket",
+                "--workspace",
+                "acme",
+                "--workspace-uuid",
+                UUID,
+                "--repo-uuid",
+                UUID,
+            ],
+        ),
+    ];
+    for (name, args) in cases {
+        let mut s = Scenario::new().arg("setup");
+        for a in args {
             s = s.arg(a);
         }
         let out = s.run();
         out.assert_success();
         insta::assert_snapshot!(format!("setup_{name}"), redact(&out.stdout, &s));
     }
+}
+
+/// The README's AWS set-up block is `setup`'s output, verbatim (issue 23.6):
+/// one source of truth for the trust policy, the commands and the Terraform.
+#[test]
+fn readme_setup_block_is_setups_output() {
+    let s = Scenario::new().arg("setup").arg("--repo").arg("OWNER/REPO");
+    let out = s.run();
+    out.assert_success();
+    let readme = std::fs::read_to_string(repo_root().join("README.md")).unwrap();
+    let begin = "<!-- setup:begin (keyless-aws setup --repo OWNER/REPO) -->\n```\n";
+    let start = readme.find(begin).expect("the README has the setup block") + begin.len();
+    let end = start + readme[start..].find("```\n<!-- setup:end -->").unwrap();
+    assert_eq!(
+        &readme[start..end],
+        out.stdout,
+        "README.md's setup block differs from `keyless-aws setup --repo OWNER/REPO`: paste the output between the markers"
+    );
 }
 
 /// The `::warning` lines for inputs that have no effect on the path taken, which

@@ -100,10 +100,13 @@ pub(super) fn run(
     println!("{}", text.expose());
     for (line, a) in &assumed {
         eprintln!(
-            "keyless-aws: {}: {} (expire {})",
-            line.name,
-            a.assumed_role_arn,
-            a.credentials.expiration.as_deref().unwrap_or("?")
+            "{}",
+            crate::text::log_text(&format!(
+                "keyless-aws: {}: {} (expire {})",
+                line.name,
+                a.assumed_role_arn,
+                a.credentials.expiration.as_deref().unwrap_or("?")
+            ))
         );
     }
     Ok(())

@@ -16,6 +16,8 @@ pub enum Tool {
     Act,
     /// A statically linked busybox, for act's job image (apt: busybox-static).
     Busybox,
+    /// zizmor, the workflows' static analysis (scripts/setup.sh).
+    Zizmor,
 }
 
 impl Tool {
@@ -28,6 +30,7 @@ impl Tool {
                 .map(|_| ())
                 .map_err(|e| format!("python3 cannot import moto.server and boto3: {e}")),
             Tool::Act => quick("act", &["--version"]).map(|_| ()),
+            Tool::Zizmor => quick("zizmor", &["--version"]).map(|_| ()),
             Tool::Busybox => find_busybox().map(|_| ()),
         }
     }
