@@ -37,6 +37,38 @@ macro_rules! text_type {
     };
 }
 
+/// An Amazon Cognito identity pool id, `REGION:GUID` (AWS's pattern
+/// `[\w-]+:[0-9a-f-]+`, at most 55 characters). The prefix is the region the
+/// pool lives in: Cognito only finds a pool at that region's endpoint.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IdentityPoolId(String);
+text_type!(IdentityPoolId);
+
+impl IdentityPoolId {
+    pub fn parse(value: &str) -> Result<Self, String> {
+        let shaped = value.split_once(':').is_some_and(|(region, guid)| {
+            Region::parse_lenient(region).is_ok()
+                && !guid.is_empty()
+                && guid
+                    .bytes()
+                    .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b) || b == b'-')
+        });
+        if shaped && value.len() <= 55 {
+            Ok(IdentityPoolId(value.to_owned()))
+        } else {
+            Err(format!(
+                "{:?} is not an identity pool id (REGION:GUID, e.g. us-east-1:0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0)",
+                shorten(value)
+            ))
+        }
+    }
+
+    /// The region in the id: where the pool is.
+    pub fn region(&self) -> &str {
+        self.0.split_once(':').map_or("", |(region, _)| region)
+    }
+}
+
 /// An AWS region name: `us-east-1`, `cn-north-1`, `us-gov-west-1`,
 /// `us-isob-east-1`, `eusc-de-east-1`.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -444,6 +476,24 @@ mod tests {
         }
         // The plain parser (setup's --role-name) stays without a path.
         assert!(RoleName::parse("team/deploy").is_err());
+    }
+
+    #[test]
+    fn identity_pool_ids() {
+        let id = IdentityPoolId::parse("eu-west-1:0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0").unwrap();
+        assert_eq!(id.region(), "eu-west-1");
+        for bad in [
+            "",
+            "eu-west-1",
+            "eu-west-1:",
+            ":0f1e2d3c",
+            "eu-west-1:0F1E",
+            "eu-west-1:0f1e 2d3c",
+            "EU:0f1e",
+            "eu-west-1:0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0-0000000000000",
+        ] {
+            assert!(IdentityPoolId::parse(bad).is_err(), "{bad}");
+        }
     }
 
     #[test]

@@ -135,6 +135,15 @@ pub enum Error {
         fix: String,
     },
 
+    /// An identity pool refused the login or could not be reached; `cause`
+    /// and `fix` come from the explainer (src/cognito/explain.rs).
+    #[error("{} failed{}: {}", failure.operation, code_suffix(&failure.code_text), failure.first_line())]
+    Cognito {
+        failure: Box<crate::cognito::failure::CognitoFailure>,
+        cause: String,
+        fix: String,
+    },
+
     /// The credentials belong to an account outside `allowed-account-ids`.
     #[error("The credentials belong to account {account}, which is not in `allowed-account-ids`")]
     AccountNotAllowed {
@@ -205,6 +214,7 @@ impl RoleFailure {
         let why = match &self.reason {
             RoleFailureReason::Failed(error) => match error.as_ref() {
                 Error::Sts { failure, .. } => failure.short_reason(),
+                Error::Cognito { failure, .. } => failure.short_reason(),
                 Error::AccountNotAllowed { account, .. } => {
                     format!("account {account} not allowed")
                 }
@@ -260,6 +270,10 @@ impl Error {
                 StsOperation::AssumeRole => "AWS refused to assume the role",
                 StsOperation::GetCallerIdentity => "AWS STS call failed",
             },
+            Error::Cognito { failure, .. } if failure.code.is_none() => {
+                "Amazon Cognito gave no usable answer"
+            }
+            Error::Cognito { .. } => "The identity pool refused the login",
             Error::AccountNotAllowed { .. } => "Account not allowed",
             Error::Profile { .. } => "AWS profile not written",
             Error::FileCommand { .. } => "Runner file not writable",
@@ -280,7 +294,7 @@ impl Error {
             Error::NoIdToken { under_act: false } => "GitHub only lets a job request an OIDC token when:\n  - the workflow or job grants `permissions: id-token: write` (a `permissions:` block that omits it removes it);\n  - the run is not a pull request from a fork (forks never get a token, nor secrets);\n  - the run was not triggered by Dependabot (its runs get a read-only token; use Dependabot secrets or `pull_request_target` carefully);\n  - for a reusable workflow, the calling workflow grants `id-token: write` too (a caller in another organisation must pass it through).\nNo other AWS credentials were found either (keys set by an earlier step or the job's `env:`, or an instance role, would have signed AssumeRole, as with the reference action); to use access keys, set `aws-access-key-id` and `aws-secret-access-key`.".into(),
             Error::TokenRequest { attempts, .. } => format!("The runner's token service did not give a token after {attempts} attempt(s). Re-run the job; if it persists, check https://www.githubstatus.com and that the job's `permissions:` include `id-token: write`."),
             Error::TokenFile { .. } => "Point `web-identity-token-file` at a readable regular file holding the JWT (a relative path is resolved against GITHUB_WORKSPACE).".into(),
-            Error::Sts { cause, fix, .. } => {
+            Error::Sts { cause, fix, .. } | Error::Cognito { cause, fix, .. } => {
                 if cause.is_empty() { fix.clone() } else { format!("{cause}\n\n{fix}") }
             }
             Error::AccountNotAllowed { allowed, .. } => format!("Nothing was exported. The allowed accounts are: {}. Check `role-to-assume` or add the account to `allowed-account-ids`.", allowed.join(", ")),

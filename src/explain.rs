@@ -116,6 +116,18 @@ fn fix(f: &StsFailure, ctx: &Context<'_>) -> String {
     }
 }
 
+/// `(cause, fix)` for an identity pool's refusal; the text is the pool's
+/// own (src/cognito/explain.rs), so it stays next to the calls it explains.
+pub fn identity_pool(
+    f: &crate::cognito::failure::CognitoFailure,
+    ctx: &crate::cognito::explain::PoolContext<'_>,
+) -> (String, String) {
+    (
+        crate::cognito::explain::cause(f, ctx),
+        crate::cognito::explain::fix(f, ctx),
+    )
+}
+
 /// The audience the token was issued for is not a client id of the provider.
 fn audience_fix(ctx: &Context<'_>) -> String {
     let issuer = ctx

@@ -49,6 +49,18 @@ pub fn plan(plan: &Plan) {
                 account(role.account().as_str());
             }
         }
+        CredentialSource::IdentityPool(pool) => {
+            if let TokenSource::Request { bearer, url, .. } = &pool.token {
+                workflow::add_mask(bearer);
+                url_userinfo(url);
+            }
+            if let Some(url) = &pool.login.endpoint {
+                url_userinfo(url);
+            }
+            if let (true, Some(role)) = (plan.account.mask, &pool.role) {
+                account(role.account().as_str());
+            }
+        }
         CredentialSource::Ambient(_) => {}
     }
     if plan.account.mask {
@@ -72,6 +84,13 @@ fn roles(plan: &Plan, profiles: &ProfilesPlan) {
                     url_userinfo(url);
                 }
                 for role in &group.roles {
+                    if let Some(url) = role
+                        .identity_pool
+                        .as_ref()
+                        .and_then(|p| p.endpoint.as_ref())
+                    {
+                        url_userinfo(url);
+                    }
                     arns.push(&role.role);
                     chained_arns(&role.chained, &mut arns);
                 }

@@ -8,7 +8,9 @@
 //! credentials" carries its own fallback. [`crate::inputs::build::plan`] builds a plan;
 //! [`crate::run::run`] executes it and reads no environment.
 
-use crate::aws_names::{Audience, ProfileName, Region, RoleArn, RoleName, SessionName};
+use crate::aws_names::{
+    Audience, IdentityPoolId, ProfileName, Region, RoleArn, RoleName, SessionName,
+};
 use crate::secret::{Credentials, Secret};
 use crate::tags::Tag;
 use std::path::PathBuf;
@@ -118,6 +120,42 @@ pub enum CredentialSource {
     Keys(Credentials),
     /// The credentials the environment holds, as any AWS SDK would find them.
     Ambient(AmbientReason),
+    /// A web identity token given to an Amazon Cognito identity pool as its
+    /// login; Cognito assumes the role with the token's claims as principal
+    /// tags (src/cognito/).
+    IdentityPool(Box<IdentityPool>),
+}
+
+/// `cognito-identity-pool-id`: the pool, the token it is given, and the role
+/// asked for, if any.
+#[derive(Debug)]
+pub struct IdentityPool {
+    pub token: TokenSource,
+    pub login: PoolLogin,
+    /// `role-to-assume`: Cognito's CustomRoleArn, which the pool's role
+    /// mapping must allow; `None` for the role the pool chooses.
+    pub role: Option<RoleArn>,
+}
+
+/// An identity pool a token is given to as its login, and where Cognito is.
+#[derive(Clone)]
+pub struct PoolLogin {
+    pub pool: IdentityPoolId,
+    /// AWS_ENDPOINT_URL_COGNITO_IDENTITY, else AWS_ENDPOINT_URL (an emulator).
+    pub endpoint: Option<url::Url>,
+}
+
+/// Debug output never shows the endpoint's user name or password.
+impl std::fmt::Debug for PoolLogin {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PoolLogin")
+            .field("pool", &self.pool)
+            .field(
+                "endpoint",
+                &self.endpoint.as_ref().map(crate::text::shown_url),
+            )
+            .finish()
+    }
 }
 
 /// Why the environment's credentials sign the first hop; it decides what a
@@ -295,6 +333,9 @@ pub struct WebProfile {
     pub profile: ProfileTarget,
     pub role: RoleArn,
     pub session: SessionOptions,
+    /// `identity-pool=`: the token is this pool's login and `role` the role
+    /// asked of it (Cognito's CustomRoleArn); `session` does not apply.
+    pub identity_pool: Option<PoolLogin>,
     pub chained: Vec<RoleProfile>,
 }
 

@@ -112,11 +112,52 @@ async fn web_tree<'a>(
     token: &Token,
     how: How,
 ) -> Vec<Outcome<'a>> {
+    if let Some(login) = &role.identity_pool {
+        return pool_tree(plan, role, login, token).await;
+    }
     let connection = action::connection(plan);
     let log = ActionLog { plan };
     match calls::web_identity(&connection, &role.role, &role.session, token, &log).await {
         Ok(assumed) => {
             let session = session(assumed, &role.session, how);
+            let signer = session.credentials.clone();
+            let mut out = vec![(&role.profile, Ok(session))];
+            out.extend(role_trees(plan, &role.chained, &signer, true, How::RoleChaining).await);
+            out
+        }
+        Err(refusal) => failed(&role.profile, refusal.into(), &role.chained),
+    }
+}
+
+/// A line with `identity-pool=`: the pool's credentials for the line's role,
+/// whose they are (`GetCallerIdentity`: Cognito's answer names no role),
+/// then the roles chained from it.
+async fn pool_tree<'a>(
+    plan: &'a Plan,
+    role: &'a WebProfile,
+    login: &crate::plan::PoolLogin,
+    token: &Token,
+) -> Vec<Outcome<'a>> {
+    let connection = action::connection(plan);
+    let log = ActionLog { plan };
+    let issued =
+        crate::exchange::pool::credentials(&connection, login, Some(&role.role), token, &log).await;
+    let credentials = match issued {
+        Ok(credentials) => credentials,
+        Err(error) => return failed(&role.profile, *error, &role.chained),
+    };
+    match calls::caller_identity(&connection, &credentials, &log).await {
+        Ok((account, arn)) => {
+            let session = Session {
+                identity: Identity {
+                    how: How::IdentityPool,
+                    arn,
+                    account,
+                    session_name: None,
+                    expiration: credentials.expiration.clone(),
+                },
+                credentials,
+            };
             let signer = session.credentials.clone();
             let mut out = vec![(&role.profile, Ok(session))];
             out.extend(role_trees(plan, &role.chained, &signer, true, How::RoleChaining).await);

@@ -271,6 +271,15 @@ async fn run_chain(plan: &Plan, chain: &Chain) -> Result<Obtained, Error> {
             };
             (source, how, how)
         }
+        CredentialSource::IdentityPool(pool) => {
+            token = action::fetch_token(plan, &pool.token).await?;
+            let source = Source::IdentityPool {
+                token: &token,
+                login: &pool.login,
+                role: pool.role.as_ref(),
+            };
+            (source, How::RoleChaining, How::IdentityPool)
+        }
         CredentialSource::Keys(keys) => {
             workflow::info(if lone {
                 "Exporting the access keys given as inputs"
@@ -321,13 +330,14 @@ async fn as_they_are(plan: &Plan, credentials: Credentials, how: How) -> Result<
         .await
         .map_err(Error::from)?;
     Ok(Session {
-        credentials,
         identity: Identity {
             how,
             arn,
             account,
             session_name: None,
-            expiration: None,
+            // A pool's session expires; keys given as inputs carry none.
+            expiration: credentials.expiration.clone(),
         },
+        credentials,
     })
 }

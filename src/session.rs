@@ -32,6 +32,8 @@ pub enum How {
     Existing,
     /// Nothing: no role and no keys (`web-identity-token-file` alone).
     Nothing,
+    /// The OIDC token as a Cognito identity pool's login (src/cognito/).
+    IdentityPool,
 }
 
 impl How {
@@ -45,6 +47,7 @@ impl How {
             How::Keys => "access keys",
             How::Existing => "existing credentials",
             How::Nothing => "nothing (no role to assume)",
+            How::IdentityPool => "OIDC → Cognito identity pool",
         }
     }
 
@@ -122,6 +125,10 @@ impl Observer for ActionLog<'_> {
                 session.name,
                 session.duration_seconds
             )),
+            Event::IdentityPool { pool, login, role } => workflow::info(&format!(
+                "Getting credentials from Cognito identity pool {pool} (login {login}{})",
+                role.map(|r| format!(", role {r}")).unwrap_or_default()
+            )),
             Event::SessionTags(keys) => {
                 workflow::info(&format!("Session tags: {}", keys.join(", ")))
             }
@@ -195,6 +202,7 @@ pub fn chain_error(e: ChainError, no_credentials: impl FnOnce() -> Error) -> Err
     match e {
         ChainError::NoAmbientCredentials => no_credentials(),
         ChainError::Refused(refusal) => refusal.into(),
+        ChainError::Pool(error) => *error,
     }
 }
 

@@ -105,7 +105,7 @@ pub const MAX_STS_ANSWER: usize = 256 * 1024;
 /// Wraps every STS answer's body so that reading more than [`MAX_STS_ANSWER`]
 /// bytes fails, before the SDK reads it.
 #[derive(Debug)]
-struct CapAnswerSize;
+pub(crate) struct CapAnswerSize;
 
 impl aws_sdk_sts::config::Intercept for CapAnswerSize {
     fn name(&self) -> &'static str {
@@ -487,7 +487,7 @@ fn is_malformed(err: &(dyn std::error::Error + 'static)) -> bool {
     false
 }
 
-fn root_cause(err: &dyn std::error::Error) -> String {
+pub(crate) fn root_cause(err: &dyn std::error::Error) -> String {
     let mut text = err.to_string();
     let mut source = err.source();
     while let Some(s) = source {

@@ -7,6 +7,7 @@
 //! policy condition that would admit this CI's token; nothing is printed to
 //! stdout unless credentials were issued.
 
+mod pool;
 mod roles;
 
 use super::output::{self, Format};
@@ -52,6 +53,10 @@ Exchanges this job's OIDC token for temporary AWS credentials and prints them.
                         github: ::add-mask:: lines and GITHUB_ENV entries
   --sts-endpoint URL    another STS endpoint (a VPC endpoint, an emulator;
                         default: $AWS_ENDPOINT_URL_STS, $AWS_ENDPOINT_URL)
+  --identity-pool-id ID the token is this Amazon Cognito identity pool's login:
+                        Cognito assumes the pool's role (or --role-arn, where
+                        the pool allows it) with the token's claims as session
+                        tags (endpoint: $AWS_ENDPOINT_URL_COGNITO_IDENTITY)
   -h, --help            this text
 
 Without --token-env/--token-file the token is found where the CI puts it:
@@ -77,6 +82,9 @@ enum Target {
     One(RoleArn),
     /// `--roles FILE`: the lines, validated as the action's `roles` input.
     Several(Vec<crate::inputs::roles::RoleLine>),
+    /// `--identity-pool-id`: the token as the pool's login; `--role-arn`
+    /// is then the role asked of the pool (src/cognito/).
+    Pool(crate::aws_names::IdentityPoolId, Option<RoleArn>),
 }
 
 /// The validated request.
@@ -94,6 +102,8 @@ struct Request {
     token: TokenSource,
     format: Format,
     endpoint: Option<url::Url>,
+    /// AWS_ENDPOINT_URL_COGNITO_IDENTITY (else AWS_ENDPOINT_URL), for `--identity-pool-id`.
+    cognito_endpoint: Option<url::Url>,
     ci: Option<Ci>,
 }
 
@@ -163,6 +173,7 @@ fn parse(args: &[OsString], env: &HashMap<String, String>) -> Result<Option<Requ
             Long("token-file") => "token-file",
             Long("format") => "format",
             Long("sts-endpoint") => "sts-endpoint",
+            Long("identity-pool-id") => "identity-pool-id",
             other => return Err(other.unexpected().to_string()),
         };
         let v = value(&mut parser, name)?;
@@ -172,6 +183,11 @@ fn parse(args: &[OsString], env: &HashMap<String, String>) -> Result<Option<Requ
     let ci = Ci::detect(env);
 
     let target = match (flags.remove("roles"), flags.remove("role-arn")) {
+        (roles, arn) if flags.contains_key("identity-pool-id") => pool_target(
+            flags.remove("identity-pool-id").unwrap_or_default(),
+            roles,
+            arn,
+        )?,
         (Some(_), Some(_)) => {
             return Err("--roles and --role-arn are alternatives: give one".into())
         }
@@ -188,6 +204,7 @@ fn parse(args: &[OsString], env: &HashMap<String, String>) -> Result<Option<Requ
     let partition = match &target {
         Target::One(arn) => arn.partition(),
         Target::Several(lines) => roles::partition(lines)?,
+        Target::Pool(pool, _) => Region::parse(pool.region())?.partition(),
     };
     let given_region = flags
         .remove("region")
@@ -229,7 +246,9 @@ fn parse(args: &[OsString], env: &HashMap<String, String>) -> Result<Option<Requ
             return Err(format!("--roles prints one JSON object (a profile each): --format {f:?} cannot hold several roles; use --format json or leave it out"))
         }
         (Target::Several(_), _) => Format::Json,
-        (Target::One(_), f) => Format::parse(f.as_deref().unwrap_or("env"))?,
+        (Target::One(_) | Target::Pool(..), f) => {
+            Format::parse(f.as_deref().unwrap_or("env"))?
+        }
     };
     // The SDKs' own names for the same setting, as the action reads them.
     let endpoint = match flags
@@ -246,6 +265,19 @@ fn parse(args: &[OsString], env: &HashMap<String, String>) -> Result<Option<Requ
             }
             Some(url)
         }
+    };
+    let cognito_endpoint = match from_env("AWS_ENDPOINT_URL_COGNITO_IDENTITY")
+        .or_else(|| from_env("AWS_ENDPOINT_URL"))
+    {
+        Some(e) => Some(
+            url::Url::parse(&e)
+                .ok()
+                .filter(|u| matches!(u.scheme(), "http" | "https") && u.host_str().is_some())
+                .ok_or(format!(
+                    "AWS_ENDPOINT_URL_COGNITO_IDENTITY {e:?} is not an http(s) URL"
+                ))?,
+        ),
+        None => None,
     };
     let token = match (flags.remove("token-env"), flags.remove("token-file")) {
         (Some(_), Some(_)) => {
@@ -270,8 +302,25 @@ fn parse(args: &[OsString], env: &HashMap<String, String>) -> Result<Option<Requ
         token,
         format,
         endpoint,
+        cognito_endpoint,
         ci,
     }))
+}
+
+/// `--identity-pool-id`, with `--role-arn` as the role asked of the pool.
+fn pool_target(id: String, roles: Option<String>, arn: Option<String>) -> Result<Target, String> {
+    if roles.is_some() {
+        return Err("--identity-pool-id and --roles are alternatives: give one".into());
+    }
+    let pool = crate::aws_names::IdentityPoolId::parse(id.trim())
+        .map_err(|problem| format!("--identity-pool-id: {problem}"))?;
+    let role = arn
+        .map(|a| {
+            RoleArn::parse(&a)
+                .map_err(|problem| format!("--role-arn {a:?} is not a role ARN: {problem}"))
+        })
+        .transpose()?;
+    Ok(Target::Pool(pool, role))
 }
 
 /// The error when no token place exists: what this CI needs for one.
@@ -349,6 +398,17 @@ fn run(request: &Request, env: &HashMap<String, String>) -> Result<(), Failure> 
     let role_arn = match &request.target {
         Target::One(arn) => arn,
         Target::Several(lines) => return roles::run(request, env, lines, &runtime, &token),
+        Target::Pool(pool, role) => {
+            let target = (pool, role.as_ref());
+            return pool::run(
+                request,
+                env,
+                &runtime,
+                target,
+                &token,
+                github_env.as_deref(),
+            );
+        }
     };
     eprintln!(
         "keyless-aws: assuming {} (session {}, {} s) with the token from {}",

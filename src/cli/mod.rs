@@ -11,6 +11,7 @@ pub mod check_trust;
 pub mod dev_sts;
 pub mod output;
 pub mod setup;
+pub mod setup_abac;
 
 use std::ffi::OsString;
 use std::process::ExitCode;
@@ -36,6 +37,9 @@ Usage:
                                     print credentials for this job (any CI, EKS)
   keyless-aws setup --ci CI FLAGS   print the IAM provider, trust policy,
                                     AWS CLI commands and Terraform for a CI
+  keyless-aws setup --abac --owner OWNER
+                                    one role for every repository of OWNER, with
+                                    the token's claims as session tags (Cognito)
   keyless-aws check-trust (--policy FILE | --role-arn ARN) (--repo O/R [--ref R] | --claims FILE | --token FILE)
                                     evaluate a role trust policy as IAM does: a file
                                     offline, or the role's own policy and provider

@@ -30,6 +30,10 @@ uses the role. Nothing is sent anywhere.
   --ci bitbucket          --workspace SLUG --workspace-uuid UUID --repo-uuid UUID
         [--environment-uuid UUID]
 
+  --abac                  one role for every repository of an owner, with the
+        token's claims as session tags (Cognito identity pool): see
+        `keyless-aws setup --abac --help`
+
 Without --branch, --tag, --environment or --any a role admits the branch
 `main` only. Names may contain `*` (e.g. --tag 'v*'), which makes the subject
 condition StringLike.
@@ -67,6 +71,9 @@ struct Flags {
 }
 
 pub fn main(args: &[OsString]) -> ExitCode {
+    if args.iter().any(|a| a == "--abac") {
+        return super::setup_abac::main(args);
+    }
     match parse(args) {
         Ok(None) => {
             println!("{HELP}");

@@ -7,7 +7,7 @@ use super::events::Observer;
 use super::refusal::Refusal;
 use super::token::Token;
 use crate::aws_names::{RoleArn, SessionName};
-use crate::plan::{RoleHop, SessionOptions};
+use crate::plan::{PoolLogin, RoleHop, SessionOptions};
 use crate::secret::Credentials;
 
 /// Where a chain's first credentials come from. A new kind of source (a
@@ -24,6 +24,13 @@ pub enum Source<'a> {
     Keys(&'a Credentials),
     /// The credentials the environment holds, as any AWS SDK would find them.
     Ambient,
+    /// A web identity token given to a Cognito identity pool as its login;
+    /// `role` is the role asked of the pool (`CustomRoleArn`), if any.
+    IdentityPool {
+        token: &'a Token,
+        login: &'a PoolLogin,
+        role: Option<&'a RoleArn>,
+    },
 }
 
 /// Credentials a chain produced.
@@ -47,6 +54,8 @@ pub enum ChainError {
     NoAmbientCredentials,
     /// STS refused a call (explained).
     Refused(Refusal),
+    /// The identity pool refused the login or could not be reached (explained).
+    Pool(Box<crate::error::Error>),
 }
 
 impl From<Refusal> for ChainError {
@@ -67,7 +76,7 @@ pub async fn run(
     // identity session or the environment's credentials may be too.
     let mut fresh = match source {
         Source::Keys(keys) => keys.session_token.is_some(),
-        Source::WebIdentity { .. } | Source::Ambient => true,
+        Source::WebIdentity { .. } | Source::Ambient | Source::IdentityPool { .. } => true,
     };
     for hop in hops {
         let assumed =
@@ -107,6 +116,12 @@ async fn start(
         }
         Source::Keys(keys) => Issued {
             credentials: (*keys).clone(),
+            session: None,
+        },
+        Source::IdentityPool { token, login, role } => Issued {
+            credentials: super::pool::credentials(connection, login, *role, token, observer)
+                .await
+                .map_err(ChainError::Pool)?,
             session: None,
         },
         Source::Ambient => Issued {

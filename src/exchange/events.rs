@@ -2,7 +2,7 @@
 //! action turns these into progress lines and `::add-mask::` commands, the
 //! command line masks on stderr, the refresh helper stays silent.
 
-use crate::aws_names::RoleArn;
+use crate::aws_names::{IdentityPoolId, RoleArn};
 use crate::plan::SessionOptions;
 use crate::secret::Secret;
 
@@ -20,6 +20,13 @@ pub enum Event<'a> {
         role: &'a RoleArn,
         call: Call,
         session: &'a SessionOptions,
+    },
+    /// A Cognito identity pool is about to be given the token as its login
+    /// (the key is the issuer without `https://`), for this role if any.
+    IdentityPool {
+        pool: &'a IdentityPoolId,
+        login: &'a str,
+        role: Option<&'a RoleArn>,
     },
     /// The keys of the session tags sent with `AssumeRole`.
     SessionTags(Vec<&'a str>),

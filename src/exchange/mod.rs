@@ -18,11 +18,13 @@
 //!   that belong to an exchange (optional tags dropped when too large, a new
 //!   secret when special characters are refused).
 //! - [`chain`]: a source's credentials followed by role hops.
+//! - [`pool`]: a Cognito identity pool as the source (src/cognito/).
 //! - [`refusal`]: the one place where an STS failure becomes an explanation.
 
 pub mod calls;
 pub mod chain;
 pub mod connection;
 pub mod events;
+pub mod pool;
 pub mod refusal;
 pub mod token;

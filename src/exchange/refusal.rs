@@ -38,6 +38,33 @@ pub struct Sent<'a> {
     pub chained: bool,
 }
 
+/// An identity pool's refusal, explained with the token's claims (the text
+/// is src/cognito/explain.rs, through `crate::explain::identity_pool`).
+pub fn explain_pool(
+    failure: Box<crate::cognito::failure::CognitoFailure>,
+    token: &Token,
+    login_key: &str,
+    login: &crate::plan::PoolLogin,
+) -> Error {
+    let endpoint = login.endpoint.as_ref().map(crate::text::shown_url);
+    let ctx = crate::cognito::explain::PoolContext {
+        claims: token.claims.as_ref(),
+        audience: token.audience(),
+        default_audience: token
+            .requested_audience
+            .as_ref()
+            .is_some_and(|a| a.as_str() == crate::aws_names::Audience::DEFAULT),
+        login: Some(login_key),
+        endpoint: endpoint.as_deref(),
+    };
+    let (cause, fix) = explain::identity_pool(&failure, &ctx);
+    Error::Cognito {
+        failure,
+        cause,
+        fix,
+    }
+}
+
 /// Explains `failure` with what was sent and how STS was reached.
 pub fn explain(failure: Box<StsFailure>, sent: &Sent<'_>, connection: &Connection<'_>) -> Refusal {
     let endpoint = connection.shown_endpoint();

@@ -219,6 +219,15 @@ fn allowed_account_ids(raw: &RawInputs, warnings: &mut Vec<Warning>) -> Result<V
 /// request a token; else the credentials the job already holds.
 fn credential_plan(step: &Step<'_>, warnings: &mut Vec<Warning>) -> Result<CredentialPlan, Error> {
     let raw = step.raw;
+    if let Some(pool) = super::identity_pool::plan(
+        raw,
+        step.env,
+        step.region,
+        step.runner.workspace.as_deref(),
+        warnings,
+    )? {
+        return Ok(pool);
+    }
     let role_chaining = parse_bool("role-chaining", &raw.role_chaining, false)?;
     let force_skip_oidc = parse_bool("force-skip-oidc", &raw.force_skip_oidc, false)?;
     let skip_tagging = parse_bool(

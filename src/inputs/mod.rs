@@ -6,6 +6,7 @@
 
 pub mod build;
 pub mod credentials;
+pub mod identity_pool;
 pub mod network;
 pub mod raw;
 pub mod refresh;

@@ -45,6 +45,7 @@ pub struct RawInputs {
     pub roles: Option<String>,
     pub default_profile: Option<String>,
     pub refresh_credentials: Option<String>,
+    pub cognito_identity_pool_id: Option<String>,
     /// Not for users: action.yml fills it with `host:${{ runner.temp }}` (see profile.rs).
     pub runner_temp: Option<String>,
 }

@@ -108,6 +108,22 @@ pub fn profiles(
             {
                 return Err(token_file_refused());
             }
+            // The helper only repeats AssumeRoleWithWebIdentity: a pool line
+            // would be refreshed as a plain web identity, which it is not.
+            if let Some(line) = groups
+                .iter()
+                .flat_map(|g| &g.roles)
+                .find(|r| r.identity_pool.is_some())
+            {
+                return Err(bad(
+                    INPUT,
+                    format!(
+                        "cannot refresh profile `{}` yet: it comes from a Cognito identity pool (`identity-pool=`)",
+                        line.profile.name
+                    ),
+                    "Remove `refresh-credentials`, or move the pool's line to a step of its own.",
+                ));
+            }
         }
     }
     refuse_proxy_password(raw)?;
@@ -134,6 +150,14 @@ fn refuse_unrenewable(chain: &Chain) -> Result<(), Error> {
                 INPUT,
                 "needs an OIDC token, and this job cannot request one (ACTIONS_ID_TOKEN_REQUEST_URL/_TOKEN are not set)",
                 "Grant the job `permissions: id-token: write` (not available to pull requests from forks), or remove `refresh-credentials`.",
+            ))
+        }
+        // identity_pool::plan refuses `refresh-credentials` before this.
+        CredentialSource::IdentityPool(_) => {
+            return Err(bad(
+                INPUT,
+                "cannot be combined with `cognito-identity-pool-id` yet",
+                "Remove `refresh-credentials`.",
             ))
         }
         CredentialSource::WebIdentity(web) => web,

@@ -21,13 +21,13 @@ use super::role::{self, valid_external_id};
 use super::runner as runner_inputs;
 use super::values::{bad, parse_bool, set};
 use crate::aws_names::{
-    shorten, Audience, ProfileName, Region, RoleArn, SessionDuration, SessionName,
+    shorten, Audience, IdentityPoolId, ProfileName, Region, RoleArn, SessionDuration, SessionName,
 };
 use crate::error::Error;
 use crate::plan::{
-    NamedProfiles, ProfileCredentials, ProfileTarget, ProfilesPlan, RoleHop, RoleProfile,
-    RoleTarget, Roots, Runner, SessionOptions, Signer, TokenGroup, TokenSource, Warning,
-    WebProfile,
+    NamedProfiles, PoolLogin, ProfileCredentials, ProfileTarget, ProfilesPlan, RoleHop,
+    RoleProfile, RoleTarget, Roots, Runner, SessionOptions, Signer, TokenGroup, TokenSource,
+    Warning, WebProfile,
 };
 use crate::secret::Secret;
 use std::collections::hash_map::Entry;
@@ -39,8 +39,8 @@ pub const MAX_PROFILES: usize = 50;
 /// AWS caps a session assumed with temporary credentials (role chaining) at 1 h.
 pub const MAX_CHAINED_DURATION: i32 = SessionDuration::MAX_CHAINED;
 
-const KEYS: &str = "region, via, external-id, duration, session-name, audience";
-const FORMAT: &str = "Write one profile per line: `NAME = ROLE_ARN [region=R] [via=PROFILE] [external-id=X] [duration=SECONDS] [session-name=N] [audience=A]`; blank lines and `#` comments are allowed.";
+const KEYS: &str = "region, via, external-id, duration, session-name, audience, identity-pool";
+const FORMAT: &str = "Write one profile per line: `NAME = ROLE_ARN [region=R] [via=PROFILE] [external-id=X] [duration=SECONDS] [session-name=N] [audience=A] [identity-pool=REGION:GUID]`; blank lines and `#` comments are allowed.";
 const ARN_FIX: &str = "Use the role's full ARN, e.g. `arn:aws:iam::123456789012:role/deploy`.";
 
 /// One `roles` line, parsed and validated on its own.
@@ -57,6 +57,9 @@ pub struct RoleLine {
     pub duration: Option<i32>,
     pub session_name: Option<SessionName>,
     pub audience: Option<Audience>,
+    /// `identity-pool=`: the token is this Cognito identity pool's login and
+    /// the ARN the role asked of it (src/cognito/).
+    pub identity_pool: Option<IdentityPoolId>,
 }
 
 /// A problem with the lines: what is wrong and how to fix it.
@@ -180,6 +183,7 @@ fn parse_line(n: usize, content: &str) -> Result<RoleLine, Problem> {
         duration: None,
         session_name: None,
         audience: None,
+        identity_pool: None,
     };
     let mut given: Vec<&str> = Vec::new();
     for word in words {
@@ -212,6 +216,9 @@ fn parse_line(n: usize, content: &str) -> Result<RoleLine, Problem> {
             format!("`duration={}` is more than AWS allows for a role assumed with another role's credentials ({MAX_CHAINED_DURATION} s)", line.duration.unwrap_or(0)),
             format!("Use `duration={MAX_CHAINED_DURATION}` or less on lines with `via`."),
         ));
+    }
+    if line.identity_pool.is_some() {
+        pool_line(&line)?;
     }
     if line.via.is_some() && line.audience.is_some() {
         return Err((
@@ -268,6 +275,14 @@ fn setting(line: &mut RoleLine, key: &str, value: &str) -> Result<(), Problem> {
                     .map_err(|p| invalid(p, "Use a client id of your IAM OIDC provider."))?,
             );
         }
+        "identity-pool" => {
+            line.identity_pool = Some(IdentityPoolId::parse(value).map_err(|p| {
+                invalid(
+                    p,
+                    "Copy the id from the identity pool's page in the Amazon Cognito console.",
+                )
+            })?)
+        }
         other => {
             return Err((
                 format!("unknown key `{}`", shorten(other)),
@@ -276,6 +291,24 @@ fn setting(line: &mut RoleLine, key: &str, value: &str) -> Result<(), Problem> {
         }
     }
     Ok(())
+}
+
+/// A pool line is assumed by Cognito with the OIDC token: no `via`, and
+/// no session settings (Cognito names the session and makes it one hour).
+fn pool_line(line: &RoleLine) -> Result<(), Problem> {
+    let refused = [
+        ("via", line.via.is_some()),
+        ("external-id", line.external_id.is_some()),
+        ("duration", line.duration.is_some()),
+        ("session-name", line.session_name.is_some()),
+    ];
+    match refused.iter().find(|(_, given)| *given) {
+        Some((key, _)) => Err((
+            format!("`{key}` cannot be combined with `identity-pool`: Cognito assumes the role with the OIDC token and chooses the session itself"),
+            format!("Remove `{key}` from this line, or `identity-pool`."),
+        )),
+        None => Ok(()),
+    }
 }
 
 /// `via` to an unknown profile, and cycles (`a via b`, `b via a`).
@@ -542,6 +575,13 @@ impl Forest<'_> {
     fn signed_roots(&self) -> Result<Vec<RoleProfile>, Error> {
         self.roots()
             .map(|line| {
+                if line.identity_pool.is_some() {
+                    return Err(Self::line_error(
+                        line,
+                        "`identity-pool` is set, but the roles are assumed with the step's keys, and a pool takes an OIDC token".into(),
+                        "Remove `identity-pool` from the line, or the step's keys / `role-chaining`.",
+                    ));
+                }
                 if line.audience.is_some() {
                     return Err(Self::line_error(
                         line,
@@ -564,6 +604,7 @@ impl Forest<'_> {
         let get = |k: &str| env.get(k).map(String::as_str).filter(|v| !v.is_empty());
         let token_file = set(&raw.web_identity_token_file).map(str::trim);
         let step_audience = audience_of(raw)?;
+        let cognito_endpoint = super::identity_pool::endpoint(env)?;
         let mut groups: Vec<(Audience, Vec<WebProfile>)> = Vec::new();
         for line in self.roots() {
             if line.external_id.is_some() {
@@ -588,6 +629,10 @@ impl Forest<'_> {
                 profile: self.target(line),
                 role: line.role.clone(),
                 session: self.session(line, false),
+                identity_pool: line.identity_pool.clone().map(|pool| PoolLogin {
+                    pool,
+                    endpoint: cognito_endpoint.clone(),
+                }),
                 chained: self.chained_from(&line.name),
             };
             match groups.iter_mut().find(|(a, _)| *a == audience) {

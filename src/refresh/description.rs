@@ -713,6 +713,7 @@ pub(crate) mod tests {
                 audience: Audience::parse("a").unwrap(),
             },
             roles: vec![WebProfile {
+                identity_pool: None,
                 profile: target("dev"),
                 role: RoleArn::parse("arn:aws:iam::111111111111:role/dev").unwrap(),
                 session: session("GitHubActions"),

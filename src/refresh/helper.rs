@@ -388,6 +388,11 @@ async fn exchange(
             ChainError::NoAmbientCredentials => {
                 HelperError::Unusable("no credentials were found to sign the chain")
             }
+            // The helper's source is always a web identity (refresh-credentials
+            // with an identity pool is refused while planning).
+            ChainError::Pool(_) => {
+                HelperError::Unusable("an identity pool is not a refresh source")
+            }
         })?;
     let out = ProcessOutput::from_credentials(&issued.credentials).ok_or(HelperError::Unusable(
         "the credentials lack a session token, an expiration, or look malformed",

@@ -2,7 +2,8 @@
 //! debug switch on, and scans every byte it produces for every secret it saw.
 //!
 //! * Credential paths, all reachable on this machine: OIDC (token endpoint stand-in
-//!   `scripts/token_endpoint.py` + moto's STS), access keys → AssumeRole, plain keys,
+//!   `scripts/token_endpoint.py` + moto's STS), a Cognito identity pool (moto's Cognito
+//!   Identity), access keys → AssumeRole, plain keys,
 //!   role chaining and `use-existing-credentials` with AWS_* variables, a web identity
 //!   token file, `roles`, `refresh-credentials` followed by the refresh helper (as an
 //!   SDK runs it, refreshing from the token endpoint and STS itself), the post step;
@@ -1273,7 +1274,34 @@ fn nothing_leaks_against_moto() {
     let bearer = format!("bearer-{}", random_text(32, UPPER_DIGITS));
     let moto = Moto::start(LOCALHOST);
     let stand_in = TokenEndpoint::start(LOCALHOST, &bearer);
-    check_all("moto", moto_scenarios(moto.port, stand_in.port, &bearer));
+    let mut scenarios = moto_scenarios(moto.port, stand_in.port, &bearer);
+    scenarios.extend(pool_scenarios(&moto, stand_in.port, &bearer));
+    check_all("moto", scenarios);
+}
+
+/// `cognito-identity-pool-id` against moto's Cognito Identity: the token as
+/// the pool's login, and a pool endpoint that answers nonsense.
+fn pool_scenarios(moto: &Moto, stand_in: u16, bearer: &str) -> Vec<Case> {
+    use Expect::*;
+    let pool = moto.identity_pool("eu-west-1");
+    let token_url = format!("http://127.0.0.1:{stand_in}/token?api-version=2.0");
+    let case = |name: &str, expect, cognito: String| {
+        Case::new(name, expect)
+            .oidc(&token_url, bearer)
+            .input("cognito-identity-pool-id", &pool)
+            .input("sts-endpoint", moto.url())
+            .env("AWS_ENDPOINT_URL_COGNITO_IDENTITY", cognito)
+    };
+    vec![
+        case("identity pool", Success, moto.url()).input("output-credentials", "true"),
+        case("identity pool, profile", Success, moto.url()).input("aws-profile", "abac"),
+        case(
+            "identity pool, endpoint answers nonsense",
+            Failure,
+            format!("http://127.0.0.1:{stand_in}"),
+        )
+        .input("disable-retry", "true"),
+    ]
 }
 
 /// The types that hold secrets print a redaction; checked on the values a run

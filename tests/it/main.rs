@@ -12,6 +12,7 @@ mod action_yml;
 mod assume;
 mod check_trust;
 mod cli;
+mod cognito;
 mod container;
 mod dev_token_server;
 mod dropin;

@@ -54,7 +54,7 @@ fn redact(text: &str, s: &Scenario) -> String {
 
 /// What a user reads of a failed run: the annotation, the details group and the step
 /// summary. Checks that the run failed cleanly first.
-fn user_view(s: &Scenario) -> String {
+pub(crate) fn user_view(s: &Scenario) -> String {
     let out = s.run();
     out.assert_failed_cleanly();
     let mut lines = out.stdout.lines();

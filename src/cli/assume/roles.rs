@@ -31,10 +31,17 @@ pub(super) fn read(path: &Path) -> Result<Vec<RoleLine>, String> {
         ));
     }
     let text = std::fs::read_to_string(path).map_err(|e| format!("--roles {shown}: {e}"))?;
-    parse(&text).map_err(|e| match e {
+    let lines = parse(&text).map_err(|e| match e {
         Error::Input { problem, fix, .. } => format!("--roles {shown}: {problem}\n{fix}"),
         other => format!("--roles {shown}: {other}"),
-    })
+    })?;
+    match lines.iter().find(|l| l.identity_pool.is_some()) {
+        Some(line) => Err(format!(
+            "--roles {shown}: line {}: `identity-pool` is not supported by `assume --roles` yet\nUse `keyless-aws assume --identity-pool-id ID --role-arn ARN` for that role.",
+            line.line
+        )),
+        None => Ok(lines),
+    }
 }
 
 /// The one partition of every role (the STS region must be in it).

@@ -85,6 +85,28 @@ impl Moto {
             .collect()
     }
 
+    /// A Cognito identity pool in `region` whose login is GitHub's OIDC
+    /// provider (created with boto3); its id.
+    pub fn identity_pool(&self, region: &str) -> String {
+        let script = "import boto3, sys\n\
+                      c = boto3.client('cognito-identity', endpoint_url=sys.argv[1], region_name=sys.argv[2],\n\
+                      \x20   aws_access_key_id='test', aws_secret_access_key='test')\n\
+                      p = c.create_identity_pool(IdentityPoolName='github_abac', AllowUnauthenticatedIdentities=False,\n\
+                      \x20   OpenIdConnectProviderARNs=['arn:aws:iam::123456789012:oidc-provider/token.actions.githubusercontent.com'])\n\
+                      print(p['IdentityPoolId'])\n";
+        let mut cmd = Command::new("python3");
+        cmd.args(["-c", script, &self.url(), region])
+            .env("AWS_CONFIG_FILE", "/dev/null")
+            .env("AWS_SHARED_CREDENTIALS_FILE", "/dev/null");
+        let ran = run(&mut cmd, Duration::from_secs(60));
+        assert!(
+            ran.success(),
+            "creating an identity pool in moto failed: {}",
+            ran.describe()
+        );
+        ran.stdout.trim().to_owned()
+    }
+
     /// sts:GetCallerIdentity against moto with these credentials (python3 + boto3,
     /// i.e. botocore reading them as a later step would).
     pub fn caller_identity(

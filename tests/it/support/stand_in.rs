@@ -156,6 +156,45 @@ impl StsStandIn {
         )
     }
 
+    /// Cognito Identity (JSON protocol, `X-Amz-Target: AWSCognitoIdentityService.<op>`)
+    /// answers `operation` with this JSON body.
+    pub fn cognito(self, operation: &str, status: u16, body: serde_json::Value) -> Self {
+        self.mount(
+            Mock::given(method("POST"))
+                .and(header(
+                    "x-amz-target",
+                    format!("AWSCognitoIdentityService.{operation}").as_str(),
+                ))
+                .respond_with(
+                    ResponseTemplate::new(status)
+                        .insert_header("content-type", "application/x-amz-json-1.1")
+                        .insert_header("x-amzn-requestid", "cognito-req-1")
+                        .set_body_json(body),
+                ),
+        )
+    }
+
+    /// Cognito Identity refuses `operation` with this error code and message.
+    pub fn cognito_error(self, operation: &str, code: &str, message: &str) -> Self {
+        self.cognito(
+            operation,
+            400,
+            serde_json::json!({ "__type": code, "message": message }),
+        )
+    }
+
+    /// The Cognito Identity calls so far: operation and JSON body.
+    pub fn cognito_calls(&self) -> Vec<(String, serde_json::Value)> {
+        self.requests()
+            .iter()
+            .filter_map(|r| {
+                let target = r.headers.get("x-amz-target")?.to_str().ok()?;
+                let op = target.strip_prefix("AWSCognitoIdentityService.")?;
+                Some((op.to_owned(), serde_json::from_slice(&r.body).ok()?))
+            })
+            .collect()
+    }
+
     /// Every request received so far, in order.
     pub fn requests(&self) -> Vec<Request> {
         self.0
@@ -164,11 +203,11 @@ impl StsStandIn {
             .unwrap_or_default()
     }
 
-    /// The STS calls (POSTs) so far, as form fields.
+    /// The STS calls (POSTs other than Cognito's) so far, as form fields.
     pub fn sts_calls(&self) -> Vec<HashMap<String, String>> {
         self.requests()
             .iter()
-            .filter(|r| r.method.as_str() == "POST")
+            .filter(|r| r.method.as_str() == "POST" && !r.headers.contains_key("x-amz-target"))
             .map(form)
             .collect()
     }

@@ -16,6 +16,8 @@ pub enum Tool {
     Act,
     /// A statically linked busybox, for act's job image (apt: busybox-static).
     Busybox,
+    /// The `terraform` CLI, for `terraform fmt` on what `setup` prints.
+    Terraform,
     /// zizmor, the workflows' static analysis (scripts/setup.sh).
     Zizmor,
 }
@@ -32,6 +34,7 @@ impl Tool {
             Tool::Act => quick("act", &["--version"]).map(|_| ()),
             Tool::Zizmor => quick("zizmor", &["--version"]).map(|_| ()),
             Tool::Busybox => find_busybox().map(|_| ()),
+            Tool::Terraform => quick("terraform", &["version"]).map(|_| ()),
         }
     }
 }
