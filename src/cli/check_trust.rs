@@ -3,7 +3,7 @@
 //! checker itself never sees a flag. The claims come from exactly one source,
 //! and the job flags only go with `--repo`.
 
-use super::value;
+use super::args::value;
 use crate::aws_names::RoleArn;
 use crate::trust::claims::{GitHubJob, DEFAULT_AUDIENCE};
 use crate::trust::{Args, ClaimsSource, USAGE};

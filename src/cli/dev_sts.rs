@@ -1,7 +1,7 @@
 //! `keyless-aws dev-sts FLAGS…`: reads the flags into a validated
 //! [`Options`](crate::dev_sts::Options); the server is `crate::dev_sts`.
 
-use super::{usage_error, value};
+use super::args::{usage_error, value};
 use crate::aws_names::RoleArn;
 use crate::dev_sts::Options;
 use lexopt::prelude::*;

@@ -3,16 +3,23 @@
 //! Without arguments the binary is the GitHub Action (the runner starts the
 //! container's entrypoint with no arguments), and as `keyless-aws-post` or with
 //! `post` it is the action's post step. Everything else is a subcommand for
-//! people and other CIs. Flags are read with `lexopt`, so `--flag value`,
-//! `--flag=value`, `-h` and `--` behave as users expect from any tool.
+//! people and other CIs. Every command line is read with `lexopt` into a typed
+//! request before anything runs (`args`), and every subcommand fails with the
+//! one [`error::CliError`]: its problem, its fix, and exit code 2 for bad
+//! flags or 1 for work that failed.
 
+pub mod args;
 pub mod assume;
 pub mod check_trust;
+pub mod credential_process;
 pub mod dev_sts;
+pub mod dev_token_server;
+pub mod error;
 pub mod output;
 pub mod setup;
 pub mod setup_abac;
 
+use lexopt::prelude::*;
 use std::ffi::OsString;
 use std::process::ExitCode;
 
@@ -57,9 +64,104 @@ Usage:
 
 Run `keyless-aws help COMMAND` for a command's flags.";
 
+/// The subcommands, by the name users type.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Subcommand {
+    Assume,
+    Setup,
+    CheckTrust,
+    DevTokenServer,
+    DevSts,
+    CredentialProcess,
+}
+
+impl Subcommand {
+    const ALL: [Subcommand; 6] = [
+        Subcommand::Assume,
+        Subcommand::Setup,
+        Subcommand::CheckTrust,
+        Subcommand::DevTokenServer,
+        Subcommand::DevSts,
+        Subcommand::CredentialProcess,
+    ];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Subcommand::Assume => "assume",
+            Subcommand::Setup => "setup",
+            Subcommand::CheckTrust => "check-trust",
+            Subcommand::DevTokenServer => "dev-token-server",
+            Subcommand::DevSts => "dev-sts",
+            Subcommand::CredentialProcess => "credential-process",
+        }
+    }
+
+    fn from_name(name: &str) -> Option<Subcommand> {
+        Subcommand::ALL.into_iter().find(|s| s.name() == name)
+    }
+
+    /// Runs it with the arguments after its name.
+    fn run(self, args: &[OsString]) -> ExitCode {
+        let result = match self {
+            Subcommand::Setup => return setup::main(args),
+            Subcommand::DevSts => return dev_sts::main(args),
+            Subcommand::CheckTrust => return check_trust::main(args),
+            Subcommand::Assume => assume::main(args),
+            Subcommand::DevTokenServer => dev_token_server::main(args),
+            Subcommand::CredentialProcess => credential_process::main(args),
+        };
+        finish(self.name(), result)
+    }
+
+    /// Prints its help (as its own `--help` does).
+    fn help(self) -> ExitCode {
+        let text = match self {
+            Subcommand::CheckTrust => crate::trust::USAGE,
+            Subcommand::Setup => setup::HELP,
+            Subcommand::Assume => assume::HELP,
+            Subcommand::DevTokenServer => dev_token_server::HELP,
+            Subcommand::DevSts => dev_sts::HELP,
+            Subcommand::CredentialProcess => credential_process::HELP,
+        };
+        println!("{text}");
+        ExitCode::SUCCESS
+    }
+}
+
+/// The top-level command line, read.
+#[derive(Debug, PartialEq)]
+enum Command {
+    Action,
+    PostStep,
+    Help(Option<Subcommand>),
+    Version,
+    Run(Subcommand, Vec<OsString>),
+}
+
 /// Decides from the arguments (program name included) what to do, running the
 /// subcommand if it is one.
 pub fn dispatch(args: Vec<OsString>) -> Invocation {
+    let code = match parse(args) {
+        Ok(Command::Action) => return Invocation::Action,
+        Ok(Command::PostStep) => return Invocation::PostStep,
+        Ok(Command::Help(None)) => {
+            println!("{HELP}");
+            ExitCode::SUCCESS
+        }
+        Ok(Command::Help(Some(sub))) => sub.help(),
+        Ok(Command::Version) => {
+            println!("keyless-aws {}", env!("CARGO_PKG_VERSION"));
+            ExitCode::SUCCESS
+        }
+        Ok(Command::Run(sub, rest)) => sub.run(&rest),
+        Err((command, err)) => finish(command, Err(err)),
+    };
+    Invocation::Exit(code)
+}
+
+/// The first argument names the command; the rest are its own. An error
+/// comes with the command it is reported for (`""`: the program; `help`).
+fn parse(args: Vec<OsString>) -> Result<Command, (&'static str, error::CliError)> {
     let program = args
         .first()
         .map(|p| p.to_string_lossy().into_owned())
@@ -67,95 +169,56 @@ pub fn dispatch(args: Vec<OsString>) -> Invocation {
     // The image ships `/keyless-aws-post` as a link to the same binary: the
     // runner gives the post step its own entrypoint but the same arguments.
     if program.ends_with("-post") || args.get(1).is_some_and(|a| a == "post") {
-        return Invocation::PostStep;
+        return Ok(Command::PostStep);
     }
-    let Some(command) = args.get(1) else {
-        return Invocation::Action;
+    let unknown = |command: &'static str, name: &str| {
+        let err =
+            error::CliError::usage_with(format!("unknown command {name:?}"), format!("\n{HELP}"));
+        (command, err)
     };
-    let rest = &args[2..];
-    let code = match command.to_str().unwrap_or("") {
-        "-h" | "--help" => {
-            println!("{HELP}");
-            ExitCode::SUCCESS
-        }
-        "-V" | "--version" => {
-            println!("keyless-aws {}", env!("CARGO_PKG_VERSION"));
-            ExitCode::SUCCESS
-        }
-        "help" => help(rest.first().and_then(|c| c.to_str())),
-        "setup" => setup::main(rest),
-        "assume" => assume::main(rest),
-        "check-trust" => check_trust::main(rest),
-        "dev-sts" => dev_sts::main(rest),
-        "dev-token-server" => match strings(rest) {
-            Ok(rest) => crate::dev_token_server::main(&rest),
-            Err(code) => code,
-        },
-        "credential-process" => match strings(rest) {
-            Ok(rest) => crate::refresh::helper::helper_main(&rest),
-            Err(code) => code,
-        },
-        other => {
-            eprintln!("keyless-aws: unknown command {other:?}\n\n{HELP}");
-            ExitCode::from(2)
-        }
+    let mut parser = lexopt::Parser::from_iter(args);
+    let first = match parser.next() {
+        Ok(None) => return Ok(Command::Action),
+        Ok(Some(arg)) => arg,
+        Err(e) => return Err(unknown("", &e.to_string())),
     };
-    Invocation::Exit(code)
+    match first {
+        Short('h') | Long("help") => Ok(Command::Help(None)),
+        Short('V') | Long("version") => Ok(Command::Version),
+        Value(name) if name == "help" => match parser.next() {
+            Ok(Some(Value(topic))) => {
+                let topic = topic.to_string_lossy();
+                Subcommand::from_name(&topic)
+                    .map(|sub| Command::Help(Some(sub)))
+                    .ok_or_else(|| unknown("help", &topic))
+            }
+            _ => Ok(Command::Help(None)),
+        },
+        Value(name) => {
+            let name = name.to_string_lossy();
+            let sub = Subcommand::from_name(&name).ok_or_else(|| unknown("", &name))?;
+            let rest = match parser.raw_args() {
+                Ok(rest) => rest.collect(),
+                Err(e) => return Err((sub.name(), e.into())),
+            };
+            Ok(Command::Run(sub, rest))
+        }
+        Short(c) => Err(unknown("", &format!("-{c}"))),
+        Long(name) => Err(unknown("", &format!("--{name}"))),
+    }
 }
 
-fn help(command: Option<&str>) -> ExitCode {
-    match command {
-        None => println!("{HELP}"),
-        Some("setup") => println!("{}", setup::HELP),
-        Some("assume") => println!("{}", assume::HELP),
-        Some("dev-sts") => println!("{}", dev_sts::HELP),
-        Some("check-trust") => println!("{}", crate::trust::USAGE),
-        Some("dev-token-server") => return crate::dev_token_server::main(&["--help".to_owned()]),
-        Some("credential-process") => {
-            return crate::refresh::helper::helper_main(&["--help".to_owned()])
-        }
-        Some(other) => {
-            eprintln!("keyless-aws help: unknown command {other:?}\n\n{HELP}");
-            return ExitCode::from(2);
+/// Prints a subcommand's error, if any, and gives the exit code.
+fn finish(command: &str, result: Result<(), error::CliError>) -> ExitCode {
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            // Problems quote token claims, STS's words and the user's own
+            // arguments: text from outside, never a workflow command.
+            eprintln!("{}", crate::text::log_text(&err.render(command)));
+            err.exit_code()
         }
     }
-    ExitCode::SUCCESS
-}
-
-/// A usage error: what was wrong and where the flags are described; exit
-/// code 2 as every Unix tool uses for bad usage.
-pub(crate) fn usage_error(command: &str, problem: &str) -> ExitCode {
-    eprintln!(
-        "{}",
-        crate::text::log_text(&format!(
-            "keyless-aws {command}: {problem}\nRun `keyless-aws help {command}` for the flags."
-        ))
-    );
-    ExitCode::from(2)
-}
-
-/// Arguments as UTF-8 text for subcommands that parse their own flags; an
-/// argument that is not UTF-8 is a usage error (exit 2), never dropped.
-fn strings(args: &[OsString]) -> Result<Vec<String>, ExitCode> {
-    args.iter()
-        .map(|a| {
-            a.to_str().map(str::to_owned).ok_or_else(|| {
-                eprintln!("keyless-aws: the argument {a:?} is not UTF-8");
-                ExitCode::from(2)
-            })
-        })
-        .collect()
-}
-
-/// The value of an option as UTF-8 text, with an error naming the option.
-pub(crate) fn value(parser: &mut lexopt::Parser, name: &str) -> Result<String, String> {
-    let raw = parser.value().map_err(|e| e.to_string())?;
-    raw.into_string().map_err(|_| {
-        format!(
-            "the value of --{} is not UTF-8",
-            name.trim_start_matches('-')
-        )
-    })
 }
 
 #[cfg(test)]
@@ -186,5 +249,31 @@ mod tests {
             dispatch(args(&["keyless-aws", "help", "nope"])),
             Invocation::Exit(ExitCode::from(2))
         );
+    }
+
+    #[test]
+    fn the_first_argument_names_the_command_and_the_rest_are_its_own() {
+        assert_eq!(
+            parse(args(&["k", "assume", "--role-arn", "x", "--", "-h"])),
+            Ok(Command::Run(
+                Subcommand::Assume,
+                args(&["--role-arn", "x", "--", "-h"])
+            ))
+        );
+        assert_eq!(
+            parse(args(&["k", "help", "dev-token-server", "extra"])),
+            Ok(Command::Help(Some(Subcommand::DevTokenServer)))
+        );
+        assert_eq!(parse(args(&["k", "-h", "assume"])), Ok(Command::Help(None)));
+        assert_eq!(parse(args(&["k", "help"])), Ok(Command::Help(None)));
+        assert_eq!(parse(args(&["k", "-V"])), Ok(Command::Version));
+        let (command, err) = parse(args(&["k", "--frobnicate"])).unwrap_err();
+        assert_eq!(command, "");
+        assert!(err.render(command).starts_with(
+            "keyless-aws: unknown command \"--frobnicate\"\n\nkeyless-aws: short-lived"
+        ));
+        for sub in Subcommand::ALL {
+            assert_eq!(Subcommand::from_name(sub.name()), Some(sub));
+        }
     }
 }

@@ -2,7 +2,7 @@
 //! Each CI has its own required flags; a flag that does not apply to the
 //! chosen CI is an error rather than silently ignored.
 
-use super::{usage_error, value};
+use super::args::{usage_error, value};
 use crate::aws_names::{AccountId, RoleName};
 use crate::ci::Ci;
 use crate::setup::{render, Setup};

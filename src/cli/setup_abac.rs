@@ -1,7 +1,7 @@
 //! `keyless-aws setup --abac`: reads the flags into a validated
 //! [`AbacSetup`]; the rendering is `crate::setup_abac`.
 
-use super::{usage_error, value};
+use super::args::{usage_error, value};
 use crate::aws_names::{AccountId, Region, RoleName};
 use crate::setup_abac::{render, AbacSetup};
 use lexopt::prelude::*;

@@ -98,13 +98,14 @@ pub fn claims(
 
 #[cfg(test)]
 mod tests {
-    use super::super::options::{parse, Parsed};
     use super::*;
+    use crate::cli::args::Parsed;
+    use crate::cli::dev_token_server::parse;
 
     fn options(list: &[&str]) -> Options {
-        let args: Vec<String> = list.iter().map(|s| s.to_string()).collect();
+        let args: Vec<std::ffi::OsString> = list.iter().map(Into::into).collect();
         match parse(&args).unwrap() {
-            Parsed::Run(o) => *o,
+            Parsed::Run(o) => o,
             Parsed::Help => unreachable!(),
         }
     }

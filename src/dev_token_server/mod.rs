@@ -18,10 +18,7 @@ pub mod http;
 pub mod options;
 pub mod signer;
 
-use options::{Options, Parsed};
 use serde_json::json;
-use signer::Signer;
-use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::io::AsyncWriteExt;
@@ -38,73 +35,45 @@ const CONNECTION_TIMEOUT: Duration = Duration::from_secs(10);
 /// backlog. This, not `--max-requests`, bounds unauthenticated traffic.
 const MAX_CONCURRENT: usize = 32;
 
-/// Entry point for `keyless-aws dev-token-server ARGS…`.
-pub fn main(args: &[String]) -> ExitCode {
-    let options = match options::parse(args) {
-        Ok(Parsed::Help) => {
-            print!("{}", options::USAGE);
-            return ExitCode::SUCCESS;
-        }
-        Ok(Parsed::Run(o)) => *o,
-        Err(problem) => {
-            eprintln!("keyless-aws dev-token-server: {problem}");
-            return ExitCode::from(2);
-        }
-    };
-    let signer = match &options.key_file {
-        Some(path) => Signer::from_file(path),
-        None => Signer::generate(),
-    };
-    let signer = match signer {
-        Ok(s) => s,
-        Err(problem) => {
-            eprintln!("keyless-aws dev-token-server: {problem}");
-            return ExitCode::from(2);
-        }
-    };
-    let runtime = match tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-    {
-        Ok(rt) => rt,
-        Err(e) => {
-            eprintln!("keyless-aws dev-token-server: cannot start the async runtime: {e}");
-            return ExitCode::FAILURE;
-        }
-    };
-    match runtime.block_on(serve(options, signer)) {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(problem) => {
-            eprintln!("keyless-aws dev-token-server: {problem}");
-            ExitCode::FAILURE
-        }
+/// Why the server could not start.
+#[derive(Debug)]
+pub struct ListenError {
+    pub listen: std::net::SocketAddr,
+    pub error: std::io::Error,
+}
+
+impl std::fmt::Display for ListenError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "cannot listen on {}: {}", self.listen, self.error)
     }
 }
 
 /// What every connection handler shares.
 struct State {
-    options: Options,
-    signer: Signer,
+    options: options::Options,
+    signer: signer::Signer,
     issuer: String,
     request_token: String,
     budget: budget::Budget,
 }
 
-async fn serve(options: Options, signer: Signer) -> Result<(), String> {
-    let listener = TcpListener::bind(options.listen).await.map_err(|e| {
-        format!(
-            "cannot listen on {}: {e}; pick another --listen address or port",
-            options.listen
-        )
-    })?;
-    let bound = listener.local_addr().map_err(|e| e.to_string())?;
+/// Serves until `--max-seconds`, `--max-requests` tokens or a signal; prints
+/// the lines a user passes to act first. Fails only when it cannot listen.
+pub async fn serve(options: options::Options, signer: signer::Signer) -> Result<(), ListenError> {
+    let listen_error = |error| ListenError {
+        listen: options.listen,
+        error,
+    };
+    let listener = TcpListener::bind(options.listen)
+        .await
+        .map_err(listen_error)?;
+    let bound = listener.local_addr().map_err(listen_error)?;
     let base = format!("http://{}:{}", options.url_host, bound.port());
     let issuer = options.issuer.clone().unwrap_or_else(|| base.clone());
     let request_token = random_hex(32);
 
     announce(&options, &signer, bound, &base, &issuer, &request_token);
 
-    let max_seconds = options.max_seconds;
     let budget = budget::Budget::new(options.max_requests);
     let state = Arc::new(State {
         options,
@@ -113,7 +82,14 @@ async fn serve(options: Options, signer: Signer) -> Result<(), String> {
         request_token,
         budget,
     });
-    let deadline = tokio::time::sleep(max_seconds);
+    let reason = accept_until_stopped(&listener, &state).await;
+    eprintln!("dev-token-server: {reason}; exiting");
+    Ok(())
+}
+
+/// Accepts and handles connections until a bound or a signal; says which.
+async fn accept_until_stopped(listener: &TcpListener, state: &Arc<State>) -> String {
+    let deadline = tokio::time::sleep(state.options.max_seconds);
     tokio::pin!(deadline);
     let stop = stop_signal();
     tokio::pin!(stop);
@@ -134,7 +110,7 @@ async fn serve(options: Options, signer: Signer) -> Result<(), String> {
         tokio::select! {
             conn = listener.accept() => match conn {
                 Ok((stream, peer)) => {
-                    let state = Arc::clone(&state);
+                    let state = Arc::clone(state);
                     tasks.spawn(async move {
                         let _ = tokio::time::timeout(CONNECTION_TIMEOUT, handle(stream, peer, &state)).await;
                     });
@@ -154,15 +130,14 @@ async fn serve(options: Options, signer: Signer) -> Result<(), String> {
         while tasks.join_next().await.is_some() {}
     })
     .await;
-    eprintln!("dev-token-server: {reason}; exiting");
-    Ok(())
+    reason
 }
 
 /// What the server prints at start: on stdout the machine-readable lines (the
 /// first parseable by scripts and tests), on stderr the human ones.
 fn announce(
-    options: &Options,
-    signer: &Signer,
+    options: &options::Options,
+    signer: &signer::Signer,
     bound: std::net::SocketAddr,
     base: &str,
     issuer: &str,

@@ -228,6 +228,24 @@ impl Cache {
         now: SystemTime,
         min_remaining: Duration,
     ) -> Result<ProcessOutput, Miss> {
+        let text = self.read_trusted()?;
+        let out: ProcessOutput = serde_json::from_str(&text)
+            .map_err(|_| Miss::Malformed("not credential_process JSON"))?;
+        out.check_shape().map_err(Miss::Malformed)?;
+        if !out.fresh_at(now, min_remaining) {
+            return Err(Miss::TooOld);
+        }
+        Ok(out)
+    }
+
+    /// The file's text, only when it is a trusted file ([`open_trusted`]:
+    /// never through a link, owned by this user or the directory's owner for
+    /// root) with no group or other permissions, and small: the rules for
+    /// every secret the helper keeps beside its description (answers and
+    /// shared tokens).
+    ///
+    /// [`open_trusted`]: crate::trusted_files::open_trusted
+    pub fn read_trusted(&self) -> Result<zeroize::Zeroizing<String>, Miss> {
         use crate::trusted_files::{open_trusted, Untrusted};
         let (file, meta) = match open_trusted(&self.path, self.owner.map(|(uid, _)| uid)) {
             Ok(opened) => opened,
@@ -242,7 +260,7 @@ impl Cache {
             }
             Err(Untrusted::Denied | Untrusted::Unreadable(_)) => return Err(Miss::Unreadable),
         };
-        // Stricter than any trusted file: it holds keys, so no one else may read it.
+        // Stricter than any trusted file: it holds secrets, so no one else may read it.
         if meta.mode() & 0o077 != 0 {
             return Err(Miss::Untrusted("readable or writable by others"));
         }
@@ -253,13 +271,7 @@ impl Cache {
         file.take(MAX_CACHE_SIZE)
             .read_to_string(&mut text)
             .map_err(|_| Miss::Unreadable)?;
-        let out: ProcessOutput = serde_json::from_str(&text)
-            .map_err(|_| Miss::Malformed("not credential_process JSON"))?;
-        out.check_shape().map_err(Miss::Malformed)?;
-        if !out.fresh_at(now, min_remaining) {
-            return Err(Miss::TooOld);
-        }
-        Ok(out)
+        Ok(text)
     }
 
     /// Waits (polling, at most `wait`) for the exclusive lock.
@@ -313,6 +325,12 @@ impl Cache {
 
     /// Replaces the cache atomically with a new 0600 file.
     pub fn write(&self, out: &ProcessOutput) -> std::io::Result<()> {
+        self.write_text(&zeroize::Zeroizing::new(out.to_json()))
+    }
+
+    /// Replaces the file atomically (a new 0600 file renamed over it, never
+    /// written through a link) with `text`.
+    pub fn write_text(&self, text: &str) -> std::io::Result<()> {
         let name = self
             .path
             .file_name()
@@ -330,7 +348,6 @@ impl Cache {
                 .custom_flags(libc::O_NOFOLLOW | libc::O_CLOEXEC)
                 .open(&tmp)?;
             self.hand_over(&file);
-            let text = zeroize::Zeroizing::new(out.to_json());
             file.write_all(text.as_bytes())?;
             std::fs::rename(&tmp, &self.path)
         })();

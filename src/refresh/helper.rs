@@ -9,26 +9,18 @@
 
 use super::cache::{Cache, LockError, ProcessOutput, LOCK_WAIT};
 use super::description::{Description, Resolved};
+use super::shared_token;
 use crate::error::StsFailure;
 use crate::exchange::chain::{self, ChainError, Source};
 use crate::exchange::connection::Connection;
 use crate::exchange::events::Silent;
 use crate::exchange::refusal::Refusal;
-use crate::exchange::token::{self, Reading, TokenError};
+use crate::exchange::token::{Reading, TokenError};
 use crate::plan::{Proxy, SecretKeyRule, TokenSource};
 use crate::secret::Secret;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
-use std::process::ExitCode;
 use std::time::{Duration, SystemTime};
-
-pub const USAGE: &str = "usage: keyless-aws credential-process --description FILE
-
-Prints AWS credentials in the credential_process format (Version 1), for an AWS
-profile's `credential_process` setting. FILE is the description the action wrote
-(keyless-aws with `refresh-credentials: true`). Needs ACTIONS_ID_TOKEN_REQUEST_URL
-and ACTIONS_ID_TOKEN_REQUEST_TOKEN in its environment, as every step of a job
-with `permissions: id-token: write` has.";
 
 /// A refresh (token request, then one STS call per role, each with its own
 /// retries and timeouts) is stopped after this long.
@@ -37,7 +29,6 @@ const REFRESH_LIMIT: Duration = Duration::from_secs(55);
 /// Why the helper gave no credentials: what failed, and what to do.
 #[derive(Debug)]
 pub enum HelperError {
-    Usage(String),
     Description {
         path: PathBuf,
         problem: String,
@@ -68,7 +59,6 @@ impl HelperError {
     /// The text for stderr: the first line says what failed, the rest what to do.
     pub fn explain(&self) -> String {
         match self {
-            HelperError::Usage(problem) => format!("{problem}\n{USAGE}"),
             HelperError::Description { path, problem } => format!(
                 "cannot use the description {}: {problem}\nIt is written by keyless-aws with `refresh-credentials: true` and removed by its post step; run this profile only in the job that wrote it, after that step.",
                 path.display()
@@ -105,87 +95,6 @@ impl HelperError {
                 REFRESH_LIMIT.as_secs()
             ),
         }
-    }
-}
-
-/// Entry point for `keyless-aws credential-process ARGS…` (`args` excludes
-/// the program and the subcommand).
-pub fn helper_main(args: &[String]) -> ExitCode {
-    // The default hook prints the panic's payload, which could hold anything,
-    // and SDKs show this process's stderr: say only where it happened.
-    std::panic::set_hook(Box::new(|info| {
-        let place = info
-            .location()
-            .map(|l| format!("{}:{}", l.file(), l.line()))
-            .unwrap_or_default();
-        eprintln!("keyless-aws credential-process: internal error at {place}; no credentials were printed. Please report it.");
-    }));
-    let description_path = match parse_args(args) {
-        Ok(Some(path)) => path,
-        Ok(None) => {
-            println!("{USAGE}");
-            return ExitCode::SUCCESS;
-        }
-        Err(err) => return fail(&err, 2),
-    };
-    let env = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
-    match credentials(&description_path, &env) {
-        Ok(out) => {
-            use std::io::Write;
-            let text = zeroize::Zeroizing::new(out.to_json());
-            let mut stdout = std::io::stdout().lock();
-            if stdout
-                .write_all(text.as_bytes())
-                .and_then(|()| stdout.write_all(b"\n"))
-                .and_then(|()| stdout.flush())
-                .is_err()
-            {
-                return ExitCode::FAILURE;
-            }
-            ExitCode::SUCCESS
-        }
-        Err(err) => fail(&err, 1),
-    }
-}
-
-fn fail(err: &HelperError, code: u8) -> ExitCode {
-    // SDKs copy this into their error, which a step prints to its log.
-    eprintln!(
-        "{}",
-        crate::text::log_text(&format!(
-            "keyless-aws credential-process: {}",
-            err.explain()
-        ))
-    );
-    ExitCode::from(code)
-}
-
-/// `Ok(None)` for `--help`.
-pub fn parse_args(args: &[String]) -> Result<Option<PathBuf>, HelperError> {
-    let mut path = None;
-    let mut rest = args.iter();
-    while let Some(arg) = rest.next() {
-        let value = match arg.as_str() {
-            "-h" | "--help" => return Ok(None),
-            "--description" | "--config" => rest
-                .next()
-                .cloned()
-                .ok_or_else(|| HelperError::Usage(format!("{arg} needs a file")))?,
-            other => match other
-                .strip_prefix("--description=")
-                .or_else(|| other.strip_prefix("--config="))
-            {
-                Some(v) => v.to_owned(),
-                None => return Err(HelperError::Usage(format!("unexpected argument {other:?}"))),
-            },
-        };
-        if path.replace(PathBuf::from(value)).is_some() {
-            return Err(HelperError::Usage("give --description once".into()));
-        }
-    }
-    match path {
-        Some(p) if !p.as_os_str().is_empty() => Ok(Some(p)),
-        _ => Err(HelperError::Usage("--description FILE is required".into())),
     }
 }
 
@@ -259,9 +168,12 @@ fn refresh(
         .build()
         .map_err(|_| HelperError::Unusable("the async runtime could not start"))?;
     runtime.block_on(async {
-        tokio::time::timeout(REFRESH_LIMIT, exchange(d, &resolved, &url, &bearer, &proxy))
-            .await
-            .unwrap_or(Err(HelperError::Timeout))
+        tokio::time::timeout(
+            REFRESH_LIMIT,
+            exchange(d, &resolved, description_dir, (&url, &bearer), &proxy),
+        )
+        .await
+        .unwrap_or(Err(HelperError::Timeout))
     })
 }
 
@@ -332,8 +244,8 @@ fn proxy(d: &Description, env: &dyn Fn(&str) -> Option<String>) -> Result<Proxy,
 async fn exchange(
     d: &Description,
     resolved: &Resolved,
-    url: &str,
-    bearer: &Secret,
+    description_dir: &Path,
+    (url, bearer): (&str, &Secret),
     proxy: &Proxy,
 ) -> Result<ProcessOutput, HelperError> {
     let token_request = |detail: String| HelperError::TokenRequest { detail };
@@ -349,7 +261,7 @@ async fn exchange(
         workspace: None,
         env: &|_| None,
     };
-    let token = token::fetch(&source, &reading, &Silent)
+    let token = shared_token::obtain(description_dir, url, &source, &reading)
         .await
         .map_err(|e| match e {
             TokenError::Request(crate::error::Error::TokenRequest { detail, .. }) => {
@@ -406,34 +318,6 @@ async fn exchange(
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn args(a: &[&str]) -> Vec<String> {
-        a.iter().map(|s| s.to_string()).collect()
-    }
-
-    #[test]
-    fn arguments() {
-        assert_eq!(
-            parse_args(&args(&["--description", "/a b/d.json"])).unwrap(),
-            Some(PathBuf::from("/a b/d.json"))
-        );
-        assert_eq!(
-            parse_args(&args(&["--config=/x"])).unwrap(),
-            Some(PathBuf::from("/x"))
-        );
-        assert_eq!(parse_args(&args(&["--help"])).unwrap(), None);
-        for bad in [
-            &[][..],
-            &["--description"],
-            &["x"],
-            &["--config", "a", "--config", "b"],
-        ] {
-            assert!(
-                matches!(parse_args(&args(bad)), Err(HelperError::Usage(_))),
-                "{bad:?}"
-            );
-        }
-    }
 
     #[test]
     fn errors_say_what_to_do() {

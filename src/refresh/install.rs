@@ -12,6 +12,8 @@
 //!    refresh-config       0600  [profile NAME] credential_process = … (see CommandStyle)
 //!    refresh-cache-<fingerprint>.json       0600  written later by the helper (the last answer)
 //!    refresh-cache-<fingerprint>.json.lock        flock shared by parallel helpers
+//!    refresh-cache-token-<digest>.jwt       0600  the last OIDC token of an audience, shared
+//!    refresh-cache-token-<digest>.jwt.lock        flock around its request
 //! ```
 //!
 //! Which path later steps see: the runner rewrites every environment value
@@ -402,7 +404,9 @@ pub fn remove(files: &[InstalledFile], dir_local: &Path) {
         for entry in entries.flatten() {
             let name = entry.file_name().to_string_lossy().into_owned();
             let ours = name.starts_with(CACHE_PREFIX)
-                && (name.ends_with(".json") || name.ends_with(".json.lock"));
+                && [".json", ".json.lock", ".jwt", ".jwt.lock"]
+                    .iter()
+                    .any(|end| name.ends_with(end));
             if ours && entry.file_type().is_ok_and(|t| t.is_file()) {
                 let _ = std::fs::remove_file(entry.path());
             }

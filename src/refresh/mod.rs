@@ -6,9 +6,11 @@
 //! `credential_process` ([`install`]); the helper requests a token, assumes
 //! the role (and the chain) and prints the credentials ([`helper`]), serving a
 //! cached answer while it has ample life left ([`cache`]). What to assume is
-//! a file without secrets ([`description`]).
+//! a file without secrets ([`description`]). Helpers of one audience share one
+//! token request ([`shared_token`]).
 
 pub mod cache;
 pub mod description;
 pub mod helper;
 pub mod install;
+pub mod shared_token;

@@ -8,87 +8,12 @@
 
 use crate::support::*;
 use std::collections::{BTreeMap, HashMap};
-use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::path::Path;
+use std::process::Command;
 use wiremock::matchers::{body_string_contains, header, method, path, query_param};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
 const BIN: &str = env!("CARGO_BIN_EXE_keyless-aws");
-
-/// One run of `keyless-aws assume` with an environment built from scratch.
-struct Run {
-    dir: tempfile::TempDir,
-    env: BTreeMap<String, String>,
-    args: Vec<String>,
-}
-
-struct Out {
-    code: i32,
-    stdout: String,
-    stderr: String,
-}
-
-impl Run {
-    fn new() -> Run {
-        let dir = tempfile::tempdir().unwrap();
-        let mut env = BTreeMap::new();
-        env.insert("PATH".into(), "/usr/bin:/bin".into());
-        env.insert("HOME".into(), dir.path().to_string_lossy().into_owned());
-        Run {
-            dir,
-            env,
-            args: vec!["assume".into()],
-        }
-    }
-
-    fn env(mut self, name: &str, value: &str) -> Run {
-        self.env.insert(name.into(), value.into());
-        self
-    }
-
-    fn args(mut self, args: &[&str]) -> Run {
-        self.args.extend(args.iter().map(|a| a.to_string()));
-        self
-    }
-
-    fn path(&self, name: &str) -> PathBuf {
-        self.dir.path().join(name)
-    }
-
-    fn run(&self) -> Out {
-        let mut child = Command::new(BIN)
-            .args(&self.args)
-            .env_clear()
-            .envs(&self.env)
-            .current_dir(self.dir.path())
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
-        let deadline = Instant::now() + Duration::from_secs(60);
-        while child.try_wait().unwrap().is_none() {
-            if Instant::now() > deadline {
-                let _ = child.kill();
-                panic!("keyless-aws assume did not finish within 60 s");
-            }
-            std::thread::sleep(Duration::from_millis(5));
-        }
-        let out = child.wait_with_output().unwrap();
-        Out {
-            code: out.status.code().unwrap_or(-1),
-            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-        }
-    }
-
-    async fn run_async(self) -> (Out, Run) {
-        tokio::task::spawn_blocking(move || (self.run(), self))
-            .await
-            .unwrap()
-    }
-}
 
 fn claims(iss: &str, sub: &str, aud: &str) -> serde_json::Value {
     serde_json::json!({ "iss": iss, "sub": sub, "aud": aud })
@@ -164,7 +89,7 @@ async fn each_ci_sends_the_token_it_offers() {
         ))
     };
     let base = |ci_vars: &[(&str, &str)]| {
-        let mut r = Run::new().args(&[
+        let mut r = Subcommand::new("assume").args(&[
             "--role-arn",
             role,
             "--sts-endpoint",
@@ -190,7 +115,7 @@ async fn each_ci_sends_the_token_it_offers() {
     let path = format!("{}:/usr/bin:/bin", buildkite_run.path("bin").display());
     let buildkite_run = buildkite_run.env("PATH", &path);
 
-    let cases: Vec<(&str, Run, &str, &str)> = vec![
+    let cases: Vec<(&str, Subcommand, &str, &str)> = vec![
         (
             "GitLab, conventional name",
             base(&[("GITLAB_CI", "true"), ("GITLAB_OIDC_TOKEN", &gitlab)]),
@@ -288,7 +213,7 @@ async fn github_actions_requests_its_token_and_masks_on_stderr() {
         .mount(&server)
         .await;
     let sts = sts_ok().await;
-    let (out, _run) = Run::new()
+    let (out, _run) = Subcommand::new("assume")
         .env("GITHUB_ACTIONS", "true")
         .env(
             "ACTIONS_ID_TOKEN_REQUEST_URL",
@@ -338,7 +263,7 @@ async fn github_actions_requests_its_token_and_masks_on_stderr() {
 #[tokio::test(flavor = "multi_thread")]
 async fn sdk_style_environment_needs_no_flags() {
     let sts = sts_ok().await;
-    let run = Run::new();
+    let run = Subcommand::new("assume");
     let token = jwt(&claims(
         "https://oidc.eks.eu-west-1.amazonaws.com/id/ABC",
         "system:serviceaccount:apps:deployer",
@@ -367,57 +292,6 @@ async fn sdk_style_environment_needs_no_flags() {
         out.stdout
     );
     assert!(out.stdout.contains("AWS_REGION=eu-west-1\n"));
-}
-
-/// The whole stderr of a run that finds no token, per CI: what is missing and how to get it.
-#[test]
-fn a_missing_token_names_what_that_ci_needs() {
-    let role = "--role-arn=arn:aws:iam::123456789012:role/deploy";
-    let hint = "Run `keyless-aws help assume` for the flags.\n";
-    type Case<'a> = (&'a [(&'a str, &'a str)], &'a [&'a str], String);
-    let cases: [Case; 6] = [
-        (&[("CIRCLECI", "true")], &[], format!("keyless-aws assume: no OIDC token found for CircleCI.\nCircleCI sets CIRCLE_OIDC_TOKEN_V2 (and CIRCLE_OIDC_TOKEN) only in jobs that use a context, or in projects where OIDC tokens are enabled in Project Settings; jobs triggered from forked pull requests never get one.\n{hint}")),
-        (&[("GITLAB_CI", "true")], &[], format!("keyless-aws assume: no OIDC token found for GitLab CI.\nGitLab creates a token only for the names in the job's `id_tokens:` block. Add to the job:\n  id_tokens:\n    GITLAB_OIDC_TOKEN:\n      aud: sts.amazonaws.com\nand pass `--token-env GITLAB_OIDC_TOKEN` (that name is also found without the flag).\n{hint}")),
-        (&[("BITBUCKET_BUILD_NUMBER", "3")], &[], format!("keyless-aws assume: no OIDC token found for Bitbucket Pipelines.\nBitbucket sets BITBUCKET_STEP_OIDC_TOKEN only in steps that have `oidc: true`:\n  - step:\n      oidc: true\n      script:\n        - eval \"$(keyless-aws assume --role-arn …)\"\n{hint}")),
-        (&[("GITHUB_ACTIONS", "true")], &[], format!("keyless-aws assume: no OIDC token found for GitHub Actions.\nGitHub gives a job ACTIONS_ID_TOKEN_REQUEST_URL and ACTIONS_ID_TOKEN_REQUEST_TOKEN only when the workflow or job grants `permissions: id-token: write` (and never to pull requests from forks or to Dependabot runs).\n{hint}")),
-        (&[], &[], format!("keyless-aws assume: no OIDC token found: this is not a CI this program recognises (GITHUB_ACTIONS, GITLAB_CI, CIRCLECI, BUILDKITE, BITBUCKET_BUILD_NUMBER) and AWS_WEB_IDENTITY_TOKEN_FILE is not set.\nPass the token with --token-env VAR or --token-file FILE.\n{hint}")),
-        (&[("GITLAB_CI", "true")], &["--token-env", "DEPLOY_TOKEN"], "keyless-aws assume: $DEPLOY_TOKEN is not set or empty\n\nGitLab creates a token only for the names in the job's `id_tokens:` block. Add to the job:\n  id_tokens:\n    GITLAB_OIDC_TOKEN:\n      aud: sts.amazonaws.com\nand pass `--token-env GITLAB_OIDC_TOKEN` (that name is also found without the flag).\n".to_owned()),
-    ];
-    for (vars, args, expected) in cases {
-        let mut run = Run::new().args(&[role]).args(args);
-        for (k, v) in vars {
-            run = run.env(k, v);
-        }
-        let out = run.run();
-        assert_ne!(out.code, 0, "{vars:?}");
-        assert_eq!(out.stdout, "", "{vars:?}");
-        assert_eq!(out.stderr, expected, "{vars:?}");
-    }
-    // Buildkite without its agent: the failure to run it, then what the agent needs.
-    let out = Run::new()
-        .env("BUILDKITE", "true")
-        .env("PATH", "/nonexistent")
-        .args(&[role])
-        .run();
-    assert_eq!(out.code, 1);
-    assert_eq!(out.stderr, "keyless-aws assume: could not run buildkite-agent: No such file or directory (os error 2)\n\nBuildkite tokens come from `buildkite-agent oidc request-token`, which needs the agent (v3.41 or later) on PATH and the job's BUILDKITE_AGENT_ACCESS_TOKEN in the environment.\n");
-
-    // An agent that refuses: its own words, then what the agent needs.
-    let run = Run::new().env("BUILDKITE", "true").args(&[role]);
-    std::fs::create_dir(run.path("bin")).unwrap();
-    let agent = run.path("bin/buildkite-agent");
-    std::fs::write(
-        &agent,
-        "#!/bin/sh\necho 'fatal: BUILDKITE_AGENT_ACCESS_TOKEN missing' >&2\nexit 1\n",
-    )
-    .unwrap();
-    use std::os::unix::fs::PermissionsExt;
-    std::fs::set_permissions(&agent, std::fs::Permissions::from_mode(0o755)).unwrap();
-    let path = format!("{}:/usr/bin:/bin", run.path("bin").display());
-    let out = run.env("PATH", &path).run();
-    assert_eq!(out.code, 1);
-    assert_eq!(out.stdout, "");
-    assert_eq!(out.stderr, "keyless-aws assume: buildkite-agent oidc request-token failed (exit status: 1): fatal: BUILDKITE_AGENT_ACCESS_TOKEN missing\n\nBuildkite tokens come from `buildkite-agent oidc request-token`, which needs the agent (v3.41 or later) on PATH and the job's BUILDKITE_AGENT_ACCESS_TOKEN in the environment.\n");
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -452,7 +326,7 @@ async fn a_refusal_is_explained_with_the_ci_claim_formats() {
         ]),
     ];
     for (var, token, expected) in cases {
-        let (out, _run) = Run::new()
+        let (out, _run) = Subcommand::new("assume")
             .env(var, &token)
             .args(&[
                 "--role-arn",
@@ -487,7 +361,7 @@ async fn a_refusal_is_explained_with_the_ci_claim_formats() {
 #[tokio::test(flavor = "multi_thread")]
 async fn github_format_masks_then_writes_github_env_outside_the_work_tree() {
     let sts = sts_ok().await;
-    let run = Run::new();
+    let run = Subcommand::new("assume");
     std::fs::write(run.path("github_env"), "EARLIER=kept\n").unwrap();
     let env_file = run.path("github_env").to_string_lossy().into_owned();
     let (out, run) = run
@@ -563,7 +437,7 @@ const CALLER: &str = "import boto3,os,sys\nprint(boto3.client('sts', region_name
 #[ignore = "needs moto's server (python3 -m moto.server): run by scripts/test.sh"]
 fn env_format_is_evaluated_by_bash_and_works_against_moto() {
     let moto = crate::support::moto::Moto::start(LOCALHOST);
-    let run = Run::new();
+    let run = Subcommand::new("assume");
     std::fs::write(run.path("token"), gitlab_token()).unwrap();
     let cmd = format!(
         "eval \"$({BIN} assume --role-arn {ROLE} --token-file {} --sts-endpoint {} --session-name from-bash)\" && echo \"$AWS_ACCESS_KEY_ID\" && python3 -c \"$CALLER\"",
@@ -595,7 +469,7 @@ fn env_format_is_evaluated_by_bash_and_works_against_moto() {
 #[ignore = "needs moto's server (python3 -m moto.server): run by scripts/test.sh"]
 fn dotenv_is_read_back_and_works_against_moto() {
     let moto = crate::support::moto::Moto::start(LOCALHOST);
-    let run = Run::new().env("BITBUCKET_BUILD_NUMBER", "9");
+    let run = Subcommand::new("assume").env("BITBUCKET_BUILD_NUMBER", "9");
     let run = run.env(
         "BITBUCKET_STEP_OIDC_TOKEN",
         &jwt(&claims(
@@ -673,11 +547,7 @@ fn credential_process_is_used_by_botocore_as_a_profile() {
 /// The conventional command-line surface, as the binary answers it.
 #[test]
 fn help_version_and_unknown_commands() {
-    let run = |args: &[&str]| {
-        let mut r = Run::new();
-        r.args = args.iter().map(|a| a.to_string()).collect();
-        r.run()
-    };
+    let run = |args: &[&str]| Subcommand::top_level().args(args).run();
     for args in [&["--help"][..], &["-h"], &["help"]] {
         let out = run(args);
         assert_eq!(out.code, 0, "{args:?}");

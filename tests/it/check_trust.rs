@@ -1,8 +1,8 @@
 //! `keyless-aws check-trust` as a user runs it: files on disk, the real
 //! binary, exit status 0 (allowed), 1 (denied), 2 (bad input).
 
+use crate::support::subcommand::{Ran, Subcommand};
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
 const GH: &str = "arn:aws:iam::123456789012:oidc-provider/token.actions.githubusercontent.com";
 
@@ -25,24 +25,9 @@ fn write(dir: &Path, name: &str, text: &str) -> PathBuf {
     path
 }
 
-struct Run {
-    code: i32,
-    stdout: String,
-    stderr: String,
-}
-
-fn check_trust(args: &[&str]) -> Run {
-    let out = Command::new(env!("CARGO_BIN_EXE_keyless-aws"))
-        .arg("check-trust")
-        .args(args)
-        .env_clear()
-        .output()
-        .unwrap();
-    Run {
-        code: out.status.code().unwrap(),
-        stdout: String::from_utf8(out.stdout).unwrap(),
-        stderr: String::from_utf8(out.stderr).unwrap(),
-    }
+/// `keyless-aws check-trust ARGS…` with an empty environment.
+fn check_trust(args: &[&str]) -> Ran {
+    Subcommand::new("check-trust").args(args).run()
 }
 
 #[test]
@@ -634,6 +619,7 @@ fn a_provider_of_another_account_denies() {
 fn live_check_reads_the_role_and_its_provider_from_iam() {
     use crate::support::moto::Moto;
     use crate::support::{repo_root, require, Tool, LOCALHOST};
+    use std::process::Command;
     require(&[Tool::Moto]);
     let moto = Moto::start_with(LOCALHOST, &[("INITIAL_NO_AUTH_ACTION_COUNT", "12")]);
     let setup = Command::new("python3")
@@ -648,29 +634,21 @@ fn live_check_reads_the_role_and_its_provider_from_iam() {
     );
     let keys: serde_json::Value = serde_json::from_slice(&setup.stdout).unwrap();
     let live = |user: &str, role: &str, extra: &[&str]| {
-        let out = Command::new(env!("CARGO_BIN_EXE_keyless-aws"))
-            .arg("check-trust")
-            .args([
+        Subcommand::new("check-trust")
+            .args(&[
                 "--role-arn",
                 &format!("arn:aws:iam::123456789012:role/{role}"),
             ])
             .args(extra)
-            .env_clear()
             .env("AWS_ACCESS_KEY_ID", keys[user]["id"].as_str().unwrap())
             .env(
                 "AWS_SECRET_ACCESS_KEY",
                 keys[user]["secret"].as_str().unwrap(),
             )
-            .env("AWS_ENDPOINT_URL", moto.url())
+            .env("AWS_ENDPOINT_URL", &moto.url())
             .env("AWS_REGION", "us-east-1")
             .env("HOME", "/nonexistent")
-            .output()
-            .unwrap();
-        Run {
-            code: out.status.code().unwrap(),
-            stdout: String::from_utf8(out.stdout).unwrap(),
-            stderr: String::from_utf8(out.stderr).unwrap(),
-        }
+            .run()
     };
     let repo = ["--repo", "octo-org/octo-repo"];
     let redact = |s: &str| s.replace(&moto.url(), "[MOTO]");

@@ -815,14 +815,15 @@ fn http_proxy_input_carries_both_requests() {
 
 #[test]
 fn setup_subcommand_prints_policy_cli_and_terraform() {
-    let out = Scenario::new()
-        .arg("setup")
-        .arg("--repo")
-        .arg("octo-org/octo-repo")
-        .arg("--environment")
-        .arg("production")
+    let out = Subcommand::new("setup")
+        .args(&[
+            "--repo",
+            "octo-org/octo-repo",
+            "--environment",
+            "production",
+        ])
+        .expect_code(0)
         .run();
-    out.assert_success();
     assert!(out.stdout.contains("\"token.actions.githubusercontent.com:sub\": \"repo:octo-org/octo-repo:environment:production\""));
     assert!(
         out.stdout

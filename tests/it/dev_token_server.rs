@@ -15,6 +15,8 @@ use std::time::{Duration, Instant};
 
 /// A running dev-token-server, stopped with SIGTERM when dropped.
 struct DevServer {
+    /// Its working directory lives as long as the server.
+    _run: Subcommand,
     child: Child,
     addr: SocketAddr,
     issuer: String,
@@ -26,17 +28,18 @@ struct DevServer {
 impl DevServer {
     fn start(args: &[&str]) -> DevServer {
         let stderr = tempfile::NamedTempFile::new().unwrap();
-        let mut child = Command::new(env!("CARGO_BIN_EXE_keyless-aws"))
-            .arg("dev-token-server")
-            .args(["--listen", "127.0.0.1:0"])
-            // Bounded even if this test process dies.
-            .args(if args.contains(&"--max-seconds") {
-                &[][..]
-            } else {
-                &["--max-seconds", "120"][..]
-            })
-            .args(args)
-            .env_clear()
+        // Bounded even if this test process dies.
+        let bound: &[&str] = if args.contains(&"--max-seconds") {
+            &[]
+        } else {
+            &["--max-seconds", "120"]
+        };
+        let run = Subcommand::new("dev-token-server")
+            .args(&["--listen", "127.0.0.1:0"])
+            .args(bound)
+            .args(args);
+        let mut child = run
+            .command()
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(stderr.reopen().unwrap())
@@ -71,6 +74,7 @@ impl DevServer {
             .expect("request token line")
             .to_owned();
         DevServer {
+            _run: run,
             child,
             addr,
             issuer,
@@ -555,27 +559,22 @@ fn bad_flags_fail_clearly_and_nothing_listens() {
         (vec!["--listen", "localhost"], "IP address"),
         (vec!["--environment", "a b"], "environment name"),
         (vec!["--max-requests", "0"], "whole number"),
-        (vec!["--frobnicate"], "unknown argument"),
+        (vec!["--frobnicate"], "invalid option '--frobnicate'"),
         (vec!["--key-file", "/nonexistent/key.pem"], "--key-file"),
         (vec!["--key-file", sec1.as_str()], "openssl pkcs8 -topk8"),
     ] {
-        let out = Command::new(env!("CARGO_BIN_EXE_keyless-aws"))
-            .arg("dev-token-server")
+        let out = Subcommand::new("dev-token-server")
             .args(&args)
-            .stdin(Stdio::null())
-            .output()
-            .unwrap();
-        let err = String::from_utf8_lossy(&out.stderr);
-        assert_eq!(out.status.code(), Some(2), "{args:?}: {err}");
-        assert!(err.contains(needle), "{args:?}: {err}");
+            .expect_code(2)
+            .run();
+        assert!(out.stderr.contains(needle), "{args:?}: {}", out.stderr);
         assert!(out.stdout.is_empty(), "{args:?} printed to stdout");
     }
-    let out = Command::new(env!("CARGO_BIN_EXE_keyless-aws"))
-        .args(["dev-token-server", "--help"])
-        .output()
-        .unwrap();
-    assert!(out.status.success());
-    let help = String::from_utf8_lossy(&out.stdout);
+    let out = Subcommand::new("dev-token-server")
+        .arg("--help")
+        .expect_code(0)
+        .run();
+    let help = out.stdout;
     for needle in [
         "REAL AWS REJECTS THESE TOKENS",
         "--listen",

@@ -13,7 +13,7 @@
 //! `ExpiredToken` when that key's lifetime is over.
 
 use crate::support::stand_in::{form, signing_key, ASSUME_ROLE, WEB_IDENTITY};
-use crate::support::{require, sts_assume_xml_until, sts_caller_xml, Creds, Tool};
+use crate::support::{require, sts_assume_xml_until, sts_caller_xml, Creds, Subcommand, Tool};
 use keyless_aws::profile::ProfileDir;
 use keyless_aws::refresh::cache::rfc3339;
 use keyless_aws::refresh::description::{
@@ -30,8 +30,12 @@ use wiremock::{Mock, MockServer, Request, Respond, ResponseTemplate};
 
 const BEARER: &str = "runner-request-bearer-token-value";
 /// The token the stand-in's token endpoint hands out (and its STS accepts).
-fn token() -> String {
-    crate::support::jwt(&serde_json::json!({"sub": "repo:o/r:ref:refs/heads/main"}))
+/// It names the audience the helpers ask for and lasts (the helpers share a
+/// token only while it does), fixed so that every request gets the same.
+pub(crate) fn token() -> String {
+    crate::support::jwt(&serde_json::json!({
+        "sub": "repo:o/r:ref:refs/heads/main", "aud": "sts.amazonaws.com", "exp": 4102444800_i64
+    }))
 }
 const ROLE: &str = "arn:aws:iam::123456789012:role/deploy";
 
@@ -240,6 +244,22 @@ impl ShortLivedSts {
             format!("{}/token?api-version=2.0", self.uri),
             BEARER.to_owned(),
         )
+    }
+
+    /// How many token requests reached its token endpoint.
+    pub(crate) async fn token_requests(&self) -> usize {
+        self._server
+            .received_requests()
+            .await
+            .unwrap_or_default()
+            .iter()
+            .filter(|r| r.url.path() == "/token")
+            .count()
+    }
+
+    /// How many `AssumeRoleWithWebIdentity` calls it answered.
+    pub(crate) fn web_identity_calls(&self) -> u32 {
+        self.state.lock().unwrap().web_identity_calls
     }
 
     /// The access key ids issued by `AssumeRole`, and the signer of each.
@@ -665,33 +685,20 @@ async fn cache_is_private_and_errors_explain_without_secrets() {
 
 #[test]
 fn a_missing_or_bad_description_is_a_clear_usage_error() {
-    let bin = env!("CARGO_BIN_EXE_keyless-aws");
-    let out = Command::new(bin)
-        .arg("credential-process")
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(2));
-    assert!(text(&out.stderr).contains("--description FILE is required"));
-    let dir = tempfile::tempdir().unwrap();
-    let file = dir.path().join("d.json");
-    std::fs::write(&file, "{\"version\": 1}").unwrap();
+    let out = Subcommand::new("credential-process").expect_code(2).run();
+    assert!(out.stderr.contains("--description FILE is required"));
+    let run = Subcommand::new("credential-process").expect_code(1);
+    let file = run.file("d.json", "{\"version\": 1}");
     let started = Instant::now();
-    let out = Command::new(bin)
-        .args(["credential-process", "--description"])
-        .arg(&file)
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(1));
-    let err = text(&out.stderr);
+    let run = run.args(&["--description", &file]);
+    let out = run.run();
     assert!(
-        err.contains("cannot use the description") && err.contains("missing field"),
-        "{err}"
+        out.stderr.contains("cannot use the description") && out.stderr.contains("missing field"),
+        "{}",
+        out.stderr
     );
     assert!(started.elapsed() < Duration::from_secs(5));
-    assert!(
-        !dir.path().join(DEFAULT_CACHE_FILE).exists(),
-        "nothing is written"
-    );
+    assert!(!run.path(DEFAULT_CACHE_FILE).exists(), "nothing is written");
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -432,3 +432,41 @@ fn loopback_endpoint_in_a_container() {
         .to_owned();
     insta::assert_snapshot!(text.replace(&format!("localhost:{port}"), "localhost:[PORT]"));
 }
+
+/// Three profiles: `prod` is admitted, `dev` refused, `audit` (via `dev`) never tried.
+pub(crate) const ROLES: &str = "\
+dev   = arn:aws:iam::111111111111:role/deploy
+prod  = arn:aws:iam::333333333333:role/deploy  region=us-west-2
+audit = arn:aws:iam::666666666666:role/read    via=dev
+";
+
+/// The token, `prod` admitted, every other STS call AccessDenied.
+pub(crate) fn roles_with_one_allowed() -> StsStandIn {
+    use wiremock::matchers::{body_string_contains, method};
+    token()
+        .mount(
+            wiremock::Mock::given(method("POST"))
+                .and(body_string_contains(
+                    "RoleArn=arn%3Aaws%3Aiam%3A%3A333333333333%3Arole%2Fdeploy",
+                ))
+                .respond_with(ResponseTemplate::new(200).set_body_string(sts_assume_xml(
+                    WEB_IDENTITY,
+                    &Creds::standard(),
+                    "arn:aws:sts::333333333333:assumed-role/deploy/GitHubActions",
+                ))),
+        )
+        .sts_error(
+            403,
+            "AccessDenied",
+            "Not authorized to perform sts:AssumeRoleWithWebIdentity",
+        )
+}
+
+/// The action's `roles` failure report: each failing profile explained on its own.
+#[test]
+fn roles_failure_report() {
+    let s = oidc_with(&roles_with_one_allowed())
+        .remove_input("role-to-assume")
+        .input("roles", ROLES);
+    insta::assert_snapshot!(user_view(&s));
+}

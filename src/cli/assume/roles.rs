@@ -6,73 +6,14 @@
 //! explained on its own.
 
 use super::{connection, masks_on_stderr, refused, CliLog, Failure, Request, MASK_SETTLE};
-use crate::aws_names::Partition;
-use crate::error::Error;
 use crate::exchange::calls;
 use crate::exchange::token::Token;
-use crate::inputs::roles::{parse, RoleLine, MAX_CHAINED_DURATION};
+use crate::inputs::roles::{RoleLine, MAX_CHAINED_DURATION};
 use crate::plan::{RoleHop, RoleTarget, SessionOptions};
 use crate::secret::{Credentials, Secret};
 use crate::sts::Assumed;
 use futures_util::future::{join_all, FutureExt, LocalBoxFuture};
 use std::collections::HashMap;
-use std::path::Path;
-
-/// A roles file is a few lines; anything this large is not one.
-const MAX_FILE: u64 = 64 * 1024;
-
-/// Reads and validates the file, as the action validates its `roles` input.
-pub(super) fn read(path: &Path) -> Result<Vec<RoleLine>, String> {
-    let shown = path.display();
-    let meta = std::fs::metadata(path).map_err(|e| format!("--roles {shown}: {e}"))?;
-    if !meta.is_file() || meta.len() > MAX_FILE {
-        return Err(format!(
-            "--roles {shown} is not a regular file of at most {MAX_FILE} bytes"
-        ));
-    }
-    let text = std::fs::read_to_string(path).map_err(|e| format!("--roles {shown}: {e}"))?;
-    let lines = parse(&text).map_err(|e| match e {
-        Error::Input { problem, fix, .. } => format!("--roles {shown}: {problem}\n{fix}"),
-        other => format!("--roles {shown}: {other}"),
-    })?;
-    match lines.iter().find(|l| l.identity_pool.is_some()) {
-        Some(line) => Err(format!(
-            "--roles {shown}: line {}: `identity-pool` is not supported by `assume --roles` yet\nUse `keyless-aws assume --identity-pool-id ID --role-arn ARN` for that role.",
-            line.line
-        )),
-        None => Ok(lines),
-    }
-}
-
-/// The one partition of every role (the STS region must be in it).
-pub(super) fn partition(lines: &[RoleLine]) -> Result<Partition, String> {
-    let Some(first) = lines.first() else {
-        return Err("--roles: the file has no profile lines".into());
-    };
-    let partition = first.role.partition();
-    if let Some(line) = lines.iter().find(|l| {
-        l.region
-            .as_ref()
-            .is_some_and(|r| r.partition() != partition)
-    }) {
-        return Err(format!(
-            "--roles: line {}: `region={}` is not in the role's partition {}",
-            line.line,
-            line.region.as_ref().map_or("", |r| r.as_str()),
-            partition.as_str()
-        ));
-    }
-    match lines.iter().find(|l| l.role.partition() != partition) {
-        Some(other) => Err(format!(
-            "--roles: line {} is in partition {}, line {} in {}; one command serves one partition",
-            first.line,
-            partition.as_str(),
-            other.line,
-            other.role.partition().as_str()
-        )),
-        None => Ok(partition),
-    }
-}
 
 /// What happened to one line: its credentials, or (problem, fix).
 type Outcome<'a> = (&'a RoleLine, Result<Assumed, (String, String)>);

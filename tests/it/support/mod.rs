@@ -8,7 +8,9 @@
 //! * [`moto::Moto`]: moto's server, the real STS emulator; [`token_endpoint::TokenEndpoint`]:
 //!   the token endpoint stand-in script, for tests that run out of process (Docker, act);
 //! * [`runner`]: the image run under Docker exactly as actions/runner runs it;
-//! * [`scan`]: the log and file scanner for secrets and injected workflow commands.
+//! * [`scan`]: the log and file scanner for secrets and injected workflow commands;
+//! * [`subcommand::Subcommand`]: `keyless-aws <subcommand> …` as a person or another CI
+//!   runs it (environment from scratch, stdin, expected exit code).
 //!
 //! A new test, typically:
 //!
@@ -32,11 +34,13 @@ pub mod runner;
 pub mod scan;
 pub mod scenario;
 pub mod stand_in;
+pub mod subcommand;
 pub mod token_endpoint;
 pub mod tools;
 
 pub use scenario::Scenario;
 pub use stand_in::StsStandIn;
+pub use subcommand::Subcommand;
 pub use tools::{require, Tool};
 
 use std::collections::BTreeMap;
