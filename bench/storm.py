@@ -5,8 +5,11 @@ A matrix of hundreds of jobs starting together meets STS's rate limit. This star
 stand-in on 127.0.0.1 (standard library only) that plays both the GitHub OIDC token
 endpoint (GET: a GitHub-shaped unsigned JWT, like scripts/token_endpoint.py) and STS
 (POST AssumeRoleWithWebIdentity behind a token bucket: R calls a second, bursts of
---burst; every other call gets the 400 `Throttling` answer STS sends), then starts N
+--burst; every other call gets the 400 `Throttling` answer STS sends; an admitted call
+whose token has expired gets the 400 `ExpiredTokenException` STS sends), then starts N
 runs of the binary at once, each with its own runner files, and waits for all of them.
+--token-lifetime makes the tokens short-lived (GitHub's live 300 s, as long as the
+throttling budget), so that a job throttled past its token's life must fetch a new one.
 
 It reports how many got credentials, the wall time, the rate-limit floor (N / R: no
 schedule can finish sooner), per-job time (p50/p95/max) and the requests STS saw, and
@@ -28,6 +31,7 @@ import json
 import os
 import platform
 import secrets
+import shlex
 import shutil
 import statistics
 import subprocess
@@ -47,12 +51,12 @@ def b64url(data):
     return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
 
 
-def jwt(audience):
+def jwt(audience, lifetime):
     now = int(time.time())
     repo = "octo-org/octo-repo"
     claims = {"iss": "https://token.actions.githubusercontent.com", "aud": audience,
               "sub": f"repo:{repo}:ref:refs/heads/main", "repository": repo, "ref": "refs/heads/main",
-              "iat": now, "nbf": now - 5, "exp": now + 300}
+              "iat": now, "nbf": now - 5, "exp": now + int(lifetime)}
     header = {"alg": "RS256", "typ": "JWT", "kid": "storm"}
     return ".".join([b64url(json.dumps(header).encode()), b64url(json.dumps(claims).encode()),
                      b64url(secrets.token_bytes(256))])
@@ -97,12 +101,22 @@ def assumed_xml(n):
             f"</ResponseMetadata></AssumeRoleWithWebIdentityResponse>")
 
 
+def token_expired(form):
+    """Whether the call's WebIdentityToken is past its `exp` (unreadable counts as expired)."""
+    try:
+        payload = form.get("WebIdentityToken", [""])[0].split(".")[1]
+        claims = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
+        return claims["exp"] <= time.time()
+    except (IndexError, ValueError, KeyError):
+        return True
+
+
 THROTTLED_XML = ('<ErrorResponse xmlns="https://sts.amazonaws.com/doc/2011-06-15/"><Error><Type>Sender</Type>'
                  "<Code>Throttling</Code><Message>Rate exceeded</Message></Error>"
                  "<RequestId>throttled</RequestId></ErrorResponse>")
 
 
-def make_handler(bucket, counts):
+def make_handler(bucket, counts, lifetime):
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
 
@@ -124,7 +138,7 @@ def make_handler(bucket, counts):
                 return self.send(401, "application/json", '{"message":"bad bearer"}')
             query = urllib.parse.parse_qs(urllib.parse.urlsplit(self.path).query)
             audience = query.get("audience", ["sts.amazonaws.com"])[0]
-            self.send(200, "application/json", json.dumps({"value": jwt(audience)}))
+            self.send(200, "application/json", json.dumps({"value": jwt(audience, lifetime)}))
 
         def do_POST(self):
             length = min(int(self.headers.get("Content-Length", "0") or 0), 1 << 20)
@@ -132,6 +146,10 @@ def make_handler(bucket, counts):
             if form.get("Action", [""])[0] != "AssumeRoleWithWebIdentity":
                 return self.send(400, "text/xml", THROTTLED_XML.replace("Throttling", "InvalidAction"))
             if bucket.take():
+                if token_expired(form):
+                    counts["expired"] += 1
+                    return self.send(400, "text/xml", THROTTLED_XML.replace("Throttling", "ExpiredTokenException")
+                                     .replace("Rate exceeded", "Token expired"))
                 self.send(200, "text/xml", assumed_xml(bucket.admitted))
             else:
                 self.send(400, "text/xml", THROTTLED_XML)
@@ -140,11 +158,11 @@ def make_handler(bucket, counts):
 
 
 class StandIn:
-    def __init__(self, rate, burst):
+    def __init__(self, rate, burst, lifetime):
         self.bucket = Bucket(rate, burst)
-        self.counts = {"token": 0}
+        self.counts = {"token": 0, "expired": 0}
         ThreadingHTTPServer.request_queue_size = 1024  # 200 connects at once must not overflow the backlog
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), make_handler(self.bucket, self.counts))
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), make_handler(self.bucket, self.counts, lifetime))
         self.server.daemon_threads = True
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
         self.thread.start()
@@ -193,7 +211,7 @@ def percentile(values, q):
 
 def run(args):
     tmp = tempfile.mkdtemp(prefix="keyless-aws-storm-")
-    standin = StandIn(args.rate, args.burst)
+    standin = StandIn(args.rate, args.burst, args.token_lifetime)
     extra = dict(kv.split("=", 1) for kv in args.env)
     results = [None] * args.jobs
     binary = os.path.abspath(args.binary)
@@ -243,6 +261,7 @@ def run(args):
         "p50_s": statistics.median(times), "p95_s": percentile(times, 0.95), "max_s": max(times),
         "min_s": min(times), "sts_calls": sts_calls, "sts_admitted": standin.bucket.admitted,
         "sts_throttled": standin.bucket.throttled, "token_requests": standin.counts["token"],
+        "token_lifetime_s": args.token_lifetime, "expired_refused": standin.counts["expired"],
         "errors": errors,
     }
 
@@ -279,7 +298,8 @@ def rows(r):
          f"{r['wall_s'] / floor:.2f} ({'met' if met else 'MISSED'})"),
         ("per job: p50 / p95 / max", f"{r['p50_s']:.1f} / {r['p95_s']:.1f} / {r['max_s']:.1f} s"),
         ("STS calls seen", f"{r['sts_calls']} ({r['sts_admitted']} admitted; {r['sts_calls'] / r['jobs']:.1f} per job)"),
-        ("token requests", f"{r['token_requests']}"),
+        ("token requests (lifetime)", f"{r['token_requests']} ({r.get('token_lifetime_s', 300):g} s)"),
+        ("calls refused: token expired", f"{r.get('expired_refused', 0)}"),
     ]
     for text, n in sorted(r["errors"].items(), key=lambda kv: -kv[1])[:3]:
         out.append((f"failed ×{n}", f"`{text}`"))
@@ -312,7 +332,11 @@ def report(r, command, binary, before=None, before_binary=None):
         "0.5 s · 2ⁿ));",
         "other transient errors keep `retry-max-attempts` (src/retry.rs). Issue #12 measured 71 of "
         "200 jobs through",
-        "with the previous schedule (12 attempts, waits ≤ 2 s).",
+        "with the previous schedule (12 attempts, waits ≤ 2 s). With a token lifetime shorter than "
+        "the storm, a job must",
+        "replace its token before it expires (a minute before, or at half life: src/retry.rs "
+        "token_refresh_in()); an admitted",
+        "call with an expired token gets `ExpiredTokenException`, as from STS.",
         "",
         "```sh",
         command,
@@ -346,6 +370,9 @@ def main():
     ap.add_argument("--rate", type=float, default=5.0, help="calls a second the stand-in admits")
     ap.add_argument("--burst", type=int, default=5)
     ap.add_argument("--max-seconds", type=float, default=600)
+    ap.add_argument("--token-lifetime", type=float, default=300,
+                    help="seconds each OIDC token lives (GitHub's: 300); shorter than the storm "
+                         "makes jobs replace their token")
     ap.add_argument("--env", action="append", default=[], metavar="KEY=VALUE",
                     help="extra environment for every job, e.g. INPUT_ACTION-TIMEOUT-S=120")
     ap.add_argument("--before", metavar="PATH",
@@ -368,7 +395,7 @@ def main():
     r = run(args)
     here = os.getcwd() + os.sep
     command = "python3 bench/storm.py " + " ".join(
-        os.path.relpath(a) if a.startswith(here) else a for a in sys.argv[1:])
+        shlex.quote(os.path.relpath(a) if a.startswith(here) else a) for a in sys.argv[1:])
     section = report(r, command, os.path.relpath(args.binary), before,
                      args.before_label or (f"`{args.before}`" if args.before else None))
     print(section)

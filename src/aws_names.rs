@@ -218,6 +218,28 @@ pub struct RoleName(String);
 text_type!(RoleName);
 
 impl RoleName {
+    /// A role name after an optional IAM path, `team/deploy`: completed to
+    /// `arn:…:role/team/deploy`, as the reference completes it (src/assumeRole.ts
+    /// assumeRole(): `` `arn:aws:iam::${sourceAccountId}:role/${roleArn}` ``).
+    /// Each path segment holds the name's characters; the whole is at most 512.
+    pub fn parse_with_path(value: &str) -> Result<Self, String> {
+        let (path, name) = value.rsplit_once('/').unwrap_or(("", value));
+        let segment_ok = |s: &str| {
+            !s.is_empty()
+                && s.chars()
+                    .all(|c| c.is_ascii_alphanumeric() || "+=,.@_-".contains(c))
+        };
+        let path_ok = path.is_empty() || path.split('/').all(segment_ok);
+        if path_ok && value.len() <= 512 {
+            Self::parse(name).map(|_| RoleName(value.to_owned()))
+        } else {
+            Err(format!(
+                "{:?} is not a role name with a path (PATH/NAME, e.g. team/deploy)",
+                shorten(value)
+            ))
+        }
+    }
+
     pub fn parse(value: &str) -> Result<Self, String> {
         let ok = (1..=64).contains(&value.len())
             && value
@@ -439,6 +461,22 @@ pub fn check_access_key_id_lenient(value: &str) -> Result<(), String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn role_names_may_carry_a_path() {
+        let account = AccountId::parse("123456789012").unwrap();
+        let name = RoleName::parse_with_path("team/ci/deploy").unwrap();
+        assert_eq!(
+            RoleArn::new(Partition::Aws, &account, &name).as_str(),
+            "arn:aws:iam::123456789012:role/team/ci/deploy"
+        );
+        assert!(RoleName::parse_with_path("deploy").is_ok());
+        for bad in ["/team/deploy", "team//deploy", "team/", "te am/deploy", ""] {
+            assert!(RoleName::parse_with_path(bad).is_err(), "{bad:?}");
+        }
+        // The plain parser (setup's --role-name) stays without a path.
+        assert!(RoleName::parse("team/deploy").is_err());
+    }
 
     #[test]
     fn identity_pool_ids() {

@@ -4,7 +4,7 @@
 //! resolved `http-proxy`/`no-proxy` and the standard variables once.
 
 use aws_smithy_http_client::proxy::ProxyConfig;
-use aws_smithy_http_client::tls::{rustls_provider::CryptoMode, Provider};
+use aws_smithy_http_client::tls::{rustls_provider::CryptoMode, Provider, TlsContext, TrustStore};
 use aws_smithy_http_client::{Builder, ConnectorBuilder};
 use aws_smithy_runtime_api::client::http::SharedHttpClient;
 
@@ -25,6 +25,9 @@ pub fn sdk_http_client(proxy: Option<&url::Url>, no_proxy: Option<&str>) -> Shar
     Builder::new().build_with_connector_fn(move |settings, components| {
         let mut connector =
             ConnectorBuilder::default().tls_provider(Provider::Rustls(CryptoMode::Ring));
+        if let Some(context) = tls_context() {
+            connector = connector.tls_context(context);
+        }
         connector.set_connector_settings(settings.cloned());
         if let Some(components) = components {
             connector.set_sleep_impl(components.sleep_impl());
@@ -32,4 +35,18 @@ pub fn sdk_http_client(proxy: Option<&url::Url>, no_proxy: Option<&str>) -> Shar
         connector.set_proxy_config(Some(config.clone()));
         connector.build()
     })
+}
+
+/// With extra CAs (src/ca.rs): the system bundle and those files, and nothing
+/// else (the SDK's native roots would let `SSL_CERT_FILE` replace the bundle).
+fn tls_context() -> Option<TlsContext> {
+    let pems = crate::ca::trusted_pems()?;
+    // Only certificates that parse, each re-encoded on its own: the SDK's
+    // provider panics on a PEM block it cannot parse.
+    let store = pems
+        .iter()
+        .flat_map(|pem| crate::ca::certificates(pem))
+        .map(|der| crate::ca::to_pem(&der))
+        .fold(TrustStore::empty(), TrustStore::with_pem_certificate);
+    TlsContext::builder().with_trust_store(store).build().ok()
 }

@@ -21,12 +21,21 @@ pub struct Claims {
     pub environment: Option<String>,
     pub job_workflow_ref: Option<String>,
     pub event_name: Option<String>,
+    /// A NumericDate, which RFC 7519 allows to have a fraction (`1700000000.5`).
+    #[serde(deserialize_with = "numeric_date")]
     pub exp: Option<i64>,
     /// Every other claim, as sent: IAM exposes some of them as condition
     /// keys (`repository_id`, `actor`, ...), so replaying a denial with
     /// `check-trust` needs them.
     #[serde(flatten)]
     pub other: std::collections::BTreeMap<String, serde_json::Value>,
+}
+
+/// Seconds since the epoch, whole or not (the fraction is dropped); `None`
+/// for anything else, so that one odd claim does not hide the others.
+fn numeric_date<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<i64>, D::Error> {
+    let value = serde_json::Value::deserialize(d)?;
+    Ok(value.as_i64().or_else(|| value.as_f64().map(|f| f as i64)))
 }
 
 fn string_or_list<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Vec<String>, D::Error> {
@@ -70,6 +79,14 @@ mod tests {
     fn token(payload: &str) -> String {
         let enc = |s: &str| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(s);
         format!("{}.{}.sig", enc(r#"{"alg":"RS256"}"#), enc(payload))
+    }
+
+    #[test]
+    fn a_fractional_expiry_is_read_and_an_odd_one_hides_nothing() {
+        let c = decode_claims(&token(r#"{"sub":"s","exp":1700000020.0}"#)).unwrap();
+        assert_eq!(c.exp, Some(1700000020));
+        let c = decode_claims(&token(r#"{"sub":"s","exp":"soon"}"#)).unwrap();
+        assert_eq!((c.exp, c.sub.as_deref()), (None, Some("s")));
     }
 
     #[test]

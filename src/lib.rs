@@ -11,7 +11,9 @@
 //! `refresh` is what `refresh-credentials: true` leaves later steps: the
 //! `credential-process` helper, its cache and the files the action installs.
 
+pub mod aws_config;
 pub mod aws_names;
+pub mod ca;
 pub mod child;
 pub mod ci;
 pub mod cli;

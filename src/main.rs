@@ -119,6 +119,7 @@ fn action() -> ExitCode {
     report::warnings(&plan.warnings);
     tracing::debug!(?plan, "plan");
     let _ = rustls::crypto::ring::default_provider().install_default();
+    keyless_aws::ca::install(&plan.network.extra_cas);
     let summary = plan.runner.step_summary.as_deref();
 
     let result = runtime().block_on(async {

@@ -36,6 +36,18 @@ fn client(proxy: &Proxy) -> Result<reqwest::Client, Error> {
         .connect_timeout(CONNECT_TIMEOUT)
         .redirect(reqwest::redirect::Policy::none())
         .no_proxy();
+    // With extra CAs (src/ca.rs): the system bundle and those files only, as for STS.
+    if let Some(pems) = crate::ca::trusted_pems() {
+        builder = builder.tls_built_in_root_certs(false);
+        for der in pems.iter().flat_map(|pem| crate::ca::certificates(pem)) {
+            builder = builder.add_root_certificate(reqwest::Certificate::from_der(&der).map_err(
+                |e| Error::TokenRequest {
+                    detail: format!("a CA certificate was refused ({e})"),
+                    attempts: 0,
+                },
+            )?);
+        }
+    }
     for (scheme, url) in [("https", &proxy.https), ("http", &proxy.http)] {
         if let Some(url) = url {
             let made = if scheme == "https" {
@@ -58,12 +70,16 @@ fn client(proxy: &Proxy) -> Result<reqwest::Client, Error> {
 }
 
 enum Failure {
+    /// A 502, 503 or 504: retried up to [`retry::TOKEN_GATEWAY_ATTEMPTS`].
+    Gateway(String),
     Retryable(String),
     Final(String),
 }
 
-/// Requests the token, retrying only what can succeed on a second try (the
-/// service's 5xx and 429, connection errors, timeouts), at most `max_attempts` times.
+/// Requests the token, retrying only what can succeed on a second try: a 502,
+/// 503 or 504 as often as the reference's token client retries them (see
+/// [`retry::TOKEN_GATEWAY_ATTEMPTS`]), whatever `max_attempts` says; other
+/// 5xx, 429, connection errors and timeouts at most `max_attempts` times.
 pub async fn request_token(
     url: &url::Url,
     bearer: &Secret,
@@ -87,13 +103,19 @@ pub async fn request_token(
                     attempts: attempt,
                 })
             }
+            Err(Failure::Gateway(detail)) if attempt >= retry::TOKEN_GATEWAY_ATTEMPTS => {
+                return Err(Error::TokenRequest {
+                    detail,
+                    attempts: attempt,
+                })
+            }
             Err(Failure::Retryable(detail)) if attempt >= max_attempts => {
                 return Err(Error::TokenRequest {
                     detail,
                     attempts: attempt,
                 })
             }
-            Err(Failure::Retryable(detail)) => {
+            Err(Failure::Retryable(detail) | Failure::Gateway(detail)) => {
                 let wait = retry::backoff(attempt);
                 tracing::info!(
                     "token request failed ({detail}); retrying in {} ms",
@@ -141,6 +163,9 @@ async fn fetch_once(
             Ok(None) => break,
             Err(e) => return Err(Failure::Retryable(describe(&e))),
         }
+    }
+    if matches!(status.as_u16(), 502..=504) {
+        return Err(Failure::Gateway(format!("HTTP {status}")));
     }
     if status.is_server_error() || status.as_u16() == 429 {
         return Err(Failure::Retryable(format!("HTTP {status}")));

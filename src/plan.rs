@@ -9,7 +9,7 @@
 //! [`crate::run::run`] executes it and reads no environment.
 
 use crate::aws_names::{
-    AccountId, Audience, IdentityPoolId, ProfileName, Region, RoleArn, RoleName, SessionName,
+    Audience, IdentityPoolId, ProfileName, Region, RoleArn, RoleName, SessionName,
 };
 use crate::secret::{Credentials, Secret};
 use crate::tags::Tag;
@@ -181,6 +181,7 @@ pub struct WebIdentity {
 
 /// Where a web identity token comes from, for every front end (the engine in
 /// `src/exchange/` reads it).
+#[derive(Clone)]
 pub enum TokenSource {
     /// GitHub's OIDC token endpoint.
     Request {
@@ -430,8 +431,9 @@ pub struct ProfileDir {
 
 #[derive(Debug, Default)]
 pub struct AccountChecks {
-    /// `allowed-account-ids`; empty means any.
-    pub allowed: Vec<AccountId>,
+    /// `allowed-account-ids` as text (entries that are not 12-digit ids
+    /// never match); empty means any.
+    pub allowed: Vec<String>,
     /// `mask-aws-account-id`.
     pub mask: bool,
 }
@@ -447,6 +449,10 @@ pub struct Network {
     /// runner's, so what listens on the runner's 127.0.0.1 cannot be reached.
     /// Holds the explanation added to a connection failure.
     pub container_loopback: Option<String>,
+    /// CA files trusted on top of the image's bundle (src/ca.rs).
+    pub extra_cas: Vec<ExtraCa>,
+    /// FIPS / dual-stack regional endpoints.
+    pub endpoint_variant: EndpointVariant,
 }
 
 /// URLs in debug output carry no user name, password or query.
@@ -460,6 +466,8 @@ impl std::fmt::Debug for Network {
             .field("proxy", &self.proxy)
             .field("retry", &self.retry)
             .field("action_timeout", &self.action_timeout)
+            .field("extra_cas", &self.extra_cas)
+            .field("endpoint_variant", &self.endpoint_variant)
             .finish()
     }
 }
@@ -522,4 +530,31 @@ pub struct Runner {
 pub struct FileOwner {
     pub uid: u32,
     pub gid: u32,
+}
+
+/// One file of extra CA certificates, read and checked (src/ca.rs).
+#[derive(Clone, PartialEq)]
+pub struct ExtraCa {
+    /// Where the path came from: a variable name or a config-file setting.
+    pub source: String,
+    pub path: PathBuf,
+    /// The file's PEM text (certificates are public; nothing here is secret).
+    pub pem: Vec<u8>,
+}
+
+impl std::fmt::Debug for ExtraCa {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} = {}", self.source, self.path.display())
+    }
+}
+
+/// Which of the regional STS endpoint's variants is called, as the SDKs choose
+/// it from `AWS_USE_FIPS_ENDPOINT`/`AWS_USE_DUALSTACK_ENDPOINT` (or the config
+/// profile's `use_fips_endpoint`/`use_dualstack_endpoint`). The SDK's endpoint
+/// rules know every partition's host names (`sts-fips.us-east-1.amazonaws.com`,
+/// `sts.cn-north-1.api.amazonwebservices.com.cn`, …).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct EndpointVariant {
+    pub fips: bool,
+    pub dual_stack: bool,
 }

@@ -2,14 +2,20 @@
 //! clears the variables the main step exported (their names are in its
 //! GITHUB_STATE) and removes any profile files it wrote, or what
 //! `refresh-credentials` left (helper, description, config, caches).
-//! `AWS_SKIP_CLEANUP_STEP=true` turns it off.
+//! `AWS_SKIP_CLEANUP_STEP=true` turns it off, in any case (`TRUE`): action.yml's
+//! `post-if` is the reference's `env.AWS_SKIP_CLEANUP_STEP != 'true'`, which
+//! GitHub evaluates ignoring case; this check does the same where a runner
+//! starts the post step regardless.
 
 use crate::workflow::{self, Export};
 use std::collections::HashMap;
 use std::path::Path;
 
 pub fn run(env: &HashMap<String, String>) -> Result<(), crate::error::Error> {
-    if env.get("AWS_SKIP_CLEANUP_STEP").map(String::as_str) == Some("true") {
+    if env
+        .get("AWS_SKIP_CLEANUP_STEP")
+        .is_some_and(|v| v.eq_ignore_ascii_case("true"))
+    {
         workflow::info("AWS_SKIP_CLEANUP_STEP is true: leaving the credentials in place.");
         return Ok(());
     }

@@ -46,8 +46,20 @@ pub const STS_OPERATION_TIMEOUT: Duration = Duration::from_secs(20);
 /// Time one STS attempt may take.
 pub const STS_ATTEMPT_TIMEOUT: Duration = Duration::from_secs(8);
 pub const STS_CONNECT_TIMEOUT: Duration = Duration::from_secs(3);
-/// The token service gets at most this many attempts, whatever `retry-max-attempts` says.
+/// The token service gets at most this many attempts for a connection error,
+/// a timeout, a 500 or a 429, whatever `retry-max-attempts` says.
 pub const TOKEN_MAX_ATTEMPTS: u32 = 4;
+/// Attempts for a 502, 503 or 504 from the token service, whatever
+/// `retry-max-attempts` or `disable-retry` say: the reference's token client
+/// (@actions/http-client, created by @actions/core's OidcClient with
+/// `maxRetries: 10`) retries exactly these codes ten times on its own, below
+/// the action's retry loop, so `disable-retry` never turned them off.
+pub const TOKEN_GATEWAY_ATTEMPTS: u32 = 11;
+/// Attempts per STS call when the action's own retries are off
+/// (`disable-retry: true`, `retry-max-attempts: 1`): the AWS SDK's standard
+/// retry mode, which the reference's STS client keeps underneath its own
+/// loop, still retries throttling, 5xx and connection errors up to 3 attempts.
+pub const SDK_DEFAULT_ATTEMPTS: u32 = 3;
 
 /// First wait after a throttled STS call; doubled each attempt.
 pub const THROTTLE_INITIAL_BACKOFF: Duration = Duration::from_millis(500);
@@ -113,7 +125,9 @@ pub fn backoff(attempt: u32) -> Duration {
 #[derive(Clone, Copy, Debug)]
 pub struct StsSchedule {
     /// Attempts for transient errors, the first included (`retry-max-attempts`);
-    /// 1 (`disable-retry`) turns off every retry, throttling included.
+    /// 1 (`disable-retry`) turns off this action's own retries: then the SDK's
+    /// standard [`SDK_DEFAULT_ATTEMPTS`] remain, for throttling too, as they
+    /// remain under the reference's loop.
     pub max_attempts: u32,
     /// How long throttling is retried (see [`throttle_budget`]).
     pub throttle_budget: Duration,
@@ -141,7 +155,8 @@ impl StsSchedule {
         }
     }
 
-    /// Retries on; the SDK's own attempt limit is then only the safety net.
+    /// This action's own retries on (throttling retried for a time budget);
+    /// off, only the SDK's standard attempts are made.
     pub fn retries(&self) -> bool {
         self.max_attempts > 1
     }
@@ -155,15 +170,23 @@ impl StsSchedule {
     /// of `kind` after `elapsed` since the operation began, gets another one.
     /// A retry is made only if its wait ends inside the budget.
     pub fn next(&self, kind: ErrorKind, attempt: u32, elapsed: Duration) -> Next {
-        if !self.retries() || attempt >= STS_ATTEMPT_CEILING {
+        if attempt >= STS_ATTEMPT_CEILING {
             return Next::GiveUp;
         }
-        let (backoff, budget) = if kind == ErrorKind::ThrottlingError {
+        let throttled = kind == ErrorKind::ThrottlingError;
+        // Throttling is counted in time while the action's retries are on, in
+        // attempts (the SDK's) when they are off.
+        let attempts = if throttled && self.retries() {
+            STS_ATTEMPT_CEILING
+        } else {
+            self.max_attempts.max(SDK_DEFAULT_ATTEMPTS)
+        };
+        if attempt >= attempts {
+            return Next::GiveUp;
+        }
+        let (backoff, budget) = if throttled {
             (self.throttling, self.throttle_budget)
         } else {
-            if attempt >= self.max_attempts {
-                return Next::GiveUp;
-            }
             (self.transient, self.transient_budget)
         };
         let wait = backoff.wait(attempt);
@@ -219,7 +242,21 @@ impl ClassifyRetry for ScheduleClassifier {
             let p = self.progress.lock().unwrap_or_else(|e| e.into_inner());
             (p.attempt, p.started.elapsed())
         };
-        match self.schedule.next(*kind, attempt, elapsed) {
+        let next = match self.schedule.next(*kind, attempt, elapsed) {
+            Next::RetryAfter(wait)
+                if !TOKEN_DEADLINE
+                    .try_with(|stop| stop.allows(wait))
+                    .unwrap_or(true) =>
+            {
+                tracing::debug!(
+                    attempt,
+                    "no retry with this token: it is due for replacement"
+                );
+                Next::GiveUp
+            }
+            next => next,
+        };
+        match next {
             Next::RetryAfter(wait) => {
                 tracing::debug!(
                     attempt,
@@ -246,10 +283,80 @@ impl ClassifyRetry for ScheduleClassifier {
     }
 
     fn priority(&self) -> RetryClassifierPriority {
-        // After the SDK's (the transient-error classifier runs last of those)
-        // and after sts.rs's STS error codes (default priority).
-        RetryClassifierPriority::run_after(RetryClassifierPriority::transient_error_classifier())
+        schedule_priority()
     }
+}
+
+/// The schedule's place among retry classifiers: after the SDK's (the
+/// transient-error classifier runs last of those) and after sts.rs's STS
+/// error codes (default priority).
+fn schedule_priority() -> RetryClassifierPriority {
+    RetryClassifierPriority::run_after(RetryClassifierPriority::transient_error_classifier())
+}
+
+/// How long before a web identity token expires a fresh one is fetched: a
+/// minute, or half its lifetime for a shorter-lived one. A GitHub token lives
+/// five minutes, as long as the throttling budget: a storm that throttles one
+/// call for minutes would otherwise end in `ExpiredTokenException` (the
+/// reference's open bug).
+pub const TOKEN_REFRESH_MARGIN: Duration = Duration::from_secs(60);
+
+/// In how long a token issued at `now` (Unix seconds) that expires at `exp`
+/// should be replaced; `None` when its expiry is unknown.
+pub fn token_refresh_in(now: i64, exp: Option<i64>) -> Option<Duration> {
+    let left = Duration::from_secs(u64::try_from(exp? - now).unwrap_or(0));
+    Some(left.saturating_sub(TOKEN_REFRESH_MARGIN.min(left / 2)))
+}
+
+/// How many fresh tokens one exchange may fetch: a bound under the time
+/// budget, whatever the tokens' lifetimes.
+pub const MAX_TOKEN_REFRESHES: u32 = 20;
+
+/// When the token of the call in flight is due for replacement: no retry
+/// whose wait would end after `at` is made, and `reached` records that one was
+/// refused, so that the caller calls again with a fresh token. Set per call
+/// with [`with_token_deadline`] (a task-local, so concurrent calls of
+/// `roles` on one task each keep their own), read by [`ScheduleClassifier`].
+#[derive(Debug, Clone)]
+pub struct StopRetryingAt {
+    pub at: Instant,
+    reached: Arc<std::sync::atomic::AtomicBool>,
+}
+
+impl StopRetryingAt {
+    pub fn new(at: Instant) -> Self {
+        StopRetryingAt {
+            at,
+            reached: Arc::default(),
+        }
+    }
+
+    /// Whether a retry was refused because of `at`.
+    pub fn reached(&self) -> bool {
+        self.reached.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    /// Whether a retry after `wait` may be made; records a refusal.
+    fn allows(&self, wait: Duration) -> bool {
+        let allowed = Instant::now() + wait < self.at;
+        if !allowed {
+            self.reached
+                .store(true, std::sync::atomic::Ordering::Relaxed);
+        }
+        allowed
+    }
+}
+
+tokio::task_local! {
+    static TOKEN_DEADLINE: StopRetryingAt;
+}
+
+/// Runs one STS call with `stop` as its token deadline (see [`StopRetryingAt`]).
+pub async fn with_token_deadline<F: std::future::Future>(
+    stop: StopRetryingAt,
+    call: F,
+) -> F::Output {
+    TOKEN_DEADLINE.scope(stop, call).await
 }
 
 /// Records when each operation starts and which attempt is running.
@@ -330,17 +437,46 @@ mod tests {
             s.next(ErrorKind::ServerError, 2, STS_OPERATION_TIMEOUT),
             Next::GiveUp
         );
-        // disable-retry: nothing is retried, throttling included.
+        // disable-retry: the SDK's standard 3 attempts remain, throttling included.
         let off = StsSchedule::new(1, None);
+        for kind in [
+            ErrorKind::ThrottlingError,
+            ErrorKind::ServerError,
+            ErrorKind::TransientError,
+        ] {
+            assert!(matches!(
+                off.next(kind, 2, Duration::ZERO),
+                Next::RetryAfter(_)
+            ));
+            assert_eq!(
+                off.next(kind, SDK_DEFAULT_ATTEMPTS, Duration::ZERO),
+                Next::GiveUp
+            );
+        }
+        // retry-max-attempts: 2 still gets the SDK's 3.
+        let two = StsSchedule::new(2, None);
         assert_eq!(
-            off.next(ErrorKind::ThrottlingError, 1, Duration::ZERO),
+            two.next(ErrorKind::ServerError, 3, Duration::ZERO),
             Next::GiveUp
         );
+        assert!(matches!(
+            two.next(ErrorKind::ServerError, 2, Duration::ZERO),
+            Next::RetryAfter(_)
+        ));
         // The ceiling holds whatever the budget.
         assert_eq!(
             s.next(ErrorKind::ThrottlingError, STS_ATTEMPT_CEILING, early),
             Next::GiveUp
         );
+    }
+
+    #[test]
+    fn tokens_are_replaced_a_minute_before_expiry_or_at_half_life() {
+        let secs = Duration::from_secs;
+        assert_eq!(token_refresh_in(1000, Some(1300)), Some(secs(240)));
+        assert_eq!(token_refresh_in(1000, Some(1060)), Some(secs(30)));
+        assert_eq!(token_refresh_in(1000, Some(990)), Some(Duration::ZERO));
+        assert_eq!(token_refresh_in(1000, None), None);
     }
 
     #[test]

@@ -54,7 +54,9 @@ pub async fn run(plan: &Plan, profiles: &ProfilesPlan) -> Result<Vec<ProfileIden
                 .and_then(|()| {
                     session
                         .credentials
-                        .check_shape()
+                        .check_shape_of(crate::secret::Issuer::of_endpoint(
+                            plan.network.sts_endpoint.as_ref(),
+                        ))
                         .map_err(|problem| Error::InvalidCredentials { problem })
                 })
                 .map(|()| session)

@@ -72,7 +72,9 @@ async fn deliver(
     if let Some(creds) = credentials {
         // The last guard before anything is written, whatever the source.
         creds
-            .check_shape()
+            .check_shape_of(crate::secret::Issuer::of_endpoint(
+                plan.network.sts_endpoint.as_ref(),
+            ))
             .map_err(|problem| Error::InvalidCredentials { problem })?;
         match &single.delivery {
             Delivery::ProfileFiles { profile, env_vars } => {

@@ -65,6 +65,38 @@ impl Credentials {
     /// strict enough that no value can carry INI syntax. Says which value is
     /// wrong, never the value.
     pub fn check_shape(&self) -> Result<(), String> {
+        self.check_shape_of(Issuer::Aws)
+    }
+
+    /// [`Self::check_shape`] for credentials from `issuer`. Another STS
+    /// (MinIO, SeaweedFS, Ceph, LocalStack behind a custom `sts-endpoint`)
+    /// issues other shapes — a JWT as session token, secrets with any printable
+    /// character — which are taken as given: each value must still be one
+    /// printable word (no whitespace or control character), which is all the
+    /// profile files and GITHUB_ENV need to stay unambiguous.
+    pub fn check_shape_of(&self, issuer: Issuer) -> Result<(), String> {
+        if issuer == Issuer::Other {
+            let printable = |c: char| !c.is_whitespace() && !c.is_control();
+            for (what, value, max) in [
+                ("access key id", Some(&self.access_key_id), 128),
+                ("secret access key", Some(&self.secret_access_key), 1024),
+                (
+                    "session token",
+                    self.session_token.as_ref(),
+                    MAX_SESSION_TOKEN,
+                ),
+            ] {
+                let Some(value) = value.map(Secret::expose) else {
+                    continue;
+                };
+                if value.is_empty() || value.len() > max || !value.chars().all(printable) {
+                    return Err(format!(
+                        "the {what} is empty, longer than {max} bytes, or has spaces or control characters"
+                    ));
+                }
+            }
+            return self.check_expiration();
+        }
         check_value(
             "access key id",
             self.access_key_id.expose(),
@@ -88,6 +120,10 @@ impl Credentials {
                 "base64 characters",
             )?;
         }
+        self.check_expiration()
+    }
+
+    fn check_expiration(&self) -> Result<(), String> {
         if let Some(exp) = &self.expiration {
             aws_smithy_types::DateTime::from_str(
                 exp,
@@ -107,6 +143,25 @@ impl Credentials {
             None,
             "keyless-aws",
         )
+    }
+}
+
+/// Who issued credentials, which decides the shapes they may have.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Issuer {
+    /// AWS's own STS (no custom `sts-endpoint`): the shapes AWS issues.
+    Aws,
+    /// Another service behind a custom `sts-endpoint`: any printable words.
+    Other,
+}
+
+impl Issuer {
+    pub fn of_endpoint(custom_endpoint: Option<&url::Url>) -> Issuer {
+        if custom_endpoint.is_some() {
+            Issuer::Other
+        } else {
+            Issuer::Aws
+        }
     }
 }
 
@@ -151,6 +206,25 @@ mod tests {
             assert!(!shown.contains(value.expose()), "{shown}");
         }
         assert!(shown.contains("***"));
+    }
+
+    #[test]
+    fn other_issuers_shapes_pass_when_printable() {
+        let minio = Credentials {
+            access_key_id: Secret::new("ZT0OCM7ZVTM1U8DVZ4Q5"),
+            secret_access_key: Secret::new("s3cr3t!#$%&*(){}<>?;:'\"~`|"),
+            session_token: Some(Secret::new("eyJhbGciOiJIUzUxMiJ9.eyJzdWIiOiJ4In0.c2ln-_")),
+            expiration: Some("2030-01-01T00:00:00Z".into()),
+        };
+        assert_eq!(minio.check_shape_of(Issuer::Other), Ok(()));
+        assert!(minio.check_shape().is_err(), "not an AWS shape");
+        for bad in ["a b", "a\nb", "a\tb", "", "a\u{7f}"] {
+            let c = Credentials {
+                secret_access_key: Secret::new(bad),
+                ..minio.clone()
+            };
+            assert!(c.check_shape_of(Issuer::Other).is_err(), "{bad:?}");
+        }
     }
 
     #[test]

@@ -137,6 +137,9 @@ impl Observer for ActionLog<'_> {
                 kept.join(", ")
             )),
             Event::SpecialCharactersReissue => workflow::info("special-characters-workaround: the secret key has special characters; asking for new credentials"),
+            Event::RenewingToken => workflow::info(
+                "STS is still throttling and the token is due for replacement: fetching a fresh one.",
+            ),
             Event::AmbientUnusable(problem) => workflow::info(&format!(
                 "The environment's credentials are not usable: {problem}"
             )),
@@ -149,6 +152,7 @@ pub fn connection(plan: &Plan) -> Connection<'_> {
     Connection {
         region: &plan.region,
         endpoint: plan.network.sts_endpoint.as_ref(),
+        variant: plan.network.endpoint_variant,
         proxy: &plan.network.proxy,
         max_attempts: plan.network.retry.max_attempts,
         time_limit: plan.network.action_timeout,
@@ -225,7 +229,7 @@ pub fn check_account(plan: &Plan, identity: &Identity) -> Result<(), Error> {
     {
         return Err(Error::AccountNotAllowed {
             account: identity.account.clone(),
-            allowed: allowed.iter().map(AccountId::to_string).collect(),
+            allowed: allowed.clone(),
         });
     }
     Ok(())

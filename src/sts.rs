@@ -22,10 +22,14 @@ use aws_smithy_types::retry::ErrorKind;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::Arc;
 
+pub use crate::plan::EndpointVariant;
+
 /// How the STS client is set up for one run.
 pub struct ClientSettings<'a> {
     pub region: &'a AwsRegion,
     pub endpoint: Option<&'a url::Url>,
+    /// FIPS and dual-stack (ignored with a custom `endpoint`, which the plan refuses).
+    pub variant: EndpointVariant,
     pub proxy: &'a Proxy,
     /// Attempts, waits and the throttling time budget (src/retry.rs).
     pub retry: retry::StsSchedule,
@@ -48,11 +52,7 @@ pub fn client(settings: ClientSettings<'_>) -> aws_sdk_sts::Client {
             // attempt limit is only a safety net, and its cap must not cut
             // the schedule's waits short.
             RetryConfig::standard()
-                .with_max_attempts(if schedule.retries() {
-                    retry::STS_ATTEMPT_CEILING
-                } else {
-                    1
-                })
+                .with_max_attempts(retry::STS_ATTEMPT_CEILING)
                 .with_initial_backoff(retry::INITIAL_BACKOFF)
                 .with_max_backoff(schedule.throttling.max.max(schedule.transient.max))
                 .with_retry_spec(aws_smithy_types::retry::RetrySpec::v2_0()),
@@ -77,6 +77,10 @@ pub fn client(settings: ClientSettings<'_>) -> aws_sdk_sts::Client {
         });
     if let Some(endpoint) = settings.endpoint {
         builder = builder.endpoint_url(endpoint.as_str().trim_end_matches('/'));
+    } else {
+        builder = builder
+            .use_fips(settings.variant.fips)
+            .use_dual_stack(settings.variant.dual_stack);
     }
     if let Some(credentials) = settings.credentials {
         builder = builder.credentials_provider(credentials);
@@ -346,7 +350,11 @@ fn convert(
 /// otherwise pass as credentials: temporary keys without their session token,
 /// an empty secret, an expiry in the past, or an ARN naming no account.
 fn check_answer(assumed: &Assumed, expiration: &aws_smithy_types::DateTime) -> Result<(), String> {
-    assumed.credentials.check_shape()?;
+    // The issuer's own rule is applied before anything is written (run.rs,
+    // roles.rs); here only what no issuer sends: whitespace, control characters.
+    assumed
+        .credentials
+        .check_shape_of(crate::secret::Issuer::Other)?;
     let now = aws_smithy_types::DateTime::from(std::time::SystemTime::now());
     if expiration.secs() <= now.secs() {
         return Err("its expiration is missing or in the past".into());
@@ -495,30 +503,46 @@ pub async fn assume_role_with_web_identity(
     session: &SessionOptions,
     token: &Secret,
 ) -> Result<Assumed, Box<StsFailure>> {
+    assume_role_with_web_identity_until(client, role, session, token, None).await
+}
+
+/// [`assume_role_with_web_identity`], with no retry whose wait would end
+/// after `stop_retrying` (the moment the token should be replaced by a
+/// fresh one: see [`retry::token_refresh_in`]). The call then fails with the
+/// error of its last attempt, and the caller can ask again with a new token.
+pub async fn assume_role_with_web_identity_until(
+    client: &aws_sdk_sts::Client,
+    role: &RoleArn,
+    session: &SessionOptions,
+    token: &Secret,
+    stop_retrying: Option<&retry::StopRetryingAt>,
+) -> Result<Assumed, Box<StsFailure>> {
     use aws_sdk_sts::operation::assume_role_with_web_identity::AssumeRoleWithWebIdentityError as E;
     const OP: StsOperation = StsOperation::AssumeRoleWithWebIdentity;
-    let out = client
+    let call = client
         .assume_role_with_web_identity()
         .role_arn(role.as_str())
         .role_session_name(session.name.as_str())
         .duration_seconds(session.duration_seconds)
         .web_identity_token(token.expose())
         .set_policy(session.inline_policy.clone())
-        .set_policy_arns(policy_descriptors(&session.managed_policies))
-        .send()
-        .await
-        .map_err(|e| {
-            failure(OP, Some(role), e, |e| match e {
-                E::ExpiredTokenException(_) => Some(StsCode::ExpiredToken),
-                E::IdpCommunicationErrorException(_) => Some(StsCode::IdpCommunicationError),
-                E::IdpRejectedClaimException(_) => Some(StsCode::IdpRejectedClaim),
-                E::InvalidIdentityTokenException(_) => Some(StsCode::InvalidIdentityToken),
-                E::MalformedPolicyDocumentException(_) => Some(StsCode::MalformedPolicyDocument),
-                E::PackedPolicyTooLargeException(_) => Some(StsCode::PackedPolicyTooLarge),
-                E::RegionDisabledException(_) => Some(StsCode::RegionDisabled),
-                _ => e.code().and_then(StsCode::parse),
-            })
-        })?;
+        .set_policy_arns(policy_descriptors(&session.managed_policies));
+    let sent = match stop_retrying {
+        Some(stop) => retry::with_token_deadline(stop.clone(), call.send()).await,
+        None => call.send().await,
+    };
+    let out = sent.map_err(|e| {
+        failure(OP, Some(role), e, |e| match e {
+            E::ExpiredTokenException(_) => Some(StsCode::ExpiredToken),
+            E::IdpCommunicationErrorException(_) => Some(StsCode::IdpCommunicationError),
+            E::IdpRejectedClaimException(_) => Some(StsCode::IdpRejectedClaim),
+            E::InvalidIdentityTokenException(_) => Some(StsCode::InvalidIdentityToken),
+            E::MalformedPolicyDocumentException(_) => Some(StsCode::MalformedPolicyDocument),
+            E::PackedPolicyTooLargeException(_) => Some(StsCode::PackedPolicyTooLarge),
+            E::RegionDisabledException(_) => Some(StsCode::RegionDisabled),
+            _ => e.code().and_then(StsCode::parse),
+        })
+    })?;
     convert(
         out.credentials(),
         out.assumed_role_user().map(|u| u.arn()),

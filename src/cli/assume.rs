@@ -230,6 +230,7 @@ fn connection(request: &Request) -> Connection<'_> {
     Connection {
         region: &request.region,
         endpoint: request.endpoint.as_ref(),
+        variant: Default::default(),
         proxy: &NO_PROXY,
         max_attempts: 4,
         time_limit: None,

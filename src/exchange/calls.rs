@@ -5,12 +5,13 @@
 use super::connection::Connection;
 use super::events::{Call, Event, Observer};
 use super::refusal::{self, Refusal, Sent};
-use super::token::Token;
+use super::token::{Reading, Token};
 use crate::aws_names::RoleArn;
 use crate::error::StsCode;
 use crate::plan::{RoleHop, RoleTarget, SecretKeyRule, SessionOptions};
 use crate::secret::Credentials;
 use crate::sts::{self, AssumeRoleParams, Assumed};
+use std::time::Instant;
 
 /// How many times `special-characters-workaround` asks for new credentials.
 pub const SPECIAL_CHARACTERS_ATTEMPTS: u32 = 10;
@@ -35,13 +36,98 @@ pub async fn web_identity(
         ..Sent::default()
     };
     let mut attempts = 0;
+    let mut renewing = Renewing {
+        budget_ends: Instant::now() + crate::retry::throttle_budget(connection.time_limit),
+        left: crate::retry::MAX_TOKEN_REFRESHES,
+    };
+    let mut fresh: Option<Token> = None;
     loop {
         attempts += 1;
-        let assumed = sts::assume_role_with_web_identity(&client, role, session, &token.secret)
+        let token = fresh.as_ref().unwrap_or(token);
+        let sent = Sent {
+            token: Some(token),
+            ..sent
+        };
+        let assumed = match renewing
+            .call(connection, &client, role, session, token, observer)
             .await
-            .map_err(|f| refusal::explain(f, &sent, connection))?;
+        {
+            Ok(Renewed::Assumed(assumed)) => assumed,
+            Ok(Renewed::Fresh(new)) => {
+                fresh = Some(*new);
+                continue;
+            }
+            Err(f) => return Err(refusal::explain(f, &sent, connection)),
+        };
         if let Some(assumed) = accept(connection, assumed, attempts, observer) {
             return Ok(assumed);
+        }
+    }
+}
+
+enum Renewed {
+    Assumed(Assumed),
+    /// The call was throttled until its token was due for replacement: this
+    /// is a fresh one to call again with.
+    Fresh(Box<Token>),
+}
+
+/// Keeps a long throttling storm from outliving a requested token: the
+/// throttling budget counts from the first call, and at most
+/// `retry::MAX_TOKEN_REFRESHES` fresh tokens are requested.
+struct Renewing {
+    budget_ends: Instant,
+    left: u32,
+}
+
+impl Renewing {
+    /// One `AssumeRoleWithWebIdentity`, whose throttling retries stop when the
+    /// token is due for replacement; then a fresh token is requested the same
+    /// way (the reference's retries end in ExpiredTokenException there).
+    async fn call(
+        &mut self,
+        connection: &Connection<'_>,
+        client: &aws_sdk_sts::Client,
+        role: &RoleArn,
+        session: &SessionOptions,
+        token: &Token,
+        observer: &dyn Observer,
+    ) -> Result<Renewed, Box<crate::error::StsFailure>> {
+        let stop = token
+            .renewal
+            .as_ref()
+            .map(|r| crate::retry::StopRetryingAt::new(r.due.min(self.budget_ends)));
+        let result = sts::assume_role_with_web_identity_until(
+            client,
+            role,
+            session,
+            &token.secret,
+            stop.as_ref(),
+        )
+        .await;
+        let (Err(failure), Some(renewal), Some(stop)) = (&result, &token.renewal, &stop) else {
+            return result.map(Renewed::Assumed);
+        };
+        let renew = failure.code == Some(StsCode::Throttling)
+            && stop.reached()
+            && renewal.due < self.budget_ends
+            && Instant::now() < self.budget_ends
+            && self.left > 0;
+        if !renew {
+            return result.map(Renewed::Assumed);
+        }
+        self.left -= 1;
+        observer.on(Event::RenewingToken);
+        let reading = Reading {
+            proxy: connection.proxy,
+            max_attempts: connection.max_attempts,
+            workspace: None,
+            env: &|_| None,
+        };
+        match super::token::fetch(&renewal.source, &reading, observer).await {
+            Ok(fresh) => Ok(Renewed::Fresh(Box::new(fresh))),
+            // The throttling is what the user needs to read about.
+            Err(_) => result.map(Renewed::Assumed),
         }
     }
 }

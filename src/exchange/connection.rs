@@ -3,7 +3,7 @@
 
 use super::events::{Event, Observer};
 use crate::aws_names::Region;
-use crate::plan::{Proxy, SecretKeyRule};
+use crate::plan::{EndpointVariant, Proxy, SecretKeyRule};
 use crate::secret::{Credentials, Secret};
 use crate::sts::{self, ClientSettings};
 use aws_credential_types::provider::SharedCredentialsProvider;
@@ -15,6 +15,8 @@ pub struct Connection<'a> {
     pub region: &'a Region,
     /// `sts-endpoint` (or `--sts-endpoint`, or the description's), if any.
     pub endpoint: Option<&'a url::Url>,
+    /// FIPS / dual-stack (only without a custom `endpoint`).
+    pub variant: EndpointVariant,
     pub proxy: &'a Proxy,
     /// Attempts per STS call and per token request.
     pub max_attempts: u32,
@@ -35,6 +37,7 @@ impl Connection<'_> {
         sts::client(ClientSettings {
             region: self.region,
             endpoint: self.endpoint,
+            variant: self.variant,
             proxy: self.proxy,
             retry: crate::retry::StsSchedule::new(self.max_attempts, self.time_limit),
             credentials: signer.map(|c| SharedCredentialsProvider::new(c.to_sdk())),

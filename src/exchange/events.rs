@@ -34,6 +34,9 @@ pub enum Event<'a> {
     OptionalTagsDropped(Vec<&'a str>),
     /// `special-characters-workaround`: the secret key had special characters.
     SpecialCharactersReissue,
+    /// STS is still throttling and the token is due for replacement: a fresh
+    /// one is requested (a storm must not outlive the token).
+    RenewingToken,
     /// The environment holds credentials, but not of the shape AWS issues.
     AmbientUnusable(&'a str),
 }

@@ -8,7 +8,7 @@ use crate::jwt::{self, Claims};
 use crate::plan::{Proxy, TokenSource};
 use crate::secret::Secret;
 use std::path::Path;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 /// A web identity token, with what is known about it.
 pub struct Token {
@@ -18,6 +18,15 @@ pub struct Token {
     pub requested_audience: Option<Audience>,
     /// `None` when the token is not a JWT.
     pub claims: Option<Claims>,
+    /// When a requested token is due for replacement, and how to request the
+    /// next one (src/retry.rs token_refresh_in()); `None` for other sources.
+    pub renewal: Option<Renewal>,
+}
+
+/// How a requested token is replaced before it expires.
+pub struct Renewal {
+    pub due: Instant,
+    pub source: TokenSource,
 }
 
 impl Token {
@@ -115,10 +124,28 @@ pub async fn fetch(
         }
     };
     observer.on(Event::Secret(&secret));
+    let claims = jwt::decode_claims(secret.expose());
+    // A storm of throttling may outlive a requested token (GitHub's live five
+    // minutes, as long as the throttling budget): it is replaced in time.
+    let renewal = match source {
+        TokenSource::Request { .. } => {
+            let now = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| d.as_secs() as i64);
+            crate::retry::token_refresh_in(now, claims.as_ref().and_then(|c| c.exp)).map(|d| {
+                Renewal {
+                    due: Instant::now() + d,
+                    source: source.clone(),
+                }
+            })
+        }
+        _ => None,
+    };
     Ok(Token {
-        claims: jwt::decode_claims(secret.expose()),
+        claims,
         secret,
         requested_audience,
+        renewal,
     })
 }
 

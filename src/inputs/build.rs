@@ -29,9 +29,10 @@ pub fn plan(raw: &RawInputs, env: &HashMap<String, String>) -> Result<Plan, Erro
     // answers: LocalStack takes `test`, MinIO `minioadmin`.
     let real_aws = network.sts_endpoint.is_none();
     let region = region(raw, env, real_aws)?;
+    network::refuse_global_variant(&network, &region)?;
     let flags = StepFlags::read(raw)?;
     let account = AccountChecks {
-        allowed: allowed_account_ids(raw)?,
+        allowed: allowed_account_ids(raw, &mut warnings)?,
         mask: flags.mask_account_id,
     };
     let step = Step {
@@ -192,15 +193,24 @@ fn region(raw: &RawInputs, env: &HashMap<String, String>, real_aws: bool) -> Res
     })
 }
 
-fn allowed_account_ids(raw: &RawInputs) -> Result<Vec<AccountId>, Error> {
+/// `allowed-account-ids`, compared as text as the reference action compares
+/// it (src/helpers.ts validateAccountId(): `expectedAccountIds.includes(account)`).
+/// An entry that is not a 12-digit id (`1111-2222-3333`) can never match an
+/// account STS reports, so it gets a warning rather than an error; it still
+/// counts as a list, so a list of such entries refuses every account. An
+/// empty first entry (`,111111111111`), which silently disables the
+/// reference's check, is just skipped here: the rest is enforced.
+fn allowed_account_ids(raw: &RawInputs, warnings: &mut Vec<Warning>) -> Result<Vec<String>, Error> {
     let Some(text) = set(&raw.allowed_account_ids) else {
         return Ok(Vec::new());
     };
-    list(text, &[',', '\n', ' '])
-        .map(|id| {
-            AccountId::parse(id).map_err(|problem| bad("allowed-account-ids", problem, "List 12-digit AWS account ids separated by commas, e.g. `111111111111,222222222222`."))
-        })
-        .collect()
+    let ids: Vec<String> = list(text, &[',', '\n', ' ']).map(str::to_owned).collect();
+    for id in &ids {
+        if let Err(problem) = AccountId::parse(id) {
+            warn(warnings, "allowed-account-ids", format!("{problem}: it can never match an account, so it allows none (write account ids as 12 digits, without dashes, e.g. `111111111111`)."));
+        }
+    }
+    Ok(ids)
 }
 
 /// Where the first credentials come from, with the same precedence as the

@@ -7,7 +7,7 @@ use super::values::{bad, set, warn};
 use crate::aws_names::{check_access_key_id, check_access_key_id_lenient, Audience};
 use crate::error::Error;
 use crate::plan::Warning;
-use crate::secret::{Credentials, Secret};
+use crate::secret::{Credentials, Issuer, Secret};
 use std::collections::HashMap;
 
 /// `aws-access-key-id`, `aws-secret-access-key` and `aws-session-token`: both
@@ -36,7 +36,8 @@ pub fn keys(
                 session_token: session_token.map(|t| Secret::new(t.trim())),
                 expiration: None,
             };
-            keys.check_shape().map_err(|problem| {
+            let issuer = if real_aws { Issuer::Aws } else { Issuer::Other };
+            keys.check_shape_of(issuer).map_err(|problem| {
                 let input = if problem.contains("session token") {
                     "aws-session-token"
                 } else if problem.contains("secret") {

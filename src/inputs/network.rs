@@ -5,6 +5,7 @@ use super::values::{bad, parse_bool, parse_int, parse_url, set, warn};
 use crate::aws_names::shorten;
 use crate::error::Error;
 use crate::plan::{Network, Proxy, RetryPolicy, Warning};
+use crate::sts::EndpointVariant;
 use std::collections::HashMap;
 use std::time::Duration;
 
@@ -17,15 +18,8 @@ pub fn network(
     warnings: &mut Vec<Warning>,
 ) -> Result<Network, Error> {
     let get = |k: &str| env.get(k).map(String::as_str).filter(|v| !v.is_empty());
-    let disable_retry = parse_bool("disable-retry", &raw.disable_retry, false)?;
-    let max_attempts = match set(&raw.retry_max_attempts) {
-        Some(v) => retry_max_attempts(v, warnings)?,
-        None => DEFAULT_RETRY_MAX_ATTEMPTS,
-    };
-    let action_timeout = set(&raw.action_timeout_s)
-        .map(|v| parse_int("action-timeout-s", v, 1, 3600))
-        .transpose()?
-        .map(|s| Duration::from_secs(s as u64));
+    let max_attempts = attempts(raw, warnings)?;
+    let action_timeout = action_timeout(raw, warnings)?;
     let sts_endpoint = set(&raw.sts_endpoint)
         .or_else(|| get("AWS_ENDPOINT_URL_STS"))
         .or_else(|| get("AWS_ENDPOINT_URL"))
@@ -37,14 +31,143 @@ pub fn network(
     } else {
         None
     };
+    let profile = crate::aws_config::profile_settings(env);
+    let mounts = in_container.then(|| {
+        crate::ca::Mounts::of_runner(
+            env,
+            set(&raw.runner_temp).and_then(|v| v.trim().strip_prefix("host:")),
+        )
+    });
+    let extra_cas = crate::ca::from_environment(env, &profile, mounts.as_ref())?;
+    let endpoint_variant = endpoint_variant(env, &profile, sts_endpoint.as_ref())?;
     Ok(Network {
+        endpoint_variant,
+        extra_cas,
         sts_endpoint,
         proxy,
-        retry: RetryPolicy {
-            max_attempts: if disable_retry { 1 } else { max_attempts },
-        },
+        retry: RetryPolicy { max_attempts },
         action_timeout,
         container_loopback,
+    })
+}
+
+/// FIPS and dual-stack, as the SDKs read them: the variable, else the config
+/// profile's setting; `true`/`false` in any case, anything else an error (the
+/// reference's SDK refuses it too). With a custom `sts-endpoint` they cannot
+/// apply, and every SDK refuses the combination: so is it here, before any
+/// request and with the fix.
+fn endpoint_variant(
+    env: &HashMap<String, String>,
+    profile: &crate::aws_config::ProfileSettings,
+    sts_endpoint: Option<&url::Url>,
+) -> Result<EndpointVariant, Error> {
+    let flag = |var: &'static str, key: &'static str| -> Result<bool, Error> {
+        let (from, value) = match env.get(var).map(|v| v.trim()).filter(|v| !v.is_empty()) {
+            Some(v) => (var.to_owned(), v),
+            None => match profile.get(key) {
+                Some(v) => (profile.describe(key), v),
+                None => return Ok(false),
+            },
+        };
+        match value.to_ascii_lowercase().as_str() {
+            "true" => Ok(true),
+            "false" => Ok(false),
+            _ => Err(bad(
+                "environment",
+                format!("{from} is {:?}, not true or false", shorten(value)),
+                format!("Set {from} to `true` or `false`, or remove it."),
+            )),
+        }
+    };
+    let variant = EndpointVariant {
+        fips: flag("AWS_USE_FIPS_ENDPOINT", "use_fips_endpoint")?,
+        dual_stack: flag("AWS_USE_DUALSTACK_ENDPOINT", "use_dualstack_endpoint")?,
+    };
+    if sts_endpoint.is_some() && (variant.fips || variant.dual_stack) {
+        let what = if variant.fips { "FIPS" } else { "dual-stack" };
+        return Err(bad(
+            "sts-endpoint",
+            format!("is set, and so is the {what} endpoint setting (AWS_USE_FIPS_ENDPOINT / AWS_USE_DUALSTACK_ENDPOINT or the profile's use_fips_endpoint / use_dualstack_endpoint): a custom endpoint has no {what} variant, and the AWS SDKs refuse the combination"),
+            "Remove `sts-endpoint` to use AWS's FIPS or dual-stack endpoint, or unset the FIPS/dual-stack setting for this step.",
+        ));
+    }
+    Ok(variant)
+}
+
+/// `aws-global` names the global endpoint, sts.amazonaws.com, which has no
+/// dual-stack (or FIPS) variant: the SDK would resolve a host that does not
+/// exist (`sts.aws-global.api.aws`). Refused before any request.
+pub fn refuse_global_variant(
+    network: &Network,
+    region: &crate::aws_names::Region,
+) -> Result<(), Error> {
+    let v = network.endpoint_variant;
+    if region.as_str() != "aws-global"
+        || network.sts_endpoint.is_some()
+        || !(v.fips || v.dual_stack)
+    {
+        return Ok(());
+    }
+    let what = if v.dual_stack { "dual-stack" } else { "FIPS" };
+    Err(bad(
+        "aws-region",
+        format!("is `aws-global` (the global endpoint sts.amazonaws.com), which has no {what} endpoint: there is no such host to call"),
+        format!("Use a regional endpoint, e.g. `aws-region: us-east-1` (its {what} endpoint exists), or unset AWS_USE_DUALSTACK_ENDPOINT / AWS_USE_FIPS_ENDPOINT for this step."),
+    ))
+}
+
+/// `action-timeout-s`: seconds for the whole step; `0` means no timer, as in
+/// the reference (src/index.ts run(): `parseInt(...) || 0`, then a timer only
+/// `if (globalTimeout > 0)`). Any length is accepted: a job may be long.
+fn action_timeout(raw: &RawInputs, warnings: &mut Vec<Warning>) -> Result<Option<Duration>, Error> {
+    let Some(v) = set(&raw.action_timeout_s) else {
+        return Ok(None);
+    };
+    if v.trim().parse::<i64>().is_ok_and(|n| n < 0) {
+        warn(
+            warnings,
+            "action-timeout-s",
+            "is negative: no timer is set (as the reference action does). Use 0 for no timer, or a number of seconds.",
+        );
+        return Ok(None);
+    }
+    let seconds = parse_int("action-timeout-s", v, 0, MAX_ACTION_TIMEOUT_S)?;
+    Ok((seconds > 0).then(|| Duration::from_secs(seconds as u64)))
+}
+
+/// The longest `action-timeout-s`: 35 days, GitHub's limit for a whole
+/// workflow run on a self-hosted runner, so no job is ever cut short by it.
+pub const MAX_ACTION_TIMEOUT_S: i64 = 35 * 24 * 3600;
+
+/// The attempts of this action's own retries: 1 with `disable-retry`, else
+/// `retry-max-attempts`. `special-characters-workaround: true` overrides both
+/// with the default, as the reference documents and does (src/index.ts run():
+/// `if (specialCharacterWorkaround) { disableRetry = false; maxRetries = 12 }`).
+fn attempts(raw: &RawInputs, warnings: &mut Vec<Warning>) -> Result<u32, Error> {
+    let disable_retry = parse_bool("disable-retry", &raw.disable_retry, false)?;
+    let given = set(&raw.retry_max_attempts)
+        .map(|v| retry_max_attempts(v, warnings))
+        .transpose()?;
+    let special = parse_bool(
+        "special-characters-workaround",
+        &raw.special_characters_workaround,
+        false,
+    )?;
+    if special {
+        for (input, overridden) in [
+            ("disable-retry", disable_retry),
+            ("retry-max-attempts", given.is_some()),
+        ] {
+            if overridden {
+                warn(warnings, input, format!("is overridden by `special-characters-workaround: true`, which retries with the default {DEFAULT_RETRY_MAX_ATTEMPTS} attempts (as the reference action does)."));
+            }
+        }
+        return Ok(DEFAULT_RETRY_MAX_ATTEMPTS);
+    }
+    Ok(if disable_retry {
+        1
+    } else {
+        given.unwrap_or(DEFAULT_RETRY_MAX_ATTEMPTS)
     })
 }
 
@@ -140,6 +263,14 @@ pub fn proxy(raw: &RawInputs, env: &HashMap<String, String>) -> Result<Proxy, Er
         .or_else(|| get("NO_PROXY"))
         .or_else(|| get("no_proxy"))
         .map(|v| v.trim().to_owned());
+    if no_proxy.as_deref().is_some_and(bypasses_everything) {
+        // The clients' matchers apply `*` to host names only; IP literals
+        // (`sts-endpoint: http://10.0.0.5:4566`) would still be proxied.
+        return Ok(Proxy {
+            no_proxy,
+            ..Proxy::default()
+        });
+    }
     if let Some(value) = set(&raw.http_proxy) {
         let url = proxy_url(value)?;
         return Ok(Proxy {
@@ -183,6 +314,16 @@ pub fn proxy(raw: &RawInputs, env: &HashMap<String, String>) -> Result<Proxy, Er
         http: Some(url),
         no_proxy,
     })
+}
+
+/// `no-proxy: '*'` (or NO_PROXY=*): no request goes through a proxy, IP
+/// literals included (reference: src/ProxyResolver.ts shouldProxy(): `if
+/// (noProxy === '*') return false`). A `*` entry in a list counts as well, as
+/// the clients' own matchers read it for host names.
+fn bypasses_everything(no_proxy: &str) -> bool {
+    no_proxy
+        .split(|c: char| c == ',' || c.is_whitespace())
+        .any(|entry| entry == "*")
 }
 
 /// An http(s) URL that the SDK's proxy connector accepts too.
@@ -246,6 +387,58 @@ mod tests {
             .unwrap()
             .https
             .is_none());
+    }
+
+    #[test]
+    fn a_star_no_proxy_turns_every_proxy_off() {
+        let raw = RawInputs {
+            http_proxy: Some("http://p:3128".into()),
+            no_proxy: Some("*".into()),
+            ..Default::default()
+        };
+        let p = proxy(&raw, &env(&[])).unwrap();
+        assert!(p.https.is_none() && p.http.is_none());
+        let e = env(&[("HTTPS_PROXY", "http://p:1"), ("NO_PROXY", "localhost, *")]);
+        assert!(proxy(&RawInputs::default(), &e).unwrap().https.is_none());
+        let e = env(&[("HTTPS_PROXY", "http://p:1"), ("NO_PROXY", "*.internal")]);
+        assert!(proxy(&RawInputs::default(), &e).unwrap().https.is_some());
+    }
+
+    #[test]
+    fn special_characters_workaround_overrides_the_retry_inputs() {
+        let mut w = Vec::new();
+        let raw = RawInputs {
+            disable_retry: Some("true".into()),
+            retry_max_attempts: Some("2".into()),
+            special_characters_workaround: Some("true".into()),
+            ..Default::default()
+        };
+        assert_eq!(attempts(&raw, &mut w).unwrap(), DEFAULT_RETRY_MAX_ATTEMPTS);
+        let inputs: Vec<&str> = w.iter().map(|w| w.input).collect();
+        assert_eq!(inputs, ["disable-retry", "retry-max-attempts"]);
+        let raw = RawInputs {
+            disable_retry: Some("true".into()),
+            ..Default::default()
+        };
+        assert_eq!(attempts(&raw, &mut w).unwrap(), 1);
+    }
+
+    #[test]
+    fn action_timeout_zero_is_no_timer_and_long_ones_are_kept() {
+        let raw = |v: &str| RawInputs {
+            action_timeout_s: Some(v.into()),
+            ..Default::default()
+        };
+        let mut w = Vec::new();
+        assert_eq!(action_timeout(&raw("0"), &mut w).unwrap(), None);
+        assert_eq!(
+            action_timeout(&raw("7200"), &mut w).unwrap(),
+            Some(Duration::from_secs(7200))
+        );
+        assert!(w.is_empty());
+        assert_eq!(action_timeout(&raw("-1"), &mut w).unwrap(), None);
+        assert_eq!(w.len(), 1);
+        assert!(action_timeout(&raw("soon"), &mut w).is_err());
     }
 
     #[test]

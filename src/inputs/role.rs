@@ -49,7 +49,7 @@ pub fn target(role: &str, region: &Region, call: Call) -> Result<RoleTarget, Err
         }
         return Ok(RoleTarget::Arn(arn));
     }
-    match RoleName::parse(role) {
+    match RoleName::parse_with_path(role) {
         Ok(_) if call == Call::WebIdentity => Err(bad(
             "role-to-assume",
             format!(
@@ -92,18 +92,26 @@ pub fn session_name(raw: &RawInputs) -> Result<SessionName, Error> {
 pub fn session_options(raw: &RawInputs) -> Result<SessionOptions, Error> {
     Ok(SessionOptions {
         name: session_name(raw)?,
-        duration_seconds: match set(&raw.role_duration_seconds) {
-            None => DEFAULT_DURATION,
-            Some(v) => parse_int(
-                "role-duration-seconds",
-                v,
-                SessionDuration::MIN.into(),
-                SessionDuration::MAX.into(),
-            )? as i32,
-        },
+        duration_seconds: duration_seconds(raw)?,
         inline_policy: inline_policy(raw)?,
         managed_policies: managed_policies(raw)?,
     })
+}
+
+/// `role-duration-seconds`: 900–43200, with `0` meaning the default, as
+/// the reference reads it (src/index.ts run(): `parseInt(...) || 3600`). An
+/// unset number input of a reusable workflow arrives as `0` through
+/// `${{ inputs.duration }}`, so `0` must not be an error.
+fn duration_seconds(raw: &RawInputs) -> Result<i32, Error> {
+    match set(&raw.role_duration_seconds).map(str::trim) {
+        None | Some("0") => Ok(DEFAULT_DURATION),
+        Some(v) => Ok(parse_int(
+            "role-duration-seconds",
+            v,
+            SessionDuration::MIN.into(),
+            SessionDuration::MAX.into(),
+        )? as i32),
+    }
 }
 
 fn inline_policy(raw: &RawInputs) -> Result<Option<String>, Error> {

@@ -744,6 +744,8 @@ pub(crate) mod tests {
             retry: RetryPolicy { max_attempts: 3 },
             action_timeout: None,
             container_loopback: None,
+            extra_cas: Vec::new(),
+            endpoint_variant: Default::default(),
         };
         let region = Region::parse("cn-north-1").unwrap();
         let d = Description::from_plan(
@@ -864,6 +866,8 @@ pub(crate) mod tests {
             retry: RetryPolicy { max_attempts: 3 },
             action_timeout: None,
             container_loopback: None,
+            extra_cas: Vec::new(),
+            endpoint_variant: Default::default(),
         };
         let described = of_profiles(&region, &network, &plan).unwrap();
         let chains: Vec<(&str, Vec<&str>)> = described

@@ -276,6 +276,7 @@ async fn exchange(
     let connection = Connection {
         region: &resolved.region,
         endpoint: resolved.sts_endpoint.as_ref(),
+        variant: Default::default(),
         proxy,
         max_attempts: d.retry_max_attempts,
         time_limit: Some(REFRESH_LIMIT),

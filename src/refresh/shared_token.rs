@@ -96,6 +96,8 @@ fn reuse(store: &Cache, audience: &Audience, now: SystemTime) -> Option<Token> {
         claims: crate::jwt::decode_claims(secret.expose()),
         secret,
         requested_audience: Some(audience.clone()),
+        // A stored token is not requested again here: the helper's own rules apply.
+        renewal: None,
     };
     usable(&token, audience, now).then_some(token)
 }
@@ -131,6 +133,7 @@ mod tests {
             claims: crate::jwt::decode_claims(&text),
             secret: Secret::new(text),
             requested_audience: None,
+            renewal: None,
         }
     }
 
@@ -149,6 +152,7 @@ mod tests {
             claims: None,
             secret: Secret::new(String::from("opaque")),
             requested_audience: None,
+            renewal: None,
         };
         assert!(!usable(&opaque, &aud, now), "not a JWT");
     }

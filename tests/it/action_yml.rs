@@ -173,3 +173,35 @@ fn retry_default_matches_action_yml() {
         out.stdout
     );
 }
+
+/// The post step is skipped as the reference skips it: action.yml carries the
+/// reference's `post-if: env.AWS_SKIP_CLEANUP_STEP != 'true'` (reference:
+/// action.yml), which GitHub evaluates ignoring case, so `TRUE` skips it too;
+/// the binary applies the same rule where a runner starts it regardless.
+#[test]
+fn post_step_is_skipped_like_the_reference_ignoring_case() {
+    assert_eq!(
+        action_manifest()["runs"]["post-if"].as_str(),
+        Some("env.AWS_SKIP_CLEANUP_STEP != 'true'")
+    );
+    for (value, skipped) in [
+        ("true", true),
+        ("TRUE", true),
+        ("True", true),
+        ("false", false),
+        ("yes", false),
+    ] {
+        let out = Scenario::new()
+            .env("AWS_SKIP_CLEANUP_STEP", value)
+            .env("STATE_exported_env", "AWS_ACCESS_KEY_ID")
+            .arg("post")
+            .run();
+        out.assert_success();
+        assert_eq!(
+            out.env_file == ENV_BEFORE,
+            skipped,
+            "AWS_SKIP_CLEANUP_STEP={value}: {}",
+            out.env_file
+        );
+    }
+}

@@ -247,6 +247,12 @@ struct Case {
     post_clears_mine: Option<Mine>,
     /// Other deliberate differences (behaviour, not a variable).
     differs: Vec<Mine>,
+    /// Faults the stand-in injects before answering normally: the next
+    /// `times` requests of `verb` get `status` (with this STS error code, or
+    /// an empty body when it is empty).
+    faults: Vec<(u64, &'static str, u16, &'static str)>,
+    /// Session tags the last Assume call must carry with exactly these values.
+    tag_values: Vec<(&'static str, String)>,
 }
 
 impl Case {
@@ -321,6 +327,14 @@ impl Case {
         self.warns.push(input);
         self
     }
+    fn fault(mut self, times: u64, verb: &'static str, status: u16, code: &'static str) -> Self {
+        self.faults.push((times, verb, status, code));
+        self
+    }
+    fn tag(mut self, key: &'static str, value: impl Into<String>) -> Self {
+        self.tag_values.push((key, value.into()));
+        self
+    }
 }
 
 /// The region and the issued keys, exported as the reference's
@@ -374,6 +388,8 @@ const WHY_SIGNER: &str =
     "AssumeRole is signed by the given keys, not by whatever the environment holds";
 const WHY_CONTAINER: &str = "a container cannot reach the runner's localhost";
 const WHY_STRICT_KEYS: &str = "key ids are checked before any request when talking to AWS itself";
+const WHY_EMPTY_FIRST: &str = "an empty first entry does not switch allowed-account-ids off";
+const WHY_CA_FILE: &str = "a CA file that is named but cannot be used stops the step";
 
 fn cases() -> Vec<Case> {
     let r = "eu-west-1";
@@ -848,7 +864,248 @@ fn cases() -> Vec<Case> {
         .outputs_mine("authenticated-arn", is(assumed("GitHubActions")), WHY_OUTPUTS);
     signer = signer.differs(WHY_SIGNER);
     c.push(signer);
+    round_two_numbers(&mut c);
+    round_two_retries(&mut c);
+    round_two_names_tags_proxy(&mut c);
+    round_two_trust(&mut c);
     c
+}
+
+/// Issue 20, class 3: corporate CA files. The TLS side (a stand-in signed by a
+/// private CA, every way of naming it, the container's mounts) is proven in
+/// tests/it/tls.rs; here, what a workflow that names a CA file gets.
+fn round_two_trust(c: &mut Vec<Case>) {
+    let r = "eu-west-1";
+    // The test machine's system bundle: a valid PEM file of CA certificates.
+    let bundle = "/etc/ssl/certs/ca-certificates.crt";
+    for (name, var) in [
+        (
+            "15a a CA file in NODE_EXTRA_CA_CERTS is accepted",
+            "NODE_EXTRA_CA_CERTS",
+        ),
+        (
+            "15a a CA file in AWS_CA_BUNDLE is accepted",
+            "AWS_CA_BUNDLE",
+        ),
+        (
+            "15a a CA file in SSL_CERT_FILE is accepted",
+            "SSL_CERT_FILE",
+        ),
+    ] {
+        c.push(
+            Case::new(name,
+                "Node reads NODE_EXTRA_CA_CERTS at start (the reference runs on node24, action.yml:4); the AWS SDKs read AWS_CA_BUNDLE; OpenSSL SSL_CERT_FILE")
+                .with("role-to-assume", ROLE).with("aws-region", r).env(var, bundle).oidc()
+                .assumes(web("GitHubActions", 3600))
+                .exports(&env_creds(r, 1))
+                .outputs(&account("123456789012", &assumed("GitHubActions"))),
+        );
+    }
+    c.push(
+        Case::new("15b a CA file that does not exist stops the step before any request",
+            "Node only warns 'Ignoring extra certs from …, load failed' and goes on; the reference passes when no TLS needs the CA")
+            .with("role-to-assume", ROLE).with("aws-region", r)
+            .env("NODE_EXTRA_CA_CERTS", "/nonexistent/corporate-ca.pem").oidc()
+            .fails()
+            .differs(WHY_CA_FILE),
+    );
+}
+
+/// The keys given as inputs, exported without a role (reference:
+/// src/index.ts:195 run(): exportCredentials() in the keys branch).
+fn input_keys_exported(region: &str) -> Vec<(&'static str, V)> {
+    let mut env = region_only(region);
+    env.extend([
+        ("AWS_ACCESS_KEY_ID", is(INPUT_KEY)),
+        ("AWS_SECRET_ACCESS_KEY", is("inputSecret")),
+    ]);
+    env
+}
+
+fn with_input_keys(case: Case) -> Case {
+    case.with("aws-access-key-id", INPUT_KEY)
+        .with("aws-secret-access-key", "inputSecret")
+}
+
+/// Issue 20, class 1: numbers as the reference reads them.
+fn round_two_numbers(c: &mut Vec<Case>) {
+    let r = "eu-west-1";
+    c.push(
+        Case::new("10a role-duration-seconds: 0 (an unset number input of a reusable workflow) is the default",
+            "src/index.ts:43-44 run(): `Number.parseInt(getInput('role-duration-seconds')) || DEFAULT_ROLE_DURATION`")
+            .with("role-to-assume", ROLE).with("aws-region", r).with("role-duration-seconds", "0").oidc()
+            .assumes(web("GitHubActions", 3600))
+            .exports(&env_creds(r, 1))
+            .outputs(&account("123456789012", &assumed("GitHubActions"))),
+    );
+    for (name, value) in [
+        ("10b action-timeout-s: 0 sets no timer", "0"),
+        ("10c action-timeout-s above 3600 is accepted", "7200"),
+    ] {
+        c.push(
+            Case::new(name, "src/index.ts:71-80 run(): `parseInt(getInput('action-timeout-s')) || 0`, then a timer only `if (globalTimeout > 0)`, of any length")
+                .with("role-to-assume", ROLE).with("aws-region", r).with("action-timeout-s", value).oidc()
+                .assumes(web("GitHubActions", 3600))
+                .exports(&env_creds(r, 1))
+                .outputs(&account("123456789012", &assumed("GitHubActions"))),
+        );
+    }
+    c.push(
+        with_input_keys(Case::new("10d custom-tags numbers and booleans are sent as their text",
+            "src/assumeRole.ts:138-171 parseAndValidateCustomTags(): `typeof value === 'object'` refused, else `String(value)`"))
+            .with("role-to-assume", ROLE).with("aws-region", r)
+            .with("custom-tags", r#"{"CostCenter": 1200, "Prod": true, "Ratio": 0.5}"#)
+            .assumes(assume(INPUT_KEY, ROLE, &format!(" Tags={TAGS},CostCenter,Prod,Ratio")))
+            .tag("CostCenter", "1200").tag("Prod", "true").tag("Ratio", "0.5")
+            .exports(&env_creds(r, 1))
+            .outputs(&account("123456789012", &assumed("GitHubActions"))),
+    );
+    c.push(
+        with_input_keys(Case::new("10e custom-tags with an object value fails",
+            "src/assumeRole.ts:139-143 parseAndValidateCustomTags(): 'must be a string, number, or boolean (not an object or array)'"))
+            .with("role-to-assume", ROLE).with("aws-region", r)
+            .with("custom-tags", r#"{"Team": {"name": "a"}}"#)
+            .fails(),
+    );
+    c.push(
+        with_input_keys(Case::new("10f allowed-account-ids written with dashes never matches: the step fails",
+            "src/index.ts:64-67 run(): split(',') and trim; src/helpers.ts:169-180 validateAccountId(): `expectedAccountIds.includes(account)` compares text"))
+            .with("aws-region", r).with("allowed-account-ids", "1111-1111-1111")
+            .warns("allowed-account-ids")
+            .fails()
+            .differs(WHY_ALLOWED),
+    );
+    c.push(
+        with_input_keys(Case::new(
+            "10g allowed-account-ids: a 12-digit entry matches next to a dashed one",
+            "src/helpers.ts:169-180 validateAccountId(): any entry equal to the account passes",
+        ))
+        .with("aws-region", r)
+        .with("allowed-account-ids", "111111111111, 1111-1111-1111")
+        .warns("allowed-account-ids")
+        .exports(&input_keys_exported(r))
+        .exports_mine("AWS_SESSION_TOKEN", is(""), WHY_TOKEN)
+        .outputs(&account(
+            "111111111111",
+            "arn:aws:iam::111111111111:user/ci",
+        )),
+    );
+    c.push(
+        with_input_keys(Case::new("10h allowed-account-ids with an empty first entry is still enforced",
+            "src/helpers.ts:170 validateAccountId(): `expectedAccountIds[0] === ''` returns without checking, so the reference passes"))
+            .with("aws-region", r).with("allowed-account-ids", ",999999999999")
+            .fails()
+            .differs(WHY_EMPTY_FIRST),
+    );
+}
+
+/// Issue 20, class 2: retries. The reference's loop (src/helpers.ts:238-272
+/// retryAndBackoff()) sits on top of the SDK's standard retries (3 attempts,
+/// src/CredentialsClient.ts:64-71 builds the STSClient with the default retry
+/// strategy) and of @actions/http-client's for the token (502/503/504, ten
+/// retries: @actions/core OidcClient.createHttpClient(allowRetry = true, maxRetry = 10)).
+fn round_two_retries(c: &mut Vec<Case>) {
+    let r = "eu-west-1";
+    let ok = |case: Case| {
+        case.with("role-to-assume", ROLE)
+            .with("aws-region", r)
+            .oidc()
+            .exports(&env_creds(r, 1))
+            .outputs(&account("123456789012", &assumed("GitHubActions")))
+    };
+    c.push(
+        ok(Case::new("11a disable-retry: one Throttling from STS is still retried (the SDK's attempts)",
+            "src/index.ts:96-97 run(): withRetry() only skips retryAndBackoff(); the STSClient's standard retry strategy still retries throttling"))
+            .with("disable-retry", "true")
+            .fault(1, "POST", 400, "Throttling")
+            .assumes(web("GitHubActions", 3600)).assumes(web("GitHubActions", 3600)),
+    );
+    c.push(
+        ok(Case::new("11b retry-max-attempts: 1: one 503 from STS is still retried (the SDK's attempts)",
+            "src/index.ts:63,92-94 run(): maxRetries 1 means one attempt of the action's loop; the SDK retries 5xx under it"))
+            .with("retry-max-attempts", "1")
+            .fault(1, "POST", 503, "")
+            .assumes(web("GitHubActions", 3600)).assumes(web("GitHubActions", 3600)),
+    );
+    c.push(
+        ok(Case::new("11c disable-retry: 502, 503 and 504 from the token endpoint are retried like @actions/http-client",
+            "src/index.ts:181-183 run(): core.getIDToken(); @actions/http-client HttpResponseRetryCodes [502, 503, 504], maxTries = maxRetries + 1 = 11"))
+            .with("disable-retry", "true")
+            .fault(4, "GET", 502, "").fault(3, "GET", 503, "").fault(3, "GET", 504, "")
+            .assumes(web("GitHubActions", 3600)),
+    );
+    c.push(
+        ok(Case::new("11d special-characters-workaround overrides disable-retry and retry-max-attempts",
+            "src/index.ts:88-91 run(): `if (specialCharacterWorkaround) { disableRetry = false; maxRetries = 12 }`"))
+            .with("disable-retry", "true").with("retry-max-attempts", "1")
+            .with("special-characters-workaround", "true")
+            .warns("disable-retry").warns("retry-max-attempts")
+            .fault(4, "POST", 500, "InternalFailure")
+            .assumes(web("GitHubActions", 3600)).assumes(web("GitHubActions", 3600))
+            .assumes(web("GitHubActions", 3600)).assumes(web("GitHubActions", 3600))
+            .assumes(web("GitHubActions", 3600)),
+    );
+}
+
+/// Issue 20, classes 6–9: proxies, role names with a path, the post step's
+/// switch, session-tag characters.
+fn round_two_names_tags_proxy(c: &mut Vec<Case>) {
+    let r = "eu-west-1";
+    let closed = || format!("http://127.0.0.1:{}", closed_port());
+    c.push(
+        with_input_keys(Case::new(
+            "14a no-proxy: '*' bypasses the proxy, for an IP-literal endpoint too",
+            "src/ProxyResolver.ts:46 shouldProxy(): `if (noProxy === '*') return false`",
+        ))
+        .with("role-to-assume", ROLE)
+        .with("aws-region", r)
+        .with("no-proxy", "*")
+        .env("HTTPS_PROXY", closed())
+        .assumes(assume(INPUT_KEY, ROLE, &format!(" Tags={TAGS}")))
+        .exports(&env_creds(r, 1))
+        .outputs(&account("123456789012", &assumed("GitHubActions"))),
+    );
+    c.push(
+        Case::new("14b NO_PROXY=* bypasses the proxy for the token request and STS",
+            "src/helpers.ts:56,62-66 translateEnvVariables(): NO_PROXY → no-proxy; src/ProxyResolver.ts:46; @actions/http-client checkBypass(): `upperNoProxyItem === '*'`")
+            .with("role-to-assume", ROLE).with("aws-region", r)
+            .env("HTTPS_PROXY", closed()).env("NO_PROXY", "*").oidc()
+            .assumes(web("GitHubActions", 3600))
+            .exports(&env_creds(r, 1))
+            .outputs(&account("123456789012", &assumed("GitHubActions"))),
+    );
+    c.push(
+        Case::new("12a a bare role name with a path is completed with the caller's account",
+            "src/assumeRole.ts:240-247 assumeRole(): `roleArn = `arn:aws:iam::${sourceAccountId}:role/${roleArn}`` keeps the path")
+            .with("role-to-assume", "team/deploy").with("aws-region", r).ambient()
+            .assumes(assume(AMBIENT_KEY, "arn:aws:iam::222222222222:role/team/deploy", &format!(" Tags={TAGS}")))
+            .exports(&env_creds(r, 1))
+            .outputs(&account("222222222222", "arn:aws:sts::222222222222:assumed-role/deploy/GitHubActions")),
+    );
+    let mut skip = Case::new("8c AWS_SKIP_CLEANUP_STEP=TRUE skips the post step (GitHub compares ignoring case)",
+            "action.yml:7 `post-if: env.AWS_SKIP_CLEANUP_STEP != 'true'`; GitHub expressions compare strings ignoring case")
+        .with("role-to-assume", ROLE).with("aws-region", r).env("AWS_SKIP_CLEANUP_STEP", "TRUE").oidc()
+        .assumes(web("GitHubActions", 3600))
+        .exports(&env_creds(r, 1))
+        .outputs(&account("123456789012", &assumed("GitHubActions")));
+    skip.post_clears = Some(vec![]);
+    c.push(skip);
+    // Devanagari: letters kept, its vowel sign and virama (marks, not \p{L}) replaced.
+    let job = "\u{92A}\u{930}\u{940}\u{915}\u{94D}\u{937}\u{923}";
+    c.push(
+        with_input_keys(Case::new("13a session-tag values keep Unicode letters, numbers and every space separator",
+            "src/helpers.ts:199-203 sanitizeGitHubVariables(): `/[^\\p{L}\\p{Z}\\p{N}_.:/=+\\-@]/gu` → `_`, then slice(0, 256)"))
+            .with("role-to-assume", ROLE).with("aws-region", r)
+            .env("GITHUB_REF", "refs/heads/f\u{eb}at/\u{6771}\u{4eac}\u{a0}x\u{2003}y#1")
+            .env("GITHUB_WORKFLOW", "D\u{e9}ploiement \u{2713} (prod) \u{24b6}")
+            .env("GITHUB_JOB", job)
+            .assumes(assume(INPUT_KEY, ROLE, &format!(" Tags={TAGS}")))
+            .tag("Branch", "refs/heads/f\u{eb}at/\u{6771}\u{4eac}\u{a0}x\u{2003}y_1")
+            .tag("Workflow", "D\u{e9}ploiement _ _prod_ _")
+            .tag("Job", "\u{92A}\u{930}_\u{915}_\u{937}\u{923}")
+            .exports(&env_creds(r, 1))
+            .outputs(&account("123456789012", &assumed("GitHubActions"))),
+    );
 }
 
 /// The variables every step of the test job sees, as on a GitHub runner.
@@ -942,9 +1199,50 @@ fn stand_in() -> StsStandIn {
     StsStandIn::new().mount(Mock::given(wiremock::matchers::any()).respond_with(StandIn::default()))
 }
 
+/// The stand-in with a case's faults in front of its normal answers.
+fn faulty_stand_in(faults: &[(u64, &'static str, u16, &'static str)]) -> StsStandIn {
+    faults
+        .iter()
+        .fold(stand_in(), |server, &(times, verb, status, code)| {
+            let answer = ResponseTemplate::new(status);
+            let answer = if code.is_empty() {
+                answer
+            } else {
+                answer.set_body_string(sts_error_xml(
+                    code,
+                    "injected by the test",
+                    ERROR_REQUEST_ID,
+                ))
+            };
+            server.first(times, verb, answer)
+        })
+}
+
+/// The session tags (key → value) of the last Assume call.
+fn sent_tags(server: &StsStandIn) -> BTreeMap<String, String> {
+    let Some(last) = server
+        .requests()
+        .into_iter()
+        .filter(|r| describe(r).is_some_and(|d| d.starts_with("Assume")))
+        .last()
+    else {
+        return BTreeMap::new();
+    };
+    let f = crate::support::stand_in::form(&last);
+    f.iter()
+        .filter_map(|(k, key)| {
+            let n = k.strip_prefix("Tags.member.")?.strip_suffix(".Key")?;
+            Some((
+                key.clone(),
+                f.get(&format!("Tags.member.{n}.Value"))?.clone(),
+            ))
+        })
+        .collect()
+}
+
 /// Checks one case; returns the problems found (empty when it matches).
 fn check(case: &Case) -> Vec<String> {
-    let server = stand_in();
+    let server = faulty_stand_in(&case.faults);
     let ran = run_case(case, &server);
     let last = ran.outs.last().unwrap();
     let mut problems = Vec::new();
@@ -1051,6 +1349,17 @@ fn check(case: &Case) -> Vec<String> {
     for text in &case.stdout_has {
         if !stdout.contains(text) {
             fail(format!("stdout lacks {text:?}"));
+        }
+    }
+    if !case.tag_values.is_empty() {
+        let sent = sent_tags(&server);
+        for (key, value) in &case.tag_values {
+            if sent.get(*key) != Some(value) {
+                fail(format!(
+                    "tag {key}: expected {value:?}, sent {:?}",
+                    sent.get(*key)
+                ));
+            }
         }
     }
     if !case.success && last.env_file != ENV_BEFORE {
@@ -1240,6 +1549,168 @@ fn aws_global_reaches_the_global_endpoint() {
         "{seen:?}\n{}",
         out.stdout
     );
+}
+
+/// Issue 20, class 5: FIPS and dual-stack STS endpoints, as the reference's
+/// SDK picks them from AWS_USE_FIPS_ENDPOINT / AWS_USE_DUALSTACK_ENDPOINT or
+/// the config profile (reference: src/CredentialsClient.ts:64-71 creates its
+/// STSClient without endpoint options, so the SDK's defaults read both), in
+/// every partition. Seen through a recording proxy: nothing leaves the machine.
+#[test]
+fn fips_and_dual_stack_reach_the_sdks_endpoint_in_every_partition() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("config");
+    std::fs::write(
+        &config,
+        "[default]\nuse_dualstack_endpoint = true\n[profile fips]\nuse_fips_endpoint = TRUE\n",
+    )
+    .unwrap();
+    let config = config.to_string_lossy().into_owned();
+    /// (region, the job's env, the host the SDK resolves)
+    type EndpointCase<'a> = (&'a str, &'a [(&'a str, &'a str)], &'a str);
+    let cases: &[EndpointCase] = &[
+        (
+            "us-east-1",
+            &[("AWS_USE_FIPS_ENDPOINT", "true")],
+            "sts-fips.us-east-1.amazonaws.com",
+        ),
+        (
+            "us-east-1",
+            &[("AWS_USE_DUALSTACK_ENDPOINT", "true")],
+            "sts.us-east-1.api.aws",
+        ),
+        (
+            "us-east-2",
+            &[
+                ("AWS_USE_FIPS_ENDPOINT", "true"),
+                ("AWS_USE_DUALSTACK_ENDPOINT", "true"),
+            ],
+            "sts-fips.us-east-2.api.aws",
+        ),
+        (
+            "eu-west-1",
+            &[("AWS_CONFIG_FILE", &config)],
+            "sts.eu-west-1.api.aws",
+        ),
+        (
+            "eu-west-1",
+            &[("AWS_CONFIG_FILE", &config), ("AWS_PROFILE", "fips")],
+            "sts-fips.eu-west-1.amazonaws.com",
+        ),
+        // The variable wins over the profile.
+        (
+            "eu-west-1",
+            &[
+                ("AWS_CONFIG_FILE", &config),
+                ("AWS_USE_DUALSTACK_ENDPOINT", "false"),
+            ],
+            "sts.eu-west-1.amazonaws.com",
+        ),
+        (
+            "cn-north-1",
+            &[("AWS_USE_DUALSTACK_ENDPOINT", "true")],
+            "sts.cn-north-1.api.amazonwebservices.com.cn",
+        ),
+        (
+            "us-gov-west-1",
+            &[("AWS_USE_FIPS_ENDPOINT", "true")],
+            "sts.us-gov-west-1.amazonaws.com",
+        ),
+        (
+            "us-gov-east-1",
+            &[("AWS_USE_DUALSTACK_ENDPOINT", "true")],
+            "sts.us-gov-east-1.api.aws",
+        ),
+    ];
+    for (region, env, host) in cases {
+        let (port, seen) = recording_proxy();
+        let s = Scenario::new()
+            .input("aws-access-key-id", INPUT_KEY)
+            .input("aws-secret-access-key", "inputSecret")
+            .input("aws-region", region)
+            .input("retry-max-attempts", "1")
+            .env("HTTPS_PROXY", &format!("http://127.0.0.1:{port}"));
+        let out = env.iter().fold(s, |s, (k, v)| s.env(k, v)).run();
+        out.assert_failed_cleanly();
+        let seen = seen.lock().unwrap().clone();
+        assert!(
+            seen.iter()
+                .any(|l| l.starts_with(&format!("CONNECT {host}:443"))),
+            "{region} {env:?}: expected {host}, the proxy saw {seen:?}\n{}",
+            out.stdout
+        );
+    }
+}
+
+/// Issue 20, class 5: `aws-global` names sts.amazonaws.com, which has no
+/// dual-stack or FIPS variant; the reference's SDK would resolve a host that
+/// does not exist and fail after its retries. Refused before any request here,
+/// saying so; and so is a custom endpoint with either setting, which every SDK
+/// refuses (its endpoint rules: "FIPS and custom endpoint are not supported").
+#[test]
+fn impossible_endpoint_variants_are_refused_before_any_request() {
+    let (port, seen) = recording_proxy();
+    let step = |region: &str| {
+        Scenario::new()
+            .input("aws-access-key-id", INPUT_KEY)
+            .input("aws-secret-access-key", "inputSecret")
+            .input("aws-region", region)
+            .env("HTTPS_PROXY", &format!("http://127.0.0.1:{port}"))
+    };
+    let out = step("aws-global")
+        .env("AWS_USE_DUALSTACK_ENDPOINT", "true")
+        .run();
+    out.assert_failed_cleanly();
+    assert!(
+        out.error_line().contains("aws-global")
+            && out.error_line().contains("no dual-stack endpoint"),
+        "{}",
+        out.stdout
+    );
+    let out = step("us-east-1")
+        .input("sts-endpoint", "https://sts.internal.test")
+        .env("AWS_USE_FIPS_ENDPOINT", "true")
+        .run();
+    out.assert_failed_cleanly();
+    assert!(out.error_line().contains("sts-endpoint"), "{}", out.stdout);
+    let out = step("us-east-1").env("AWS_USE_FIPS_ENDPOINT", "yes").run();
+    out.assert_failed_cleanly();
+    assert!(
+        out.error_line().contains("AWS_USE_FIPS_ENDPOINT"),
+        "{}",
+        out.stdout
+    );
+    assert!(seen.lock().unwrap().is_empty(), "no request was made");
+}
+
+/// Issue 20, class 6: an STS that is not AWS's (MinIO, SeaweedFS, Ceph,
+/// LocalStack) behind a custom `sts-endpoint` issues other shapes: a JWT as
+/// session token, a secret with any printable character. The reference exports
+/// whatever its SDK parsed (src/helpers.ts:72-120 exportCredentials(), each
+/// value given to core.setSecret() first); so does this action, masked, while
+/// AWS's own endpoints keep the strict shapes (src/secret.rs unit tests).
+#[test]
+fn a_non_aws_sts_endpoints_credentials_are_taken_as_given_and_masked() {
+    let jwt_session = "eyJhbGciOiJIUzUxMiJ9.eyJzdWIiOiJtaW5pbyJ9.c2lnbmF0dXJl-_";
+    let creds = Creds {
+        key_id: "ZT0OCM7ZVTM1U8DVZ4Q5".into(),
+        secret: "s3cr3t!#$*(){}?;:~|^/+=.,@".into(),
+        token: jwt_session.into(),
+    };
+    let sts = StsStandIn::new()
+        .github_token("repo:octo-org/octo-repo:ref:refs/heads/main")
+        .assume_as(
+            "AssumeRoleWithWebIdentity",
+            &creds,
+            "arn:aws:sts::123456789012:assumed-role/deploy/GitHubActions",
+        );
+    let out = Scenario::oidc_step(&sts).run();
+    out.assert_success();
+    let env = out.exported_env();
+    assert_eq!(env["AWS_ACCESS_KEY_ID"], creds.key_id);
+    assert_eq!(env["AWS_SECRET_ACCESS_KEY"], creds.secret);
+    assert_eq!(env["AWS_SESSION_TOKEN"], jwt_session);
+    out.assert_masked_and_not_leaked(&[&creds.key_id, &creds.secret, jwt_session]);
 }
 
 /// Group 6: HTTPS_PROXY wins over HTTP_PROXY, for http URLs too (reference:

@@ -49,6 +49,7 @@ async fn assume(
     let client = sts::client(ClientSettings {
         region: &region,
         endpoint: Some(&endpoint),
+        variant: Default::default(),
         proxy: &Proxy::default(),
         retry: schedule,
         credentials: None,
@@ -220,8 +221,12 @@ async fn access_denied_is_not_retried() {
     assert_eq!(requests(&server).await, 1);
 }
 
+/// `disable-retry` switches off the action's time budget for throttling, not
+/// the SDK's standard 3 attempts, which the reference keeps under its own loop
+/// (reference: src/CredentialsClient.ts builds its STSClient with the SDK's
+/// default retry strategy; src/index.ts only skips retryAndBackoff()).
 #[tokio::test]
-async fn disable_retry_turns_off_throttling_retries_too() {
+async fn disable_retry_leaves_the_sdks_three_attempts_for_throttling() {
     let server = MockServer::start().await;
     Mock::given(method("POST"))
         .respond_with(throttled())
@@ -231,7 +236,28 @@ async fn disable_retry_turns_off_throttling_retries_too() {
     let result = assume(&server, "eu-south-1", fast(1, Duration::from_secs(30))).await;
 
     assert!(result.expect_err("throttled").starts_with("Throttling"));
-    assert_eq!(requests(&server).await, 1);
+    assert_eq!(requests(&server).await, 3);
+}
+
+/// One throttled answer does not fail a step with `disable-retry`, as it does
+/// not fail the reference's.
+#[tokio::test]
+async fn disable_retry_survives_a_single_throttle() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .respond_with(throttled())
+        .up_to_n_times(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("POST"))
+        .respond_with(assumed())
+        .mount(&server)
+        .await;
+
+    let result = assume(&server, "eu-south-2", fast(1, Duration::from_secs(30))).await;
+
+    assert!(result.is_ok(), "{result:?}");
+    assert_eq!(requests(&server).await, 2);
 }
 
 /// The whole action: with `action-timeout-s: 3`, throttling is retried for a little
@@ -277,4 +303,102 @@ async fn action_timeout_bounds_the_throttle_budget_and_the_error_is_throttling()
     // Bounded (3 s, plus process start and exit on a busy machine); the error above
     // shows the budget ended it, not the action timeout.
     assert!(out.elapsed < Duration::from_secs(10), "{:?}", out.elapsed);
+}
+
+/// Issues short-lived tokens, and plays STS: throttles every call for the
+/// first `throttle_for`, then answers; a token past its `exp` gets
+/// `ExpiredTokenException`, as STS answers it.
+struct ExpiringTokens {
+    started: Instant,
+    lifetime_s: u64,
+    throttle_for: Duration,
+}
+
+fn unix_now() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs()
+}
+
+impl wiremock::Respond for ExpiringTokens {
+    fn respond(&self, req: &wiremock::Request) -> ResponseTemplate {
+        if req.method.as_str() == "GET" {
+            let mut claims = github_claims("repo:o/r:ref:refs/heads/main");
+            claims["exp"] = (unix_now() + self.lifetime_s).into();
+            return ResponseTemplate::new(200)
+                .set_body_json(serde_json::json!({ "value": jwt(&claims) }));
+        }
+        if self.started.elapsed() < self.throttle_for {
+            return throttled();
+        }
+        let form: std::collections::HashMap<String, String> =
+            url::form_urlencoded::parse(&req.body)
+                .into_owned()
+                .collect();
+        let exp = form
+            .get("WebIdentityToken")
+            .and_then(|t| t.split('.').nth(1))
+            .and_then(|p| {
+                use base64::Engine;
+                base64::engine::general_purpose::URL_SAFE_NO_PAD
+                    .decode(p)
+                    .ok()
+            })
+            .and_then(|p| serde_json::from_slice::<serde_json::Value>(&p).ok())
+            .and_then(|c| c["exp"].as_u64())
+            .unwrap_or(0);
+        if exp <= unix_now() {
+            return ResponseTemplate::new(400)
+                .insert_header("content-type", "text/xml")
+                .set_body_string(sts_error_xml(
+                    "ExpiredTokenException",
+                    "Token expired",
+                    ERROR_REQUEST_ID,
+                ));
+        }
+        assumed()
+    }
+}
+
+/// Issue 20, class 10: a throttling storm longer than the token's life. The
+/// token is replaced before it expires (at half its 4 s life here; a minute
+/// before expiry for GitHub's five-minute tokens), so the step gets through
+/// once STS admits it, instead of ending in `ExpiredTokenException` as the
+/// reference does after long retries.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_storm_longer_than_the_token_gets_a_fresh_token() {
+    let server = MockServer::start().await;
+    Mock::given(wiremock::matchers::any())
+        .respond_with(ExpiringTokens {
+            started: Instant::now(),
+            lifetime_s: 4,
+            throttle_for: Duration::from_secs(6),
+        })
+        .mount(&server)
+        .await;
+    let scenario = Scenario::new()
+        .oidc(&server.uri())
+        .input("role-to-assume", ROLE)
+        .input("aws-region", "eu-west-1")
+        .input("sts-endpoint", &server.uri());
+
+    let out = tokio::task::spawn_blocking(move || scenario.run())
+        .await
+        .unwrap();
+
+    out.assert_success();
+    let tokens = server
+        .received_requests()
+        .await
+        .unwrap_or_default()
+        .iter()
+        .filter(|r| r.method.as_str() == "GET")
+        .count();
+    assert!(tokens >= 2, "{tokens} token requests\n{}", out.stdout);
+    assert!(
+        out.stdout.contains("fetching a fresh one"),
+        "{}",
+        out.stdout
+    );
 }

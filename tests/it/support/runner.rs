@@ -245,6 +245,19 @@ pub fn run_step(
     files: &StepFiles,
     step: &Step,
 ) -> Ran {
+    run_step_with_env(fx, image, dirs, files, step, &[])
+}
+
+/// [`run_step`] with the job's `env:` (host paths in it are translated, as the
+/// runner translates them).
+pub fn run_step_with_env(
+    fx: &Fixture,
+    image: &str,
+    dirs: &RunnerDirs,
+    files: &StepFiles,
+    step: &Step,
+    job_env: &[(&str, &str)],
+) -> Ran {
     let gw = fx.network.gateway;
     let runtime = format!("http://{gw}:{}/runtime/", fx.token_port());
     let host = |p: &Path| p.display().to_string();
@@ -260,6 +273,7 @@ pub fn run_step(
         }
     }
     let plain = |k: &str, v: &str| (k.to_owned(), v.to_owned());
+    env.extend(job_env.iter().map(|(k, v)| plain(k, v)));
     env.extend([
         ("HOME".into(), host(&dirs.home)),
         plain("GITHUB_JOB", "deploy"),
