@@ -708,10 +708,28 @@ pub(crate) mod tests {
         }
     }
 
+    /// A network whose HTTPS proxy carries a user name and password.
+    fn network_behind_a_proxy_with_a_password() -> Network {
+        use crate::plan::{Proxy, RetryPolicy};
+        Network {
+            sts_endpoint: None,
+            proxy: Proxy {
+                https: Some(url::Url::parse("http://user:pw@proxy:3128").unwrap()),
+                http: None,
+                no_proxy: Some("localhost".into()),
+            },
+            retry: RetryPolicy { max_attempts: 3 },
+            action_timeout: None,
+            container_loopback: None,
+            extra_cas: Vec::new(),
+            endpoint_variant: Default::default(),
+        }
+    }
+
     #[test]
     fn a_plan_chain_is_described_with_bare_names_completed_from_the_signer() {
         use crate::aws_names::RoleName;
-        use crate::plan::{Proxy, RetryPolicy, TokenSource};
+        use crate::plan::{Proxy, TokenSource};
         let session = |name: &str, duration| SessionOptions {
             name: SessionName::parse(name).unwrap(),
             duration_seconds: duration,
@@ -734,19 +752,7 @@ pub(crate) mod tests {
             }]),
             transitive_tag_keys: vec!["Repository".into()],
         };
-        let network = Network {
-            sts_endpoint: None,
-            proxy: Proxy {
-                https: Some(url::Url::parse("http://user:pw@proxy:3128").unwrap()),
-                http: None,
-                no_proxy: Some("localhost".into()),
-            },
-            retry: RetryPolicy { max_attempts: 3 },
-            action_timeout: None,
-            container_loopback: None,
-            extra_cas: Vec::new(),
-            endpoint_variant: Default::default(),
-        };
+        let network = network_behind_a_proxy_with_a_password();
         let region = Region::parse("cn-north-1").unwrap();
         let d = Description::from_plan(
             &region,
