@@ -200,7 +200,7 @@ impl Ci {
 /// is read (no audience yet): `cli/assume.rs` turns it into the engine's
 /// [`crate::plan::TokenSource`] once the audience is known.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum TokenSource {
+pub enum TokenLocation {
     /// A variable that holds the token (GitLab's `id_tokens`, CircleCI, Bitbucket, `--token-env`).
     Env(String),
     /// A file that holds the token (`--token-file`, `AWS_WEB_IDENTITY_TOKEN_FILE`).
@@ -211,14 +211,14 @@ pub enum TokenSource {
     BuildkiteAgent,
 }
 
-impl TokenSource {
+impl TokenLocation {
     /// Says where the token came from, for the log line (never the token).
     pub fn describe(&self) -> String {
         match self {
-            TokenSource::Env(name) => format!("${name}"),
-            TokenSource::File(path) => path.display().to_string(),
-            TokenSource::GitHubRequest => "GitHub's token endpoint".into(),
-            TokenSource::BuildkiteAgent => "buildkite-agent oidc request-token".into(),
+            TokenLocation::Env(name) => format!("${name}"),
+            TokenLocation::File(path) => path.display().to_string(),
+            TokenLocation::GitHubRequest => "GitHub's token endpoint".into(),
+            TokenLocation::BuildkiteAgent => "buildkite-agent oidc request-token".into(),
         }
     }
 }
@@ -232,27 +232,27 @@ fn non_empty<'a>(env: &'a HashMap<String, String>, name: &str) -> Option<&'a str
 /// Finds the token place a detected CI (or an SDK-style environment) offers,
 /// without reading it. `None` means nothing is there; the caller explains it
 /// with [`Ci::missing_token_help`].
-pub fn find_token(ci: Option<Ci>, env: &HashMap<String, String>) -> Option<TokenSource> {
+pub fn find_token(ci: Option<Ci>, env: &HashMap<String, String>) -> Option<TokenLocation> {
     let from_ci = match ci {
         Some(Ci::GitHub) => (non_empty(env, "ACTIONS_ID_TOKEN_REQUEST_URL").is_some()
             && non_empty(env, "ACTIONS_ID_TOKEN_REQUEST_TOKEN").is_some())
-        .then_some(TokenSource::GitHubRequest),
+        .then_some(TokenLocation::GitHubRequest),
         Some(Ci::GitLab) => {
-            non_empty(env, GITLAB_TOKEN_VAR).map(|_| TokenSource::Env(GITLAB_TOKEN_VAR.into()))
+            non_empty(env, GITLAB_TOKEN_VAR).map(|_| TokenLocation::Env(GITLAB_TOKEN_VAR.into()))
         }
         Some(Ci::CircleCi) => ["CIRCLE_OIDC_TOKEN_V2", "CIRCLE_OIDC_TOKEN"]
             .into_iter()
             .find(|n| non_empty(env, n).is_some())
-            .map(|n| TokenSource::Env(n.into())),
+            .map(|n| TokenLocation::Env(n.into())),
         Some(Ci::Bitbucket) => non_empty(env, "BITBUCKET_STEP_OIDC_TOKEN")
-            .map(|_| TokenSource::Env("BITBUCKET_STEP_OIDC_TOKEN".into())),
-        Some(Ci::Buildkite) => Some(TokenSource::BuildkiteAgent),
+            .map(|_| TokenLocation::Env("BITBUCKET_STEP_OIDC_TOKEN".into())),
+        Some(Ci::Buildkite) => Some(TokenLocation::BuildkiteAgent),
         None => None,
     };
     // The SDKs' own convention (EKS service accounts, any pod or host set up
     // for web identity) when the CI offers nothing.
     from_ci.or_else(|| {
-        non_empty(env, "AWS_WEB_IDENTITY_TOKEN_FILE").map(|f| TokenSource::File(f.into()))
+        non_empty(env, "AWS_WEB_IDENTITY_TOKEN_FILE").map(|f| TokenLocation::File(f.into()))
     })
 }
 
@@ -264,7 +264,7 @@ mod tests {
 
     #[test]
     fn detects_each_ci_and_its_token_place() {
-        type Case<'a> = (&'a [(&'a str, &'a str)], Ci, Option<TokenSource>);
+        type Case<'a> = (&'a [(&'a str, &'a str)], Ci, Option<TokenLocation>);
         let cases: [Case; 7] = [
             (
                 &[
@@ -273,13 +273,13 @@ mod tests {
                     ("ACTIONS_ID_TOKEN_REQUEST_TOKEN", "t"),
                 ],
                 Ci::GitHub,
-                Some(TokenSource::GitHubRequest),
+                Some(TokenLocation::GitHubRequest),
             ),
             (&[("GITHUB_ACTIONS", "true")], Ci::GitHub, None),
             (
                 &[("GITLAB_CI", "true"), (GITLAB_TOKEN_VAR, "x")],
                 Ci::GitLab,
-                Some(TokenSource::Env(GITLAB_TOKEN_VAR.into())),
+                Some(TokenLocation::Env(GITLAB_TOKEN_VAR.into())),
             ),
             (
                 &[
@@ -288,17 +288,17 @@ mod tests {
                     ("CIRCLE_OIDC_TOKEN_V2", "b"),
                 ],
                 Ci::CircleCi,
-                Some(TokenSource::Env("CIRCLE_OIDC_TOKEN_V2".into())),
+                Some(TokenLocation::Env("CIRCLE_OIDC_TOKEN_V2".into())),
             ),
             (
                 &[("CIRCLECI", "true"), ("CIRCLE_OIDC_TOKEN", "a")],
                 Ci::CircleCi,
-                Some(TokenSource::Env("CIRCLE_OIDC_TOKEN".into())),
+                Some(TokenLocation::Env("CIRCLE_OIDC_TOKEN".into())),
             ),
             (
                 &[("BUILDKITE", "true")],
                 Ci::Buildkite,
-                Some(TokenSource::BuildkiteAgent),
+                Some(TokenLocation::BuildkiteAgent),
             ),
             (
                 &[
@@ -306,7 +306,7 @@ mod tests {
                     ("AWS_WEB_IDENTITY_TOKEN_FILE", "/f"),
                 ],
                 Ci::Bitbucket,
-                Some(TokenSource::File("/f".into())),
+                Some(TokenLocation::File("/f".into())),
             ),
         ];
         for (vars, ci, source) in cases {
@@ -323,7 +323,7 @@ mod tests {
                     "/var/run/secrets/eks.amazonaws.com/serviceaccount/token"
                 )])
             ),
-            Some(TokenSource::File(
+            Some(TokenLocation::File(
                 "/var/run/secrets/eks.amazonaws.com/serviceaccount/token".into()
             ))
         );

@@ -3,8 +3,8 @@
 
 use crate::error::Error;
 use crate::plan::Warning;
-use crate::roles::ProfileIdentity;
 use crate::run::{Done, Identity};
+use crate::run_profiles::ProfileIdentity;
 use crate::text::{markdown_cell as cell, markdown_text as text};
 use crate::workflow;
 use std::path::Path;

@@ -34,14 +34,16 @@ pub enum Done {
     /// One set of credentials (`role-to-assume`, keys, existing credentials).
     One(Identity),
     /// `roles`: every profile written, in the order of the lines.
-    Profiles(Vec<crate::roles::ProfileIdentity>),
+    Profiles(Vec<crate::run_profiles::ProfileIdentity>),
 }
 
 pub async fn run(plan: &Plan) -> Result<Done, Error> {
     // The caller (main) has masked the plan already; a second time sends nothing.
     crate::mask::plan(plan);
     match &plan.mode {
-        Mode::Profiles(profiles) => crate::roles::run(plan, profiles).await.map(Done::Profiles),
+        Mode::Profiles(profiles) => crate::run_profiles::run(plan, profiles)
+            .await
+            .map(Done::Profiles),
         Mode::Single(single) => {
             let Obtained {
                 credentials,

@@ -1,7 +1,7 @@
 //! The action's side of the exchange engine (`src/exchange/`): what a run
 //! obtained and whose it is, the progress lines and masks the engine's
 //! events become in the runner's log, and the account checks. Shared by the
-//! single-role run ([`crate::run`]) and the `roles` run ([`crate::roles`]).
+//! single-role run ([`crate::run`]) and the `roles` run ([`crate::run_profiles`]).
 
 use crate::aws_names::AccountId;
 use crate::error::Error;

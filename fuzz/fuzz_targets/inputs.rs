@@ -322,7 +322,7 @@ fuzz_target!(|case: Case| {
     for id in &plan.account.allowed {
         assert!(AccountId::parse(id.as_str()).is_ok(), "{id:?}");
     }
-    // `roles` is fuzzed by its parser's own properties (src/inputs/roles.rs tests).
+    // `roles` is fuzzed by its parser's own properties (src/inputs/roles_grammar.rs tests).
     let Mode::Single(single) = &plan.mode else {
         return;
     };

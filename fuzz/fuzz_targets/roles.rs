@@ -1,11 +1,11 @@
-//! The `roles` input's grammar on arbitrary text: `inputs::roles::parse` never
+//! The `roles` input's grammar on arbitrary text: `inputs::roles_grammar::parse` never
 //! panics, accepts at most MAX_PROFILES profiles, and whatever it accepts has
 //! unique names and `via` references that name another accepted profile.
 //! scripts/fuzz.sh gives each input a time limit, so a slow check across lines
 //! (the `via` cycle walk, issue 22.4) shows up as a timeout.
 #![no_main]
 
-use keyless_aws::inputs::roles::{parse, MAX_PROFILES};
+use keyless_aws::inputs::roles_grammar::{parse, MAX_PROFILES};
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {

@@ -15,7 +15,7 @@ use super::args::Parsed;
 use super::error::CliError;
 use super::output::{self, Format};
 use crate::aws_names::{Audience, RoleArn};
-use crate::ci::{Ci, TokenSource};
+use crate::ci::{Ci, TokenLocation};
 use crate::exchange::calls;
 use crate::exchange::connection::Connection;
 use crate::exchange::events::{Event, Observer};
@@ -349,11 +349,11 @@ fn token_source(
         })
     };
     Ok(match &request.token {
-        TokenSource::Env(name) => Source::Env(name.clone()),
-        TokenSource::File(path) => {
+        TokenLocation::Env(name) => Source::Env(name.clone()),
+        TokenLocation::File(path) => {
             Source::File(std::path::absolute(path).unwrap_or_else(|_| path.clone()))
         }
-        TokenSource::GitHubRequest => {
+        TokenLocation::GitHubRequest => {
             let audience = audience()?;
             let url =
                 crate::oidc::token_url(&env["ACTIONS_ID_TOKEN_REQUEST_URL"], audience.as_str())
@@ -364,7 +364,7 @@ fn token_source(
                 audience,
             }
         }
-        TokenSource::BuildkiteAgent => Source::BuildkiteAgent {
+        TokenLocation::BuildkiteAgent => Source::BuildkiteAgent {
             audience: audience()?,
         },
     })

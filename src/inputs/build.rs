@@ -5,9 +5,9 @@
 
 use super::credentials::{audience, keys, refuse_chaining_from_a_refreshing_profile};
 use super::raw::RawInputs;
-use super::role::{self, Call};
+use super::role_hop::{self as role, Call};
 use super::values::{bad, list, parse_bool, set, warn};
-use super::{network, refresh, roles, runner};
+use super::{network, refresh, roles_grammar as roles, runner};
 use crate::aws_names::{AccountId, ProfileName, Region};
 use crate::error::Error;
 use crate::plan::{

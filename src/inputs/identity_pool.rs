@@ -37,7 +37,7 @@ pub fn plan(
     })?;
     refuse_other_sources(raw)?;
     let role = match set(&raw.role_to_assume).map(str::trim) {
-        Some(role) => Some(super::role::web_identity_role(role, region)?),
+        Some(role) => Some(super::role_hop::web_identity_role(role, region)?),
         None => None,
     };
     warn_session_inputs(raw, warnings);

@@ -3,12 +3,12 @@
 //! and where this CI offers its token, all checked before any request.
 
 use crate::aws_names::{Audience, Partition, Region, RoleArn, SessionDuration, SessionName};
-use crate::ci::{self, Ci, TokenSource};
+use crate::ci::{self, Ci, TokenLocation};
 use crate::cli::args::{self, Parsed};
 use crate::cli::error::CliError;
 use crate::cli::output::Format;
 use crate::error::Error;
-use crate::inputs::roles::RoleLine;
+use crate::inputs::roles_grammar::RoleLine;
 use lexopt::prelude::*;
 use std::collections::HashMap;
 use std::ffi::OsString;
@@ -85,7 +85,7 @@ pub(super) struct Request {
     pub(super) audience_given: bool,
     pub(super) session_name: SessionName,
     pub(super) duration: i32,
-    pub(super) token: TokenSource,
+    pub(super) token: TokenLocation,
     pub(super) format: Format,
     pub(super) endpoint: Option<url::Url>,
     /// AWS_ENDPOINT_URL_COGNITO_IDENTITY (else AWS_ENDPOINT_URL), for `--identity-pool-id`.
@@ -98,7 +98,7 @@ impl Request {
     pub(super) fn requests_token(&self) -> bool {
         matches!(
             self.token,
-            TokenSource::GitHubRequest | TokenSource::BuildkiteAgent
+            TokenLocation::GitHubRequest | TokenLocation::BuildkiteAgent
         )
     }
 }
@@ -337,12 +337,12 @@ fn token(
     token_file: Option<String>,
     ci: Option<Ci>,
     env: &HashMap<String, String>,
-) -> Result<TokenSource, String> {
+) -> Result<TokenLocation, String> {
     match (token_env, token_file) {
         (Some(_), Some(_)) => Err("--token-env and --token-file are alternatives: give one".into()),
-        (Some(var), None) if crate::workflow::is_env_name(&var) => Ok(TokenSource::Env(var)),
+        (Some(var), None) if crate::workflow::is_env_name(&var) => Ok(TokenLocation::Env(var)),
         (Some(var), None) => Err(format!("--token-env {var:?} is not a variable name")),
-        (None, Some(file)) => Ok(TokenSource::File(PathBuf::from(file))),
+        (None, Some(file)) => Ok(TokenLocation::File(PathBuf::from(file))),
         (None, None) => ci::find_token(ci, env).ok_or_else(|| missing_token(ci, env)),
     }
 }
@@ -377,7 +377,7 @@ fn read_roles(path: &Path) -> Result<Vec<RoleLine>, String> {
         ));
     }
     let text = std::fs::read_to_string(path).map_err(|e| format!("--roles {shown}: {e}"))?;
-    let lines = crate::inputs::roles::parse(&text).map_err(|e| match e {
+    let lines = crate::inputs::roles_grammar::parse(&text).map_err(|e| match e {
         Error::Input { problem, fix, .. } => format!("--roles {shown}: {problem}\n{fix}"),
         other => format!("--roles {shown}: {other}"),
     })?;
@@ -462,7 +462,7 @@ mod tests {
         assert_eq!((r.region.as_str(), r.region_given), ("eu-west-1", true));
         assert_eq!(
             r.token,
-            TokenSource::File("/var/run/secrets/eks.amazonaws.com/serviceaccount/token".into())
+            TokenLocation::File("/var/run/secrets/eks.amazonaws.com/serviceaccount/token".into())
         );
     }
 

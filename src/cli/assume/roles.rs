@@ -8,7 +8,7 @@
 use super::{connection, masks_on_stderr, refused, CliLog, Failure, Request, MASK_SETTLE};
 use crate::exchange::calls;
 use crate::exchange::token::Token;
-use crate::inputs::roles::{RoleLine, MAX_CHAINED_DURATION};
+use crate::inputs::roles_grammar::{RoleLine, MAX_CHAINED_DURATION};
 use crate::plan::{RoleHop, RoleTarget, SessionOptions};
 use crate::secret::{Credentials, Secret};
 use crate::sts::Assumed;

@@ -17,7 +17,7 @@
 
 use super::credentials::{audience as audience_of, keys};
 use super::raw::RawInputs;
-use super::role::{self, valid_external_id};
+use super::role_hop::{self as role, valid_external_id};
 use super::runner as runner_inputs;
 use super::values::{bad, parse_bool, set};
 use crate::aws_names::{
