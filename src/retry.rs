@@ -197,6 +197,27 @@ impl StsSchedule {
         }
     }
 
+    /// The SDK's own retry settings, one for every AWS client of ours (STS,
+    /// Cognito Identity): the schedule decides every retry and its wait; the
+    /// SDK's attempt limit is only a safety net, and its cap must not cut the
+    /// schedule's waits short.
+    pub fn sdk_retry_config(&self) -> aws_smithy_types::retry::RetryConfig {
+        aws_smithy_types::retry::RetryConfig::standard()
+            .with_max_attempts(STS_ATTEMPT_CEILING)
+            .with_initial_backoff(INITIAL_BACKOFF)
+            .with_max_backoff(self.throttling.max.max(self.transient.max))
+            .with_retry_spec(aws_smithy_types::retry::RetrySpec::v2_0())
+    }
+
+    /// Connection, attempt and whole-operation time limits for the same clients.
+    pub fn sdk_timeout_config(&self) -> aws_smithy_types::timeout::TimeoutConfig {
+        aws_smithy_types::timeout::TimeoutConfig::builder()
+            .connect_timeout(STS_CONNECT_TIMEOUT)
+            .operation_attempt_timeout(STS_ATTEMPT_TIMEOUT)
+            .operation_timeout(self.operation_timeout())
+            .build()
+    }
+
     /// The classifier and the interceptor to install on one STS client.
     pub fn hooks(self) -> (ScheduleClassifier, OperationClock) {
         let progress = Arc::new(Mutex::new(Progress {

@@ -11,8 +11,7 @@ use crate::secret::{Credentials, Secret};
 use crate::tags::Tag;
 use crate::text::one_line;
 use aws_credential_types::provider::SharedCredentialsProvider;
-use aws_sdk_sts::config::retry::{ClassifyRetry, RetryAction, RetryConfig};
-use aws_sdk_sts::config::timeout::TimeoutConfig;
+use aws_sdk_sts::config::retry::{ClassifyRetry, RetryAction};
 use aws_sdk_sts::config::{BehaviorVersion, Region};
 use aws_sdk_sts::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_sts::operation::RequestId;
@@ -47,23 +46,8 @@ pub fn client(settings: ClientSettings<'_>) -> aws_sdk_sts::Client {
         .behavior_version(BehaviorVersion::latest())
         .http_client(http_client(settings.endpoint, settings.proxy))
         .region(Region::new(settings.region.as_str().to_owned()))
-        .retry_config(
-            // The schedule decides every retry and its wait; the SDK's
-            // attempt limit is only a safety net, and its cap must not cut
-            // the schedule's waits short.
-            RetryConfig::standard()
-                .with_max_attempts(retry::STS_ATTEMPT_CEILING)
-                .with_initial_backoff(retry::INITIAL_BACKOFF)
-                .with_max_backoff(schedule.throttling.max.max(schedule.transient.max))
-                .with_retry_spec(aws_smithy_types::retry::RetrySpec::v2_0()),
-        )
-        .timeout_config(
-            TimeoutConfig::builder()
-                .connect_timeout(retry::STS_CONNECT_TIMEOUT)
-                .operation_attempt_timeout(retry::STS_ATTEMPT_TIMEOUT)
-                .operation_timeout(schedule.operation_timeout())
-                .build(),
-        )
+        .retry_config(schedule.sdk_retry_config())
+        .timeout_config(schedule.sdk_timeout_config())
         .interceptor(CapAnswerSize)
         .interceptor(WellFormedAnswer)
         .interceptor(operation_clock)

@@ -9,8 +9,6 @@ use crate::plan::Proxy;
 use crate::retry;
 use crate::secret::{Credentials, Secret};
 use crate::text::one_line;
-use aws_sdk_cognitoidentity::config::retry::RetryConfig;
-use aws_sdk_cognitoidentity::config::timeout::TimeoutConfig;
 use aws_sdk_cognitoidentity::config::{BehaviorVersion, Region};
 use aws_sdk_cognitoidentity::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_cognitoidentity::operation::RequestId;
@@ -33,24 +31,8 @@ pub fn client(settings: ClientSettings<'_>) -> aws_sdk_cognitoidentity::Client {
         .behavior_version(BehaviorVersion::latest())
         .http_client(crate::sts::http_client(settings.endpoint, settings.proxy))
         .region(Region::new(settings.pool.region().to_owned()))
-        .retry_config(
-            RetryConfig::standard()
-                .with_max_attempts(if schedule.retries() {
-                    retry::STS_ATTEMPT_CEILING
-                } else {
-                    1
-                })
-                .with_initial_backoff(retry::INITIAL_BACKOFF)
-                .with_max_backoff(schedule.throttling.max.max(schedule.transient.max))
-                .with_retry_spec(aws_smithy_types::retry::RetrySpec::v2_0()),
-        )
-        .timeout_config(
-            TimeoutConfig::builder()
-                .connect_timeout(retry::STS_CONNECT_TIMEOUT)
-                .operation_attempt_timeout(retry::STS_ATTEMPT_TIMEOUT)
-                .operation_timeout(schedule.operation_timeout())
-                .build(),
-        )
+        .retry_config(schedule.sdk_retry_config())
+        .timeout_config(schedule.sdk_timeout_config())
         .interceptor(crate::sts::CapAnswerSize)
         .interceptor(operation_clock)
         .retry_classifier(schedule_classifier);
